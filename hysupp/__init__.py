@@ -1,0 +1,40 @@
+"""hysupp: hyperspectral unmixing and fusion with one data model, shared physics and metrics.
+
+The top-level API is one call per job::
+
+    import hysupp
+    scene = hysupp.load("cuprite.mat")                  # -> hysupp.Scene
+    result = hysupp.unmix(scene, "FCLS", p=12, extractor="VCA")
+    hysupp.save(result.abundance_scene(), "abundances.tif")
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hysupp.errors import HysuppError, InputError, LayoutError, ParameterError, UnknownMethodError
+from hysupp.scene import Georef, Scene
+
+__version__ = "0.1.0"
+
+__all__ = ["Georef", "HysuppError", "InputError", "LayoutError", "ParameterError", "Scene",
+           "UnknownMethodError", "__version__", "load", "save", "unmix", "list_methods"]
+
+# Heavy entry points are imported on first use so `import hysupp` stays fast.
+_LAZY = {
+    "load": ("hysupp.io", "load"),
+    "save": ("hysupp.io", "save"),
+    "unmix": ("hysupp.api", "unmix"),
+    "list_methods": ("hysupp.methods.registry", "available"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'hysupp' has no attribute {name!r}")

@@ -1,0 +1,38 @@
+"""Exceptions raised by hysupp.
+
+Every error a user can cause derives from :class:`HysuppError`, so callers (and the CLI) can tell
+bad input from bugs. Messages name the file or array, what was expected and what was found.
+"""
+
+from __future__ import annotations
+
+
+class HysuppError(Exception):
+    """Base class of every error caused by user input or configuration."""
+
+
+class InputError(HysuppError, ValueError):
+    """An input file or array is malformed, ambiguous or inconsistent.
+
+    Examples: a ``.mat`` file whose layout fits two interpretations, a cube with NaN pixels, an
+    endmember matrix with the wrong number of bands.
+    """
+
+
+class LayoutError(InputError):
+    """A file's variables do not fit any known layout, or fit several (``key=`` resolves it)."""
+
+
+class ParameterError(HysuppError, ValueError):
+    """A method parameter is unknown, of the wrong type or out of range."""
+
+
+class UnknownMethodError(HysuppError, KeyError):
+    """No registered method has the requested name (within the requested task)."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep the message readable
+        return str(self.args[0]) if self.args else ""
+
+
+class OutputExistsError(HysuppError, FileExistsError):
+    """An output path exists and overwriting was not requested."""
