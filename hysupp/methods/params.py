@@ -23,6 +23,7 @@ from typing import Any, Iterable, Sequence
 from hysupp.errors import ParameterError
 
 _TRUE = {"1", "true", "yes", "on"}
+_KIND = {int: "an integer", float: "a number", bool: "a boolean", str: "a string"}
 _FALSE = {"0", "false", "no", "off"}
 
 
@@ -78,7 +79,7 @@ def _coerce(method: str, param: Param, value: Any) -> Any:
     if value is None:
         if param.optional:
             return None
-        raise ParameterError(f"{where} must be a {param.type.__name__}, got None")
+        raise ParameterError(f"{where} must be {_KIND.get(param.type, param.type.__name__)}, got None")
     if isinstance(value, str) and param.type is not str:
         text = value.strip()
         if param.optional and text.lower() in {"none", "null"}:
@@ -92,7 +93,7 @@ def _coerce(method: str, param: Param, value: Any) -> Any:
         try:
             value = int(text) if param.type is int else float(text)
         except ValueError:
-            raise ParameterError(f"{where} must be a {param.type.__name__}, got {value!r}") from None
+            raise ParameterError(f"{where} must be {_KIND[param.type]}, got {value!r}") from None
     if param.type is bool:
         if not isinstance(value, bool):
             raise ParameterError(f"{where} must be a boolean, got {type(value).__name__} {value!r}")
