@@ -141,22 +141,76 @@ class Scene:
 
     def with_truth(self, truth: "Scene") -> "Scene":
         """Return a copy whose ground truth (endmembers, abundances, names, library) comes from
-        ``truth`` wherever ``truth`` has it."""
+        ``truth`` wherever ``truth`` has it.
+
+        Two ``truth.extras`` keys set by the readers are honoured:
+
+        - ``"pixel_order"``: ``"F"`` when ``truth.abundances`` is a ``(p, N)`` matrix whose pixels
+          are in column-major order (Zhu's Samson/Jasper/Urban truth files); ``"C"`` (default) for
+          row-major. The matrix is reshaped to ``(p, H, W)`` accordingly.
+        - ``"band_selection"``: 0-based band indices; when the truth's spectra have more bands than
+          the image and the selection has exactly the image's band count, the spectra (and
+          wavelengths) are reduced to those bands (e.g. Cuprite's ``slctBnds``).
+
+        The image's wavelengths are taken from the truth when the image has none.
+        """
         updates: dict[str, Any] = {}
         for key in ("endmembers", "abundances", "endmember_names", "library", "library_names",
                     "library_index"):
             value = getattr(truth, key)
             if value is not None:
                 updates[key] = value
-        if "abundances" in updates and self.cube is not None and updates["abundances"].ndim == 2:
-            p = updates["abundances"].shape[0]
-            h, w = self.image_shape
-            if updates["abundances"].shape[1] != h * w:
+        extra_notes: list[str] = []
+        selection = truth.extras.get("band_selection")
+        selection = None if selection is None else np.asarray(selection, dtype=np.int64).ravel()
+        n_img = None if self.cube is None else int(self.cube.shape[0])
+        selected = False
+        if n_img is not None:
+            for key in ("endmembers", "library"):
+                arr = updates.get(key)
+                if arr is None or arr.shape[0] == n_img:
+                    continue
+                if selection is not None and selection.size == n_img and arr.shape[0] > selection.max():
+                    updates[key] = arr[selection]
+                    selected = True
+                    continue
+                hint = (f"; its band selection has {selection.size} bands" if selection is not None
+                        else "; the truth file carries no band selection")
                 raise InputError(
-                    f"truth {truth.name!r}: abundances have {updates['abundances'].shape[1]} pixels, "
-                    f"the image {self.name!r} has {h}x{w} = {h * w}")
-            updates["abundances"] = updates["abundances"].reshape(p, h, w)
-        notes = self.notes + [f"truth from {truth.name!r} ({truth.layout}): " + ", ".join(sorted(updates))]
+                    f"truth {truth.name!r}: {key} have {arr.shape[0]} bands (rows), the image "
+                    f"{self.name!r} has {n_img}{hint}")
+            if selected:
+                extra_notes.append(f"truth spectra reduced to the image's {n_img} bands with the truth's "
+                                   f"band selection (extras['band_selection'])")
+            if self.wavelengths is None and truth.wavelengths is not None:
+                twl = truth.wavelengths
+                if twl.size != n_img and selection is not None and selection.size == n_img \
+                        and twl.size > selection.max():
+                    twl = twl[selection]
+                if twl.size == n_img:
+                    updates["wavelengths"] = twl
+                    extra_notes.append(f"wavelengths taken from truth {truth.name!r}")
+        if "abundances" in updates and self.cube is not None:
+            A = updates["abundances"]
+            h, w = self.image_shape
+            if A.ndim == 2:
+                p = A.shape[0]
+                if A.shape[1] != h * w:
+                    raise InputError(
+                        f"truth {truth.name!r}: abundances have {A.shape[1]} pixels, "
+                        f"the image {self.name!r} has {h}x{w} = {h * w}")
+                order = str(truth.extras.get("pixel_order", "C")).upper()
+                if order not in ("C", "F"):
+                    raise InputError(f"truth {truth.name!r}: extras['pixel_order'] must be 'C' or 'F', "
+                                     f"got {order!r}")
+                updates["abundances"] = A.reshape(p, h, w, order=order)
+                extra_notes.append(f"truth abundances ({p} x {h * w}) reshaped to ({p}, {h}, {w}) in "
+                                   f"{'column' if order == 'F' else 'row'}-major pixel order")
+            elif A.ndim == 3 and A.shape[1:] != (h, w):
+                raise InputError(f"truth {truth.name!r}: abundance maps are {A.shape[1]}x{A.shape[2]}, "
+                                 f"the image {self.name!r} is {h}x{w}")
+        notes = self.notes + [f"truth from {truth.name!r} ({truth.layout}): " + ", ".join(sorted(updates))] \
+            + extra_notes
         return replace(self, notes=notes, **updates)
 
     # ------------------------------------------------------------------ validation

@@ -1,0 +1,237 @@
+"""Helpers shared by the readers: unit handling, bad-band removal, final dtype/scale step."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from hysupp.errors import InputError
+from hysupp.scene import Scene
+
+# Variable names (case-insensitive) read as band centres / widths / bad-band lists.
+WAVELENGTH_NAME = re.compile(r"^(wavelengths?|wl|wvl|wavelen\w*|wave_?lengths?\w*|\w*wavlen\w*|lambdas?|centers)$",
+                             re.IGNORECASE)
+FWHM_NAME = re.compile(r"^(fwhm|bandwidths?)$", re.IGNORECASE)
+BBL_NAME = re.compile(r"^(bbl|bad_?bands?_?list)$", re.IGNORECASE)
+
+_UM_UNITS = {"micrometers", "micrometer", "microns", "micron", "um", "µm", "micrometres", "micrometre"}
+_NM_UNITS = {"nanometers", "nanometer", "nm", "nanometres", "nanometre"}
+
+
+@dataclass
+class FileInfo:
+    """What a reader learnt about the file itself (for :func:`hysupp.io.describe`)."""
+
+    format: str
+    variables: list[dict[str, Any]] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def to_nm(values: Any, units: str | None, what: str, notes: list[str]) -> np.ndarray | None:
+    """Convert band centres/widths to nanometres.
+
+    ``units`` is a unit word (``"Micrometers"``, ``"nm"``); ``None`` or ``"unknown"`` infers
+    micrometres when every value is below 100 and says so in ``notes``. Returns ``None`` for units
+    that are not lengths (e.g. wavenumbers or band indices), with a note.
+    """
+    if values is None:
+        return None
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    if arr.size == 0:
+        return None
+    u = (units or "").strip().lower()
+    finite = arr[np.isfinite(arr)]
+    top = float(np.abs(finite).max()) if finite.size else 0.0
+    if u in _UM_UNITS:
+        notes.append(f"{what} converted from micrometres to nm")
+        return arr * 1000.0
+    if u in _NM_UNITS:
+        return arr
+    if u in ("", "unknown", "none"):
+        if what == "fwhm":  # widths are small numbers: follow the centres' unit (decided by caller)
+            return arr
+        if top < 100:
+            notes.append(f"{what}: no unit given, values up to {top:g} read as micrometres and converted to nm")
+            return arr * 1000.0
+        if u == "unknown":
+            notes.append(f"{what}: unit 'Unknown', values up to {top:g} read as nm")
+        return arr
+    notes.append(f"{what} in unit {units!r} not converted to nm; ignored")
+    return None
+
+
+def wavelengths_nm(values: Any, what: str, notes: list[str]) -> np.ndarray | None:
+    """Band centres without a declared unit: micrometres when max < 100 (noted), else nm."""
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    if arr.size == 0:
+        return None
+    top = float(np.nanmax(np.abs(arr))) if np.isfinite(arr).any() else 0.0
+    if top < 100:
+        notes.append(f"{what}: values up to {top:g} read as micrometres and converted to nm")
+        return arr * 1000.0
+    return arr
+
+
+def drop_bands(cube: np.ndarray, keep: np.ndarray, reasons: dict[str, int], notes: list[str],
+               what: str = "bands") -> np.ndarray:
+    """Keep the bands (axis 0) where ``keep`` is true; note what was dropped and why."""
+    n_drop = int((~keep).sum())
+    if n_drop:
+        dropped = np.flatnonzero(~keep)
+        why = ", ".join(f"{k}: {v}" for k, v in reasons.items() if v)
+        notes.append(f"dropped {n_drop} bad {what} of {keep.size} ({why}); 0-based indices "
+                     f"{compact_ranges(dropped)}; kept {int(keep.sum())} (extras['kept_bands'])")
+        return cube[keep]
+    return cube
+
+
+def compact_ranges(idx: Sequence[int]) -> str:
+    """``[0, 1, 2, 5, 7, 8]`` -> ``"0-2, 5, 7-8"``."""
+    idx = [int(i) for i in idx]
+    if not idx:
+        return ""
+    parts, start, prev = [], idx[0], idx[0]
+    for i in idx[1:]:
+        if i == prev + 1:
+            prev = i
+            continue
+        parts.append(f"{start}-{prev}" if prev > start else f"{start}")
+        start = prev = i
+    parts.append(f"{start}-{prev}" if prev > start else f"{start}")
+    return ", ".join(parts)
+
+
+def bad_band_keep(cube: np.ndarray, bbl: Any = None, nodata: float | None = None
+                  ) -> tuple[np.ndarray, dict[str, int]]:
+    """Which bands of a ``(L, H, W)`` cube to keep: not flagged in ``bbl`` and not entirely invalid.
+
+    A band is entirely invalid when every value is non-finite or equal to ``nodata``.
+    """
+    L = cube.shape[0]
+    keep = np.ones(L, dtype=bool)
+    reasons: dict[str, int] = {}
+    if bbl is not None:
+        flags = np.asarray(bbl, dtype=np.float64).ravel()
+        if flags.size != L:
+            raise InputError(f"bad-band list has {flags.size} entries, the cube has {L} bands")
+        keep &= flags != 0
+        reasons["bbl == 0"] = int((flags == 0).sum())
+    flat = cube.reshape(L, -1)
+    invalid = np.zeros(flat.shape, dtype=bool)
+    if np.issubdtype(cube.dtype, np.floating):
+        invalid |= ~np.isfinite(flat)
+    if nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata)):
+        invalid |= flat == nodata
+    all_bad = invalid.all(axis=1) if flat.shape[1] else np.zeros(L, dtype=bool)
+    label = "all NaN" if nodata is None else "all nodata/NaN"
+    reasons[label] = int(all_bad.sum())
+    keep &= ~all_bad
+    return keep, reasons
+
+
+def valid_mask(cube: np.ndarray, nodata: float | None = None) -> np.ndarray:
+    """Pixels ``(H, W)`` whose values are finite and differ from ``nodata`` in every band."""
+    ok = np.ones(cube.shape[1:], dtype=bool)
+    if np.issubdtype(cube.dtype, np.floating):
+        ok &= np.isfinite(cube).all(axis=0)
+    if nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata)):
+        ok &= (cube != nodata).all(axis=0)
+    return ok
+
+
+def finalize(scene: Scene, *, scale: float | None, dtype: Any) -> Scene:
+    """The common last step of :func:`hysupp.io.load`: scaling, dtype, mask and scale notes.
+
+    ``scale`` multiplies the cube (or, for library/endmember-only files, the spectra) and a PAN
+    band in ``extras['pan']``. Integer cubes are converted to ``dtype`` with their values kept and
+    a note saying so; large float values get a hint about reflectance scaling.
+    """
+    dt = np.dtype(dtype)
+    if not np.issubdtype(dt, np.floating):
+        raise InputError(f"dtype must be a floating type (float32 or float64), got {dt}")
+    notes = scene.notes
+    primary = "cube" if scene.cube is not None else None
+    if primary is None:
+        primary = next((k for k in ("library", "endmembers") if getattr(scene, k) is not None), None)
+    ref = getattr(scene, primary) if primary else None
+    if ref is not None and scale is None:
+        finite = ref[np.isfinite(ref)] if np.issubdtype(ref.dtype, np.floating) else ref
+        if scene.mask is not None and primary == "cube":
+            finite = ref[:, scene.mask]
+            if np.issubdtype(ref.dtype, np.floating):
+                finite = finite[np.isfinite(finite)]
+        if finite.size:
+            lo, hi = float(finite.min()), float(finite.max())
+            if np.issubdtype(ref.dtype, np.integer) and scene.layout == "pansharpening-pair":
+                bits = scene.extras.get("bit_depth")
+                notes.append(f"integer data kept as stored ({primary} is {ref.dtype}, values {lo:g} to {hi:g}"
+                             + (f", {bits}-bit DN" if bits else "") + "); pass scale= to rescale"
+                             + (f" (e.g. scale={1 / (2 ** bits - 1):.6g} for [0, 1])" if bits else ""))
+            elif np.issubdtype(ref.dtype, np.integer):
+                notes.append(f"integer data kept as stored; pass scale=1e-4 for reflectance "
+                             f"({primary} is {ref.dtype}, values {lo:g} to {hi:g}; or the factor that applies)")
+            elif hi > 100 and scene.layout not in ("pansharpening-pair",):
+                notes.append(f"values up to {hi:g} kept as stored; if this is reflectance x 1e4 pass "
+                             f"scale=1e-4")
+    for key in ("cube", "library", "endmembers", "abundances"):
+        arr = getattr(scene, key)
+        if arr is None:
+            continue
+        arr = np.asarray(arr)
+        if scale is not None and key in ("cube", "library", "endmembers") and (
+                key == primary or (primary == "library" and key == "endmembers")):
+            arr = arr.astype(dt) * dt.type(scale)
+        elif arr.dtype != dt or arr.dtype.byteorder != "=":  # native byte order: float32, not '<f4'
+            arr = arr.astype(dt)
+        setattr(scene, key, arr)
+    if scale is not None and primary is not None:
+        notes.append(f"{primary} multiplied by scale={scale:g}")
+    pan = scene.extras.get("pan")
+    if isinstance(pan, np.ndarray):
+        pan = pan.astype(dt)
+        if scale is not None:
+            pan = pan * dt.type(scale)
+            notes.append(f"PAN band (extras['pan']) multiplied by scale={scale:g}")
+        scene.extras["pan"] = pan
+    if scene.cube is not None:
+        nonfinite = ~np.isfinite(scene.cube).all(axis=0)
+        if nonfinite.any():
+            base = scene.mask if scene.mask is not None else np.ones(scene.cube.shape[1:], dtype=bool)
+            scene.mask = base & ~nonfinite
+            notes.append(f"{int(nonfinite.sum())} pixels with non-finite values marked invalid in mask")
+    return scene
+
+
+def stem_name(path: Path) -> str:
+    name = path.name
+    for suf in (".hdr",):
+        if name.lower().endswith(suf):
+            name = name[: -len(suf)]
+    return Path(name).stem if Path(name).suffix.lower() in (
+        ".mat", ".npz", ".npy", ".tif", ".tiff", ".img", ".sli", ".dat", ".csv", ".bsq", ".bil", ".bip",
+        ".raw") else name
+
+
+def jsonable(value: Any, max_items: int = 12) -> Any:
+    """A short JSON-serialisable rendering of ``value`` (arrays become shape/dtype summaries)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        if isinstance(value, float) and not np.isfinite(value):
+            return str(value)
+        return value
+    if isinstance(value, np.generic):
+        return jsonable(value.item())
+    if isinstance(value, np.ndarray):
+        if value.size <= max_items and value.ndim <= 1:
+            return [jsonable(v) for v in value.tolist()]
+        return {"shape": list(value.shape), "dtype": str(value.dtype)}
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        if len(value) > max_items * 4:
+            return [jsonable(v) for v in value[:max_items]] + [f"... ({len(value)} items)"]
+        return [jsonable(v) for v in value]
+    return str(value)

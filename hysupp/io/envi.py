@@ -1,0 +1,345 @@
+"""ENVI images and ENVI spectral libraries (``.sli``) through the ``spectral`` package.
+
+A path may name the header (``x.hdr``) or the data file (``x``, ``x.img``, ``x.sli``, ...); the
+other one is found next to it. Header fields used: ``wavelength`` + ``wavelength units``
+(micrometres and nanometres converted to nm), ``fwhm``, ``bbl`` (bad bands dropped, noted),
+``data ignore value`` (-> mask), ``reflectance scale factor`` (data divided by it, noted),
+``data gain values`` / ``data offset values`` (applied, noted), ``band names``, ``spectra names``
+(library names) and ``map info`` / ``coordinate system string`` (-> georef).
+
+Example
+-------
+>>> from hysupp.io.envi import parse_map_info
+>>> g, msg = parse_map_info("{UTM, 1, 1, 500000, 4000000, 30, 30, 33, North, WGS-84}")
+>>> g.crs, g.transform
+('EPSG:32633', (30.0, 0.0, 500000.0, 0.0, -30.0, 4000000.0))
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hysupp.errors import InputError
+from hysupp.io._common import FileInfo, bad_band_keep, drop_bands, stem_name, to_nm, valid_mask
+from hysupp.scene import Georef, Scene
+
+__all__ = ["read_envi", "resolve_envi", "is_envi", "parse_map_info"]
+
+DATA_EXTENSIONS = ("", ".img", ".dat", ".sli", ".bsq", ".bil", ".bip", ".raw", ".bin", ".spc")
+
+
+def _exists_ci(candidates: list[Path]) -> Path | None:
+    for c in candidates:
+        if c.is_file():
+            return c
+        up = c.with_name(c.name.upper()) if c.suffix else None
+        if up is not None and up.is_file():
+            return up
+    return None
+
+
+def _header_candidates(data: Path) -> list[Path]:
+    cands = [data.with_name(data.name + ".hdr")]
+    if data.suffix:
+        cands.append(data.with_suffix(".hdr"))
+    return cands
+
+
+def is_envi(path: str | os.PathLike) -> bool:
+    """True for a ``.hdr`` path or a data file with a sibling ENVI header."""
+    p = Path(path)
+    if p.suffix.lower() == ".hdr":
+        return True
+    return _exists_ci(_header_candidates(p)) is not None
+
+
+def resolve_envi(path: str | os.PathLike) -> tuple[Path, Path]:
+    """Return ``(header, data)`` for a path naming either of them.
+
+    Raises
+    ------
+    InputError
+        Naming the header and every data path tried when the data file is missing, or the header
+        paths tried when the header is missing.
+    """
+    p = Path(path)
+    if p.suffix.lower() == ".hdr":
+        if not p.is_file():
+            raise InputError(f"file not found: {str(p)!r}")
+        base = p.with_suffix("")
+        cands = [base.with_name(base.name + ext) for ext in DATA_EXTENSIONS]
+        data = _exists_ci(cands)
+        if data is None:
+            tried = ", ".join(repr(str(c)) for c in cands)
+            raise InputError(f"ENVI header {str(p)!r} has no data file next to it (looked for {tried})")
+        return p, data
+    if not p.is_file():
+        raise InputError(f"file not found: {str(p)!r}")
+    hdr = _exists_ci(_header_candidates(p))
+    if hdr is None:
+        tried = ", ".join(repr(str(c)) for c in _header_candidates(p))
+        raise InputError(f"{str(p)!r}: no ENVI header found (looked for {tried})")
+    return hdr, p
+
+
+# ---------------------------------------------------------------------------------------------
+# map info
+# ---------------------------------------------------------------------------------------------
+def _split_braced(text: str | list[str]) -> list[str]:
+    if isinstance(text, (list, tuple)):
+        return [str(t).strip() for t in text]
+    t = text.strip()
+    if t.startswith("{") and t.endswith("}"):
+        t = t[1:-1]
+    return [s.strip() for s in t.split(",")]
+
+
+def parse_map_info(text: str | list[str], coordinate_system: str | None = None) -> tuple[Georef | None, str]:
+    """Georef from an ENVI ``map info`` value (and optional ``coordinate system string`` WKT).
+
+    The transform is the one GDAL's ENVI driver gives (checked against it in the tests): for a
+    rotation angle ``t`` (degrees) ``a = dx cos t``, ``b = dx sin t``, ``d = dy sin t``,
+    ``e = -dy cos t``; the origin is the tie point moved by the 1-based reference pixel offset
+    times the unrotated pixel size. UTM zones on WGS-84 map to EPSG:326zz/327zz, Geographic Lat/Lon on
+    WGS-84 to EPSG:4326; other systems keep only the transform unless a WKT is given.
+
+    Returns
+    -------
+    georef : Georef or None
+    message : str
+        What was done (for the scene notes), empty when nothing notable.
+    """
+    parts = _split_braced(text)
+    if len(parts) < 7:
+        return None, f"map info {text!r} has fewer than 7 fields: ignored"
+    proj = parts[0].strip().lower()
+    try:
+        rx, ry, e0, n0, dx, dy = (float(x) for x in parts[1:7])
+    except ValueError:
+        return None, f"map info {text!r}: non-numeric tie point or pixel size: ignored"
+    opts = {}
+    rest = []
+    for item in parts[7:]:
+        if "=" in item:
+            k, _, val = item.partition("=")
+            opts[k.strip().lower()] = val.strip()
+        else:
+            rest.append(item)
+    rot = 0.0
+    if "rotation" in opts:
+        try:
+            rot = float(opts["rotation"])
+        except ValueError:
+            pass
+    t = math.radians(rot)
+    # GDAL's ENVI driver: rotation applied to the pixel sizes, tie point offset applied unrotated
+    a, b, d, e = dx * math.cos(t), dx * math.sin(t), dy * math.sin(t), -dy * math.cos(t)
+    if abs(rot) < 1e-12:
+        a, b, d, e = dx, 0.0, 0.0, -dy
+    c = e0 - (rx - 1) * dx
+    f = n0 + (ry - 1) * dy
+    transform = (a, b, c, d, e, f)
+    crs = None
+    msgs = []
+    if coordinate_system:
+        crs = coordinate_system
+    elif proj == "utm" and len(rest) >= 3:
+        try:
+            zone = int(float(rest[0]))
+        except ValueError:
+            zone = None
+        hemi = rest[1].strip().lower()
+        datum = rest[2].strip().lower().replace(" ", "").replace("-", "")
+        if zone is not None and datum in ("wgs84",):
+            crs = f"EPSG:{(32600 if hemi.startswith('n') else 32700) + zone}"
+        elif zone is not None and datum in ("northamerica1983", "nad83") and hemi.startswith("n"):
+            crs = f"EPSG:{26900 + zone}"
+        else:
+            msgs.append(f"UTM datum {rest[2]!r} not mapped to a CRS")
+    elif proj.startswith("geographic") and rest and rest[0].lower().replace("-", "").replace(" ", "") == "wgs84":
+        crs = "EPSG:4326"
+    elif proj != "arbitrary":
+        msgs.append(f"projection {parts[0]!r} not mapped to a CRS")
+    if proj == "arbitrary" and crs is None:
+        return None, "map info 'Arbitrary': no georeferencing"
+    if rot:
+        msgs.append(f"rotation={rot:g} deg applied as GDAL does")
+    msgs.insert(0, f"georef {crs or 'without CRS'} from map info")
+    return Georef(crs=crs, transform=transform, nodata=None), "; ".join(msgs)
+
+
+# ---------------------------------------------------------------------------------------------
+# reading
+# ---------------------------------------------------------------------------------------------
+def _floats(value: Any) -> np.ndarray | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = _split_braced(value)
+    try:
+        return np.asarray([float(v) for v in value], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+
+
+def _spectral_units(md: dict[str, Any], values: np.ndarray | None, notes: list[str]
+                    ) -> tuple[np.ndarray | None, float]:
+    """Wavelengths in nm and the factor applied (so fwhm can follow)."""
+    if values is None:
+        return None, 1.0
+    units = md.get("wavelength units")
+    wl = to_nm(values, units if isinstance(units, str) else None, "wavelengths", notes)
+    if wl is None:
+        return None, 1.0
+    factor = 1000.0 if np.any(wl != values) else 1.0
+    return wl, factor
+
+
+def read_envi(path: str | os.PathLike, key: str | None = None) -> tuple[Scene, FileInfo]:
+    """Read an ENVI image (layout ``"envi"``) or spectral library (layout ``"envi-library"``)."""
+    import spectral.io.envi as envi
+
+    hdr, data = resolve_envi(path)
+    if key is not None:
+        raise InputError(f"{str(path)!r}: key= selects a variable in .mat/.npz files; an ENVI file has none")
+    try:
+        obj = envi.open(str(hdr), str(data))
+    except Exception as exc:  # spectral raises a variety of exception types for bad headers
+        raise InputError(f"cannot read ENVI file {str(hdr)!r} / {str(data)!r}: {exc}") from exc
+    try:  # the full header: spectral moves some fields (wavelength, fwhm) out of a library's metadata
+        header = envi.read_envi_header(str(hdr))
+    except Exception:  # pragma: no cover - envi.open already parsed it
+        header = obj.metadata
+    md = {k.lower(): v for k, v in header.items()}
+    info = FileInfo(format="envi", variables=None,
+                    extra={"header": str(hdr), "data": str(data), "file type": md.get("file type")})
+    name = stem_name(data)
+    if isinstance(obj, envi.SpectralLibrary):
+        return _library(obj, md, name, hdr), info
+    return _image(obj, md, name, hdr), info
+
+
+def _library(lib: Any, md: dict[str, Any], name: str, hdr: Path) -> Scene:
+    notes = [f"ENVI spectral library {hdr.name}: spectra (rows) transposed to a library (bands x spectra)"]
+    spectra = np.asarray(lib.spectra)
+    if spectra.ndim != 2:
+        raise InputError(f"ENVI library {str(hdr)!r}: expected 2-D spectra, got shape {spectra.shape}")
+    library = spectra.T.copy()
+    L = library.shape[0]
+    names = [str(n).strip() for n in (lib.names or [])]
+    if len(names) != library.shape[1]:
+        if names:
+            notes.append(f"'spectra names' has {len(names)} entries for {library.shape[1]} spectra: ignored")
+        names = None
+    raw_wl = _floats(md.get("wavelength"))
+    wl, factor = _spectral_units(md, raw_wl if raw_wl is not None and raw_wl.size == L else None, notes)
+    fwhm = _floats(md.get("fwhm"))
+    if fwhm is not None:
+        fwhm = fwhm * factor if fwhm.size == L else None
+    bbl = _floats(md.get("bbl"))
+    keep = np.ones(L, dtype=bool)
+    if bbl is not None and bbl.size == L:
+        keep = bbl != 0
+    keep &= ~np.all(~np.isfinite(library), axis=1)
+    if not keep.all():
+        library = drop_bands(library, keep, {"bbl == 0 or all NaN": int((~keep).sum())}, notes)
+        wl = None if wl is None else wl[keep]
+        fwhm = None if fwhm is None else fwhm[keep]
+    library = _apply_scaling(library, md, notes, band_axis=0, keep=keep)
+    zt = md.get("z plot titles")
+    if zt:
+        notes.append(f"header 'z plot titles': {', '.join(zt) if isinstance(zt, list) else zt}")
+    extras: dict[str, Any] = {}
+    if not keep.all():
+        extras["kept_bands"] = np.flatnonzero(keep)
+    return Scene(cube=None, library=library, library_names=names, wavelengths=wl, fwhm=fwhm, name=name,
+                 layout="envi-library", notes=notes, extras=extras)
+
+
+def _apply_scaling(arr: np.ndarray, md: dict[str, Any], notes: list[str], band_axis: int,
+                   keep: np.ndarray) -> np.ndarray:
+    gain = _floats(md.get("data gain values"))
+    offset = _floats(md.get("data offset values"))
+    shape = [1] * arr.ndim
+    shape[band_axis] = -1
+    if gain is not None or offset is not None:
+        arr = arr.astype(np.float64)
+        if gain is not None and gain.size == keep.size:
+            arr = arr * gain[keep].reshape(shape)
+        if offset is not None and offset.size == keep.size:
+            arr = arr + offset[keep].reshape(shape)
+        notes.append("applied header 'data gain values'/'data offset values'")
+    rsf = md.get("reflectance scale factor")
+    if rsf is not None:
+        try:
+            factor = float(rsf if not isinstance(rsf, list) else rsf[0])
+        except ValueError:
+            factor = 1.0
+            notes.append(f"'reflectance scale factor' {rsf!r} is not a number: ignored")
+        if factor > 0 and factor != 1.0:
+            arr = arr.astype(np.float64) / factor
+            notes.append(f"divided by the header's reflectance scale factor {factor:g}")
+    return arr
+
+
+def _image(img: Any, md: dict[str, Any], name: str, hdr: Path) -> Scene:
+    try:
+        arr = np.asarray(img.load(dtype=img.dtype, scale=False))
+    except Exception as exc:
+        raise InputError(f"cannot read ENVI data of {str(hdr)!r}: {exc}") from exc
+    cube = np.ascontiguousarray(arr.transpose(2, 0, 1))
+    L = cube.shape[0]
+    notes = [f"ENVI image ({md.get('interleave', '?')} interleave) read as (L, H, W) = {cube.shape}"]
+    raw_wl = _floats(md.get("wavelength"))
+    if raw_wl is not None and raw_wl.size != L:
+        notes.append(f"header has {raw_wl.size} wavelengths for {L} bands: ignored")
+        raw_wl = None
+    wl, factor = _spectral_units(md, raw_wl, notes)
+    fwhm = _floats(md.get("fwhm"))
+    if fwhm is not None:
+        fwhm = fwhm * factor if fwhm.size == L else None
+    nodata = None
+    div = md.get("data ignore value")
+    if div is not None:
+        try:
+            nodata = float(div if not isinstance(div, list) else div[0])
+        except ValueError:
+            nodata = None
+    bbl = _floats(md.get("bbl"))
+    keep, reasons = bad_band_keep(cube, bbl if bbl is not None and bbl.size == L else None, nodata)
+    extras: dict[str, Any] = {}
+    names = md.get("band names")
+    if isinstance(names, list) and len(names) == L:
+        extras["band_names"] = [str(n).strip() for n in names]
+    if not keep.all():
+        cube = drop_bands(cube, keep, reasons, notes)
+        wl = None if wl is None else wl[keep]
+        fwhm = None if fwhm is None else fwhm[keep]
+        extras["kept_bands"] = np.flatnonzero(keep)
+        if "band_names" in extras:
+            extras["band_names"] = [n for n, k in zip(extras["band_names"], keep) if k]
+    mask = valid_mask(cube, nodata)
+    mask = None if mask.all() else mask
+    if mask is not None:
+        notes.append(f"{int((~mask).sum())} pixels equal to 'data ignore value' {nodata:g} or non-finite "
+                     f"marked invalid")
+    cube = _apply_scaling(cube, md, notes, band_axis=0, keep=keep)
+    georef = None
+    if md.get("map info") is not None:
+        cs = md.get("coordinate system string")
+        if isinstance(cs, list):
+            cs = ",".join(cs)
+        georef, msg = parse_map_info(md["map info"], cs if cs else None)
+        if msg:
+            notes.append(msg)
+        if georef is not None:
+            georef.nodata = nodata
+    elif nodata is not None:
+        georef = Georef(nodata=nodata)
+    return Scene(cube=cube, wavelengths=wl, fwhm=fwhm, mask=mask, georef=georef, name=name, layout="envi",
+                 notes=notes, extras=extras)

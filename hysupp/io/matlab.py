@@ -1,0 +1,407 @@
+"""MATLAB ``.mat`` files: v5/v7 through :func:`scipy.io.loadmat`, v7.3 (HDF5) through h5py.
+
+Both versions are normalised into the same dictionary of variables (numeric arrays in MATLAB's
+axis order, ``str`` for char arrays, ``list`` for cell arrays, ``dict`` for structs), which
+:func:`hysupp.io.layouts.interpret` turns into a :class:`~hysupp.scene.Scene`. v7.3 files store
+every array transposed (HDF5 is row-major); the reader reverses the axes, decodes ``uint16`` char
+arrays and follows cell-array references.
+
+Writing (:func:`write_mat`) uses the HySUPP layout that HySUPP and FUnmix read with
+``scipy.io.loadmat``: ``Y (L, N)``, ``E (L, p)``, ``A (p, N)``, ``D (L, M)``, scalars
+``H, W, p, L, N, M``, ``index`` (0-based library columns of the true endmembers), ``labels``
+(endmember names), row-major pixel order (``Y = cube.reshape(L, H*W)``). ``flavor="funmix"`` writes
+FUnmix's lower-case scalars instead (``h, w, r, p, n, m`` with ``p`` = bands, ``r`` = endmembers).
+
+Example
+-------
+>>> import numpy as np, tempfile, os
+>>> from hysupp import Scene
+>>> from hysupp.io.matlab import write_mat, read_mat
+>>> path = os.path.join(tempfile.mkdtemp(), "toy.mat")
+>>> write_mat(Scene(cube=np.ones((4, 2, 3), np.float32)), path)
+>>> scene, info = read_mat(path)
+>>> scene.layout, scene.cube.shape, info.format
+('hysupp', (4, 2, 3), 'mat-v5')
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hysupp.errors import InputError, LayoutError
+from hysupp.io._common import FileInfo, stem_name
+from hysupp.io.atomic import atomic_output
+from hysupp.scene import Scene
+
+__all__ = ["load_mat_variables", "read_mat", "read_usgs_splib", "usgs_splib_scene", "write_mat"]
+
+
+# ---------------------------------------------------------------------------------------------
+# reading: v5 / v7
+# ---------------------------------------------------------------------------------------------
+def _convert_v5(value: Any) -> Any:
+    """scipy.io.loadmat output (squeeze_me=False, chars_as_strings=True) -> plain Python/NumPy."""
+    import scipy.sparse
+
+    if scipy.sparse.issparse(value):
+        return value.toarray()
+    if isinstance(value, np.ndarray):
+        if value.dtype.names:  # struct (array)
+            items = [{name: _convert_v5(rec[name]) for name in value.dtype.names}
+                     for rec in value.ravel(order="F")]
+            return items[0] if len(items) == 1 else items
+        if value.dtype.kind == "U":  # char array: one string per row
+            rows = [str(s) for s in value.ravel(order="F")]
+            if len(rows) == 1:
+                return rows[0]
+            return [r.rstrip() for r in rows]
+        if value.dtype == object:  # cell array
+            return [_convert_v5(v) for v in value.ravel(order="F")]
+        return value
+    return value
+
+
+def _v5_variables(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    import scipy.io
+
+    try:
+        who = scipy.io.whosmat(path)
+        raw = scipy.io.loadmat(path, squeeze_me=False, chars_as_strings=True, mat_dtype=False,
+                               struct_as_record=True)
+    except (ValueError, TypeError, OSError, NotImplementedError) as exc:
+        raise InputError(f"cannot read MATLAB file {str(path)!r}: {exc}") from exc
+    classes = {name: (shape, cls) for name, shape, cls in who}
+    variables: dict[str, Any] = {}
+    infos: list[dict[str, Any]] = []
+    for name, value in raw.items():
+        if name.startswith("__"):
+            continue
+        shape, cls = classes.get(name, (getattr(value, "shape", ()), "?"))
+        stored = str(value.dtype) if isinstance(value, np.ndarray) and value.dtype.kind not in "OUV" else cls
+        infos.append({"name": name, "shape": list(shape), "dtype": stored, "class": cls})
+        variables[name] = _convert_v5(value)
+    return variables, infos
+
+
+# ---------------------------------------------------------------------------------------------
+# reading: v7.3 (HDF5)
+# ---------------------------------------------------------------------------------------------
+_MATLAB_NUMERIC = {"double": np.float64, "single": np.float32, "int8": np.int8, "uint8": np.uint8,
+                   "int16": np.int16, "uint16": np.uint16, "int32": np.int32, "uint32": np.uint32,
+                   "int64": np.int64, "uint64": np.uint64, "logical": np.bool_}
+
+
+def _attr_str(obj: Any, name: str) -> str | None:
+    val = obj.attrs.get(name)
+    if val is None:
+        return None
+    if isinstance(val, bytes):
+        return val.decode()
+    if isinstance(val, np.ndarray):
+        val = val.ravel()[0] if val.size else ""
+        return val.decode() if isinstance(val, bytes) else str(val)
+    return str(val)
+
+
+def _h5_convert(f: Any, obj: Any) -> Any:
+    import h5py
+
+    cls = _attr_str(obj, "MATLAB_class")
+    if isinstance(obj, h5py.Group):
+        if "MATLAB_sparse" in obj.attrs:
+            import scipy.sparse
+
+            nrows = int(np.asarray(obj.attrs["MATLAB_sparse"]).ravel()[0])
+            jc = obj["jc"][()].astype(np.int64)
+            ir = obj["ir"][()].astype(np.int64) if "ir" in obj else np.zeros(0, np.int64)
+            data = obj["data"][()] if "data" in obj else np.zeros(0)
+            return scipy.sparse.csc_matrix((data, ir, jc), shape=(nrows, jc.size - 1)).toarray()
+        return {k: _h5_convert(f, obj[k]) for k in obj.keys()}
+    empty = obj.attrs.get("MATLAB_empty")
+    if empty is not None and int(np.asarray(empty).ravel()[0]):
+        dims = tuple(int(d) for d in np.asarray(obj[()]).ravel()[::-1]) if obj.size else (0, 0)
+        if cls == "char":
+            return ""
+        if cls == "cell":
+            return []
+        return np.zeros(dims, dtype=_MATLAB_NUMERIC.get(cls or "double", np.float64))
+    data = obj[()]
+    if cls == "cell" or (data.dtype == object and h5py.check_dtype(ref=data.dtype) is not None):
+        arr = np.asarray(data).T
+        return [_h5_convert(f, f[ref]) for ref in arr.ravel(order="F")]
+    if cls == "char":
+        arr = np.asarray(data).T  # back to MATLAB (rows, cols)
+        arr = np.atleast_2d(arr)
+        rows = ["".join(chr(int(c)) for c in row) for row in arr]
+        return rows[0] if len(rows) == 1 else [r.rstrip() for r in rows]
+    arr = np.asarray(data)
+    if arr.dtype.names and {"real", "imag"} <= set(arr.dtype.names):
+        arr = arr["real"] + 1j * arr["imag"]
+    arr = arr.T  # HDF5 stores MATLAB arrays with the axes reversed
+    if cls == "logical":
+        arr = arr.astype(bool)
+    return np.ascontiguousarray(arr)
+
+
+def _h5_variables(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    import h5py
+
+    variables: dict[str, Any] = {}
+    infos: list[dict[str, Any]] = []
+    try:
+        with h5py.File(path, "r") as f:
+            for name in f.keys():
+                if name.startswith("#"):  # '#refs#', '#subsystem#'
+                    continue
+                obj = f[name]
+                cls = _attr_str(obj, "MATLAB_class") or ("struct" if isinstance(obj, h5py.Group) else "?")
+                shape = list(obj.shape[::-1]) if isinstance(obj, h5py.Dataset) else [1, 1]
+                value = _h5_convert(f, obj)
+                dtype = str(value.dtype) if isinstance(value, np.ndarray) else cls
+                infos.append({"name": name, "shape": shape, "dtype": dtype, "class": cls})
+                variables[name] = value
+    except OSError as exc:
+        raise InputError(f"cannot read MATLAB v7.3 (HDF5) file {str(path)!r}: {exc}") from exc
+    return variables, infos
+
+
+def load_mat_variables(path: str | os.PathLike) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """Read every variable of a ``.mat`` file.
+
+    Returns
+    -------
+    variables : dict
+        name -> value, arrays in MATLAB axis order (v7.3 arrays already transposed back).
+    infos : list of dict
+        ``name``, ``shape`` (MATLAB's), ``dtype`` (as stored) and MATLAB ``class`` of each variable.
+    version : str
+        ``"mat-v5"`` or ``"mat-v7.3"``.
+    """
+    import h5py
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"file not found: {str(p)!r}")
+    if h5py.is_hdf5(p):
+        variables, infos = _h5_variables(p)
+        return variables, infos, "mat-v7.3"
+    variables, infos = _v5_variables(p)
+    return variables, infos, "mat-v5"
+
+
+def read_mat(path: str | os.PathLike, key: str | None = None) -> tuple[Scene, FileInfo]:
+    """Read a ``.mat`` file into a Scene (layout detection in :mod:`hysupp.io.layouts`)."""
+    from hysupp.io.layouts import interpret
+
+    p = Path(path)
+    variables, infos, version = load_mat_variables(p)
+    scene = interpret(variables, key=key, label=str(p), name=stem_name(p), convention="matlab", infos=infos)
+    if version == "mat-v7.3":
+        scene.notes.insert(0, "MATLAB v7.3 (HDF5) file: array axes reversed back to MATLAB order")
+    return scene, FileInfo(format=version, variables=infos)
+
+
+# ---------------------------------------------------------------------------------------------
+# USGS splib (datalib + names)
+# ---------------------------------------------------------------------------------------------
+USGS_DELETED = -1e30
+
+
+def _char_rows(names: Any) -> list[str]:
+    if isinstance(names, str):
+        return [names.strip()]
+    if isinstance(names, list):
+        return [str(n).strip() for n in names]
+    arr = np.asarray(names)
+    if arr.dtype.kind in "US":
+        return [str(n).strip() for n in arr.ravel()]
+    arr = np.atleast_2d(arr)
+    return ["".join(chr(int(c)) for c in row if int(c) > 0).strip() for row in arr]
+
+
+_USGS_META = re.compile(r"^(wavelength|resolution|data value|channel|bandpass|fwhm)", re.IGNORECASE)
+
+
+def usgs_splib_scene(datalib: np.ndarray, names: Any, *, label: str, name: str = "usgs-splib") -> Scene:
+    """Build the library Scene from a USGS ``datalib`` matrix and its ``names`` char rows.
+
+    ``datalib`` is ``(L, 3 + M)``: 0-based column 0 is the wavelength (um), column 1 the
+    resolution (um, used as FWHM), column 2 the channel number; the signatures are columns 3..
+    (MATLAB's ``datalib(:, 4:end)``). Row ``j`` of ``names`` names column ``j``; the number of
+    metadata columns is taken from the leading ``names`` rows that describe them ("Wavelengths in
+    microns", "Resolution in microns", "Data value = channel number"), 3 when ``names`` is absent.
+    Rows are sorted by wavelength; values below -1e30 flag deleted channels: in signatures they
+    become NaN, and bands deleted in every signature are dropped.
+    """
+    data = np.asarray(datalib, dtype=np.float64)
+    if data.ndim != 2 or data.shape[1] < 4:
+        raise LayoutError(f"{label}: datalib must be 2-D (bands, 3 + signatures), got shape {data.shape}")
+    rows = _char_rows(names) if names is not None and len(names) else []
+    notes: list[str] = []
+    L, ncol = data.shape
+    n_meta = 3
+    if len(rows) == ncol:
+        n_meta = 0
+        while n_meta < len(rows) and _USGS_META.match(rows[n_meta]):
+            n_meta += 1
+        if n_meta < 2:
+            raise LayoutError(f"{label}: 'names' rows do not describe datalib's metadata columns "
+                              f"(first rows: {rows[:3]})")
+    order = np.argsort(data[:, 0], kind="stable")
+    if np.any(order != np.arange(L)):
+        moved = int((order != np.arange(L)).sum())
+        notes.append(f"rows sorted by wavelength ({moved} of {L} rows moved)")
+        data = data[order]
+    wl = data[:, 0] * 1000.0
+    fwhm = data[:, 1] * 1000.0
+    notes.append("wavelengths (column 0) and resolution (column 1, used as fwhm) converted from micrometres to nm")
+    lib = data[:, n_meta:].copy()
+    meta_flags = int((data[:, 1:n_meta] < USGS_DELETED).sum())
+    deleted = lib < USGS_DELETED
+    extras: dict[str, Any] = {}
+    if deleted.any():
+        lib[deleted] = np.nan
+        notes.append(f"{int(deleted.sum())} deleted-channel values (< -1e30) set to NaN")
+    if meta_flags:
+        notes.append(f"{meta_flags} deleted-channel flags (< -1e30) in metadata columns 1..{n_meta - 1} "
+                     f"ignored (signatures unaffected)")
+    all_deleted = deleted.all(axis=1)
+    if all_deleted.any():
+        keep = ~all_deleted
+        notes.append(f"dropped {int(all_deleted.sum())} bands deleted in every signature")
+        lib, wl, fwhm = lib[keep], wl[keep], fwhm[keep]
+        extras["kept_bands"] = np.flatnonzero(keep)
+    m = lib.shape[1]
+    if len(rows) == ncol:
+        lib_names = rows[n_meta:]
+    elif len(rows) == m:
+        lib_names = rows
+    else:
+        lib_names = [f"signature {k + 1}" for k in range(m)]
+        notes.append(f"'names' has {len(rows)} rows, expected {ncol} or {m}: signatures numbered instead")
+    notes.append(f"USGS splib layout: datalib columns 0..{n_meta - 1} are metadata"
+                 + (f" ({'; '.join(rows[:n_meta])})" if len(rows) == ncol else "")
+                 + f", columns {n_meta}.. the {m} signatures named by the matching rows of 'names'")
+    return Scene(cube=None, library=lib, library_names=lib_names, wavelengths=wl, fwhm=fwhm,
+                 name=name, layout="usgs-splib", notes=notes, extras=extras)
+
+
+def read_usgs_splib(path: str | os.PathLike) -> Scene:
+    """Read a USGS spectral library ``.mat`` (``datalib`` + ``names``), e.g. ``USGS_1995_Library.mat``.
+
+    Returns a Scene with ``cube=None``, ``library (L, M)`` sorted by wavelength (nm),
+    ``library_names``, ``wavelengths`` and ``fwhm`` (the channel resolution column), all in nm.
+
+    Example
+    -------
+    >>> from hysupp.io.matlab import read_usgs_splib  # doctest: +SKIP
+    >>> read_usgs_splib("USGS_1995_Library.mat").library.shape  # doctest: +SKIP
+    (224, 498)
+    """
+    p = Path(path)
+    variables, _, _ = load_mat_variables(p)
+    lower = {k.lower(): k for k in variables}
+    if "datalib" not in lower:
+        raise LayoutError(f"{str(p)!r} is not a USGS splib file: no 'datalib' variable "
+                          f"(variables: {', '.join(variables)})")
+    names = variables[lower["names"]] if "names" in lower else []
+    return usgs_splib_scene(variables[lower["datalib"]], names, label=str(p), name=stem_name(p))
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+# ---------------------------------------------------------------------------------------------
+def hysupp_variables(scene: Scene, flavor: str = "hysupp") -> dict[str, Any]:
+    """The variables of the HySUPP (or FUnmix) ``.mat`` layout for ``scene``.
+
+    Raises
+    ------
+    InputError
+        When the scene's arrays are inconsistent (e.g. abundances whose pixel count differs from
+        the cube's) or hold nothing to write.
+    """
+    if flavor not in ("hysupp", "funmix"):
+        raise InputError(f"unknown .mat flavor {flavor!r}; use 'hysupp' or 'funmix'")
+    out: dict[str, Any] = {}
+    H = W = L = p = None
+    if scene.cube is not None:
+        L, H, W = scene.cube.shape
+        out["Y"] = np.ascontiguousarray(scene.cube.reshape(L, H * W))
+    A = scene.abundances
+    if A is not None:
+        if A.ndim == 3:
+            if H is not None and A.shape[1:] != (H, W):
+                raise InputError(f"scene {scene.name!r}: abundances {A.shape} do not match the image {H}x{W}")
+            p, H, W = A.shape
+            A = A.reshape(p, H * W)
+        elif A.ndim == 2:
+            p = A.shape[0]
+            if H is not None and A.shape[1] != H * W:
+                raise InputError(f"scene {scene.name!r}: abundances {A.shape} do not match the image {H}x{W}")
+            if scene.extras.get("pixel_order") == "F" and H is not None:
+                A = A.reshape(p, H, W, order="F").reshape(p, H * W)
+        else:
+            raise InputError(f"scene {scene.name!r}: abundances must be (p, H, W) or (p, N), got {A.shape}")
+        out["A"] = np.ascontiguousarray(A)
+    if scene.endmembers is not None:
+        E = scene.endmembers
+        if p is not None and E.shape[1] != p:
+            raise InputError(f"scene {scene.name!r}: endmembers {E.shape} but abundances have {p} rows")
+        p = E.shape[1]
+        L = E.shape[0] if L is None else L
+        out["E"] = E
+    if scene.library is not None:
+        L = scene.library.shape[0] if L is None else L
+        out["D"] = scene.library
+    if not out:
+        raise InputError(f"scene {scene.name!r} holds no cube, endmembers, abundances or library to write")
+    if scene.library_index is not None:
+        out["index"] = np.asarray(scene.library_index, dtype=np.int64).reshape(1, -1)
+    if scene.endmember_names:
+        out["labels"] = list(scene.endmember_names)
+    if scene.library_names:
+        out["library_names"] = list(scene.library_names)
+    if scene.wavelengths is not None:
+        out["wavelengths"] = np.asarray(scene.wavelengths, dtype=np.float64).reshape(1, -1)
+    if scene.fwhm is not None:
+        out["fwhm"] = np.asarray(scene.fwhm, dtype=np.float64).reshape(1, -1)
+    if scene.mask is not None:
+        out["mask"] = np.asarray(scene.mask, dtype=bool)
+    scalars: dict[str, Any]
+    N = None if H is None else H * W
+    M = None if scene.library is None else scene.library.shape[1]
+    if flavor == "hysupp":
+        scalars = {"H": H, "W": W, "p": p, "L": L, "N": N, "M": M}
+    else:
+        scalars = {"h": H, "w": W, "r": p, "p": L, "n": N, "m": M}
+    for k, v in scalars.items():
+        if v is not None:
+            out[k] = float(v)
+    return out
+
+
+def write_mat(scene: Scene, path: str | os.PathLike, *, overwrite: bool = False, flavor: str = "hysupp") -> None:
+    """Write ``scene`` as a MATLAB v5 file in the HySUPP layout (atomically).
+
+    Parameters
+    ----------
+    scene : Scene
+    path : path-like
+        Target ``.mat`` file.
+    overwrite : bool
+        Replace an existing file.
+    flavor : {"hysupp", "funmix"}
+        ``"funmix"`` writes FUnmix's scalar names (``h, w, r, p, n, m``; its ``p`` is the number of
+        bands) instead of HySUPP's (``H, W, p, L, N, M``).
+    """
+    import scipy.io
+
+    variables = hysupp_variables(scene, flavor)
+    with atomic_output(path, overwrite) as tmp:
+        with open(tmp, "wb") as fh:
+            scipy.io.savemat(fh, variables, do_compression=True, oned_as="row")
