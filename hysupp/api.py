@@ -1,0 +1,304 @@
+"""One-call Python API behind ``hysupp run``: :func:`unmix` and :func:`write_run`.
+
+Example
+-------
+>>> import hysupp
+>>> from hysupp.datasets import builtin_scene
+>>> run = hysupp.unmix(builtin_scene("dc1"), "FCLS", endmembers="truth")
+>>> run.abundances.shape, run.metrics["sre_db"] > 40
+((5, 75, 75), True)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hysupp.errors import InputError, OutputExistsError
+from hysupp.methods.base import Extractor, Method, SupervisedUnmixer
+from hysupp.methods.registry import get_method
+from hysupp.records import RECORD_VERSION, Timer, environment, file_sha256, to_jsonable, utc_now
+from hysupp.scene import Scene
+
+ALIGN_CRITERIA = ("sad", "abundances")
+
+
+@dataclass
+class UnmixingRun:
+    """The outcome of :func:`unmix`.
+
+    ``abundances`` is ``(p, H, W)`` (NaN at masked pixels), ``endmembers`` ``(L, p)``; when truth
+    was available and the endmembers were estimated, both are reordered to match the truth (the
+    permutation is in ``metrics["alignment"]``). ``record`` is the JSON run record (DESIGN §5).
+    """
+
+    scene: Scene
+    method: str
+    abundances: np.ndarray
+    endmembers: np.ndarray
+    endmember_names: list[str]
+    metrics: dict[str, Any] | None
+    info: dict[str, Any]
+    record: dict[str, Any] = field(default_factory=dict)
+
+    def abundance_scene(self) -> Scene:
+        """The abundance maps as a ``Scene`` (cube ``(p, H, W)``) that keeps the input's georef."""
+        return Scene(cube=self.abundances, georef=self.scene.georef, name=f"{self.scene.name}-abundances",
+                     layout="abundances", extras={"band_names": list(self.endmember_names)})
+
+
+def _as_scene(data: Scene | np.ndarray | str | os.PathLike, key: str | None, truth: str | None) -> Scene:
+    if isinstance(data, Scene):
+        return data if truth is None else data.with_truth(_load(truth))
+    if isinstance(data, np.ndarray):
+        if data.ndim != 3:
+            raise InputError(f"image array must be a cube (L, H, W), got shape {data.shape}")
+        return Scene(cube=data)
+    from hysupp.io import load
+
+    return load(data, key=key, truth=truth)
+
+
+def _load(path: str | os.PathLike) -> Scene:
+    from hysupp.io import load
+
+    return load(path)
+
+
+def _resolve_endmembers(scene: Scene, endmembers: Any) -> tuple[np.ndarray, list[str], str]:
+    """Known endmembers from ``"truth"``, an array ``(L, p)`` or a file; returns (E, names, source)."""
+    if isinstance(endmembers, str) and endmembers.lower() == "truth":
+        if scene.endmembers is None:
+            raise InputError(f"--endmembers truth: scene {scene.name!r} has no true endmembers "
+                             f"(layout {scene.layout!r}); pass --truth FILE or an endmember file")
+        names = scene.endmember_names or [f"E{k + 1}" for k in range(scene.endmembers.shape[1])]
+        return scene.endmembers, list(names), "truth"
+    if isinstance(endmembers, np.ndarray):
+        E = endmembers
+        names, source = [f"E{k + 1}" for k in range(E.shape[1] if E.ndim == 2 else 0)], "array"
+    else:
+        src = _load(endmembers)
+        E = src.endmembers if src.endmembers is not None else src.library
+        if E is None:
+            raise InputError(f"endmember file {os.fspath(endmembers)!r} holds no endmembers or library "
+                             f"(layout {src.layout!r})")
+        names = list(src.endmember_names or src.library_names or [f"E{k + 1}" for k in range(E.shape[1])])
+        source = os.fspath(endmembers)
+    if E.ndim != 2 or E.shape[0] != scene.n_bands:
+        raise InputError(f"endmembers from {source} have shape {E.shape}; expected ({scene.n_bands}, p) "
+                         f"to match the image's {scene.n_bands} bands")
+    return E, names, source
+
+
+def _resolve_p(scene: Scene, p: int | None) -> int:
+    if p is not None:
+        return int(p)
+    for truth in (scene.endmembers, scene.abundances):
+        if truth is not None:
+            return int(truth.shape[1] if truth is scene.endmembers else truth.shape[0])
+    raise InputError(f"scene {scene.name!r} has no ground truth to take the number of endmembers from; "
+                     f"pass p (--p)")
+
+
+def _instantiate(cls: type[Method], params: dict[str, Any] | None, seed: int | None) -> Method:
+    params = dict(params or {})
+    if seed is not None and "seed" in {prm.name for prm in cls.params} and "seed" not in params:
+        params["seed"] = seed
+    return cls(**params)
+
+
+def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *, p: int | None = None,
+          endmembers: Any = None, extractor: str = "VCA", params: dict[str, Any] | None = None,
+          extractor_params: dict[str, Any] | None = None, snr: float | None = None, seed: int = 0,
+          align_by: str = "abundances", key: str | None = None, truth: str | None = None) -> UnmixingRun:
+    """Unmix a scene with a registered method and evaluate against any ground truth.
+
+    Parameters
+    ----------
+    data : Scene, ndarray (L, H, W) or path
+        The image (a path is read with :func:`hysupp.load`, using ``key`` and ``truth``).
+    method : str
+        A registered method: a ``supervised`` one (endmembers given or extracted) or an
+        ``extractor`` (its endmembers, then FCLS abundances).
+    p : int, optional
+        Number of endmembers to extract (default: from the ground truth).
+    endmembers : "truth", ndarray (L, p) or path, optional
+        Known endmembers for a supervised method instead of extracting them.
+    extractor : str
+        Extractor used when a supervised method has no known endmembers.
+    params, extractor_params : dict, optional
+        Hyperparameters (validated against the methods' declarations).
+    snr : float, optional
+        Add AWGN at this SNR (dB, HySUPP's definition) before unmixing, seeded with ``seed``.
+    seed : int
+        Seed for noise and for seeded methods that were not given one explicitly.
+    align_by : {"sad", "abundances"}
+        Hungarian alignment criterion of estimated to true endmembers.
+    """
+    if align_by not in ALIGN_CRITERIA:
+        raise InputError(f"align_by must be one of {', '.join(ALIGN_CRITERIA)}, got {align_by!r}")
+    timer = Timer()
+    with timer("load"):
+        scene = _as_scene(data, key, truth)
+    source = None if isinstance(data, (Scene, np.ndarray)) else os.fspath(data)
+    cls = get_method(method)
+    if cls.task not in ("supervised", "extractor"):
+        raise InputError(f"{cls.name} is a {cls.task!r} method; hysupp.unmix runs supervised methods and "
+                         f"extractors in this version")
+    if cls.task == "extractor" and endmembers is not None:
+        raise InputError(f"{cls.name} extracts endmembers; --endmembers applies to supervised methods")
+
+    Y_full = scene.pixels()
+    if snr is not None:
+        from hysupp.physics.noise import add_awgn
+
+        Y_full = add_awgn(Y_full, snr, seed=seed)
+        scene = replace(scene, cube=Y_full.reshape(scene.shape), notes=scene.notes + [f"AWGN at {snr} dB, seed {seed}"])
+    valid = np.ones(scene.n_pixels, bool) if scene.mask is None else scene.mask.ravel()
+    Y = Y_full[:, valid]
+    if not np.issubdtype(Y.dtype, np.floating):
+        Y = Y.astype(np.float32)
+
+    info: dict[str, Any] = {}
+    extractor_cls: type[Method] | None = None
+    extractor_obj: Method | None = None
+    if cls.task == "extractor":
+        extractor_cls, extractor_params, unmixer_cls = cls, params, get_method("FCLS", "supervised")
+        unmixer = unmixer_cls()
+    else:
+        unmixer = _instantiate(cls, params, seed)
+    if endmembers is not None:
+        E, names, e_source = _resolve_endmembers(scene, endmembers)
+    else:
+        extractor_cls = extractor_cls or get_method(extractor, "extractor")
+        extractor_obj = _instantiate(extractor_cls, extractor_params, seed)
+        k = _resolve_p(scene, p)
+        with timer("extract"):
+            ext = extractor_obj.extract(Y, k)  # type: ignore[attr-defined]
+        E, names, e_source = ext.endmembers, [f"E{j + 1}" for j in range(k)], extractor_cls.name
+        info["extractor"] = to_jsonable(ext.info)
+    with timer("unmix"):
+        result = unmixer.unmix(Y, E)  # type: ignore[attr-defined]
+    info["method"] = to_jsonable(result.info)
+    A_valid, E_est = result.abundances, result.endmembers
+
+    metrics = None
+    if scene.abundances is not None or scene.endmembers is not None:
+        metrics, A_valid, E_est, names = _evaluate(scene, Y, valid, A_valid, E_est, names,
+                                                   aligned=e_source == "truth", align_by=align_by)
+    p_est = A_valid.shape[0]
+    A = np.full((p_est, scene.n_pixels), np.nan, dtype=A_valid.dtype)
+    A[:, valid] = A_valid
+    run = UnmixingRun(scene=scene, method=cls.name, abundances=A.reshape(p_est, *scene.image_shape),
+                      endmembers=E_est, endmember_names=names, metrics=metrics, info=info)
+    run.record = to_jsonable({
+        "record_version": RECORD_VERSION,
+        "created": utc_now(),
+        "method": {"name": cls.name, "task": cls.task, "params": getattr(unmixer, "config", {}),
+                   "reference": cls.reference},
+        "extractor": None if extractor_obj is None else {"name": extractor_cls.name,  # type: ignore[union-attr]
+                                                           "params": extractor_obj.config},
+        "input": {"path": source, "sha256": file_sha256(source) if source and os.path.isfile(source) else None,
+                  "name": scene.name, "layout": scene.layout, "shape": list(scene.shape),
+                  "valid_pixels": int(valid.sum()), "notes": scene.notes},
+        "protocol": {"snr_db": snr, "noise": None if snr is None else "awgn: sigma^2 = mean(Y^2) / 10^(SNR/10)",
+                     "seed": seed, "endmembers": e_source, "align_by": align_by, "p": int(p_est)},
+        "timings_s": timer.seconds,
+        "info": info,
+        "metrics": metrics,
+        "environment": environment(),
+    })
+    return run
+
+
+def _evaluate(scene: Scene, Y: np.ndarray, valid: np.ndarray, A: np.ndarray, E: np.ndarray,
+              names: list[str], *, aligned: bool, align_by: str):
+    """Metrics against the scene's truth; reorders estimates to the truth when aligning."""
+    from hysupp.metrics import evaluate_unmixing
+
+    A_true = None if scene.abundances is None else scene.abundance_matrix()[:, valid]
+    E_true = scene.endmembers
+    metrics = evaluate_unmixing(Y=Y, E_true=E_true, A_true=A_true, E_est=E, A_est=A,
+                                align_by=None if aligned else align_by)
+    alignment = metrics.get("alignment")
+    if alignment and alignment.get("permutation") is not None:
+        perm = [int(k) for k in alignment["permutation"] if k is not None and k >= 0]
+        rest = [k for k in range(A.shape[0]) if k not in perm]
+        order = perm + rest
+        A, E = A[order], E[:, order]
+        true_names = scene.endmember_names or [f"E{k + 1}" for k in range(len(perm))]
+        names = [true_names[i] if i < len(perm) else names[k] for i, k in enumerate(order)]
+    elif aligned and scene.endmember_names:
+        names = list(scene.endmember_names)
+    return metrics, A, E, names
+
+
+def default_output_dir(run: UnmixingRun, parent: str | os.PathLike = "hysupp-out") -> Path:
+    """A new folder name ``hysupp-out/<scene>-<method>-<UTC timestamp>`` that does not exist yet."""
+    stamp = utc_now().replace(":", "").replace("-", "").replace("+0000", "Z")
+    base = Path(parent) / f"{run.scene.name}-{run.method}-{stamp}"
+    out, k = base, 1
+    while out.exists():
+        k += 1
+        out = base.with_name(f"{base.name}-{k}")
+    return out
+
+
+def write_run(run: UnmixingRun, out_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write a run's outputs to a new folder, atomically (a temporary sibling renamed at the end).
+
+    Files: ``abundances.tif`` (when the input had georef) or ``abundances.npz`` + ``abundances.mat``
+    (HySUPP layout), ``endmembers.csv``, ``metrics.json`` (when truth existed), ``run.json`` and
+    ``abundances.png``. An existing non-empty ``out_dir`` is replaced only with ``overwrite``.
+    """
+    import json
+
+    from hysupp.io import save, save_spectra_csv
+    from hysupp.viz import plot_abundance_maps, save_figure
+
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise OutputExistsError(f"output folder {str(out)!r} exists and is not empty; choose another "
+                                f"--out or pass --overwrite")
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+        umask = os.umask(0)
+        os.umask(umask)
+        tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the final folder gets the usual mode
+    except OSError as exc:
+        raise OutputExistsError(f"cannot create output folder in {str(parent)!r}: {exc.strerror}") from exc
+    try:
+        names = run.endmember_names
+        if run.scene.georef is not None:
+            save(run.abundance_scene(), tmp / "abundances.tif")
+        else:
+            np.savez_compressed(tmp / "abundances.npz", abundances=run.abundances, endmembers=run.endmembers,
+                                endmember_names=np.array(names))
+            h, w = run.scene.image_shape
+            save(Scene(cube=None, endmembers=run.endmembers, abundances=run.abundances,
+                       endmember_names=names, name=run.scene.name), tmp / "abundances.mat")
+        save_spectra_csv(tmp / "endmembers.csv", run.endmembers, names, wavelengths=run.scene.wavelengths)
+        if run.metrics is not None:
+            (tmp / "metrics.json").write_text(json.dumps(to_jsonable(run.metrics), indent=2))
+        (tmp / "run.json").write_text(json.dumps(run.record, indent=2))
+        save_figure(plot_abundance_maps(run.abundances, names, title=f"{run.method} on {run.scene.name}"),
+                    tmp / "abundances.png")
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
+            os.replace(out, old / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

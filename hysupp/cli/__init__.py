@@ -1,0 +1,31 @@
+"""The ``hysupp`` command line: a thin layer over the Python API (DESIGN §6)."""
+
+from __future__ import annotations
+
+import click
+
+from hysupp import __version__
+from hysupp.cli.common import HysuppGroup
+from hysupp.cli.info import info
+from hysupp.cli.list_methods import list_command
+from hysupp.cli.run import run
+
+
+@click.group(cls=HysuppGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="hysupp")
+def main() -> None:
+    """hysupp: hyperspectral unmixing and fusion toolbox.
+
+    \b
+    hysupp run                      unmix the bundled DC1-style scene with FCLS + VCA
+    hysupp run --method FCLS --data scene.mat --endmembers truth
+    hysupp info FILE                how a file was read
+    hysupp list [METHOD]            registered methods and their parameters
+    """
+
+
+main.add_command(run)
+main.add_command(info)
+main.add_command(list_command)
+
+__all__ = ["main"]

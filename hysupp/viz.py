@@ -1,0 +1,90 @@
+"""Figures: abundance-map grids and endmember spectra (matplotlib, no display needed).
+
+Example
+-------
+>>> import numpy as np, matplotlib
+>>> matplotlib.use("Agg")
+>>> from hysupp.viz import plot_abundance_maps
+>>> fig = plot_abundance_maps(np.random.default_rng(0).random((3, 8, 8)), ["a", "b", "c"])
+>>> len(fig.axes) >= 3
+True
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+
+def _figure(n_panels: int, panel_size: float = 2.4):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    cols = min(n_panels, 6)
+    rows = int(np.ceil(n_panels / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(panel_size * cols + 0.6, panel_size * rows + 0.4),
+                             squeeze=False, constrained_layout=True)
+    return fig, axes.ravel()
+
+
+def plot_abundance_maps(abundances: np.ndarray, names: Sequence[str] | None = None, *,
+                        title: str | None = None, vmin: float = 0.0, vmax: float = 1.0):
+    """One panel per endmember with a shared [vmin, vmax] colour scale; returns the Figure.
+
+    ``abundances`` is ``(p, H, W)``; masked pixels (NaN) are shown blank.
+    """
+    p = abundances.shape[0]
+    names = list(names) if names is not None else [f"endmember {k + 1}" for k in range(p)]
+    fig, axes = _figure(p)
+    image = None
+    for k, ax in enumerate(axes):
+        ax.set_axis_off()
+        if k < p:
+            image = ax.imshow(abundances[k], vmin=vmin, vmax=vmax, cmap="viridis", interpolation="nearest")
+            ax.set_title(str(names[k])[:28], fontsize=8)
+    if image is not None:
+        fig.colorbar(image, ax=list(axes[:p]), shrink=0.8, label="abundance")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def plot_endmembers(endmembers: np.ndarray, wavelengths: np.ndarray | None = None,
+                    names: Sequence[str] | None = None, *, reference: np.ndarray | None = None,
+                    title: str | None = None):
+    """Endmember spectra ``(L, p)`` against wavelength, optionally over reference spectra (dashed)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    L, p = endmembers.shape
+    x = np.arange(L) if wavelengths is None else wavelengths
+    names = list(names) if names is not None else [f"endmember {k + 1}" for k in range(p)]
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    for k in range(p):
+        (line,) = ax.plot(x, endmembers[:, k], lw=1.2, label=str(names[k])[:28])
+        if reference is not None and k < reference.shape[1]:
+            ax.plot(x, reference[:, k], ls="--", lw=0.9, color=line.get_color())
+    ax.set_xlabel("band" if wavelengths is None else "wavelength (nm)")
+    ax.set_ylabel("reflectance")
+    ax.legend(fontsize=7, ncol=2)
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def save_figure(fig, path, *, overwrite: bool = False, dpi: int = 110) -> None:
+    """Write a figure as PNG atomically (never leaves a partial file), then close it."""
+    import matplotlib.pyplot as plt
+
+    from hysupp.io.atomic import atomic_output
+
+    try:
+        with atomic_output(path, overwrite=overwrite) as tmp:
+            fig.savefig(tmp, dpi=dpi, format="png")
+    finally:
+        plt.close(fig)

@@ -1,0 +1,123 @@
+"""End-to-end `hysupp run` / `hysupp.unmix` on DC1 (the issue's acceptance scenario)."""
+
+import json
+
+import numpy as np
+import pytest
+import scipy.io as sio
+from click.testing import CliRunner
+
+import hysupp
+from hysupp.cli import main
+from hysupp.datasets import builtin_scene
+
+
+@pytest.fixture(scope="module")
+def dc1_hysupp_mat(shared_data, tmp_path_factory):
+    """DC1 written in the HySUPP layout: Y = EE @ XT, E = the 5 active atoms, A their abundances."""
+    EE = sio.loadmat(shared_data / "dc1" / "DC1_EE.mat")["EE"]
+    XT = sio.loadmat(shared_data / "dc1" / "DC1_XT.mat")["XT"]
+    M, H, W = XT.shape
+    X = XT.reshape(M, H * W)
+    index = np.flatnonzero(X.max(axis=1) > 0)
+    path = tmp_path_factory.mktemp("dc1") / "DC1.mat"
+    sio.savemat(path, {"Y": EE @ X, "E": EE[:, index], "A": X[index], "D": EE, "index": index,
+                       "H": H, "W": W, "p": index.size, "L": EE.shape[0], "N": H * W, "M": M})
+    return path
+
+
+def invoke(args):
+    result = CliRunner().invoke(main, args, catch_exceptions=False)
+    return result
+
+
+def test_fcls_with_true_endmembers_recovers_abundances(dc1_hysupp_mat, tmp_path):
+    out = tmp_path / "fcls"
+    res = invoke(["run", "--method", "FCLS", "--data", str(dc1_hysupp_mat), "--endmembers", "truth",
+                  "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    record = json.loads(res.output)
+    assert record["metrics"]["sre_db"] >= 40
+    assert record["input"]["layout"] == "hysupp" and len(record["input"]["sha256"]) == 64
+    assert record["protocol"]["endmembers"] == "truth"
+    for name in ("abundances.npz", "abundances.mat", "endmembers.csv", "metrics.json", "run.json", "abundances.png"):
+        assert (out / name).is_file(), name
+    A = np.load(out / "abundances.npz")["abundances"]
+    assert A.shape == (5, 75, 75)
+
+
+def test_vca_endmembers_on_noise_free_dc1(dc1_hysupp_mat, tmp_path):
+    res = invoke(["run", "--method", "FCLS", "--data", str(dc1_hysupp_mat), "--extractor", "VCA",
+                  "--out", str(tmp_path / "vca"), "--json"])
+    assert res.exit_code == 0, res.output
+    metrics = json.loads(res.output)["metrics"]
+    assert metrics["sad_mean_deg"] < 1.0
+    assert metrics["alignment"]["criterion"] == "abundances"
+
+
+def test_default_run_uses_the_bundled_scene(tmp_path):
+    res = invoke(["run", "--out", str(tmp_path / "default")])
+    assert res.exit_code == 0, res.output
+    assert "FCLS on dc1" in res.output and "sad_mean_deg" in res.output
+    record = json.loads((tmp_path / "default" / "run.json").read_text())
+    assert record["extractor"]["name"] == "VCA" and record["metrics"]["sad_mean_deg"] < 1.0
+
+
+def test_snr_protocol_is_recorded_and_seeded():
+    scene = builtin_scene("dc1")
+    a = hysupp.unmix(scene, "FCLS", endmembers="truth", snr=30, seed=3)
+    b = hysupp.unmix(scene, "FCLS", endmembers="truth", snr=30, seed=3)
+    assert a.record["protocol"]["snr_db"] == 30 and a.record["protocol"]["seed"] == 3
+    np.testing.assert_array_equal(a.abundances, b.abundances)
+    assert 15 < a.metrics["sre_db"] < 40
+
+
+def test_extractor_as_method(tmp_path):
+    run = hysupp.unmix(builtin_scene("dc1"), "VCA", p=5)
+    assert run.record["extractor"]["name"] == "VCA" and run.record["method"]["name"] == "VCA"
+    assert run.metrics["sad_mean_deg"] < 1.0
+
+
+def test_existing_output_folder_is_not_overwritten(tmp_path):
+    out = tmp_path / "keep"
+    out.mkdir()
+    (out / "precious.txt").write_text("do not touch")
+    res = CliRunner().invoke(main, ["run", "--out", str(out)])
+    assert res.exit_code == 2 and "exists and is not empty" in res.output
+    assert (out / "precious.txt").read_text() == "do not touch"
+    res = CliRunner().invoke(main, ["run", "--out", str(out), "--overwrite"])
+    assert res.exit_code == 0 and not (out / "precious.txt").exists() and (out / "run.json").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "--method", "nosuch"], "unknown method 'nosuch'"),
+    (["run", "--param", "tol=-1"], "FCLS: parameter 'tol'"),
+    (["run", "--param", "bogus=1"], "FCLS: unknown parameter 'bogus'"),
+    (["run", "--data", "/nonexistent/scene.mat"], "/nonexistent/scene.mat"),
+    (["run", "--p", "300"], "exceeds the number of bands"),
+])
+def test_cli_errors_are_one_clear_line(args, message, tmp_path):
+    res = CliRunner().invoke(main, args + ["--out", str(tmp_path / "x")])
+    assert res.exit_code == 2, res.output
+    assert message in res.output and "Traceback" not in res.output
+
+
+def test_nan_pixels_are_rejected_with_a_clear_message():
+    scene = builtin_scene("dc1")
+    cube = scene.cube.copy()
+    cube[:, 3, 4] = np.nan
+    with pytest.raises(hysupp.InputError, match="NaN/Inf"):
+        hysupp.unmix(cube, "FCLS", p=5)
+
+
+def test_masked_pixels_are_skipped_and_left_nan():
+    from dataclasses import replace
+
+    scene = builtin_scene("dc1")
+    mask = np.ones(scene.image_shape, bool)
+    mask[0, :10] = False
+    cube = scene.cube.copy()
+    cube[:, 0, :10] = np.nan
+    run = hysupp.unmix(replace(scene, cube=cube, mask=mask), "FCLS", endmembers="truth")
+    assert np.isnan(run.abundances[:, 0, :10]).all() and np.isfinite(run.abundances[:, 1:]).all()
+    assert run.metrics["sre_db"] >= 40
