@@ -78,12 +78,15 @@ def check_pixels(Y: np.ndarray, what: str = "Y") -> np.ndarray:
         raise InputError(f"{what} is empty: shape {Y.shape}")
     if not np.issubdtype(Y.dtype, np.floating):
         Y = Y.astype(np.float32)
-    bad = ~np.isfinite(Y)
-    if bad.any():
-        cols = np.flatnonzero(bad.any(axis=0))
-        raise InputError(
-            f"{what} has {cols.size} pixel(s) with NaN/Inf values (first at pixel {int(cols[0])}); "
-            f"mask them (Scene.mask) or fill them before unmixing")
+    # np.isfinite over the whole matrix would allocate an L x N temporary; check in column blocks
+    step = max(1, (1 << 22) // max(Y.shape[0], 1))
+    for start in range(0, Y.shape[1], step):
+        finite = np.isfinite(Y[:, start:start + step]).all(axis=0)
+        if not finite.all():
+            bad = ~np.isfinite(Y).all(axis=0)
+            raise InputError(
+                f"{what} has {int(bad.sum())} pixel(s) with NaN/Inf values (first at pixel "
+                f"{int(np.flatnonzero(bad)[0])}); mask them (Scene.mask) or fill them before unmixing")
     return Y
 
 
