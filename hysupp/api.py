@@ -53,16 +53,20 @@ class UnmixingRun:
                      layout="abundances", extras={"band_names": list(self.endmember_names)})
 
 
-def _as_scene(data: Scene | np.ndarray | str | os.PathLike, key: str | None, truth: str | None) -> Scene:
-    if isinstance(data, Scene):
+def _as_scene(data: Scene | np.ndarray | str | os.PathLike, key: str | None, truth: str | None,
+              scale: float | None) -> Scene:
+    if isinstance(data, (Scene, np.ndarray)):
+        if isinstance(data, np.ndarray):
+            if data.ndim != 3:
+                raise InputError(f"image array must be a cube (L, H, W), got shape {data.shape}")
+            data = Scene(cube=data)
+        if scale is not None:
+            data = replace(data, cube=(data.require_cube() * scale).astype(data.cube.dtype),
+                           notes=data.notes + [f"cube multiplied by scale {scale:g}"])
         return data if truth is None else data.with_truth(_load(truth))
-    if isinstance(data, np.ndarray):
-        if data.ndim != 3:
-            raise InputError(f"image array must be a cube (L, H, W), got shape {data.shape}")
-        return Scene(cube=data)
     from hysupp.io import load
 
-    return load(data, key=key, truth=truth)
+    return load(data, key=key, truth=truth, scale=scale)
 
 
 def _load(path: str | os.PathLike) -> Scene:
@@ -116,13 +120,15 @@ def _instantiate(cls: type[Method], params: dict[str, Any] | None, seed: int | N
 def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *, p: int | None = None,
           endmembers: Any = None, extractor: str = "VCA", params: dict[str, Any] | None = None,
           extractor_params: dict[str, Any] | None = None, snr: float | None = None, seed: int = 0,
-          align_by: str = "abundances", key: str | None = None, truth: str | None = None) -> UnmixingRun:
+          align_by: str = "abundances", key: str | None = None, truth: str | None = None,
+          scale: float | None = None) -> UnmixingRun:
     """Unmix a scene with a registered method and evaluate against any ground truth.
 
     Parameters
     ----------
     data : Scene, ndarray (L, H, W) or path
-        The image (a path is read with :func:`hysupp.load`, using ``key`` and ``truth``).
+        The image (a path is read with :func:`hysupp.load`, using ``key``, ``truth`` and
+        ``scale``, e.g. ``scale=1e-4`` for integer reflectance x 10000).
     method : str
         A registered method: a ``supervised`` one (endmembers given or extracted) or an
         ``extractor`` (its endmembers, then FCLS abundances).
@@ -145,7 +151,7 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
         raise InputError(f"align_by must be one of {', '.join(ALIGN_CRITERIA)}, got {align_by!r}")
     timer = Timer()
     with timer("load"):
-        scene = _as_scene(data, key, truth)
+        scene = _as_scene(data, key, truth, scale)
     source = None if isinstance(data, (Scene, np.ndarray)) else os.fspath(data)
     cls = get_method(method)
     if cls.task not in ("supervised", "extractor"):

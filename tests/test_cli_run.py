@@ -121,3 +121,13 @@ def test_masked_pixels_are_skipped_and_left_nan():
     run = hysupp.unmix(replace(scene, cube=cube, mask=mask), "FCLS", endmembers="truth")
     assert np.isnan(run.abundances[:, 0, :10]).all() and np.isfinite(run.abundances[:, 1:]).all()
     assert run.metrics["sre_db"] >= 40
+
+
+def test_scale_applies_to_files_and_scenes(shared_data, tmp_path):
+    crop = shared_data / "cuprite" / "Rcuprite50x90x188.mat"
+    raw = hysupp.unmix(str(crop), "FCLS", p=3)
+    scaled = hysupp.unmix(str(crop), "FCLS", p=3, scale=1e-4)
+    assert np.allclose(scaled.endmembers, raw.endmembers * 1e-4, rtol=1e-5)
+    scene = builtin_scene("dc1")
+    run = hysupp.unmix(scene, "FCLS", endmembers="truth", scale=2.0)
+    assert "cube multiplied by scale 2" in run.record["input"]["notes"][-1]

@@ -27,6 +27,8 @@ def _summary_lines(run, out) -> list[str]:
 @click.option("--key", default=None, help="Variable holding the image when the file's layout is ambiguous.")
 @click.option("--truth", type=click.Path(dir_okay=False), default=None,
               help="Separate ground-truth file (e.g. Samson's end3.mat).")
+@click.option("--scale", type=float, default=None,
+              help="Multiply the image by this factor (e.g. 1e-4 for integer reflectance x 10000).")
 @click.option("--p", "p", type=click.IntRange(min=2), default=None,
               help="Number of endmembers to extract (default: from the truth).")
 @click.option("--extractor", default="VCA", show_default=True,
@@ -44,7 +46,7 @@ def _summary_lines(run, out) -> list[str]:
               help="New output folder (default: hysupp-out/<scene>-<method>-<time>).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing non-empty --out folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record (metrics included) as JSON.")
-def run(method, data, key, truth, p, extractor, endmembers, snr, seed, params, extractor_params, align_by,
+def run(method, data, key, truth, scale, p, extractor, endmembers, snr, seed, params, extractor_params, align_by,
         out, overwrite, as_json) -> None:
     """Unmix a scene: abundance maps, endmembers, metrics (when truth exists), record and figure."""
     from hysupp.api import default_output_dir, unmix, write_run
@@ -60,7 +62,8 @@ def run(method, data, key, truth, p, extractor, endmembers, snr, seed, params, e
         method_params, ext_params = {**method_params, **ext_params}, None
     source = builtin_scene("dc1") if data is None else data
     result = unmix(source, cls.name, p=p, endmembers=endmembers, extractor=ext_cls.name, params=method_params,
-                   extractor_params=ext_params, snr=snr, seed=seed, align_by=align_by, key=key, truth=truth)
+                   extractor_params=ext_params, snr=snr, seed=seed, align_by=align_by, key=key, truth=truth,
+                   scale=scale)
     target = out if out is not None else default_output_dir(result)
     written = write_run(result, target, overwrite=overwrite)
     result.record["output"] = str(written)
