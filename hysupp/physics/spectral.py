@@ -1,0 +1,876 @@
+r"""Spectral response functions (SRFs) and the spectral degradation operator (DESIGN §2).
+
+A multispectral (MS) or panchromatic (PAN) band sees a weighted average of the hyperspectral (HS)
+bands. With the HS cube ``X`` of shape ``(L, H, W)`` and an SRF matrix ``R`` of shape ``(M, L)``,
+
+.. math::
+    \mathbf Z = \mathbf R \mathbf X, \qquad
+    R_{ml} \ge 0,\quad \sum_{l=1}^{L} R_{ml} = 1 ,
+
+so each MS band is a convex combination of HS bands (rows of unit area on the HS grid, the
+convention of HySure and the HS-MS fusion literature). :class:`SpectralResponse` is that matrix as
+an operator (``forward``: ``R X``, ``adjoint``: ``R^T Z``, numpy and torch); the functions below
+build ``R``:
+
+* :func:`gaussian_srf` -- Gaussian responses from band centres and FWHM;
+* :func:`srf_from_table` -- a tabulated (measured) response curve resampled onto any HS grid;
+* :func:`sensor_srf` -- Gaussian approximations of common MS/PAN sensors from their published band
+  centres and widths (:data:`SENSORS_SPECTRAL`).
+
+Wavelengths are in nanometres everywhere. "Target wavelengths" are the centres of the HS bands the
+SRF is expressed on (the *input* bands of the operator, its ``source_wavelengths``).
+
+Sampling, and the band-integrated variant
+-----------------------------------------
+Without the HS band widths, a response curve ``s_m(λ)`` is *point-sampled* at the HS centres
+``λ_l`` and each row is normalised, ``R_{ml} = s_m(λ_l) / Σ_k s_m(λ_k)``. This assumes a roughly
+uniform HS grid whose bands are narrow compared with the MS band.
+
+When the HS FWHM is known (``target_fwhm=`` / ``fwhm=``), each HS band ``l`` is modelled by a
+Gaussian response ``g_l(λ) = exp(-(λ-λ_l)^2 / (2σ_l^2))`` (peak 1, ``σ_l = FWHM_l / (2√(2 ln 2))``)
+and the weight is the overlap integral
+
+.. math::
+    R_{ml} \propto \int s_m(\lambda)\, g_l(\lambda)\, d\lambda .
+
+Rationale: if the HS responses tile the spectrum (``Σ_l g_l ≈ 1``) then
+``∫ρ s_m ≈ Σ_l (∫ s_m g_l) ȳ_l`` with ``ȳ_l`` the HS measurement, so these are the weights that
+reproduce the MS band from the HS bands. Unlike point sampling, this does not miss an MS band
+narrower than the HS spacing, and it weights bands by their width on non-uniform grids. For a
+Gaussian ``s_m`` (σ_m) the integral is closed-form,
+``R_{ml} ∝ σ_l (σ_m^2+σ_l^2)^{-1/2} exp(-(λ_l-c_m)^2 / (2(σ_m^2+σ_l^2)))``; for a tabulated,
+piecewise-linear ``s_m`` it is evaluated exactly segment by segment with the normal CDF.
+
+Coverage check
+--------------
+A row normalised to unit area on a grid that misses most of the band would silently describe a
+different band. Each band's *coverage* is the fraction of its response area lying within the
+wavelength intervals sampled by the grid (each HS band owns the interval up to half-way to its
+neighbours; a gap wider than 3x the median spacing -- e.g. removed water-absorption bands -- is
+not sampled beyond half a median spacing). A band with coverage below ``min_coverage`` (default
+0.9) raises :class:`~hysupp.errors.InputError` naming the band.
+
+Example
+-------
+>>> import numpy as np
+>>> from hysupp.physics.spectral import gaussian_srf, sensor_srf
+>>> wl = np.arange(400.0, 1001.0, 10.0)                  # a 61-band HS grid (nm)
+>>> R = gaussian_srf([500.0, 700.0], [40.0, 60.0], wl)
+>>> R.shape, np.allclose(R.sum(axis=1), 1.0), int(wl[R[0].argmax()])
+((2, 61), True, 500)
+>>> op = sensor_srf("ikonos", wl)                          # IKONOS B, G, R, NIR
+>>> op.band_names, op.forward(np.ones((61, 4, 4))).shape
+(['B', 'G', 'R', 'NIR'], (4, 4, 4))
+>>> sensor_srf("ikonos", wl, pan=True).band_names
+['PAN']
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+from scipy.special import ndtr
+
+from hysupp.errors import InputError, ParameterError
+from hysupp.physics.mixing import ChannelMatrix
+
+__all__ = [
+    "SENSORS_SPECTRAL",
+    "SensorSpectral",
+    "SpectralBand",
+    "SpectralResponse",
+    "fwhm_to_sigma",
+    "gaussian_srf",
+    "get_sensor",
+    "sensor_srf",
+    "srf_from_table",
+]
+
+#: ``σ = FWHM / (2 √(2 ln 2)) ≈ FWHM / 2.3548`` for a Gaussian.
+FWHM_PER_SIGMA = 2.0 * math.sqrt(2.0 * math.log(2.0))
+
+#: Gaps in a wavelength grid wider than this many median spacings are treated as unsampled.
+_GAP_FACTOR = 3.0
+
+
+def fwhm_to_sigma(fwhm: Any) -> Any:
+    """Standard deviation of a Gaussian with the given full width at half maximum.
+
+    >>> round(fwhm_to_sigma(2.3548200450309493), 12)
+    1.0
+    """
+    if np.ndim(fwhm) == 0:
+        return float(fwhm) / FWHM_PER_SIGMA
+    return np.asarray(fwhm, dtype=np.float64) / FWHM_PER_SIGMA
+
+
+# ---------------------------------------------------------------------------- validation helpers
+def _vector(x: Any, name: str, *, positive: bool = False) -> np.ndarray:
+    arr = np.asarray(x)
+    if np.iscomplexobj(arr) or not np.issubdtype(arr.dtype, np.number):
+        raise InputError(f"{name} must be real numbers, got dtype {arr.dtype}")
+    arr = np.atleast_1d(arr.astype(np.float64))
+    if arr.ndim != 1:
+        raise InputError(f"{name} must be 1-D, got shape {arr.shape}")
+    if arr.size == 0:
+        raise InputError(f"{name} is empty")
+    if not np.isfinite(arr).all():
+        raise InputError(f"{name} has non-finite values: {arr[~np.isfinite(arr)][:5].tolist()}")
+    if positive and (arr <= 0).any():
+        raise InputError(f"{name} must be > 0, got {arr[arr <= 0][:5].tolist()}")
+    return arr
+
+
+def _per_band(x: Any, n: int, name: str, what: str) -> np.ndarray:
+    """A scalar or a length-``n`` vector of positive values, broadcast to ``(n,)``."""
+    arr = _vector(x, name, positive=True)
+    if arr.size == 1:
+        return np.full(n, float(arr[0]))
+    if arr.size != n:
+        raise InputError(f"{name} must be a scalar or have one value per {what} ({n}), "
+                         f"got {arr.size} values")
+    return arr
+
+
+def _grid(target_wavelengths: Any) -> np.ndarray:
+    wl = _vector(target_wavelengths, "target_wavelengths")
+    if np.unique(wl).size < 2:
+        raise InputError(f"target_wavelengths needs at least 2 distinct wavelengths, "
+                         f"got {wl.tolist()}")
+    return wl
+
+
+def _names(band_names: Sequence[str] | None, m: int, default_prefix: str = "band ") -> list[str]:
+    if band_names is None:
+        return [f"{default_prefix}{i}" for i in range(m)]
+    names = [str(b) for b in band_names]
+    if len(names) != m:
+        raise InputError(f"band_names has {len(names)} names for {m} bands: {names}")
+    return names
+
+
+def _check_min_coverage(min_coverage: Any) -> float:
+    try:
+        v = float(min_coverage)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"min_coverage must be a number in [0, 1], "
+                             f"got {min_coverage!r}") from exc
+    if not 0.0 <= v <= 1.0:
+        raise ParameterError(f"min_coverage must be in [0, 1], got {min_coverage!r}")
+    return v
+
+
+# ---------------------------------------------------------------------------- grid coverage
+def _sampled_intervals(wl: np.ndarray) -> list[tuple[float, float]]:
+    """Wavelength intervals "seen" by a grid (merged; see the module docstring)."""
+    s = np.unique(wl)
+    d = np.diff(s)
+    h = float(np.median(d))
+    gap = d > _GAP_FACTOR * h
+    half = np.where(gap, h / 2.0, d / 2.0)
+    left = np.concatenate([[half[0]], half])
+    right = np.concatenate([half, [half[-1]]])
+    out: list[tuple[float, float]] = []
+    for a, b in zip(s - left, s + right):
+        if out and a <= out[-1][1] + 1e-9 * max(1.0, abs(a)):
+            out[-1] = (out[-1][0], max(out[-1][1], float(b)))
+        else:
+            out.append((float(a), float(b)))
+    return out
+
+
+def _ndtr_diff(u0: np.ndarray, u1: np.ndarray) -> np.ndarray:
+    """``Φ(u1) - Φ(u0)`` without cancellation in the upper tail."""
+    return np.where(u0 > 0, ndtr(-u0) - ndtr(-u1), ndtr(u1) - ndtr(u0))
+
+
+def _gaussian_coverage(centres: np.ndarray, sigmas: np.ndarray,
+                       intervals: list[tuple[float, float]]) -> np.ndarray:
+    cov = np.zeros_like(centres)
+    for a, b in intervals:
+        cov += _ndtr_diff((a - centres) / sigmas, (b - centres) / sigmas)
+    return np.clip(cov, 0.0, 1.0)
+
+
+def _piecewise_linear_integral(x: np.ndarray, y: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Exact ``∫_lo^hi`` of the piecewise-linear interpolant of the columns of ``y (K, M)``."""
+    lo, hi = max(lo, x[0]), min(hi, x[-1])
+    if hi <= lo:
+        return np.zeros(y.shape[1])
+    inner = (x > lo) & (x < hi)
+    xs = np.concatenate([[lo], x[inner], [hi]])
+    ys = np.stack([np.interp(xs, x, y[:, j]) for j in range(y.shape[1])], axis=1)
+    return (0.5 * (ys[1:] + ys[:-1]) * np.diff(xs)[:, None]).sum(axis=0)
+
+
+def _table_coverage(x: np.ndarray, y: np.ndarray,
+                    intervals: list[tuple[float, float]]) -> np.ndarray:
+    total = _piecewise_linear_integral(x, y, x[0], x[-1])
+    inside = sum((_piecewise_linear_integral(x, y, a, b) for a, b in intervals),
+                 np.zeros(y.shape[1]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.clip(np.where(total > 0, inside / total, 0.0), 0.0, 1.0)
+
+
+def _coverage_error(bad: list[str], wl: np.ndarray, min_coverage: float, hint: str) -> InputError:
+    lo, hi = float(wl.min()), float(wl.max())
+    units = ""
+    if hi < 100.0:
+        units = (" The target grid looks like micrometres; SRFs here are in nanometres "
+                 "(multiply the wavelengths by 1000).")
+    return InputError(
+        f"the target wavelength grid ({lo:.1f}-{hi:.1f} nm, {wl.size} bands) does not cover "
+        f"{'band' if len(bad) == 1 else 'bands'} {'; '.join(bad)}: less than "
+        f"{min_coverage:.0%} of the response lies where the grid has bands (min_coverage). "
+        f"{hint}{units}")
+
+
+def _normalise_rows(R: np.ndarray, names: list[str], wl: np.ndarray) -> np.ndarray:
+    sums = R.sum(axis=1)
+    tiny = sums <= 1e-300
+    if tiny.any():
+        bad = [names[i] for i in np.nonzero(tiny)[0]]
+        raise InputError(f"the response of band(s) {bad} is zero on the target grid "
+                         f"({wl.min():.1f}-{wl.max():.1f} nm): cannot normalise to unit area")
+    return R / sums[:, None]
+
+
+# ---------------------------------------------------------------------------- SRF construction
+def gaussian_srf(centres: Any, fwhm: Any, target_wavelengths: Any, *, target_fwhm: Any = None,
+                 band_names: Sequence[str] | None = None, min_coverage: float = 0.9) -> np.ndarray:
+    r"""Gaussian spectral responses sampled on an HS grid, rows normalised to unit area.
+
+    .. math::
+        R_{ml} = \frac{w_{ml}}{\sum_k w_{mk}},\qquad
+        w_{ml} = \exp\!\Big(-\frac{(\lambda_l - c_m)^2}{2\sigma_m^2}\Big),\qquad
+        \sigma_m = \frac{\mathrm{FWHM}_m}{2\sqrt{2\ln 2}}
+
+    With ``target_fwhm`` (the HS band widths) the overlap integral with Gaussian HS responses is
+    used instead (module docstring):
+    ``w_ml = σ_l (σ_m² + σ_l²)^{-1/2} exp(-(λ_l - c_m)² / (2(σ_m² + σ_l²)))``.
+
+    Parameters
+    ----------
+    centres, fwhm : array_like, shape (M,)
+        Band centres and full widths at half maximum in nm (``fwhm`` may be a scalar).
+    target_wavelengths : array_like, shape (L,)
+        Centres of the HS bands (nm), any order (duplicates allowed, e.g. AVIRIS' overlapping
+        spectrometers).
+    target_fwhm : float or array_like, shape (L,), optional
+        HS band FWHM (nm) for the band-integrated weights.
+    band_names : sequence of str, optional
+        Names for error messages.
+    min_coverage : float
+        Minimum fraction of each Gaussian's area within the grid's sampled intervals (0 disables
+        the check; a row that is entirely zero still raises).
+
+    Returns
+    -------
+    ndarray, shape (M, L), float64
+        Non-negative rows summing to 1.
+
+    Raises
+    ------
+    InputError
+        Bad shapes or values, or a band not covered by the grid (the message names it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> wl = np.linspace(400.0, 500.0, 101)                   # 1 nm grid
+    >>> R = gaussian_srf(450.0, 20.0, wl)
+    >>> float(wl[R[0].argmax()]), round(float(R.sum()), 12)
+    (450.0, 1.0)
+    >>> half = wl[R[0] >= R[0].max() / 2]                       # samples above half maximum
+    >>> float(half[-1] - half[0])                               # 20 nm FWHM, sampled at 1 nm
+    20.0
+    """
+    wl = _grid(target_wavelengths)
+    c = _vector(centres, "centres")
+    f = _per_band(fwhm, c.size, "fwhm", "band")
+    names = _names(band_names, c.size)
+    mincov = _check_min_coverage(min_coverage)
+    sig_m = f / FWHM_PER_SIGMA
+    if mincov > 0:
+        cov = _gaussian_coverage(c, sig_m, _sampled_intervals(wl))
+        bad = [f"{names[i]!r} ({c[i]:.1f} nm, FWHM {f[i]:.1f} nm; {cov[i]:.0%} covered)"
+               for i in np.nonzero(cov < mincov)[0]]
+        if bad:
+            raise _coverage_error(bad, wl, mincov, "Drop the band or lower min_coverage.")
+    diff = wl[None, :] - c[:, None]
+    if target_fwhm is None:
+        W = np.exp(-0.5 * (diff / sig_m[:, None]) ** 2)
+    else:
+        sig_l = _per_band(target_fwhm, wl.size, "target_fwhm", "target wavelength") / FWHM_PER_SIGMA
+        var = sig_m[:, None] ** 2 + sig_l[None, :] ** 2
+        W = sig_l[None, :] / np.sqrt(var) * np.exp(-0.5 * diff ** 2 / var)
+    return _normalise_rows(W, names, wl)
+
+
+def srf_from_table(table_wavelengths: Any, responses: Any, target_wavelengths: Any,
+                   fwhm: Any = None, *, band_names: Sequence[str] | None = None,
+                   min_coverage: float = 0.9) -> np.ndarray:
+    r"""Resample tabulated response curves onto an HS grid; rows normalised to unit area.
+
+    The table is read as piecewise-linear curves ``s_m(λ)`` (zero outside the tabulated range;
+    negative entries, i.e. measurement noise, are set to zero). Then
+
+    * ``fwhm=None``: point sampling, ``R_ml ∝ s_m(λ_l)`` (linear interpolation);
+    * ``fwhm`` given (HS band FWHM, scalar or ``(L,)``): band integration,
+      ``R_ml ∝ ∫ s_m(λ) exp(-(λ-λ_l)²/(2σ_l²)) dλ``, computed exactly for the piecewise-linear
+      curve (each segment's integral against the Gaussian in closed form with the normal CDF).
+
+    Each row is divided by its sum, so the MS band is a weighted average of HS bands.
+
+    Parameters
+    ----------
+    table_wavelengths : array_like, shape (K,)
+        Wavelengths of the table (nm), distinct (sorted here if they are not).
+    responses : array_like, shape (K, M) or (K,)
+        One response curve per column (any scale: peak 1, percent, ...).
+    target_wavelengths : array_like, shape (L,)
+        HS band centres (nm).
+    fwhm : float or array_like, shape (L,), optional
+        HS band FWHM (nm) for the band-integrated weights.
+    band_names : sequence of str, optional
+        Names of the ``M`` table columns, for error messages.
+    min_coverage : float
+        Minimum fraction of each curve's area that must lie within the grid's sampled intervals.
+
+    Returns
+    -------
+    ndarray, shape (M, L), float64
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tw = np.array([500.0, 510.0, 520.0, 530.0])             # a triangular band at 515 nm
+    >>> resp = np.array([0.0, 1.0, 1.0, 0.0])
+    >>> R = srf_from_table(tw, resp, np.arange(500.0, 531.0, 5.0))
+    >>> R.round(3)
+    array([[0.   , 0.125, 0.25 , 0.25 , 0.25 , 0.125, 0.   ]])
+    >>> float(R.sum())
+    1.0
+    """
+    tw = _vector(table_wavelengths, "table_wavelengths")
+    resp = np.asarray(responses)
+    if np.iscomplexobj(resp) or not np.issubdtype(resp.dtype, np.number):
+        raise InputError(f"responses must be real numbers, got dtype {resp.dtype}")
+    resp = resp.astype(np.float64)
+    if resp.ndim == 1:
+        resp = resp[:, None]
+    if resp.ndim != 2 or resp.shape[0] != tw.size:
+        raise InputError(f"responses must have shape (K, M) with K = len(table_wavelengths) = "
+                         f"{tw.size}; got {np.shape(responses)}")
+    if not np.isfinite(resp).all():
+        raise InputError("responses has non-finite values")
+    order = np.argsort(tw, kind="stable")
+    tw, resp = tw[order], resp[order]
+    if (np.diff(tw) <= 0).any():
+        dup = tw[1:][np.diff(tw) <= 0]
+        raise InputError(f"table_wavelengths has repeated values: {dup[:5].tolist()}")
+    resp = np.clip(resp, 0.0, None)
+    m = resp.shape[1]
+    names = _names(band_names, m)
+    peak = resp.max(axis=0)
+    if (peak <= 0).any():
+        raise InputError(f"response column(s) {[names[i] for i in np.nonzero(peak <= 0)[0]]} "
+                         f"are zero everywhere")
+    wl = _grid(target_wavelengths)
+    mincov = _check_min_coverage(min_coverage)
+    if mincov > 0:
+        cov = _table_coverage(tw, resp, _sampled_intervals(wl))
+        bad = []
+        for i in np.nonzero(cov < mincov)[0]:
+            above = tw[resp[:, i] >= peak[i] / 2]
+            bad.append(f"{names[i]!r} (half maximum {above[0]:.1f}-{above[-1]:.1f} nm; "
+                       f"{cov[i]:.0%} covered)")
+        if bad:
+            raise _coverage_error(bad, wl, mincov, "Drop the band or lower min_coverage.")
+    if fwhm is None:
+        W = np.stack([np.interp(wl, tw, resp[:, j], left=0.0, right=0.0) for j in range(m)])
+    else:
+        sig = _per_band(fwhm, wl.size, "fwhm", "target wavelength") / FWHM_PER_SIGMA
+        x0, x1 = tw[:-1], tw[1:]
+        slope = (resp[1:] - resp[:-1]) / (x1 - x0)[:, None]             # (K-1, M)
+        intercept = resp[:-1] - slope * x0[:, None]                       # s = intercept + slope λ
+        u0 = (x0[:, None] - wl[None, :]) / sig[None, :]                   # (K-1, L)
+        u1 = (x1[:, None] - wl[None, :]) / sig[None, :]
+        i0 = math.sqrt(2.0 * math.pi) * sig[None, :] * _ndtr_diff(u0, u1)  # ∫ g
+        i1 = sig[None, :] ** 2 * (np.exp(-0.5 * u0 ** 2) - np.exp(-0.5 * u1 ** 2))  # ∫ (λ-λ_l) g
+        # ∫ (a + b λ) g = (a + b λ_l) ∫ g + b ∫ (λ - λ_l) g
+        W = intercept.T @ i0 + slope.T @ (i0 * wl[None, :] + i1)
+        W = np.clip(W, 0.0, None)
+    return _normalise_rows(W, names, wl)
+
+
+# ---------------------------------------------------------------------------- built-in sensors
+@dataclass(frozen=True)
+class SpectralBand:
+    """One band of a built-in sensor: Gaussian approximation from its published centre and width.
+
+    ``group`` is ``"ms"`` (the standard multispectral set), ``"pan"`` (panchromatic) or
+    ``"swir"`` (an optional extra set, WorldView-3's SWIR instrument).
+    """
+
+    name: str
+    centre: float
+    fwhm: float
+    group: str = "ms"
+    long_name: str = ""
+
+
+def _edges(name: str, lo: float, hi: float, group: str = "ms", long_name: str = "") -> SpectralBand:
+    """A band given by its lower/upper band edges (nm): centre = midpoint, FWHM = width."""
+    return SpectralBand(name, (lo + hi) / 2.0, hi - lo, group, long_name)
+
+
+@dataclass(frozen=True)
+class SensorSpectral:
+    """A built-in sensor: its bands (in product order) and where the numbers come from."""
+
+    key: str
+    name: str
+    bands: tuple[SpectralBand, ...]
+    source: str
+    aliases: tuple[str, ...] = ()
+
+    def group(self, group: str) -> tuple[SpectralBand, ...]:
+        return tuple(b for b in self.bands if b.group == group)
+
+    @property
+    def band_names(self) -> list[str]:
+        return [b.name for b in self.bands]
+
+
+# Sentinel-2A MSI, 13 bands: central wavelength and bandwidth (nm) of the Sentinel-2A spectral
+# responses, ESA "Sentinel-2 Spectral Response Functions" (COPE-GSEG-EOPG-TN-15-0007, issue 3.0)
+# as tabulated in ESA's Sentinel-2 MSI user guide (radiometric resolutions). The rounded design
+# values of the Sentinel-2 User Handbook (ESA, 2015) are 443/20, 490/65, 560/35, 665/30, 705/15,
+# 740/15, 783/20, 842/115, 865/20, 945/20, 1375/30, 1610/90, 2190/180; the S2A numbers used here
+# are the measured band centres (B8's measured centre is ~833 nm, not the design 842 nm).
+_SENTINEL2 = SensorSpectral(
+    key="sentinel2",
+    name="Sentinel-2A MSI",
+    bands=(
+        SpectralBand("B1", 442.7, 21.0, "ms", "coastal aerosol"),
+        SpectralBand("B2", 492.4, 66.0, "ms", "blue"),
+        SpectralBand("B3", 559.8, 36.0, "ms", "green"),
+        SpectralBand("B4", 664.6, 31.0, "ms", "red"),
+        SpectralBand("B5", 704.1, 15.0, "ms", "red edge 1"),
+        SpectralBand("B6", 740.5, 15.0, "ms", "red edge 2"),
+        SpectralBand("B7", 782.8, 20.0, "ms", "red edge 3"),
+        SpectralBand("B8", 832.8, 106.0, "ms", "NIR"),
+        SpectralBand("B8A", 864.7, 21.0, "ms", "narrow NIR"),
+        SpectralBand("B9", 945.1, 20.0, "ms", "water vapour"),
+        SpectralBand("B10", 1373.5, 31.0, "ms", "SWIR cirrus"),
+        SpectralBand("B11", 1613.7, 91.0, "ms", "SWIR 1"),
+        SpectralBand("B12", 2202.4, 175.0, "ms", "SWIR 2"),
+    ),
+    source="ESA, Sentinel-2A spectral responses (COPE-GSEG-EOPG-TN-15-0007 v3.0): centre/bandwidth",
+    aliases=("s2", "s2a", "sentinel2a", "sentinel2msi", "msi"),
+)
+
+# Landsat-8 OLI, bands 1-7 and PAN 8: centre wavelength and FWHM (nm) of the pre-launch band-average
+# relative spectral responses, Barsi, Lee, Kvaran, Markham & Pedelty, "The Spectral Response of the
+# Landsat-8 Operational Land Imager", Remote Sensing 6(10):10232-10251, 2014 (consistent with the
+# band edges in the USGS Landsat 8 Data Users Handbook: 435-451, 452-512, 533-590, 636-673,
+# 851-879, 1566-1651, 2107-2294, PAN 503-676 nm). Band 9 (cirrus, 1373.4/20.4) is not included.
+_LANDSAT8 = SensorSpectral(
+    key="landsat8",
+    name="Landsat-8 OLI",
+    bands=(
+        SpectralBand("B1", 442.96, 15.98, "ms", "coastal/aerosol"),
+        SpectralBand("B2", 482.04, 60.04, "ms", "blue"),
+        SpectralBand("B3", 561.41, 57.33, "ms", "green"),
+        SpectralBand("B4", 654.59, 37.47, "ms", "red"),
+        SpectralBand("B5", 864.67, 28.25, "ms", "NIR"),
+        SpectralBand("B6", 1608.86, 84.72, "ms", "SWIR 1"),
+        SpectralBand("B7", 2200.73, 186.66, "ms", "SWIR 2"),
+        SpectralBand("B8", 589.50, 172.40, "pan", "panchromatic"),
+    ),
+    source="Barsi et al., Remote Sens. 6:10232 (2014), OLI band-average RSR centre/FWHM",
+    aliases=("l8", "oli", "landsat8oli", "landsatoli"),
+)
+
+# WorldView-2: band edges (nm) from DigitalGlobe's WorldView-2 datasheet (as also listed in the
+# International Charter / ESA mission page for WV-2's WV110 imager); centre = midpoint of the
+# edges, FWHM = edge-to-edge width. MS bands in product order.
+_WV_VNIR = (
+    _edges("Coastal", 400.0, 450.0, "ms", "coastal blue"),
+    _edges("Blue", 450.0, 510.0),
+    _edges("Green", 510.0, 580.0),
+    _edges("Yellow", 585.0, 625.0),
+    _edges("Red", 630.0, 690.0),
+    _edges("RedEdge", 705.0, 745.0, "ms", "red edge"),
+    _edges("NIR1", 770.0, 895.0),
+    _edges("NIR2", 860.0, 1040.0),
+    _edges("PAN", 450.0, 800.0, "pan", "panchromatic"),
+)
+_WORLDVIEW2 = SensorSpectral(
+    key="worldview2",
+    name="WorldView-2",
+    bands=_WV_VNIR,
+    source="DigitalGlobe WorldView-2 datasheet band edges (centre = midpoint, FWHM = width)",
+    aliases=("wv2", "wv02", "worldview-2"),
+)
+
+# WorldView-3: DigitalGlobe WorldView-3 datasheet band edges. The 8 VNIR MS bands and PAN are the
+# same as WorldView-2's; the optional SWIR instrument (3.7 m GSD) adds SWIR-1..8:
+# 1195-1225, 1550-1590, 1640-1680, 1710-1750, 2145-2185, 2185-2225, 2235-2285, 2295-2365 nm.
+_WORLDVIEW3 = SensorSpectral(
+    key="worldview3",
+    name="WorldView-3",
+    bands=_WV_VNIR + (
+        _edges("SWIR1", 1195.0, 1225.0, "swir"),
+        _edges("SWIR2", 1550.0, 1590.0, "swir"),
+        _edges("SWIR3", 1640.0, 1680.0, "swir"),
+        _edges("SWIR4", 1710.0, 1750.0, "swir"),
+        _edges("SWIR5", 2145.0, 2185.0, "swir"),
+        _edges("SWIR6", 2185.0, 2225.0, "swir"),
+        _edges("SWIR7", 2235.0, 2285.0, "swir"),
+        _edges("SWIR8", 2295.0, 2365.0, "swir"),
+    ),
+    source="DigitalGlobe WorldView-3 datasheet band edges (centre = midpoint, FWHM = width)",
+    aliases=("wv3", "wv03", "worldview-3"),
+)
+
+# QuickBird: nominal bandpasses from DigitalGlobe's QuickBird datasheet (blue 450-520, green
+# 520-600, red 630-690, NIR 760-900, PAN 450-900 nm); centre = midpoint, FWHM = width. (The
+# QuickBird Imagery Products guide lists the wider full response ranges 430-545, 466-620, 590-710,
+# 715-918 and PAN 405-1053 nm, which are not half-maximum widths.)
+_QUICKBIRD = SensorSpectral(
+    key="quickbird",
+    name="QuickBird",
+    bands=(
+        _edges("B", 450.0, 520.0, "ms", "blue"),
+        _edges("G", 520.0, 600.0, "ms", "green"),
+        _edges("R", 630.0, 690.0, "ms", "red"),
+        _edges("NIR", 760.0, 900.0, "ms", "near infrared"),
+        _edges("PAN", 450.0, 900.0, "pan", "panchromatic"),
+    ),
+    source="DigitalGlobe QuickBird datasheet nominal bandpasses (centre = midpoint, FWHM = width)",
+    aliases=("qb", "qb2", "quickbird2"),
+)
+
+# IKONOS: 50 % band edges of Space Imaging's IKONOS relative spectral responses, as reported by
+# Pagnutti et al., "Radiometric characterization of IKONOS multispectral imagery", Remote Sensing of
+# Environment 88:53-68 (2003): blue 444.7-516.0, green 506.4-595.0, red 631.9-697.7,
+# NIR 757.3-852.7, PAN 525.8-928.5 nm (agrees to 5 nm with the tabulated IKONOS responses
+# distributed with HySure, which tests/test_physics_spectral.py checks).
+_IKONOS = SensorSpectral(
+    key="ikonos",
+    name="IKONOS",
+    bands=(
+        _edges("B", 444.7, 516.0, "ms", "blue"),
+        _edges("G", 506.4, 595.0, "ms", "green"),
+        _edges("R", 631.9, 697.7, "ms", "red"),
+        _edges("NIR", 757.3, 852.7, "ms", "near infrared"),
+        _edges("PAN", 525.8, 928.5, "pan", "panchromatic"),
+    ),
+    source="Space Imaging IKONOS RSR 50% band edges (Pagnutti et al., RSE 88:53, 2003)",
+    aliases=("ik", "ikonos2"),
+)
+
+#: Built-in sensors by canonical key. Each entry's ``source`` says where its numbers come from;
+#: :func:`get_sensor` also accepts the aliases (case, ``-``, ``_`` and spaces ignored).
+SENSORS_SPECTRAL: dict[str, SensorSpectral] = {
+    s.key: s for s in (_SENTINEL2, _LANDSAT8, _WORLDVIEW2, _WORLDVIEW3, _QUICKBIRD, _IKONOS)
+}
+
+
+def _norm_key(name: str) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def get_sensor(name: str) -> SensorSpectral:
+    """The built-in sensor called ``name`` (canonical key or alias, case-insensitive).
+
+    >>> get_sensor("Sentinel-2").key, get_sensor("WV2").name
+    ('sentinel2', 'WorldView-2')
+    """
+    key = _norm_key(name)
+    for s in SENSORS_SPECTRAL.values():
+        if key == _norm_key(s.key) or key in {_norm_key(a) for a in s.aliases}:
+            return s
+    known = ", ".join(f"{s.key} ({', '.join(s.aliases)})" for s in SENSORS_SPECTRAL.values())
+    raise InputError(f"unknown sensor {name!r}; known sensors (aliases): {known}")
+
+
+def sensor_srf(name: str, target_wavelengths: Any, *, pan: bool = False, swir: bool = False,
+               bands: Iterable[str] | None = None, target_fwhm: Any = None,
+               min_coverage: float = 0.9) -> "SpectralResponse":
+    """Gaussian SRF of a built-in sensor on an HS wavelength grid (rows of unit area).
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`SENSORS_SPECTRAL` or an alias (``"s2"``, ``"l8"``, ``"wv2"``, ``"wv3"``,
+        ``"qb"``, ...), case-insensitive.
+    target_wavelengths : array_like, shape (L,)
+        HS band centres in nm.
+    pan : bool
+        ``False``: the multispectral bands (rows in product order). ``True``: the panchromatic
+        band alone (a ``1 x L`` SRF), e.g. for pansharpening simulations. Sensors without a PAN
+        band raise.
+    swir : bool
+        Add the optional SWIR bands after the MS bands (WorldView-3's SWIR-1..8); other sensors
+        raise (Sentinel-2 and Landsat-8 SWIR bands are part of their standard MS set).
+    bands : iterable of str, optional
+        Explicit band names (case-insensitive), in the order wanted; overrides ``pan``/``swir``.
+        Use it to leave out bands the grid does not cover (e.g. Sentinel-2 ``B10`` on a grid
+        without the 1.38 um water-absorption region).
+    target_fwhm : float or array_like, optional
+        HS band FWHM (nm): band-integrated weights instead of point sampling.
+    min_coverage : float
+        See :func:`gaussian_srf`.
+
+    Returns
+    -------
+    SpectralResponse
+        With ``band_names``, ``target_centres`` (published centres), ``target_fwhm``,
+        ``source_wavelengths`` and ``sensor`` set; ``to_dict`` records the construction.
+
+    Raises
+    ------
+    InputError
+        Unknown sensor (the message lists the known ones), unknown band names, no PAN/SWIR group,
+        or bands the grid does not cover (the message names them and the covered ones).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> wl = np.arange(400.0, 2501.0, 10.0)
+    >>> op = sensor_srf("sentinel2", wl)
+    >>> op.n_bands_out, op.band_names[:3], float(op.target_centres[7])
+    (13, ['B1', 'B2', 'B3'], 832.8)
+    >>> sensor_srf("wv3", wl, swir=True).n_bands_out
+    16
+    >>> sensor_srf("s2", np.arange(400.0, 1001.0, 5.0))     # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    hysupp.errors.InputError: the target wavelength grid (400.0-1000.0 nm, 121 bands) does not \
+cover bands 'B10' (1373.5 nm, FWHM 31.0 nm; 0% covered); 'B11' ...; 'B12' ...: less than 90% of \
+the response lies where the grid has bands (min_coverage). Covered bands of Sentinel-2A MSI: \
+['B1', ..., 'B9'] (pass them as bands=[...]).
+    """
+    sensor = get_sensor(name)
+    if bands is not None:
+        if isinstance(bands, str):
+            bands = [bands]
+        by_name = {b.name.upper(): b for b in sensor.bands}
+        chosen = []
+        for b in bands:
+            if str(b).upper() not in by_name:
+                raise InputError(f"{sensor.name} has no band {b!r}; its bands are "
+                                 f"{sensor.band_names}")
+            chosen.append(by_name[str(b).upper()])
+        selection: tuple[SpectralBand, ...] = tuple(chosen)
+        if not selection:
+            raise InputError("bands is empty")
+    elif pan:
+        selection = sensor.group("pan")
+        if not selection:
+            raise InputError(f"{sensor.name} has no panchromatic band (bands: {sensor.band_names})")
+        if swir:
+            raise ParameterError("pan=True selects the PAN band alone; do not combine it with swir")
+    else:
+        selection = sensor.group("ms")
+        if swir:
+            extra = sensor.group("swir")
+            if not extra:
+                raise InputError(f"{sensor.name} has no optional SWIR band set (swir=True is for "
+                                 f"worldview3); its bands are {sensor.band_names}")
+            selection = selection + extra
+    wl = _grid(target_wavelengths)
+    mincov = _check_min_coverage(min_coverage)
+    centres = np.array([b.centre for b in selection])
+    fwhm = np.array([b.fwhm for b in selection])
+    names = [b.name for b in selection]
+    if mincov > 0:
+        cov = _gaussian_coverage(centres, fwhm / FWHM_PER_SIGMA, _sampled_intervals(wl))
+        if (cov < mincov).any():
+            bad = [f"{names[i]!r} ({centres[i]:.1f} nm, FWHM {fwhm[i]:.1f} nm; "
+                   f"{cov[i]:.0%} covered)" for i in np.nonzero(cov < mincov)[0]]
+            all_bands = np.array([b.centre for b in sensor.bands])
+            all_cov = _gaussian_coverage(all_bands,
+                                         np.array([b.fwhm for b in sensor.bands]) / FWHM_PER_SIGMA,
+                                         _sampled_intervals(wl))
+            ok = [b.name for b, cv in zip(sensor.bands, all_cov) if cv >= mincov]
+            raise _coverage_error(bad, wl, mincov, f"Covered bands of {sensor.name}: {ok} "
+                                                   f"(pass them as bands=[...]).")
+    R = gaussian_srf(centres, fwhm, wl, target_fwhm=target_fwhm, band_names=names, min_coverage=0.0)
+    meta = {"construction": "gaussian", "sensor_name": sensor.name, "pan": bool(pan),
+            "swir": bool(swir), "bands": names, "source": sensor.source,
+            "source_fwhm": None if target_fwhm is None else np.atleast_1d(
+                np.asarray(target_fwhm, dtype=np.float64)).tolist()}
+    return SpectralResponse(R, source_wavelengths=wl, band_names=names, target_centres=centres,
+                            target_fwhm=fwhm, sensor=sensor.key, meta=meta)
+
+
+# ---------------------------------------------------------------------------- the operator
+class SpectralResponse(ChannelMatrix):
+    r"""Spectral degradation ``X -> R X`` (HS ``L`` bands to MS ``M`` bands), adjoint ``R^T``.
+
+    .. math::
+        \mathcal R(\mathbf X) = \mathbf R \mathbf X,\qquad
+        \mathcal R^*(\mathbf Z) = \mathbf R^{\mathsf T} \mathbf Z,\qquad
+        \mathbf R \in \mathbb R^{M \times L}
+
+    Shapes: ``(L,)``, ``(L, N)``, ``(L, H, W)`` and batches ``(B, L, H, W)`` (numpy or torch) map
+    to ``(M,)``, ``(M, N)``, ``(M, H, W)``, ``(B, M, H, W)`` (see :mod:`hysupp.physics.mixing`).
+
+    Parameters
+    ----------
+    R : array_like, shape (M, L)
+        The SRF matrix. Any real finite matrix is accepted (estimated SRFs need not be normalised);
+        the builders in this module return non-negative rows summing to 1.
+    source_wavelengths : array_like, shape (L,), optional
+        HS band centres (nm) that the columns of ``R`` refer to.
+    band_names : sequence of str, optional
+        Names of the ``M`` output bands (default ``band 0``, ``band 1``, ...).
+    target_centres : array_like, shape (M,), optional
+        Published/nominal centres (nm) of the output bands.
+    target_fwhm : array_like, shape (M,), optional
+        Published widths (nm) of the output bands.
+    sensor : str, optional
+        Key of the built-in sensor this SRF approximates.
+    meta : dict, optional
+        JSON-serialisable notes on how ``R`` was built (recorded by :meth:`to_dict`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> wl = np.array([450.0, 550.0, 650.0])
+    >>> op = SpectralResponse([[0.5, 0.5, 0.0], [0.0, 0.0, 1.0]], source_wavelengths=wl,
+    ...                       band_names=["BG", "R"])
+    >>> op.forward(np.array([2.0, 4.0, 6.0]))
+    array([3., 6.])
+    >>> op.centroids
+    array([500., 650.])
+    >>> SpectralResponse.from_dict(op.to_dict()).band_names
+    ['BG', 'R']
+    """
+
+    op_name = "spectral_response"
+
+    def __init__(self, R: Any, source_wavelengths: Any = None,
+                 band_names: Sequence[str] | None = None, target_centres: Any = None, *,
+                 target_fwhm: Any = None, sensor: str | None = None,
+                 meta: dict[str, Any] | None = None) -> None:
+        super().__init__(R, name="R", in_what="HS bands", out_what="MS bands")
+        m, l_ = self._M.shape
+        self.source_wavelengths = None if source_wavelengths is None else \
+            _vector(source_wavelengths, "source_wavelengths")
+        if self.source_wavelengths is not None and self.source_wavelengths.size != l_:
+            raise InputError(f"source_wavelengths has {self.source_wavelengths.size} values but R "
+                             f"has {l_} columns (R is {m} x {l_})")
+        self.band_names = _names(band_names, m)
+        self.target_centres = None if target_centres is None else _vector(target_centres,
+                                                                          "target_centres")
+        if self.target_centres is not None and self.target_centres.size != m:
+            raise InputError(f"target_centres has {self.target_centres.size} values for {m} bands")
+        self.target_fwhm = None if target_fwhm is None else _per_band(target_fwhm, m, "target_fwhm",
+                                                                      "band")
+        self.sensor = sensor
+        self.meta = dict(meta or {})
+
+    # -------------------------------------------------------------- properties
+    @property
+    def R(self) -> np.ndarray:
+        """The SRF matrix ``(M, L)`` (read-only float64)."""
+        return self._M
+
+    @property
+    def n_bands_in(self) -> int:
+        """``L``, the number of HS bands."""
+        return self.n_in
+
+    @property
+    def n_bands_out(self) -> int:
+        """``M``, the number of MS/PAN bands."""
+        return self.n_out
+
+    @property
+    def centroids(self) -> np.ndarray:
+        """Centroid wavelength of each row, ``Σ_l R_ml λ_l / Σ_l R_ml`` (needs wavelengths)."""
+        if self.source_wavelengths is None:
+            raise InputError("centroids need source_wavelengths")
+        return (self._M @ self.source_wavelengths) / self._M.sum(axis=1)
+
+    def select(self, bands: Iterable[str | int]) -> "SpectralResponse":
+        """A new operator with the rows ``bands`` (names or indices), in that order."""
+        idx = []
+        for b in ([bands] if isinstance(bands, (str, int)) else bands):
+            if isinstance(b, (int, np.integer)) and not isinstance(b, bool):
+                if not -self.n_out <= int(b) < self.n_out:
+                    raise InputError(f"band index {b} out of range for {self.n_out} bands")
+                idx.append(int(b) % self.n_out)
+            else:
+                upper = [n.upper() for n in self.band_names]
+                if str(b).upper() not in upper:
+                    raise InputError(f"no band {b!r}; bands are {self.band_names}")
+                idx.append(upper.index(str(b).upper()))
+        if not idx:
+            raise InputError("select needs at least one band")
+        return SpectralResponse(
+            self._M[idx], self.source_wavelengths, [self.band_names[i] for i in idx],
+            None if self.target_centres is None else self.target_centres[idx],
+            target_fwhm=None if self.target_fwhm is None else self.target_fwhm[idx],
+            sensor=self.sensor, meta={**self.meta, "selected": [self.band_names[i] for i in idx]})
+
+    # -------------------------------------------------------------- constructors
+    @classmethod
+    def gaussian(cls, centres: Any, fwhm: Any, source_wavelengths: Any, *, source_fwhm: Any = None,
+                 band_names: Sequence[str] | None = None,
+                 min_coverage: float = 0.9) -> "SpectralResponse":
+        """Operator from :func:`gaussian_srf` (``source_*`` are the HS grid and widths)."""
+        c = _vector(centres, "centres")
+        R = gaussian_srf(c, fwhm, source_wavelengths, target_fwhm=source_fwhm,
+                         band_names=band_names, min_coverage=min_coverage)
+        return cls(R, source_wavelengths, band_names, c, target_fwhm=_per_band(fwhm, c.size, "fwhm",
+                                                                                "band"),
+                   meta={"construction": "gaussian",
+                         "source_fwhm": None if source_fwhm is None else np.atleast_1d(
+                             np.asarray(source_fwhm, dtype=np.float64)).tolist()})
+
+    @classmethod
+    def from_table(cls, table_wavelengths: Any, responses: Any, source_wavelengths: Any,
+                   source_fwhm: Any = None, *, band_names: Sequence[str] | None = None,
+                   min_coverage: float = 0.9) -> "SpectralResponse":
+        """Operator from :func:`srf_from_table` (``source_*`` are the HS grid and widths)."""
+        R = srf_from_table(table_wavelengths, responses, source_wavelengths, source_fwhm,
+                           band_names=band_names, min_coverage=min_coverage)
+        return cls(R, source_wavelengths, band_names,
+                   meta={"construction": "table",
+                         "source_fwhm": None if source_fwhm is None else np.atleast_1d(
+                             np.asarray(source_fwhm, dtype=np.float64)).tolist()})
+
+    # -------------------------------------------------------------- serialisation
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable description (the full matrix plus its provenance)."""
+        return {
+            "op": self.op_name,
+            "shape": [self.n_out, self.n_in],
+            "R": self._M.tolist(),
+            "source_wavelengths": None if self.source_wavelengths is None
+            else self.source_wavelengths.tolist(),
+            "band_names": list(self.band_names),
+            "target_centres": None if self.target_centres is None else self.target_centres.tolist(),
+            "target_fwhm": None if self.target_fwhm is None else self.target_fwhm.tolist(),
+            "sensor": self.sensor,
+            "meta": self.meta,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "SpectralResponse":
+        """Rebuild from :meth:`to_dict` output."""
+        if d.get("op") != cls.op_name or "R" not in d:
+            raise InputError(f"not a spectral_response description: op {d.get('op')!r}, "
+                             f"keys {sorted(d)}")
+        return cls(np.asarray(d["R"], dtype=np.float64), d.get("source_wavelengths"),
+                   d.get("band_names"), d.get("target_centres"), target_fwhm=d.get("target_fwhm"),
+                   sensor=d.get("sensor"), meta=d.get("meta"))
