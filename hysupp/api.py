@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from hysupp.errors import InputError, OutputExistsError
-from hysupp.methods.base import Extractor, Method, SupervisedUnmixer
+from hysupp.methods.base import Method
 from hysupp.methods.registry import get_method
 from hysupp.records import RECORD_VERSION, Timer, environment, file_sha256, to_jsonable, utc_now
 from hysupp.scene import Scene

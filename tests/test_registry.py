@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from hysupp.errors import UnknownMethodError
-from hysupp.methods import Param, SupervisedUnmixer, UnmixingResult, available, get_method, register
+from hysupp.methods import SupervisedUnmixer, available, get_method, register
 from hysupp.methods import registry
 
 

@@ -13,36 +13,18 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hysupp.errors import InputError
-from hysupp.methods.params import Param, validate_params
+from hysupp.methods.params import Configurable
 
 
-class Method:
-    """Base class: declared, validated hyperparameters.
+class Method(Configurable):
+    """Base class of every method: declared, validated hyperparameters and a task.
 
     Subclasses set ``name``, ``task``, ``params`` (a tuple of :class:`Param`) and ``reference``
     (the paper, with DOI). ``self.config`` holds the full validated parameter dict and each
     parameter is also an attribute.
     """
 
-    name: ClassVar[str] = ""
     task: ClassVar[str] = ""
-    params: ClassVar[tuple[Param, ...]] = ()
-    reference: ClassVar[str] = ""
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.config = validate_params(self.name or type(self).__name__, self.params, kwargs)
-        for key, value in self.config.items():
-            setattr(self, key, value)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
-        return f"{type(self).__name__}({args})"
-
-    @classmethod
-    def summary(cls) -> str:
-        """First line of the class docstring."""
-        doc = (cls.__doc__ or "").strip()
-        return doc.splitlines()[0] if doc else ""
 
 
 @dataclass

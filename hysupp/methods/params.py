@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import Any, ClassVar, Iterable, Sequence
 
 from hysupp.errors import ParameterError
 
@@ -167,3 +167,31 @@ def parse_param_strings(method: str, spec: Sequence[Param], items: Iterable[str]
             raise ParameterError(f"{method}: unknown parameter {key!r}; valid: {valid}")
         out[key] = check_value(method, by_name[key], value)
     return out
+
+
+class Configurable:
+    """Base of everything with declared hyperparameters (methods, simulation recipes).
+
+    Subclasses set ``name``, ``params`` (a tuple of :class:`Param`) and ``reference``. The
+    constructor validates keyword arguments against ``params``; ``self.config`` holds the full
+    parameter dict and each parameter is also an attribute.
+    """
+
+    name: ClassVar[str] = ""
+    params: ClassVar[tuple[Param, ...]] = ()
+    reference: ClassVar[str] = ""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.config = validate_params(self.name or type(self).__name__, self.params, kwargs)
+        for key, value in self.config.items():
+            setattr(self, key, value)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.config.items())
+        return f"{type(self).__name__}({args})"
+
+    @classmethod
+    def summary(cls) -> str:
+        """First line of the class docstring."""
+        doc = (cls.__doc__ or "").strip()
+        return doc.splitlines()[0] if doc else ""
