@@ -18,7 +18,7 @@ from hysupp.scene import Georef, Scene
 __version__ = "0.1.0"
 
 __all__ = ["Georef", "HysuppError", "InputError", "LayoutError", "ParameterError", "Scene",
-           "UnknownMethodError", "__version__", "load", "save", "unmix", "list_methods"]
+           "UnknownMethodError", "__version__", "load", "save", "unmix", "list_methods", "simulate"]
 
 # Heavy entry points are imported on first use so `import hysupp` stays fast.
 _LAZY = {
@@ -26,6 +26,7 @@ _LAZY = {
     "save": ("hysupp.io", "save"),
     "unmix": ("hysupp.api", "unmix"),
     "list_methods": ("hysupp.methods.registry", "available"),
+    "simulate": ("hysupp.simulate", None),
 }
 
 
@@ -34,7 +35,8 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         module, attr = _LAZY[name]
-        value = getattr(importlib.import_module(module), attr)
+        value = importlib.import_module(module)
+        value = value if attr is None else getattr(value, attr)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'hysupp' has no attribute {name!r}")

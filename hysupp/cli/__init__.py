@@ -9,6 +9,7 @@ from hysupp.cli.common import HysuppGroup
 from hysupp.cli.info import info
 from hysupp.cli.list_methods import list_command
 from hysupp.cli.run import run
+from hysupp.cli.simulate import simulate
 
 
 @click.group(cls=HysuppGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -21,11 +22,13 @@ def main() -> None:
     hysupp run --method FCLS --data scene.mat --endmembers truth
     hysupp info FILE                how a file was read
     hysupp list [METHOD]            registered methods and their parameters
+    hysupp simulate [RECIPE] --out FILE   synthetic scenes and fusion pairs with their protocol
     """
 
 
 main.add_command(run)
 main.add_command(info)
 main.add_command(list_command)
+main.add_command(simulate)
 
 __all__ = ["main"]

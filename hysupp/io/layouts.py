@@ -48,7 +48,7 @@ LIBRARY_NAME = re.compile(r"(lib|^ee$|^d$|^e$|^m$|endmember|spectra|signature)",
 SELECTION_NAME = re.compile(r"^(slctbnds|selected_?bands|band_?selection|kept_?bands)$", re.IGNORECASE)
 
 HYSUPP_ARRAYS = {"Y", "E", "A", "D"}
-HYSUPP_EXTRA = {"index", "labels", "library_names", "mask", "wavelengths", "fwhm"}
+HYSUPP_EXTRA = {"index", "labels", "library_names", "mask", "wavelengths", "fwhm", "protocol"}
 HYSUPP_SCALARS = {"H", "W", "p", "L", "N", "M"}
 FUNMIX_SCALARS = {"h", "w", "r", "p", "n", "m"}
 
@@ -356,9 +356,19 @@ def _hysupp(ctx: _Ctx) -> Scene | None:
     mask = None
     if "mask" in v and _is_num(v["mask"]) and Hi is not None and v["mask"].shape == (Hi, Wi):
         mask = v["mask"].astype(bool)
+    extras: dict[str, Any] = {}
+    protocol = as_names(v.get("protocol"))
+    if protocol:
+        import json
+
+        try:
+            extras["protocol"] = json.loads("".join(protocol))
+            notes.append("protocol: the simulation protocol this file was generated with (extras['protocol'])")
+        except json.JSONDecodeError:
+            notes.append("protocol variable is not valid JSON: ignored")
     scene = Scene(cube=cube, endmembers=E, abundances=abundances, library=D, library_index=index,
                   endmember_names=labels, library_names=lib_names, mask=mask, name=ctx.name,
-                  layout=flavor, notes=notes)
+                  layout=flavor, notes=notes, extras=extras)
     return _with_side(ctx, scene, None)
 
 

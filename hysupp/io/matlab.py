@@ -372,6 +372,12 @@ def hysupp_variables(scene: Scene, flavor: str = "hysupp") -> dict[str, Any]:
         out["fwhm"] = np.asarray(scene.fwhm, dtype=np.float64).reshape(1, -1)
     if scene.mask is not None:
         out["mask"] = np.asarray(scene.mask, dtype=bool)
+    if "protocol" in scene.extras:  # a simulation protocol travels with the data (JSON text)
+        import json
+
+        from hysupp.records import to_jsonable
+
+        out["protocol"] = json.dumps(to_jsonable(scene.extras["protocol"]))
     scalars: dict[str, Any]
     N = None if H is None else H * W
     M = None if scene.library is None else scene.library.shape[1]

@@ -1,0 +1,31 @@
+"""Simulation recipes (DESIGN §2): seeded scenes with ground truth and fusion pairs.
+
+``hysupp.simulate`` is both this package and a function: ``hysupp.simulate("dc1", snr=30)`` is
+:func:`hysupp.simulate.recipes.simulate`.
+
+Example
+-------
+>>> import hysupp
+>>> hysupp.simulate("dirichlet", p=3, height=4, width=5).shape
+(224, 4, 5)
+>>> [r.name for r in hysupp.simulate.available_recipes()][:2]
+['dc1', 'dc2']
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from typing import Any
+
+from hysupp.simulate.recipes import Recipe, available_recipes, get_recipe, register_recipe, simulate
+
+__all__ = ["Recipe", "available_recipes", "get_recipe", "register_recipe", "simulate"]
+
+
+class _CallableModule(types.ModuleType):
+    def __call__(self, recipe: str, **params: Any) -> Any:
+        return simulate(recipe, **params)
+
+
+sys.modules[__name__].__class__ = _CallableModule
