@@ -27,6 +27,7 @@ from hysupp.records import RECORD_VERSION, Timer, environment, file_sha256, to_j
 from hysupp.scene import Scene
 
 ALIGN_CRITERIA = ("sad", "abundances")
+MAX_MAPS_IN_FIGURE = 24
 
 
 @dataclass
@@ -75,8 +76,47 @@ def _load(path: str | os.PathLike) -> Scene:
     return load(path)
 
 
+def _attach_library(scene: Scene, library: str | os.PathLike | Scene) -> Scene:
+    """``scene`` with ``library`` (a name such as ``"usgs1995"``, a file or a Scene) matched to its
+    bands by wavelength (:func:`hysupp.libraries.library_for_scene`)."""
+    from hysupp.libraries import LIBRARIES, _key, library_for_scene, named_library
+
+    if isinstance(library, Scene):
+        source = library
+    elif isinstance(library, str) and _key(library) in LIBRARIES:
+        source = named_library(library)
+    else:
+        source = _load(library)
+    if source.library is None:
+        raise InputError(f"library {os.fspath(library) if not isinstance(library, Scene) else library.name!r} "
+                         f"holds no spectral library (layout {source.layout!r})")
+    matched = library_for_scene(source, scene)
+    return replace(scene, library=matched.library, library_names=matched.library_names,
+                   library_index=_atoms_of(scene.endmembers, matched.library),
+                   notes=scene.notes + [f"library {source.name!r} ({source.library.shape[1]} atoms) matched to "
+                                        f"the image's {scene.n_bands} bands"] + matched.notes[len(source.notes):])
+
+
+def _atoms_of(endmembers: np.ndarray | None, library: np.ndarray, max_angle_deg: float = 0.01) -> np.ndarray | None:
+    """Library columns equal (spectral angle < ``max_angle_deg``) to each true endmember, or None."""
+    if endmembers is None:
+        return None
+    unit = lambda X: X / np.maximum(np.linalg.norm(X, axis=0, keepdims=True), 1e-300)  # noqa: E731
+    cosines = unit(endmembers.astype(np.float64)).T @ unit(library.astype(np.float64))
+    best = cosines.argmax(axis=1)
+    ok = cosines[np.arange(best.size), best] >= np.cos(np.radians(max_angle_deg))
+    return best if ok.all() else None
+
+
 def _resolve_endmembers(scene: Scene, endmembers: Any) -> tuple[np.ndarray, list[str], str]:
-    """Known endmembers from ``"truth"``, an array ``(L, p)`` or a file; returns (E, names, source)."""
+    """Known endmembers from ``"truth"``, ``"library"`` (every atom of the scene's library), an
+    array ``(L, p)`` or a file; returns (E, names, source)."""
+    if isinstance(endmembers, str) and endmembers.lower() == "library":
+        if scene.library is None:
+            raise InputError(f"--endmembers library: scene {scene.name!r} has no library; pass --library "
+                             f"NAME|FILE (e.g. usgs1995)")
+        names = scene.library_names or [f"D{k + 1}" for k in range(scene.library.shape[1])]
+        return scene.library, list(names), "library"
     if isinstance(endmembers, str) and endmembers.lower() == "truth":
         if scene.endmembers is None:
             raise InputError(f"--endmembers truth: scene {scene.name!r} has no true endmembers "
@@ -121,7 +161,7 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
           endmembers: Any = None, extractor: str = "VCA", params: dict[str, Any] | None = None,
           extractor_params: dict[str, Any] | None = None, snr: float | None = None, seed: int = 0,
           align_by: str = "abundances", key: str | None = None, truth: str | None = None,
-          scale: float | None = None) -> UnmixingRun:
+          scale: float | None = None, library: str | os.PathLike | Scene | None = None) -> UnmixingRun:
     """Unmix a scene with a registered method and evaluate against any ground truth.
 
     Parameters
@@ -134,8 +174,13 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
         ``extractor`` (its endmembers, then FCLS abundances).
     p : int, optional
         Number of endmembers to extract (default: from the ground truth).
-    endmembers : "truth", ndarray (L, p) or path, optional
-        Known endmembers for a supervised method instead of extracting them.
+    endmembers : "truth", "library", ndarray (L, p) or path, optional
+        Known endmembers for a supervised method instead of extracting them (``"library"``: every
+        atom of the library, i.e. sparse unmixing over the library).
+    library : str, path or Scene, optional
+        A spectral library (``"usgs1995"``, ``"usgs1995-pruned"``, a library file or a Scene),
+        matched to the image's bands by wavelength (selected where the grids coincide,
+        resampled otherwise) and attached as ``scene.library``.
     extractor : str
         Extractor used when a supervised method has no known endmembers.
     params, extractor_params : dict, optional
@@ -152,6 +197,8 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
     timer = Timer()
     with timer("load"):
         scene = _as_scene(data, key, truth, scale)
+        if library is not None:
+            scene = _attach_library(scene, library)
     source = None if isinstance(data, (Scene, np.ndarray)) else os.fspath(data)
     cls = get_method(method)
     if cls.task not in ("supervised", "extractor"):
@@ -195,7 +242,13 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
     A_valid, E_est = result.abundances, result.endmembers
 
     metrics = None
-    if scene.abundances is not None or scene.endmembers is not None:
+    if e_source == "library":  # library coefficients: never reordered; HySUPP's true-atom-row metrics
+        if scene.abundances is not None and scene.library_index is not None:
+            from hysupp.metrics import evaluate_unmixing
+
+            metrics = evaluate_unmixing(Y=Y, A_true=scene.abundance_matrix()[:, valid], E_est=E_est, A_est=A_valid,
+                                        library_index=scene.library_index)
+    elif scene.abundances is not None or scene.endmembers is not None:
         metrics, A_valid, E_est, names = _evaluate(scene, Y, valid, A_valid, E_est, names,
                                                    aligned=e_source == "truth", align_by=align_by)
     p_est = A_valid.shape[0]
@@ -261,7 +314,7 @@ def write_run(run: UnmixingRun, out_dir: str | os.PathLike, *, overwrite: bool =
 
     Files: ``abundances.tif`` (when the input had georef) or ``abundances.npz`` + ``abundances.mat``
     (HySUPP layout), ``endmembers.csv``, ``metrics.json`` (when truth existed), ``run.json`` and
-    ``abundances.png``. An existing non-empty ``out_dir`` is replaced only with ``overwrite``.
+    ``abundances.png`` (at most 24 maps: the most abundant ones). An existing non-empty ``out_dir`` is replaced only with ``overwrite``.
     """
     import json
 
@@ -295,7 +348,11 @@ def write_run(run: UnmixingRun, out_dir: str | os.PathLike, *, overwrite: bool =
         if run.metrics is not None:
             (tmp / "metrics.json").write_text(json.dumps(to_jsonable(run.metrics), indent=2))
         (tmp / "run.json").write_text(json.dumps(run.record, indent=2))
-        save_figure(plot_abundance_maps(run.abundances, names, title=f"{run.method} on {run.scene.name}"),
+        shown, title = np.arange(len(names)), f"{run.method} on {run.scene.name}"
+        if len(names) > MAX_MAPS_IN_FIGURE:  # e.g. a whole library: show the most abundant atoms
+            shown = np.sort(np.argsort(-np.nanmean(run.abundances, axis=(1, 2)))[:MAX_MAPS_IN_FIGURE])
+            title += f" ({MAX_MAPS_IN_FIGURE} most abundant of {len(names)})"
+        save_figure(plot_abundance_maps(run.abundances[shown], [names[k] for k in shown], title=title),
                     tmp / "abundances.png")
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))

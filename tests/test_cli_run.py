@@ -131,3 +131,34 @@ def test_scale_applies_to_files_and_scenes(shared_data, tmp_path):
     scene = builtin_scene("dc1")
     run = hysupp.unmix(scene, "FCLS", endmembers="truth", scale=2.0)
     assert "cube multiplied by scale 2" in run.record["input"]["notes"][-1]
+
+
+def test_library_is_matched_to_cuprite_bands_by_wavelength(shared_data, tmp_path):
+    crop = shared_data / "cuprite" / "Rcuprite50x90x188.mat"
+    truth = shared_data / "cuprite" / "groundTruth_Cuprite_nEnd12.mat"
+    res = invoke(["run", "--data", str(crop), "--truth", str(truth), "--scale", "1e-4", "--library", "usgs1995",
+                  "--p", "3", "--out", str(tmp_path / "cup"), "--json"])
+    assert res.exit_code == 0, res.output
+    notes = json.loads(res.output)["input"]["notes"]
+    assert any("(498 atoms) matched to the image's 188 bands" in n for n in notes)
+    run = hysupp.unmix(str(crop), "FCLS", p=3, truth=str(truth), library="usgs1995")
+    assert run.scene.library.shape == (188, 498) and run.scene.wavelengths.size == 188
+
+
+def test_unmixing_over_a_whole_library():
+    scene = hysupp.simulate("dirichlet", p=3, height=6, width=5, seed=4)
+    run = hysupp.unmix(scene, "FCLS", library="usgs1995", endmembers="library")
+    assert run.abundances.shape == (498, 6, 5) and run.record["protocol"]["endmembers"] == "library"
+    A = run.abundances.reshape(498, -1)
+    assert np.allclose(A.sum(0), 1, atol=1e-5)
+    # library order is kept; the true atoms carry (almost) all the abundance; HySUPP-style metrics
+    assert A[scene.library_index].sum(0).min() > 0.9
+    assert run.metrics["sre_db"] > 20 and "sre_full_db" in run.metrics and run.metrics["alignment"]["criterion"] == "library_index"
+    with pytest.raises(hysupp.InputError, match="--endmembers library: scene .* has no library"):
+        hysupp.unmix(builtin_scene("dc1"), "FCLS", endmembers="library")
+
+
+def test_library_without_wavelengths_and_other_band_count_is_rejected(shared_data):
+    crop = shared_data / "cuprite" / "Rcuprite50x90x188.mat"
+    with pytest.raises(hysupp.InputError, match="188"):
+        hysupp.unmix(str(crop), "FCLS", p=3, library="usgs1995")

@@ -34,7 +34,10 @@ def _summary_lines(run, out) -> list[str]:
 @click.option("--extractor", default="VCA", show_default=True,
               help="Extractor for supervised methods without --endmembers.")
 @click.option("--endmembers", default=None,
-              help="'truth' or a file of known endmembers (L x p) for supervised methods.")
+              help="'truth', 'library' (every library atom) or a file of known endmembers (L x p).")
+@click.option("--library", default=None,
+              help="Spectral library: usgs1995, usgs1995-pruned or a file; matched to the image's bands "
+                   "by wavelength.")
 @click.option("--snr", type=float, default=None, help="Add AWGN at this SNR in dB (HySUPP definition).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for noise and seeded methods.")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Method parameter (repeatable).")
@@ -46,7 +49,7 @@ def _summary_lines(run, out) -> list[str]:
               help="New output folder (default: hysupp-out/<scene>-<method>-<time>).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing non-empty --out folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record (metrics included) as JSON.")
-def run(method, data, key, truth, scale, p, extractor, endmembers, snr, seed, params, extractor_params, align_by,
+def run(method, data, key, truth, scale, p, extractor, endmembers, library, snr, seed, params, extractor_params, align_by,
         out, overwrite, as_json) -> None:
     """Unmix a scene: abundance maps, endmembers, metrics (when truth exists), record and figure."""
     from hysupp.api import default_output_dir, unmix, write_run
@@ -63,7 +66,7 @@ def run(method, data, key, truth, scale, p, extractor, endmembers, snr, seed, pa
     source = builtin_scene("dc1") if data is None else data
     result = unmix(source, cls.name, p=p, endmembers=endmembers, extractor=ext_cls.name, params=method_params,
                    extractor_params=ext_params, snr=snr, seed=seed, align_by=align_by, key=key, truth=truth,
-                   scale=scale)
+                   scale=scale, library=library)
     target = out if out is not None else default_output_dir(result)
     written = write_run(result, target, overwrite=overwrite)
     result.record["output"] = str(written)
