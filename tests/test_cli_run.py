@@ -155,7 +155,7 @@ def test_unmixing_over_a_whole_library():
     assert A[scene.library_index].sum(0).min() > 0.9
     assert run.metrics["sre_db"] > 20 and "sre_full_db" in run.metrics and run.metrics["alignment"]["criterion"] == "library_index"
     with pytest.raises(hysupp.InputError, match="--endmembers library: scene .* has no library"):
-        hysupp.unmix(builtin_scene("dc1"), "FCLS", endmembers="library")
+        hysupp.unmix(builtin_scene("dc1").cube, "FCLS", endmembers="library")
 
 
 def test_library_without_wavelengths_and_other_band_count_is_rejected(shared_data):
