@@ -89,6 +89,20 @@ def drop_bands(cube: np.ndarray, keep: np.ndarray, reasons: dict[str, int], note
     return cube
 
 
+def drop_bad_bands(cube: np.ndarray, keep: np.ndarray, reasons: dict[str, int], notes: list[str],
+                   wavelengths: np.ndarray | None, fwhm: np.ndarray | None, extras: dict[str, Any]
+                   ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """:func:`drop_bands` on the cube and the per-band metadata (wavelengths, fwhm, band names);
+    records the kept indices in ``extras['kept_bands']``. Returns ``(cube, wavelengths, fwhm)``."""
+    if keep.all():
+        return cube, wavelengths, fwhm
+    cube = drop_bands(cube, keep, reasons, notes)
+    extras["kept_bands"] = np.flatnonzero(keep)
+    if "band_names" in extras:
+        extras["band_names"] = [n for n, k in zip(extras["band_names"], keep) if k]
+    return (cube, None if wavelengths is None else wavelengths[keep], None if fwhm is None else fwhm[keep])
+
+
 def compact_ranges(idx: Sequence[int]) -> str:
     """``[0, 1, 2, 5, 7, 8]`` -> ``"0-2, 5, 7-8"``."""
     idx = [int(i) for i in idx]

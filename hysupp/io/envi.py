@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from hysupp.errors import InputError
-from hysupp.io._common import FileInfo, bad_band_keep, drop_bands, stem_name, to_nm, valid_mask
+from hysupp.io._common import FileInfo, bad_band_keep, drop_bad_bands, drop_bands, stem_name, to_nm, valid_mask
 from hysupp.scene import Georef, Scene
 
 __all__ = ["read_envi", "resolve_envi", "is_envi", "parse_map_info"]
@@ -316,13 +316,7 @@ def _image(img: Any, md: dict[str, Any], name: str, hdr: Path) -> Scene:
     names = md.get("band names")
     if isinstance(names, list) and len(names) == L:
         extras["band_names"] = [str(n).strip() for n in names]
-    if not keep.all():
-        cube = drop_bands(cube, keep, reasons, notes)
-        wl = None if wl is None else wl[keep]
-        fwhm = None if fwhm is None else fwhm[keep]
-        extras["kept_bands"] = np.flatnonzero(keep)
-        if "band_names" in extras:
-            extras["band_names"] = [n for n, k in zip(extras["band_names"], keep) if k]
+    cube, wl, fwhm = drop_bad_bands(cube, keep, reasons, notes, wl, fwhm, extras)
     mask = valid_mask(cube, nodata)
     mask = None if mask.all() else mask
     if mask is not None:

@@ -36,7 +36,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from hysupp.errors import InputError
-from hysupp.io._common import FileInfo, bad_band_keep, drop_bands, stem_name, to_nm, valid_mask
+from hysupp.io._common import FileInfo, bad_band_keep, drop_bad_bands, stem_name, to_nm, valid_mask
 from hysupp.io.atomic import atomic_output
 from hysupp.scene import Georef, Scene
 
@@ -188,13 +188,7 @@ def read_geotiff(path: str | os.PathLike, key: str | None = None) -> tuple[Scene
         notes.append(f"written by hysupp from a scene with layout {layout_tag!r}")
         extras["hysupp_layout"] = layout_tag
     keep, reasons = bad_band_keep(cube, bbl, nodata)
-    if not keep.all():
-        cube = drop_bands(cube, keep, reasons, notes)
-        wl = None if wl is None else wl[keep]
-        fwhm = None if fwhm is None else fwhm[keep]
-        extras["kept_bands"] = np.flatnonzero(keep)
-        if "band_names" in extras:
-            extras["band_names"] = [n for n, k in zip(extras["band_names"], keep) if k]
+    cube, wl, fwhm = drop_bad_bands(cube, keep, reasons, notes, wl, fwhm, extras)
     mask = valid_mask(cube, nodata)
     if mask.all():
         mask = None
