@@ -140,6 +140,14 @@ def _resolve_endmembers(scene: Scene, endmembers: Any) -> tuple[np.ndarray, list
     return E, names, source
 
 
+def _dominant_atom_names(B: np.ndarray | None, atom_names: list[str]) -> list[str]:
+    """Name each estimated endmember ``E = D B`` after its dominant library atom (largest B entry)."""
+    if B is None:
+        return []
+    top = np.argmax(B, axis=0)
+    return [f"{atom_names[j]} ({B[j, k]:.2f})" for k, j in enumerate(top)]
+
+
 def _resolve_p(scene: Scene, p: int | None) -> int:
     if p is not None:
         return int(p)
@@ -201,11 +209,11 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
             scene = _attach_library(scene, library)
     source = None if isinstance(data, (Scene, np.ndarray)) else os.fspath(data)
     cls = get_method(method)
-    if cls.task not in ("supervised", "extractor"):
-        raise InputError(f"{cls.name} is a {cls.task!r} method; hysupp.unmix runs supervised methods and "
-                         f"extractors in this version")
-    if cls.task == "extractor" and endmembers is not None:
-        raise InputError(f"{cls.name} extracts endmembers; --endmembers applies to supervised methods")
+    if cls.task not in ("supervised", "extractor", "semi-supervised"):
+        raise InputError(f"{cls.name} is a {cls.task!r} method; hysupp.unmix runs supervised, semi-supervised "
+                         f"methods and extractors in this version")
+    if cls.task != "supervised" and endmembers is not None:
+        raise InputError(f"{cls.name} is a {cls.task} method; --endmembers applies to supervised methods")
 
     Y_full = scene.pixels()
     if snr is not None:
@@ -221,33 +229,54 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
     info: dict[str, Any] = {}
     extractor_cls: type[Method] | None = None
     extractor_obj: Method | None = None
-    if cls.task == "extractor":
-        extractor_cls, extractor_params, unmixer_cls = cls, params, get_method("FCLS", "supervised")
-        unmixer = unmixer_cls()
-    else:
+    library_abundances = None  # (M, N) abundances over the library atoms, for library-based results
+    if cls.task == "semi-supervised":
         unmixer = _instantiate(cls, params, seed)
-    if endmembers is not None:
-        E, names, e_source = _resolve_endmembers(scene, endmembers)
+        D = scene.library
+        if D is None:
+            raise InputError(f"{cls.name} needs a spectral library: the scene {scene.name!r} has none; pass "
+                             f"--library usgs1995|FILE (library=...)")
+        if cls.spatial and not valid.all():  # type: ignore[attr-defined]
+            raise InputError(f"{cls.name} works on the whole image grid: fill the {int((~valid).sum())} masked "
+                             f"pixels first")
+        k = _resolve_p(scene, p) if cls.needs_p else p  # type: ignore[attr-defined]
+        with timer("unmix"):
+            result = unmixer.unmix(Y, D, p=k, image_shape=scene.image_shape)  # type: ignore[attr-defined]
+        info["method"] = to_jsonable(result.info)
+        library_abundances, e_source = result.library_abundances(), "library"
+        atom_names = list(scene.library_names or [f"D{j + 1}" for j in range(D.shape[1])])
+        A_valid, E_est = result.abundances, result.endmembers
+        names = atom_names if result.over_library else _dominant_atom_names(result.library_coefficients, atom_names)
     else:
-        extractor_cls = extractor_cls or get_method(extractor, "extractor")
-        extractor_obj = _instantiate(extractor_cls, extractor_params, seed)
-        k = _resolve_p(scene, p)
-        with timer("extract"):
-            ext = extractor_obj.extract(Y, k)  # type: ignore[attr-defined]
-        E, names, e_source = ext.endmembers, [f"E{j + 1}" for j in range(k)], extractor_cls.name
-        info["extractor"] = to_jsonable(ext.info)
-    with timer("unmix"):
-        result = unmixer.unmix(Y, E)  # type: ignore[attr-defined]
-    info["method"] = to_jsonable(result.info)
-    A_valid, E_est = result.abundances, result.endmembers
+        if cls.task == "extractor":
+            extractor_cls, extractor_params = cls, params
+            unmixer: Method = get_method("FCLS", "supervised")()
+        else:
+            unmixer = _instantiate(cls, params, seed)
+        if endmembers is not None:
+            E, names, e_source = _resolve_endmembers(scene, endmembers)
+        else:
+            extractor_cls = extractor_cls or get_method(extractor, "extractor")
+            extractor_obj = _instantiate(extractor_cls, extractor_params, seed)
+            k = _resolve_p(scene, p)
+            with timer("extract"):
+                ext = extractor_obj.extract(Y, k)  # type: ignore[attr-defined]
+            E, names, e_source = ext.endmembers, [f"E{j + 1}" for j in range(k)], extractor_cls.name
+            info["extractor"] = to_jsonable(ext.info)
+        with timer("unmix"):
+            result = unmixer.unmix(Y, E)  # type: ignore[attr-defined]
+        info["method"] = to_jsonable(result.info)
+        A_valid, E_est = result.abundances, result.endmembers
+        if e_source == "library":
+            library_abundances = A_valid
 
     metrics = None
-    if e_source == "library":  # library coefficients: never reordered; HySUPP's true-atom-row metrics
+    if library_abundances is not None:  # never reordered; HySUPP's true-atom-row metrics + full matrix
         if scene.abundances is not None and scene.library_index is not None:
             from hysupp.metrics import evaluate_unmixing
 
-            metrics = evaluate_unmixing(Y=Y, A_true=scene.abundance_matrix()[:, valid], E_est=E_est, A_est=A_valid,
-                                        library_index=scene.library_index)
+            metrics = evaluate_unmixing(Y=Y, A_true=scene.abundance_matrix()[:, valid], E_est=scene.library,
+                                        A_est=library_abundances, library_index=scene.library_index)
     elif scene.abundances is not None or scene.endmembers is not None:
         metrics, A_valid, E_est, names = _evaluate(scene, Y, valid, A_valid, E_est, names,
                                                    aligned=e_source == "truth", align_by=align_by)

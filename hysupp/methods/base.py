@@ -42,13 +42,26 @@ class UnmixingResult:
     """Output of an unmixing method.
 
     ``abundances`` (p, N), ``endmembers`` (L, p), optional ``library_coefficients`` (M, p) and
-    ``info`` (iterations, objective history, wall time, device, dtype, seed...).
+    ``info`` (iterations, objective history, wall time, device, dtype, seed...). Sparse
+    library-based methods (SUnSAL & co.) return the ``(M, N)`` abundances of every library atom
+    with ``endmembers`` = the library and ``over_library=True``.
     """
 
     abundances: np.ndarray
     endmembers: np.ndarray
     library_coefficients: np.ndarray | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    over_library: bool = False
+
+    def library_abundances(self) -> np.ndarray:
+        """Abundances over the library atoms ``(M, N)``: ``abundances`` itself for sparse methods
+        (``over_library``), ``library_coefficients @ abundances`` (``X = B A``) for methods that
+        estimate ``E = D B``. Raises when the result is not library-based."""
+        if self.over_library:
+            return self.abundances
+        if self.library_coefficients is None:
+            raise InputError("this unmixing result is not library-based (no library coefficients)")
+        return self.library_coefficients @ self.abundances
 
 
 def check_pixels(Y: np.ndarray, what: str = "Y") -> np.ndarray:
@@ -110,3 +123,41 @@ class SupervisedUnmixer(Method):
                 f"endmembers E have {E.shape[0]} bands (rows) but the image has {Y.shape[0]}; "
                 f"expected E of shape ({Y.shape[0]}, p)")
         return Y, E
+
+
+class SemiSupervisedUnmixer(Method):
+    """Library-based unmixing: ``unmix(Y, D, p=None, image_shape=None) -> UnmixingResult``.
+
+    ``needs_p``: the method estimates ``p`` endmembers ``E = D B`` (FaSUn, SUnS, SUnAA...);
+    otherwise it estimates abundances over every atom (``over_library``). ``spatial``: the method
+    uses the image grid ``image_shape = (H, W)`` (TV, superpixels, CNNs), so ``Y``'s columns are
+    the full image in row-major order.
+    """
+
+    task: ClassVar[str] = "semi-supervised"
+    needs_p: ClassVar[bool] = False
+    spatial: ClassVar[bool] = False
+
+    def unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
+              image_shape: tuple[int, int] | None = None) -> UnmixingResult:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def check_inputs(self, Y: np.ndarray, D: np.ndarray, p: int | None = None,
+                     image_shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        Y = check_pixels(Y)
+        D = check_pixels(D, what="library D")
+        L, N = Y.shape
+        if D.shape[0] != L:
+            raise InputError(f"library D has {D.shape[0]} bands (rows) but the image has {L}; expected D of "
+                             f"shape ({L}, M) -- match the library to the image's wavelengths first")
+        if self.needs_p:
+            if p is None or not isinstance(p, (int, np.integer)) or p < 1:
+                raise InputError(f"{self.name} estimates p endmembers from the library: pass an integer p >= 1, "
+                                 f"got {p!r}")
+            if p > D.shape[1]:
+                raise InputError(f"{self.name}: p = {p} exceeds the number of library atoms M = {D.shape[1]}")
+        if self.spatial:
+            if image_shape is None or int(image_shape[0]) * int(image_shape[1]) != N:
+                raise InputError(f"{self.name} is spatial: image_shape (H, W) with H*W = N = {N} is required, "
+                                 f"got {image_shape!r}")
+        return Y, D
