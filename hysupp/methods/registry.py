@@ -1,7 +1,7 @@
 """The method registry: methods by (task, case-insensitive name), plus third-party plugins.
 
 Built-in methods register with the :func:`register` decorator when their module is imported
-(:func:`_import_builtins`). Third-party packages expose an entry point in the group
+(:func:`_import_builtins` imports every module under ``hysupp.unmixing`` and ``hysupp.fusion``). Third-party packages expose an entry point in the group
 ``hysupp.methods`` whose target is a module (imported, so its decorators run), a method class, or
 a callable returning method classes.
 
@@ -29,11 +29,9 @@ TASKS = ("extractor", "supervised", "semi-supervised", "blind", "pansharpening",
          "super-resolution")
 ENTRY_POINT_GROUP = "hysupp.methods"
 
-# Modules holding built-in methods; importing them registers the methods.
-_BUILTIN_MODULES = (
-    "hysupp.unmixing.extractors.vca",
-    "hysupp.unmixing.supervised.fcls",
-)
+# Packages holding built-in methods: every module below them is imported, which registers the
+# methods (their modules import heavy dependencies such as torch lazily, inside the methods).
+_BUILTIN_PACKAGES = ("hysupp.unmixing", "hysupp.fusion")
 
 _REGISTRY: dict[tuple[str, str], type[Method]] = {}
 _PLUGIN_ERRORS: dict[str, str] = {}
@@ -61,8 +59,17 @@ def register(cls: M) -> M:
 
 
 def _import_builtins() -> None:
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
+    import pkgutil
+
+    for package_name in _BUILTIN_PACKAGES:
+        try:
+            package = importlib.import_module(package_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == package_name:
+                continue
+            raise
+        for info in pkgutil.walk_packages(package.__path__, prefix=f"{package_name}."):
+            importlib.import_module(info.name)
 
 
 def _load_plugins() -> None:

@@ -1,0 +1,1 @@
+"""Semi-supervised (library-based) unmixing methods."""
