@@ -18,9 +18,13 @@ import sys
 import types
 from typing import Any
 
+from hysupp.simulate.fusion import (FusionPair, hs_ms_pair, load_fusion_pair, save_fusion_pair,
+                                    synthesize_pansharpening_pair, wald_pansharpening_pair)
 from hysupp.simulate.recipes import Recipe, available_recipes, get_recipe, register_recipe, simulate
 
-__all__ = ["Recipe", "available_recipes", "get_recipe", "register_recipe", "simulate"]
+__all__ = ["FusionPair", "Recipe", "available_recipes", "get_recipe", "hs_ms_pair", "load_fusion_pair",
+           "register_recipe", "save_fusion_pair", "simulate", "synthesize_pansharpening_pair",
+           "wald_pansharpening_pair"]
 
 
 class _CallableModule(types.ModuleType):
