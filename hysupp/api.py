@@ -99,13 +99,13 @@ def _attach_library(scene: Scene, library: str | os.PathLike | Scene) -> Scene:
 
 def _atoms_of(endmembers: np.ndarray | None, library: np.ndarray, max_angle_deg: float = 0.01) -> np.ndarray | None:
     """Library columns equal (spectral angle < ``max_angle_deg``) to each true endmember, or None."""
+    from hysupp.metrics import sad_matrix
+
     if endmembers is None:
         return None
-    unit = lambda X: X / np.maximum(np.linalg.norm(X, axis=0, keepdims=True), 1e-300)  # noqa: E731
-    cosines = unit(endmembers.astype(np.float64)).T @ unit(library.astype(np.float64))
-    best = cosines.argmax(axis=1)
-    ok = cosines[np.arange(best.size), best] >= np.cos(np.radians(max_angle_deg))
-    return best if ok.all() else None
+    angles = np.nan_to_num(sad_matrix(endmembers, library), nan=180.0)  # (p, M); NaN: all-zero column
+    best = angles.argmin(axis=1)
+    return best if (angles[np.arange(best.size), best] < max_angle_deg).all() else None
 
 
 def _resolve_endmembers(scene: Scene, endmembers: Any) -> tuple[np.ndarray, list[str], str]:

@@ -44,18 +44,17 @@ def select_endmembers(library: np.ndarray, p: int, min_angle_deg: float,
                       rng: np.random.Generator, max_tries: int = 200) -> np.ndarray:
     """``p`` random library columns whose pairwise spectral angles are all >= ``min_angle_deg``.
 
-    Columns are visited in a random order and kept greedily; the draw is repeated (up to
-    ``max_tries``) until ``p`` columns are found.
+    The library is visited in a random order and pruned greedily
+    (:func:`hysupp.libraries.prune_library` on the permuted columns); the first ``p`` kept columns
+    are returned. The draw is repeated (up to ``max_tries``) until ``p`` columns are found.
     """
-    unit = library / np.linalg.norm(library, axis=0, keepdims=True)
-    cos_max = np.cos(np.radians(min_angle_deg))
+    from hysupp.libraries import prune_library
+
     for _ in range(max_tries):
-        kept: list[int] = []
-        for j in rng.permutation(library.shape[1]):
-            if not kept or np.max(unit[:, kept].T @ unit[:, j]) <= cos_max:
-                kept.append(int(j))
-                if len(kept) == p:
-                    return np.asarray(kept)
+        order = rng.permutation(library.shape[1])
+        kept = order[prune_library(library[:, order], min_angle_deg)]
+        if kept.size >= p:
+            return kept[:p]
     raise InputError(f"could not find {p} library signatures with pairwise angles >= {min_angle_deg} deg; "
                      f"lower min_angle or p")
 
