@@ -148,14 +148,37 @@ def _dominant_atom_names(B: np.ndarray | None, atom_names: list[str]) -> list[st
     return [f"{atom_names[j]} ({B[j, k]:.2f})" for k, j in enumerate(top)]
 
 
-def _resolve_p(scene: Scene, p: int | None) -> int:
+#: ``p`` values that estimate the number of endmembers from the data (``"auto"`` = HySime)
+P_ESTIMATORS = {"auto": "hysime", "hysime": "hysime", "hfc": "hfc", "nwhfc": "nwhfc"}
+
+
+def _resolve_p(scene: Scene, p: int | str | None, Y: np.ndarray | None = None,
+               info: dict[str, Any] | None = None) -> int:
+    """``p`` as given, estimated from ``Y`` (``"auto"``/``"hysime"``/``"hfc"``/``"nwhfc"``, recorded in
+    ``info["p_estimate"]``), or taken from the scene's ground truth."""
+    if isinstance(p, str):
+        key = p.strip().lower()
+        if key.isdigit():
+            return int(key)
+        if key not in P_ESTIMATORS:
+            raise InputError(f"p must be an integer or one of {', '.join(P_ESTIMATORS)}, got {p!r}")
+        if Y is None:
+            raise InputError("estimating p needs the pixels")
+        from hysupp.unmixing.order import estimate_p
+
+        k = int(estimate_p(Y, method=P_ESTIMATORS[key]))
+        if info is not None:
+            info["p_estimate"] = {"method": P_ESTIMATORS[key], "p": k}
+        if k < 2:
+            raise InputError(f"{P_ESTIMATORS[key]} estimated p = {k} endmembers (fewer than 2); pass p explicitly")
+        return k
     if p is not None:
         return int(p)
     for truth in (scene.endmembers, scene.abundances):
         if truth is not None:
             return int(truth.shape[1] if truth is scene.endmembers else truth.shape[0])
     raise InputError(f"scene {scene.name!r} has no ground truth to take the number of endmembers from; "
-                     f"pass p (--p)")
+                     f"pass p (--p N or --p auto)")
 
 
 def _instantiate(cls: type[Method], params: dict[str, Any] | None, seed: int | None) -> Method:
@@ -165,7 +188,7 @@ def _instantiate(cls: type[Method], params: dict[str, Any] | None, seed: int | N
     return cls(**params)
 
 
-def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *, p: int | None = None,
+def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *, p: int | str | None = None,
           endmembers: Any = None, extractor: str = "VCA", params: dict[str, Any] | None = None,
           extractor_params: dict[str, Any] | None = None, snr: float | None = None, seed: int = 0,
           align_by: str = "abundances", key: str | None = None, truth: str | None = None,
@@ -178,10 +201,12 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
         The image (a path is read with :func:`hysupp.load`, using ``key``, ``truth`` and
         ``scale``, e.g. ``scale=1e-4`` for integer reflectance x 10000).
     method : str
-        A registered method: a ``supervised`` one (endmembers given or extracted) or an
-        ``extractor`` (its endmembers, then FCLS abundances).
-    p : int, optional
-        Number of endmembers to extract (default: from the ground truth).
+        A registered method: a ``supervised`` one (endmembers given or extracted), an
+        ``extractor`` (its endmembers, then FCLS abundances), a ``semi-supervised`` one (needs a
+        library) or a ``blind`` one.
+    p : int or {"auto", "hysime", "hfc", "nwhfc"}, optional
+        Number of endmembers (default: from the ground truth); a string estimates it from the
+        (noisy) pixels with :func:`hysupp.unmixing.order.estimate_p` (``"auto"`` = HySime).
     endmembers : "truth", "library", ndarray (L, p) or path, optional
         Known endmembers for a supervised method instead of extracting them (``"library"``: every
         atom of the library, i.e. sparse unmixing over the library).
@@ -209,9 +234,9 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
             scene = _attach_library(scene, library)
     source = None if isinstance(data, (Scene, np.ndarray)) else os.fspath(data)
     cls = get_method(method)
-    if cls.task not in ("supervised", "extractor", "semi-supervised"):
-        raise InputError(f"{cls.name} is a {cls.task!r} method; hysupp.unmix runs supervised, semi-supervised "
-                         f"methods and extractors in this version")
+    if cls.task not in ("supervised", "extractor", "semi-supervised", "blind"):
+        raise InputError(f"{cls.name} is a {cls.task!r} method; hysupp.unmix runs unmixing methods and "
+                         f"extractors (see hysupp.fuse for fusion)")
     if cls.task != "supervised" and endmembers is not None:
         raise InputError(f"{cls.name} is a {cls.task} method; --endmembers applies to supervised methods")
 
@@ -226,6 +251,9 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
     if not np.issubdtype(Y.dtype, np.floating):
         Y = Y.astype(np.float32)
 
+    if getattr(cls, "spatial", False) and not valid.all():
+        raise InputError(f"{cls.name} works on the whole image grid: fill the {int((~valid).sum())} masked "
+                         f"pixels first")
     info: dict[str, Any] = {}
     extractor_cls: type[Method] | None = None
     extractor_obj: Method | None = None
@@ -236,10 +264,7 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
         if D is None:
             raise InputError(f"{cls.name} needs a spectral library: the scene {scene.name!r} has none; pass "
                              f"--library usgs1995|FILE (library=...)")
-        if cls.spatial and not valid.all():  # type: ignore[attr-defined]
-            raise InputError(f"{cls.name} works on the whole image grid: fill the {int((~valid).sum())} masked "
-                             f"pixels first")
-        k = _resolve_p(scene, p) if cls.needs_p else p  # type: ignore[attr-defined]
+        k = _resolve_p(scene, p, Y, info) if cls.needs_p else None  # type: ignore[attr-defined]
         with timer("unmix"):
             result = unmixer.unmix(Y, D, p=k, image_shape=scene.image_shape)  # type: ignore[attr-defined]
         info["method"] = to_jsonable(result.info)
@@ -247,6 +272,14 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
         atom_names = list(scene.library_names or [f"D{j + 1}" for j in range(D.shape[1])])
         A_valid, E_est = result.abundances, result.endmembers
         names = atom_names if result.over_library else _dominant_atom_names(result.library_coefficients, atom_names)
+    elif cls.task == "blind":
+        unmixer = _instantiate(cls, params, seed)
+        k = _resolve_p(scene, p, Y, info)
+        with timer("unmix"):
+            result = unmixer.unmix(Y, k, image_shape=scene.image_shape)  # type: ignore[attr-defined]
+        info["method"] = to_jsonable(result.info)
+        A_valid, E_est, e_source = result.abundances, result.endmembers, cls.name
+        names = [f"E{j + 1}" for j in range(A_valid.shape[0])]
     else:
         if cls.task == "extractor":
             extractor_cls, extractor_params = cls, params
@@ -258,13 +291,14 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
         else:
             extractor_cls = extractor_cls or get_method(extractor, "extractor")
             extractor_obj = _instantiate(extractor_cls, extractor_params, seed)
-            k = _resolve_p(scene, p)
+            k = _resolve_p(scene, p, Y, info)
             with timer("extract"):
                 ext = extractor_obj.extract(Y, k)  # type: ignore[attr-defined]
             E, names, e_source = ext.endmembers, [f"E{j + 1}" for j in range(k)], extractor_cls.name
             info["extractor"] = to_jsonable(ext.info)
+        grid = {"image_shape": scene.image_shape} if getattr(unmixer, "spatial", False) else {}
         with timer("unmix"):
-            result = unmixer.unmix(Y, E)  # type: ignore[attr-defined]
+            result = unmixer.unmix(Y, E, **grid)  # type: ignore[attr-defined]
         info["method"] = to_jsonable(result.info)
         A_valid, E_est = result.abundances, result.endmembers
         if e_source == "library":

@@ -6,6 +6,28 @@ import click
 
 from hysupp.cli.common import echo_json
 
+class EndmemberCount(click.ParamType):
+    """``--p``: an integer >= 2 or the name of an estimator of the number of endmembers."""
+
+    name = "INT|auto"
+
+    def convert(self, value, param, ctx):
+        from hysupp.api import P_ESTIMATORS
+
+        if isinstance(value, int):
+            n = value
+        else:
+            text = str(value).strip().lower()
+            if text in P_ESTIMATORS:
+                return text
+            try:
+                n = int(text)
+            except ValueError:
+                self.fail(f"{value!r} is neither an integer nor one of {', '.join(P_ESTIMATORS)}", param, ctx)
+        if n < 2:
+            self.fail(f"the number of endmembers must be >= 2, got {n}", param, ctx)
+        return n
+
 
 def _summary_lines(run, out) -> list[str]:
     lines = [f"{run.method} on {run.scene.name} {tuple(run.scene.shape)}: p = {run.abundances.shape[0]}"]
@@ -29,8 +51,9 @@ def _summary_lines(run, out) -> list[str]:
               help="Separate ground-truth file (e.g. Samson's end3.mat).")
 @click.option("--scale", type=float, default=None,
               help="Multiply the image by this factor (e.g. 1e-4 for integer reflectance x 10000).")
-@click.option("--p", "p", type=click.IntRange(min=2), default=None,
-              help="Number of endmembers to extract (default: from the truth).")
+@click.option("--p", "p", type=EndmemberCount(), default=None,
+              help="Number of endmembers (default: from the truth), or auto|hysime|hfc|nwhfc to estimate it "
+                   "from the data (auto = HySime).")
 @click.option("--extractor", default="VCA", show_default=True,
               help="Extractor for supervised methods without --endmembers.")
 @click.option("--endmembers", default=None,

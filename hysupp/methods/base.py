@@ -107,9 +107,14 @@ class Extractor(Method):
 
 
 class SupervisedUnmixer(Method):
-    """Abundance estimation with known endmembers: ``unmix(Y, E) -> UnmixingResult``."""
+    """Abundance estimation with known endmembers: ``unmix(Y, E) -> UnmixingResult``.
+
+    ``spatial``: the method uses the image grid and is called as
+    ``unmix(Y, E, image_shape=(H, W))`` with ``Y``'s columns the full image in row-major order.
+    """
 
     task: ClassVar[str] = "supervised"
+    spatial: ClassVar[bool] = False
 
     def unmix(self, Y: np.ndarray, E: np.ndarray) -> UnmixingResult:  # pragma: no cover - interface
         raise NotImplementedError
@@ -161,3 +166,30 @@ class SemiSupervisedUnmixer(Method):
                 raise InputError(f"{self.name} is spatial: image_shape (H, W) with H*W = N = {N} is required, "
                                  f"got {image_shape!r}")
         return Y, D
+
+
+class BlindUnmixer(Method):
+    """Blind unmixing: endmembers and abundances both estimated,
+    ``unmix(Y, p, image_shape=None) -> UnmixingResult`` with ``endmembers`` (L, p) and
+    ``abundances`` (p, N).
+
+    ``spatial``: the method uses the image grid ``image_shape = (H, W)`` (convolutional networks,
+    spatial regularisers), so ``Y``'s columns are the full image in row-major order.
+    """
+
+    task: ClassVar[str] = "blind"
+    spatial: ClassVar[bool] = False
+
+    def unmix(self, Y: np.ndarray, p: int, *,
+              image_shape: tuple[int, int] | None = None) -> UnmixingResult:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def check_inputs(self, Y: np.ndarray, p: int, image_shape: tuple[int, int] | None = None) -> np.ndarray:
+        """Validate ``Y`` (L, N), ``p`` (2 <= p <= min(L, N)) and, for spatial methods, ``image_shape``."""
+        Y = Extractor.check_inputs(Y, p)
+        if self.spatial:
+            N = Y.shape[1]
+            if image_shape is None or int(image_shape[0]) * int(image_shape[1]) != N:
+                raise InputError(f"{self.name} is spatial: image_shape (H, W) with H*W = N = {N} is required, "
+                                 f"got {image_shape!r}")
+        return Y
