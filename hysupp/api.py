@@ -91,10 +91,35 @@ def _attach_library(scene: Scene, library: str | os.PathLike | Scene) -> Scene:
         raise InputError(f"library {os.fspath(library) if not isinstance(library, Scene) else library.name!r} "
                          f"holds no spectral library (layout {source.layout!r})")
     matched = library_for_scene(source, scene)
-    return replace(scene, library=matched.library, library_names=matched.library_names,
-                   library_index=_atoms_of(scene.endmembers, matched.library),
-                   notes=scene.notes + [f"library {source.name!r} ({source.library.shape[1]} atoms) matched to "
-                                        f"the image's {scene.n_bands} bands"] + matched.notes[len(source.notes):])
+    notes = scene.notes + [f"library {source.name!r} ({source.library.shape[1]} atoms) matched to the image's "
+                           f"{scene.n_bands} bands"] + matched.notes[len(source.notes):]
+    wavelengths = scene.wavelengths
+    if wavelengths is None and "band_index" in matched.extras and matched.wavelengths is not None:
+        wavelengths = matched.wavelengths   # a declared band subset of the library (see library_for_scene)
+    scene = replace(scene, library=matched.library, library_names=matched.library_names, wavelengths=wavelengths,
+                    library_index=_atoms_of(scene.endmembers, matched.library), notes=notes)
+    return scene
+
+
+#: integer images whose values exceed this are read as reflectance x 10^4 next to a reflectance library
+INTEGER_REFLECTANCE_MIN = 100.0
+
+
+def _as_reflectance(scene: Scene) -> Scene:
+    """Integer-valued images (e.g. AVIRIS int16 reflectance x 10^4, stored as integers or as whole
+    numbers) unmixed over a reflectance library (values <= 2) are scaled by 1e-4 when no ``scale``
+    was given, with a note; other data unchanged."""
+    cube, D = scene.cube, scene.library
+    if cube is None or D is None or float(np.max(D)) > 2.0:
+        return scene
+    top = float(np.max(cube))
+    if not top > INTEGER_REFLECTANCE_MIN:
+        return scene
+    if not (np.issubdtype(cube.dtype, np.integer) or np.array_equal(cube, np.round(cube))):
+        return scene   # not integer-valued (e.g. radiance): left to the user
+    note = (f"integer image (max {top:g}) unmixed over a reflectance library: read as reflectance x 10^4 and "
+            f"scaled by 1e-4 (pass scale / --scale to choose another factor)")
+    return replace(scene, cube=(cube * np.float32(1e-4)).astype(np.float32), notes=scene.notes + [note])
 
 
 def _atoms_of(endmembers: np.ndarray | None, library: np.ndarray, max_angle_deg: float = 0.01) -> np.ndarray | None:
@@ -232,6 +257,8 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
         scene = _as_scene(data, key, truth, scale)
         if library is not None:
             scene = _attach_library(scene, library)
+            if scale is None:
+                scene = _as_reflectance(scene)
     source = None if isinstance(data, (Scene, np.ndarray)) else os.fspath(data)
     cls = get_method(method)
     if cls.task not in ("supervised", "extractor", "semi-supervised", "blind"):

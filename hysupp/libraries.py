@@ -616,6 +616,9 @@ def library_for_scene(library_scene: Scene, scene: Scene, *, method: str = "auto
             note = (f"scene {scene.name!r} has no wavelengths: library bands assumed to be the scene's "
                     f"{n_target} bands (same count)")
             return replace(library_scene, notes=list(library_scene.notes) + [note])
+        subset = dict(library_scene.extras.get("band_subsets", {})).get(n_target)
+        if subset is not None:
+            return _known_band_subset(library_scene, scene, arrays, subset)
         raise InputError(
             f"scene {scene.name!r} has no wavelengths and {n_target} bands, the library "
             f"{library_scene.name!r} has {main.shape[0]}: cannot tell which library bands match "
@@ -671,7 +674,29 @@ def library_for_scene(library_scene: Scene, scene: Scene, *, method: str = "auto
                    extras=extras, notes=notes, **updates)
 
 
+def _known_band_subset(library_scene: Scene, scene: Scene, arrays: dict[str, np.ndarray],
+                       subset: tuple[Sequence[int], str]) -> Scene:
+    """The library restricted to a declared band subset (``extras["band_subsets"][L]``) for a
+    scene with ``L`` bands and no wavelengths; the scene's wavelengths are then the library's."""
+    idx = np.asarray(subset[0], dtype=np.intp)
+    note = (f"scene {scene.name!r} has no wavelengths: its {idx.size} bands taken to be {subset[1]} of "
+            f"library {library_scene.name!r} (extras['band_index']); give the scene wavelengths to override")
+    wl = None if library_scene.wavelengths is None else library_scene.wavelengths[idx].copy()
+    fwhm = None if library_scene.fwhm is None else library_scene.fwhm[idx].copy()
+    return replace(library_scene, cube=None, mask=None, wavelengths=wl, fwhm=fwhm,
+                   extras={**library_scene.extras, "band_index": idx}, notes=list(library_scene.notes) + [note],
+                   **{k: np.ascontiguousarray(a[idx]) for k, a in arrays.items()})
+
+
 # ------------------------------------------------------------------------------- named libraries
+#: The 188 AVIRIS channels (0-based, of 224) kept in the usual Cuprite scene: channels 1-2, 104-113,
+#: 148-167 and 221-224 (1-based; water absorption and low SNR) removed, as in the NMF-QMV, HySUPP
+#: and NEBEAE Cuprite files (``slctBnds`` of ``groundTruth_Cuprite_nEnd12.mat``).
+AVIRIS_CUPRITE_188 = tuple(b - 1 for b in range(1, 225)
+                           if not (b <= 2 or 104 <= b <= 113 or 148 <= b <= 167 or b >= 221))
+_AVIRIS_SUBSETS = {188: (AVIRIS_CUPRITE_188, "the standard AVIRIS Cuprite selection (channels 1-2, 104-113, "
+                                             "148-167, 221-224 of 224 removed)")}
+
 @lru_cache(maxsize=1)
 def _usgs1995_pruned() -> Scene:
     from hysupp.datasets import usgs_library
@@ -683,13 +708,16 @@ def _usgs1995_pruned() -> Scene:
         f"library order) and ordered by increasing angle to the nearest atom (Iordache et al. 2011/2012; "
         f"the DC1/DC2 library of SUnCNN/HySUPP)"))
     out.name = "USGS_1995_Library_pruned_4.44"
+    out.extras["band_subsets"] = _AVIRIS_SUBSETS
     return out
 
 
 def _usgs1995() -> Scene:
     from hysupp.datasets import usgs_library
 
-    return usgs_library()
+    lib = usgs_library()
+    lib.extras["band_subsets"] = _AVIRIS_SUBSETS
+    return lib
 
 
 #: Named libraries: name -> (factory, one-line description). Names are matched case-insensitively,

@@ -159,6 +159,31 @@ def test_unmixing_over_a_whole_library():
 
 
 def test_library_without_wavelengths_and_other_band_count_is_rejected(shared_data):
+    crop = hysupp.load(shared_data / "cuprite" / "Rcuprite50x90x188.mat")
+    with pytest.raises(hysupp.InputError, match="no wavelengths and 150 bands"):
+        hysupp.unmix(crop.cube[:150], "FCLS", p=3, library="usgs1995")
+
+
+def test_fasun_on_the_cuprite_crop_names_the_dominant_atoms(shared_data, tmp_path):
+    """The issue's command (with few iterations): the 188-band crop has no wavelengths, so the
+    declared AVIRIS Cuprite band subset of usgs1995 is used, and the int16 x 1e4 data are scaled."""
     crop = shared_data / "cuprite" / "Rcuprite50x90x188.mat"
-    with pytest.raises(hysupp.InputError, match="188"):
-        hysupp.unmix(str(crop), "FCLS", p=3, library="usgs1995")
+    out = tmp_path / "cup"
+    res = invoke(["run", "--method", "FaSUn", "--data", str(crop), "--library", "usgs1995", "--p", "14",
+                  "--param", "T=15", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    record = json.loads(res.output)
+    notes = " | ".join(record["input"]["notes"])
+    assert "standard AVIRIS Cuprite selection" in notes and "scaled by 1e-4" in notes
+    header = (out / "endmembers.csv").read_text().splitlines()[0].split(",")
+    usgs = set(hysupp.libraries.named_library("usgs1995").library_names)
+    assert header[0] == "wavelength_nm" and len(header) == 15
+    assert all(name.rsplit(" (", 1)[0] in usgs for name in header[1:])
+    run = hysupp.unmix(str(crop), "FaSUn", p=14, library="usgs1995", params={"T": 2})
+    np.testing.assert_allclose(run.scene.wavelengths,
+                               hysupp.libraries.named_library("usgs1995").wavelengths[
+                                   list(hysupp.libraries.AVIRIS_CUPRITE_188)])
+    assert float(np.nanmax(run.scene.cube)) < 1.0
+    # an explicit scale is respected (no automatic 1e-4)
+    kept = hysupp.unmix(str(crop), "FaSUn", p=3, library="usgs1995", scale=1.0, params={"T": 2})
+    assert float(np.nanmax(kept.scene.cube)) > 100
