@@ -12,15 +12,13 @@ Example
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hysupp.errors import InputError, OutputExistsError
+from hysupp.errors import InputError
 from hysupp.methods.base import Method
 from hysupp.methods.registry import get_method
 from hysupp.records import RECORD_VERSION, Timer, environment, file_sha256, to_jsonable, utc_now
@@ -404,34 +402,22 @@ def write_run(run: UnmixingRun, out_dir: str | os.PathLike, *, overwrite: bool =
 
     Files: ``abundances.tif`` (when the input had georef) or ``abundances.npz`` + ``abundances.mat``
     (HySUPP layout), ``endmembers.csv``, ``metrics.json`` (when truth existed), ``run.json`` and
-    ``abundances.png`` (at most 24 maps: the most abundant ones). An existing non-empty ``out_dir`` is replaced only with ``overwrite``.
+    ``abundances.png`` (at most 24 maps: the most abundant ones). An existing non-empty ``out_dir``
+    is replaced only with ``overwrite`` (:func:`hysupp.io.atomic.atomic_folder`).
     """
     import json
 
     from hysupp.io import save, save_spectra_csv
+    from hysupp.io.atomic import atomic_folder
     from hysupp.viz import plot_abundance_maps, save_figure
 
-    out = Path(out_dir)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise OutputExistsError(f"output folder {str(out)!r} exists and is not empty; choose another "
-                                f"--out or pass --overwrite")
-    parent = out.parent if str(out.parent) else Path(".")
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
-        umask = os.umask(0)
-        os.umask(umask)
-        tmp.chmod(0o777 & ~umask)  # mkdtemp makes 0700; the final folder gets the usual mode
-    except OSError as exc:
-        raise OutputExistsError(f"cannot create output folder in {str(parent)!r}: {exc.strerror}") from exc
-    try:
+    with atomic_folder(out_dir, overwrite=overwrite) as tmp:
         names = run.endmember_names
         if run.scene.georef is not None:
             save(run.abundance_scene(), tmp / "abundances.tif")
         else:
             np.savez_compressed(tmp / "abundances.npz", abundances=run.abundances, endmembers=run.endmembers,
                                 endmember_names=np.array(names))
-            h, w = run.scene.image_shape
             save(Scene(cube=None, endmembers=run.endmembers, abundances=run.abundances,
                        endmember_names=names, name=run.scene.name), tmp / "abundances.mat")
         save_spectra_csv(tmp / "endmembers.csv", run.endmembers, names, wavelengths=run.scene.wavelengths)
@@ -444,14 +430,4 @@ def write_run(run: UnmixingRun, out_dir: str | os.PathLike, *, overwrite: bool =
             title += f" ({MAX_MAPS_IN_FIGURE} most abundant of {len(names)})"
         save_figure(plot_abundance_maps(run.abundances[shown], [names[k] for k in shown], title=title),
                     tmp / "abundances.png")
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
-            os.replace(out, old / out.name)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out_dir)

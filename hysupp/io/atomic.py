@@ -115,3 +115,46 @@ def atomic_output(path: str | os.PathLike, overwrite: bool = False) -> Iterator[
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+@contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
+    """Yield a temporary sibling folder of ``path``; on success it replaces ``path``.
+
+    An existing non-empty folder (or a file) at ``path`` is replaced only with ``overwrite``
+    (:class:`~hysupp.errors.OutputExistsError` otherwise, raised before any work); on an
+    exception the temporary folder is removed and ``path`` is left as it was.
+
+    >>> import tempfile, pathlib
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "run"
+    >>> with atomic_folder(out) as tmp:
+    ...     _ = (tmp / "a.txt").write_text("x")
+    >>> sorted(p.name for p in out.iterdir())
+    ['a.txt']
+    """
+    import shutil
+
+    out = Path(path)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+        raise OutputExistsError(f"output folder {str(out)!r} exists and is not empty; choose another "
+                                f"--out or pass --overwrite")
+    parent = out.parent if str(out.parent) else Path(".")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=parent))
+        mode = _default_mode()   # mkdtemp makes 0700: give the folder the usual mode (x where r)
+        tmp.chmod(mode | ((mode & 0o444) >> 2))
+    except OSError as exc:
+        raise OutputExistsError(f"cannot create output folder in {str(parent)!r}: {exc.strerror}") from exc
+    try:
+        yield tmp
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
+            os.replace(out, old / out.name)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

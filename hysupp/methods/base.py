@@ -193,3 +193,85 @@ class BlindUnmixer(Method):
                 raise InputError(f"{self.name} is spatial: image_shape (H, W) with H*W = N = {N} is required, "
                                  f"got {image_shape!r}")
         return Y
+
+
+@dataclass
+class FusionResult:
+    """Output of a fusion method: the ``fused`` cube ``(L, H, W)`` at the high resolution, with
+    ``info`` (parameters actually used, e.g. the MTF gains or estimated injection gains)."""
+
+    fused: np.ndarray
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_cube(x: np.ndarray, what: str) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim == 2:
+        x = x[None]
+    if x.ndim != 3 or min(x.shape) < 1:
+        raise InputError(f"{what} must be a cube (bands, H, W) or an image (H, W), got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.floating):
+        x = x.astype(np.float64)
+    if not np.isfinite(x).all():
+        raise InputError(f"{what} has NaN/Inf values; fill them before fusion")
+    return x
+
+
+def check_fusion_inputs(low: np.ndarray, high: np.ndarray, ratio: int, *, low_name: str = "MS",
+                        high_name: str = "PAN", single_band_high: bool = True) -> tuple[np.ndarray, np.ndarray, int]:
+    """Validate a fusion pair: ``low`` ``(L, h, w)``, ``high`` ``(C, h*ratio, w*ratio)`` (a
+    single band for pansharpening; ``(H, W)`` accepted), integer ``ratio >= 2``. Returns float
+    cubes and the ratio."""
+    low = _check_cube(low, low_name)
+    high = _check_cube(high, high_name)
+    if isinstance(ratio, bool) or not isinstance(ratio, (int, np.integer)) or ratio < 2:
+        raise InputError(f"ratio must be an integer >= 2, got {ratio!r}")
+    ratio = int(ratio)
+    if single_band_high and high.shape[0] != 1:
+        raise InputError(f"{high_name} must have one band, got {high.shape[0]} (shape {high.shape})")
+    h, w = low.shape[1:]
+    if high.shape[1:] != (h * ratio, w * ratio):
+        raise InputError(f"{high_name} is {high.shape[1]} x {high.shape[2]} pixels, expected ratio {ratio} x "
+                         f"{low_name} ({h} x {w}) = {h * ratio} x {w * ratio}")
+    return low, high, ratio
+
+
+class Pansharpener(Method):
+    """Pansharpening: ``fuse(ms, pan, *, ratio, sensor=None) -> FusionResult``.
+
+    ``ms`` is the low-resolution multispectral cube ``(L, h, w)``, ``pan`` the panchromatic
+    image ``(H, W)`` or ``(1, H, W)`` with ``H = ratio h``; ``sensor`` (a name of the MTF table,
+    :func:`hysupp.physics.mtf.get_sensor`) selects the MTF-matched filters of sensor-aware
+    methods. The fused cube is ``(L, H, W)`` float64 on the scale of the inputs.
+    """
+
+    task: ClassVar[str] = "pansharpening"
+
+    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int,
+             sensor: str | None = None) -> FusionResult:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    @staticmethod
+    def check_inputs(ms: np.ndarray, pan: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """Float ``ms`` ``(L, h, w)``, ``pan`` ``(1, H, W)`` and the ratio, or a clear error."""
+        return check_fusion_inputs(ms, pan, ratio)
+
+
+class HSMSFuser(Method):
+    """Hyperspectral-multispectral fusion: ``fuse(hs, ms, *, ratio, srf=None, psf=None) -> FusionResult``.
+
+    ``hs`` ``(L, h, w)``, ``ms`` ``(C, H, W)`` with ``H = ratio h``; ``srf`` the ``(C, L)``
+    spectral response of the MS bands to the HS bands (estimated from the data when ``None``
+    and the method can), ``psf`` a :class:`hysupp.physics.blur.Blur` (or kernel) of the HS
+    spatial response. Hyperspectral pansharpening is the case ``C = 1``.
+    """
+
+    task: ClassVar[str] = "hs-ms-fusion"
+
+    def fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
+             psf: Any = None) -> FusionResult:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    @staticmethod
+    def check_inputs(hs: np.ndarray, ms: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray, int]:
+        return check_fusion_inputs(hs, ms, ratio, low_name="HS", high_name="MS", single_band_high=False)
