@@ -1,0 +1,184 @@
+r"""Kernels shared by the pansharpening methods (the toolbox's ``Tools/`` folder, from the equations).
+
+All images are float64 arrays ``(bands, H, W)``; ``pan`` is ``(1, H, W)``.
+
+* :func:`expand` -- the MS interpolated to the PAN grid with the 23-tap polynomial kernel
+  (``interp23tap``; the EXP baseline and every method's :math:`\widetilde{M}`).
+* :func:`mtf_lowpass` -- per-band MTF-matched Gaussian filters of a sensor
+  (``genMTF`` + ``imfilter(..., 'replicate')``, :func:`hysupp.physics.mtf.mtf_blur` with the
+  toolbox kernel design).
+* :func:`glp_lowpass` -- the generalised Laplacian pyramid low-pass: MTF filter, decimation by
+  ``ratio`` at the toolbox phase (``imresize(., 1/r, 'nearest')``), ``interp23tap`` back.
+* :func:`match_pan` -- PAN histogram matching (mean/std) to each MS band.
+* :func:`injection_ratio`, :func:`regression_gain` -- the usual injection gains.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hysupp.errors import InputError
+
+#: Size of the toolbox's MTF kernels.
+MTF_TAPS = 41
+#: Nyquist gain of the toolbox's ``LPfilterGauss`` (the PAN low-pass used for histogram matching).
+LPFILTER_GAUSS_GNYQ = 0.3
+#: MATLAB's ``eps`` (guards the divisions of the HPM / ratio methods as the toolbox does).
+EPS = float(np.finfo(np.float64).eps)
+
+
+def expand(ms: np.ndarray, ratio: int) -> np.ndarray:
+    """``ms`` ``(L, h, w)`` interpolated to ``(L, h r, w r)`` with the 23-tap polynomial kernel
+    (circular borders, LR sample ``i`` at HR pixel ``i r + r // 2``, as ``interp23tap.m``)."""
+    from hysupp.physics.sampling import interp23tap
+
+    return np.asarray(interp23tap(np.asarray(ms, dtype=np.float64), ratio), dtype=np.float64)
+
+
+def sensor_gains(sensor: str | None, n_bands: int) -> tuple[np.ndarray, str]:
+    """Per-band MS Nyquist gains of ``sensor`` for ``n_bands`` bands (the generic gains when
+    ``sensor`` is None or has a different band count: ``genMTF``'s 'otherwise' case)."""
+    from hysupp.physics.mtf import get_sensor
+
+    entry = get_sensor(sensor if sensor is not None else "generic")
+    gains = np.asarray(entry.gains(n_bands=n_bands) if entry.uniform else entry.ms_gnyq, dtype=np.float64)
+    if gains.size == 1:
+        gains = np.full(n_bands, float(gains[0]))
+    if gains.size != n_bands:
+        generic = get_sensor("generic")
+        return np.full(n_bands, float(generic.ms_gnyq[0])), f"{generic.key} ({entry.key} has {gains.size} bands)"
+    return gains, entry.key
+
+
+def mtf_lowpass(x: np.ndarray, ratio: int, gains: np.ndarray) -> np.ndarray:
+    """Each band of ``x`` ``(L, H, W)`` filtered with the toolbox MTF kernel of its Nyquist gain
+    (``gains`` ``(L,)`` or one value), replicate borders."""
+    from hysupp.physics.mtf import mtf_blur
+
+    g = np.broadcast_to(np.asarray(gains, dtype=np.float64), (x.shape[0],))
+    return np.asarray(mtf_blur(gnyq=g, ratio=ratio, taps=MTF_TAPS, design="toolbox",
+                               mode="replicate").forward(x), dtype=np.float64)
+
+
+def decimate(x: np.ndarray, ratio: int) -> np.ndarray:
+    """One pixel per ``ratio`` x ``ratio`` block at the toolbox phase (``imresize(., 1/r, 'nearest')``)."""
+    from hysupp.physics.sampling import Decimation
+
+    return np.asarray(Decimation(ratio, "center").forward(x), dtype=np.float64)
+
+
+def glp_lowpass(x: np.ndarray, ratio: int, gains: np.ndarray) -> np.ndarray:
+    """The GLP low-pass version of ``x``: MTF filter, decimation, 23-tap interpolation back."""
+    return expand(decimate(mtf_lowpass(x, ratio, gains), ratio), ratio)
+
+
+def gauss_lowpass(x: np.ndarray, ratio: int) -> np.ndarray:
+    r"""The toolbox's ``LPfilterGauss``: the MTF kernel design with Nyquist gain 0.3 but the
+    Gaussian width computed with ``N`` instead of ``N - 1`` taps, i.e. the toolbox design at the
+    gain :math:`0.3^{((N-1)/N)^2}`."""
+    g = LPFILTER_GAUSS_GNYQ ** (((MTF_TAPS - 1) / MTF_TAPS) ** 2)
+    return mtf_lowpass(x, ratio, np.full(x.shape[0], g))
+
+
+def std2(x: np.ndarray) -> np.ndarray:
+    """Per-band sample standard deviation (MATLAB ``std2``: normalised by ``n - 1``)."""
+    return x.reshape(x.shape[0], -1).std(axis=1, ddof=1)
+
+
+def mean2(x: np.ndarray) -> np.ndarray:
+    return x.reshape(x.shape[0], -1).mean(axis=1)
+
+
+def match_pan(pan: np.ndarray, ms_up: np.ndarray, pan_low: np.ndarray | None = None) -> np.ndarray:
+    r"""PAN equalised to every band: :math:`P_l = (P - \mu_P)\,\sigma_{M_l}/\sigma_{P^{LP}} + \mu_{M_l}`
+    (``(L, H, W)``), with :math:`\sigma_{P^{LP}}` the std of a low-pass PAN when given (the
+    toolbox's MRA methods), else of the PAN."""
+    sd = std2(pan if pan_low is None else pan_low)
+    scale = std2(ms_up) / np.maximum(sd, EPS)
+    return (pan - pan.mean()) * scale[:, None, None] + mean2(ms_up)[:, None, None]
+
+
+def covariance_gain(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    r"""Per band :math:`\operatorname{cov}(x_l, y_l)/\operatorname{var}(y_l)` (``y`` broadcasts)."""
+    X = x.reshape(x.shape[0], -1)
+    Y = np.broadcast_to(y, x.shape).reshape(x.shape[0], -1)
+    Xc = X - X.mean(axis=1, keepdims=True)
+    Yc = Y - Y.mean(axis=1, keepdims=True)
+    return (Xc * Yc).sum(axis=1) / np.maximum((Yc * Yc).sum(axis=1), EPS)
+
+
+def check_ratio_power_of_two(ratio: int, method: str) -> None:
+    if ratio & (ratio - 1):
+        raise InputError(f"{method}: the 23-tap interpolation needs a power-of-two ratio, got {ratio}")
+
+
+def levels(ratio: int) -> int:
+    """Number of dyadic levels for ``ratio`` (``ceil(log2(ratio))``)."""
+    return int(math.ceil(math.log2(ratio)))
+
+
+#: Analysis and synthesis low-pass filters of the toolbox's undecimated wavelet (B3 spline, x sqrt 2).
+B3_LOWPASS = np.sqrt(2.0) * np.array([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
+
+
+def _sym_extend_conv(x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """One analysis step along the last axis as ``ndwt2_working``'s ``wdec1D`` (half-point
+    symmetric extension, full convolution, central ``n + len(h) - 1`` samples)."""
+    lf, lx = h.size, x.shape[-1]
+    ext = np.concatenate([x[..., lf - 2::-1][..., :lf - 1], x, x[..., :-lf - 1:-1]], axis=-1)
+    full = _conv_full(ext, h)
+    full = full[..., lf - 1:full.shape[-1] - lf + 1]
+    first = (full.shape[-1] - (lx + lf - 1)) // 2
+    return full[..., first:first + lx + lf - 1]
+
+
+def _conv_full(x: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """Full 1-D convolution of every row (last axis) of ``x`` with ``h``."""
+    n, k = x.shape[-1], h.size
+    out = np.zeros(x.shape[:-1] + (n + k - 1,))
+    for j, hj in enumerate(h):
+        out[..., j:j + n] += hj * x
+    return out
+
+
+def ndwt_lowpass(x: np.ndarray, n_levels: int, h: np.ndarray = B3_LOWPASS) -> np.ndarray:
+    r"""The approximation of the toolbox's undecimated separable wavelet transform
+    (``ndwt2_working`` with ``n_levels`` levels, every detail set to zero, ``indwt2_working``).
+
+    Each level filters rows and columns with ``h`` (no holes: the same 5 taps at every level)
+    after a half-point symmetric extension and keeps ``n + 4`` samples; the synthesis convolves
+    with ``h`` again and crops centrally back to the previous size, dividing by
+    :math:`4 = (\sqrt2 \cdot \sqrt2)^2`. The result has unit DC gain.
+    """
+    sizes = [x.shape[-2:]]
+    a = np.asarray(x, dtype=np.float64)
+    for _ in range(n_levels):
+        a = _sym_extend_conv(a, h)
+        a = np.swapaxes(_sym_extend_conv(np.swapaxes(a, -1, -2), h), -1, -2)
+        sizes.append(a.shape[-2:])
+    for target in reversed(sizes[:-1]):
+        a = _conv_full(a, h)
+        a = np.swapaxes(_conv_full(np.swapaxes(a, -1, -2), h), -1, -2) / 4.0
+        (H, W), (h0, w0) = a.shape[-2:], target
+        r0, c0 = (H - h0) // 2, (W - w0) // 2
+        a = a[..., r0:r0 + h0, c0:c0 + w0]
+    return a
+
+
+def box_lowpass(x: np.ndarray, size: int) -> np.ndarray:
+    """``imfilter(x, fspecial('average', size), 'replicate')`` on every band (odd ``size``)."""
+    from scipy.ndimage import uniform_filter
+
+    if size % 2 == 0:
+        raise InputError(f"box filter size must be odd, got {size}")
+    return uniform_filter(np.asarray(x, dtype=np.float64), size=(1, size, size), mode="nearest")
+
+
+def imresize_down_up(x: np.ndarray, ratio: int) -> np.ndarray:
+    """``imresize(imresize(x, 1/ratio), ratio)`` (bicubic with antialiasing down, bicubic up)."""
+    from hysupp.physics.sampling import bicubic
+    from hysupp.simulate.fusion import ImresizeBicubic
+
+    return np.asarray(bicubic(ImresizeBicubic(ratio).forward(x), ratio), dtype=np.float64)
