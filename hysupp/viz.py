@@ -1,4 +1,4 @@
-"""Figures: abundance-map grids and endmember spectra (matplotlib, no display needed).
+"""Figures: abundance-map grids, endmember spectra, RGB quick-looks (matplotlib, no display needed).
 
 Example
 -------
@@ -49,6 +49,34 @@ def plot_abundance_maps(abundances: np.ndarray, names: Sequence[str] | None = No
         fig.colorbar(image, ax=list(axes[:p]), shrink=0.8, label="abundance")
     if title:
         fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def rgb_composite(cube: np.ndarray, bands: Sequence[int] | None = None, *,
+                  percentiles: tuple[float, float] = (1.0, 99.0)) -> np.ndarray:
+    """An ``(H, W, 3)`` image in [0, 1] from three bands of ``cube`` ``(L, H, W)`` (``bands``;
+    default ``(2, 1, 0)`` when L >= 3, else the first band as grey), each channel stretched
+    between its ``percentiles``.
+
+    >>> rgb_composite(np.arange(48.0).reshape(3, 4, 4)).shape
+    (4, 4, 3)
+    """
+    L = cube.shape[0]
+    if bands is None:
+        bands = (2, 1, 0) if L >= 3 else (0, 0, 0)
+    rgb = np.stack([np.asarray(cube[int(b)], dtype=np.float64) for b in bands], axis=-1)
+    lo = np.nanpercentile(rgb, percentiles[0], axis=(0, 1))
+    hi = np.nanpercentile(rgb, percentiles[1], axis=(0, 1))
+    return np.clip((rgb - lo) / np.where(hi > lo, hi - lo, 1.0), 0.0, 1.0)
+
+
+def plot_rgb(cube: np.ndarray, bands: Sequence[int] | None = None, *, title: str | None = None):
+    """A quick-look RGB figure of ``cube`` (:func:`rgb_composite`); returns the Figure."""
+    fig, axes = _figure(1, panel_size=5.0)
+    axes[0].imshow(rgb_composite(cube, bands), interpolation="nearest")
+    axes[0].set_axis_off()
+    if title:
+        axes[0].set_title(title, fontsize=10)
     return fig
 
 
