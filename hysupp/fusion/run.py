@@ -84,8 +84,9 @@ def _read_pair(data: Any, ms: Any, pan: Any, key: str | None, scale: float | Non
     if ms is None or pan is None:
         raise InputError("no input: pass data= (a file with MS and PAN) or both ms= and pan=")
     ms_scene = ms if isinstance(ms, Scene) else Scene(cube=ms) if isinstance(ms, np.ndarray) else load(ms, scale=scale)
-    if isinstance(pan, (str, os.PathLike)):
-        pan = load(pan, scale=scale)
+    if isinstance(pan, (str, os.PathLike)):   # a 2-D .npy is an image here, not a spectra matrix
+        pan = np.load(pan) * (1.0 if scale is None else scale) if Path(pan).suffix.lower() == ".npy" \
+            else load(pan, scale=scale)
     return None, (ms_scene, pan)
 
 
