@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-import matplotlib
-import pytest
+# One BLAS/OpenMP thread per test process, set before numpy is first imported: on a loaded 2-core
+# box multithreaded BLAS oversubscribes the cores (small eigh/SVDs become 10-100x slower).
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from pathlib import Path  # noqa: E402
+
+import matplotlib  # noqa: E402
+import pytest  # noqa: E402
 
 matplotlib.use("Agg")
 
