@@ -1,0 +1,1 @@
+"""Blind unmixing: endmembers and abundances both estimated (geometric, statistical and network methods)."""
