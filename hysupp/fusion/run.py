@@ -152,8 +152,12 @@ def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any 
     with timer("fuse"):
         if cls.task == "pansharpening":
             result = method_obj.fuse(low, high, ratio=pair.ratio, sensor=sensor)  # type: ignore[attr-defined]
-        else:
-            result = method_obj.fuse(low, high, ratio=pair.ratio)  # type: ignore[attr-defined]
+        else:   # the simulator's SRF and PSF when the pair records them (methods estimate them otherwise)
+            ops = pair.protocol.get("operators", {})
+            srf = ops.get("ms_srf", {}).get("R")
+            psf = pair.protocol.get("psf", {}).get("fwhm") if pair.protocol.get("psf") else None
+            result = method_obj.fuse(low, high, ratio=pair.ratio,  # type: ignore[attr-defined]
+                                     srf=None if srf is None else np.asarray(srf, dtype=np.float64), psf=psf)
     fused = np.asarray(result.fused)
     metrics = None
     bits = pair.low.extras.get("bit_depth") or (inputs.extras.get("bit_depth") if isinstance(inputs, Scene) else None)

@@ -1,0 +1,4 @@
+"""Hyperspectral-multispectral fusion and hyperspectral pansharpening (task ``hs-ms-fusion``).
+
+Shared pieces (the HS spatial response, degradation, subspace) are in :mod:`.common`.
+"""
