@@ -18,7 +18,7 @@ from hysupp.unmixing.extractors.ppi import ppi_counts
 from hysupp.unmixing.extractors.sisal import soft_neg
 from hysupp.unmixing.extractors.sivm import sivm_indices
 
-PURE_PIXEL_EXTRACTORS = [("VCA", {}), ("SiVM", {}), ("NFINDR", {}), ("ATGP", {}), ("PPI", {"n_skewers": 2000})]
+PURE_PIXEL_EXTRACTORS = [("VCA", {}), ("SiVM", {}), ("N-FINDR", {}), ("ATGP", {}), ("PPI", {"n_skewers": 2000})]
 
 
 def _mean_sad(E: np.ndarray, M: np.ndarray) -> float:
@@ -167,7 +167,7 @@ def test_nfindr_reaches_a_local_volume_maximum():
 def test_nfindr_random_init_is_non_degenerate_on_dc1(dc1):
     """DC1 has few distinct spectra: the random start is drawn off the affine hull of the previous picks."""
     for kw in ({"seed": 5}, {"seed": 6}, {"init": "atgp"}):
-        res = get_method("NFINDR")(**kw).extract(_pixels(dc1), 5)
+        res = get_method("N-FINDR")(**kw).extract(_pixels(dc1), 5)
         assert res.info["converged"] and res.info["abs_det"] > 0
         assert _mean_sad(dc1.endmembers, res.endmembers) < 1e-6
 
@@ -194,14 +194,14 @@ def test_ppi_counts_and_dedup():
 def test_seeded_methods_are_deterministic(pure_scene):
     rng = np.random.default_rng(7)
     Y = _pixels(pure_scene) + 0.01 * rng.standard_normal(_pixels(pure_scene).shape)
-    for name, kw in [("NFINDR", {"seed": 3}), ("PPI", {"seed": 3, "n_skewers": 500}), ("SISAL", {"mm_iters": 5})]:
+    for name, kw in [("N-FINDR", {"seed": 3}), ("PPI", {"seed": 3, "n_skewers": 500}), ("SISAL", {"mm_iters": 5})]:
         a = get_method(name)(**kw).extract(Y, 5)
         b = get_method(name)(**kw).extract(Y.copy(), 5)
         np.testing.assert_array_equal(a.endmembers, b.endmembers)
 
 
 # ------------------------------------------------------------------ API
-@pytest.mark.parametrize("name", ["SiVM", "SISAL", "NFINDR", "ATGP", "PPI"])
+@pytest.mark.parametrize("name", ["SiVM", "SISAL", "N-FINDR", "ATGP", "PPI"])
 def test_registered_and_validated(name):
     cls = get_method(name.lower(), task="extractor")
     assert cls.name == name and cls.task == "extractor"
@@ -217,6 +217,6 @@ def test_parameter_errors():
     with pytest.raises(ParameterError):
         get_method("PPI")(n_skewers=0)
     with pytest.raises(ParameterError):
-        get_method("NFINDR")(init="vca")
+        get_method("N-FINDR")(init="vca")
     with pytest.raises(ParameterError):
         get_method("SISAL")(tau=-1.0)

@@ -6,6 +6,7 @@ import click
 
 from hysupp import __version__
 from hysupp.cli.common import HysuppGroup
+from hysupp.cli.bench import bench
 from hysupp.cli.fuse import fuse
 from hysupp.cli.info import info
 from hysupp.cli.list_methods import list_command
@@ -29,6 +30,7 @@ def main() -> None:
 
 main.add_command(run)
 main.add_command(fuse)
+main.add_command(bench)
 main.add_command(info)
 main.add_command(list_command)
 main.add_command(simulate)

@@ -129,12 +129,12 @@ class NFINDR(Extractor):
     >>> rng = np.random.default_rng(0)
     >>> E = rng.random((30, 3)); A = rng.dirichlet(np.ones(3), 500).T
     >>> A[:, :3] = np.eye(3)                       # one pure pixel per endmember
-    >>> res = get_method("NFINDR")(seed=0).extract(E @ A, 3)
+    >>> res = get_method("N-FINDR")(seed=0).extract(E @ A, 3)
     >>> sorted(res.indices.tolist())
     [0, 1, 2]
     """
 
-    name: ClassVar[str] = "NFINDR"
+    name: ClassVar[str] = "N-FINDR"
     params: ClassVar[tuple[Param, ...]] = (
         Param("seed", int, 0, "seed of numpy.random.default_rng for the random initial pixels"),
         Param("max_sweeps", int, None, "maximum number of sweeps over the p vertices; None = 3 p", low=1,

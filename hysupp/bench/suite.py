@@ -1,0 +1,195 @@
+"""Suites as data: TOML files (built-in ones in ``hysupp/bench/suites/``) expanded into runs.
+
+Suite file format::
+
+    name = "hysupp-semi"
+    description = "..."
+    kind = "unmixing"                 # or "fusion"
+    seeds = 5                         # default number of seeds (0 .. seeds-1)
+    snrs = [20, 30, 40]               # unmixing: AWGN SNRs in dB ("inf" = noise-free)
+    protocols = ["rr", "fr"]          # fusion: Wald reduced resolution / full resolution
+    metrics = ["sre_db", "armse"]     # columns of the tables
+    reference = "citation of the published table"
+
+    [[datasets]]
+    name = "DC1"
+    recipe = "dc1"                    # a simulation recipe (hysupp simulate) ...
+    params = { }
+    # file = "{shared}/samson/samson_1.mat"; truth = "{shared}/samson/end3.mat"   ... or a file
+    # p = 3; library = "usgs1995"; snrs = ["inf"] (per-dataset SNRs); protocols = ["reference"]
+
+    [[methods]]
+    name = "SUnSAL"
+    params = { max_iter = 1000 }
+    per_snr = true                    # apply the method's published per-SNR settings
+    snr_params = { "20" = { lam = 0.7 } }   # or explicit per-SNR overrides
+
+``{shared}`` in paths is the shared data folder (``$HYSUPP_SHARED_DATA``, else ``../shared/data``
+next to the working directory or the package).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from hysupp.errors import InputError
+
+__all__ = ["RunSpec", "Suite", "available_suites", "load_suite", "shared_data_dir"]
+
+KINDS = ("unmixing", "fusion")
+
+
+def shared_data_dir() -> Path:
+    """``$HYSUPP_SHARED_DATA`` or the first ``shared/data`` found above the working directory or the package."""
+    env = os.environ.get("HYSUPP_SHARED_DATA")
+    if env:
+        return Path(env)
+    for base in (Path.cwd(), Path(__file__).resolve()):
+        for parent in (base, *base.parents):
+            cand = parent / "shared" / "data"
+            if cand.is_dir():
+                return cand
+    return Path("../shared/data")
+
+
+def _expand(value: Any) -> Any:
+    if isinstance(value, str) and "{shared}" in value:
+        return value.replace("{shared}", str(shared_data_dir()))
+    if isinstance(value, dict):
+        return {k: _expand(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One cell of a suite: dataset x condition (SNR or protocol) x method x seed."""
+
+    suite: str
+    kind: str
+    dataset: dict[str, Any]
+    condition: str
+    method: str
+    params: dict[str, Any]
+    seed: int
+
+    @property
+    def run_id(self) -> str:
+        """Stable identifier (the record's file name): readable prefix + hash of the full spec."""
+        blob = json.dumps({"suite": self.suite, "dataset": self.dataset, "condition": self.condition,
+                           "method": self.method, "params": self.params, "seed": self.seed},
+                          sort_keys=True, default=str)
+        digest = hashlib.sha256(blob.encode()).hexdigest()[:12]
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in
+                       f"{self.dataset['name']}_{self.condition}_{self.method}_s{self.seed}")
+        return f"{safe}_{digest}"
+
+    def describe(self) -> str:
+        return f"{self.dataset['name']} {self.condition} {self.method} seed {self.seed}"
+
+
+@dataclass
+class Suite:
+    name: str
+    kind: str
+    datasets: list[dict[str, Any]]
+    methods: list[dict[str, Any]]
+    seeds: int = 1
+    snrs: list[Any] = field(default_factory=lambda: ["inf"])
+    protocols: list[str] = field(default_factory=lambda: ["rr"])
+    metrics: list[str] = field(default_factory=list)
+    description: str = ""
+    reference: str = ""
+    source: str = ""
+
+    def conditions(self, snrs: list[Any] | None = None) -> list[str]:
+        if self.kind == "fusion":
+            return list(self.protocols)
+        return [_snr_label(s) for s in (snrs if snrs is not None else self.snrs)]
+
+    def runs(self, *, methods: list[str] | None = None, snrs: list[Any] | None = None, seeds: int | None = None,
+             overrides: dict[str, dict[str, Any]] | None = None) -> list[RunSpec]:
+        """Every run of the suite (optionally restricted), in a deterministic order."""
+        chosen = self.methods
+        if methods:
+            known = {m["name"].lower(): m for m in self.methods}
+            missing = [m for m in methods if m.lower() not in known]
+            if missing:
+                raise InputError(f"suite {self.name!r} has no method(s) {', '.join(missing)}; it runs "
+                                 f"{', '.join(m['name'] for m in self.methods)}")
+            chosen = [known[m.lower()] for m in methods]
+        n_seeds = self.seeds if seeds is None else int(seeds)
+        out = []
+        for ds in self.datasets:
+            conds = self.conditions(snrs if snrs is not None else ds.get("snrs"))
+            if self.kind == "fusion" and "protocols" in ds:
+                conds = list(ds["protocols"])
+            for cond in conds:
+                for m in chosen:
+                    params = _method_params(m, cond)
+                    params.update((overrides or {}).get(m["name"].lower(), {}))
+                    for seed in range(n_seeds):
+                        out.append(RunSpec(self.name, self.kind, _expand(ds), cond, m["name"], params, seed))
+        return out
+
+
+def _snr_label(snr: Any) -> str:
+    if snr is None or (isinstance(snr, str) and snr.lower() in ("inf", "none", "clean")):
+        return "inf"
+    value = float(snr)
+    if math.isinf(value):
+        return "inf"
+    return f"{value:g}"
+
+
+def _method_params(method: dict[str, Any], condition: str) -> dict[str, Any]:
+    params = dict(method.get("params", {}))
+    if method.get("per_snr") and condition != "inf":
+        from hysupp.methods.registry import get_method
+
+        table = getattr(get_method(method["name"]), "per_snr", {}) or {}
+        params.update(table.get(int(float(condition)), {}))
+    params.update(method.get("snr_params", {}).get(condition, {}))
+    return params
+
+
+def available_suites() -> list[str]:
+    """Names of the built-in suites."""
+    folder = resources.files("hysupp.bench") / "suites"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_suite(name_or_path: str | os.PathLike) -> Suite:
+    """A built-in suite by name, or a suite TOML file."""
+    path = Path(name_or_path)
+    if path.suffix.lower() == ".toml" and path.is_file():
+        text, source = path.read_text(), str(path)
+    else:
+        res = resources.files("hysupp.bench") / "suites" / f"{name_or_path}.toml"
+        if not res.is_file():
+            raise InputError(f"unknown suite {str(name_or_path)!r}; built-in: {', '.join(available_suites())} "
+                             f"(or give a .toml file)")
+        text, source = res.read_text(), f"hysupp/bench/suites/{name_or_path}.toml"
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"suite {source}: invalid TOML: {exc}") from exc
+    for key in ("name", "kind", "datasets", "methods"):
+        if key not in data:
+            raise InputError(f"suite {source}: missing {key!r}")
+    if data["kind"] not in KINDS:
+        raise InputError(f"suite {source}: kind must be one of {', '.join(KINDS)}, got {data['kind']!r}")
+    for ds in data["datasets"]:
+        if "name" not in ds or ("recipe" not in ds and "file" not in ds):
+            raise InputError(f"suite {source}: each dataset needs a name and a recipe or a file, got {ds}")
+    return Suite(name=data["name"], kind=data["kind"], datasets=data["datasets"], methods=data["methods"],
+                 seeds=int(data.get("seeds", 1)), snrs=list(data.get("snrs", ["inf"])),
+                 protocols=list(data.get("protocols", ["rr"])), metrics=list(data.get("metrics", [])),
+                 description=data.get("description", ""), reference=data.get("reference", ""), source=source)
