@@ -1,0 +1,166 @@
+"""S2WSU (hysupp.unmixing.semisupervised.s2wsu): weights, ADMM algebra, recovery, validation."""
+
+import numpy as np
+import pytest
+
+from hysupp.errors import InputError, ParameterError
+from hysupp.methods import get_method
+from hysupp.unmixing.semisupervised.s2wsu import (
+    S2WSU,
+    neighbourhood_mean,
+    s2wsu_weights,
+)
+
+C = 1 / np.sqrt(2)
+
+
+def sre(X, Xh):
+    return 10 * np.log10(np.sum(X ** 2) / np.sum((Xh - X) ** 2))
+
+
+@pytest.fixture(scope="module")
+def smooth_scene():
+    """20 x 20 pixels, random library (L=40, M=20), 3 active atoms with smooth maps, no noise."""
+    rng = np.random.default_rng(0)
+    L, M, H, W = 40, 20, 20, 20
+    D = rng.random((L, M))
+    yy, xx = np.mgrid[:H, :W] / (H - 1)
+    maps = np.stack([np.exp(-((yy - 0.2) ** 2 + (xx - 0.3) ** 2) / 0.1),
+                     np.exp(-((yy - 0.8) ** 2 + (xx - 0.5) ** 2) / 0.1), 0.3 + 0 * xx])
+    maps /= maps.sum(0)
+    X = np.zeros((M, H * W))
+    X[[2, 9, 15]] = maps.reshape(3, -1)
+    return D, X, D @ X, (H, W)
+
+
+def naive_s2wsu(Y, D, shape, lam, mu, inner, outer, eps_spa=0.01):
+    """The paper's three-split ADMM written directly (image domain data split), no stopping rule."""
+    M = D.shape[1]
+    G = D.T @ D
+    X0 = np.linalg.solve(G + mu * np.eye(M), D.T @ Y)
+    A2 = np.linalg.inv(G + 2 * np.eye(M))
+    U, V1, V2, V3 = X0, D @ X0, X0.copy(), X0.copy()
+    D1, D2, D3 = np.zeros_like(V1), np.zeros_like(X0), np.zeros_like(X0)
+    H, W = shape
+    for _ in range(outer):
+        Xh = (V3 - D3).reshape(M, H, W)
+        P = np.pad(Xh, ((0, 0), (1, 1), (1, 1)))
+        nb = np.zeros_like(Xh)
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                if dy or dx:
+                    w = C if (dy and dx) else 1.0
+                    nb += w * P[:, 1 + dy:1 + dy + H, 1 + dx:1 + dx + W]
+        nb /= 4 + 4 * C
+        wgt = 1 / (eps_spa + np.abs(nb.reshape(M, -1))) / np.linalg.norm(V3 - D3, axis=1, keepdims=True)
+        for _ in range(inner):
+            U = A2 @ (D.T @ (V1 + D1) + V2 + D2 + V3 + D3)
+            V1 = (Y + mu * (D @ U - D1)) / (1 + mu)
+            V2 = np.maximum(U - D2, 0)
+            Z = U - D3
+            V3 = np.sign(Z) * np.maximum(np.abs(Z) - lam / mu * wgt, 0)
+            D1 = D1 - D @ U + V1
+            D2 = D2 - U + V2
+            D3 = D3 - U + V3
+    return U
+
+
+def test_registered_with_declared_defaults():
+    assert get_method("s2wsu") is S2WSU and get_method("S2WSU", task="semi-supervised") is S2WSU
+    assert S2WSU.spatial and S2WSU.task == "semi-supervised" and not S2WSU.needs_p
+    m = S2WSU()
+    assert (m.lam, m.mu, m.inner_iters, m.outer_iters, m.eps_spa, m.eps_spe, m.tol, m.dtype) == \
+        (1e-3, 0.5, 5, 60, 0.01, 0.0, 1e-4, "float32")
+    assert S2WSU.per_snr == {20: {"lam": 0.1}, 30: {"lam": 0.005}, 40: {"lam": 0.001}}
+    assert "doi:10.1109/TGRS.2018.2797200" in S2WSU.reference
+
+
+def test_neighbourhood_mean_golden_values():
+    X = np.zeros((2, 16))
+    X[0, 5] = 1.0                        # pixel (1, 1) of a 4 x 4 image
+    X[1] = 1.0                           # constant image
+    nb = neighbourhood_mean(X, (4, 4)).reshape(2, 4, 4) * (4 + 4 * C)
+    expected0 = np.array([[C, 1, C, 0], [1, 0, 1, 0], [C, 1, C, 0], [0, 0, 0, 0]])
+    np.testing.assert_allclose(nb[0], expected0, atol=1e-12)
+    # constant image: 4 + 4c inside, zero padding at the border (corner: 2 edge + 1 diagonal neighbours)
+    np.testing.assert_allclose(nb[1][1:3, 1:3], 4 + 4 * C)
+    np.testing.assert_allclose(nb[1][0, 0], 2 + C)
+    np.testing.assert_allclose(nb[1][0, 1], 3 + 2 * C)
+    assert neighbourhood_mean(X.astype(np.float32), (4, 4)).dtype == np.float32
+
+
+def test_weights_formula():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((3, 20))
+    w = s2wsu_weights(X, (4, 5), eps_spa=0.02, eps_spe=0.1)
+    nb = neighbourhood_mean(X, (4, 5))
+    expected = 1 / (0.02 + np.abs(nb)) / (np.linalg.norm(X, axis=1, keepdims=True) + 0.1)
+    np.testing.assert_allclose(w, expected, rtol=1e-12)
+    X[1] = 0.0                           # a zero row gets an infinite weight (atom switched off)
+    assert np.isinf(s2wsu_weights(X, (4, 5))[1]).all()
+
+
+def test_iterates_match_the_papers_admm():
+    """The atom-domain implementation reproduces the plain three-split ADMM iterate for iterate."""
+    rng = np.random.default_rng(2)
+    L, M, H, W = 12, 8, 6, 5
+    D = rng.random((L, M))
+    X = np.zeros((M, H * W))
+    X[[1, 4]] = rng.dirichlet([1, 1], H * W).T
+    Y = D @ X + 0.01 * rng.standard_normal((L, H * W))
+    lam, mu = 0.01, 0.5
+    res = S2WSU(lam=lam, mu=mu, inner_iters=3, outer_iters=4, tol=0.0, dtype="float64").unmix(
+        Y, D, image_shape=(H, W))
+    U = naive_s2wsu(Y, D, (H, W), lam, mu, 3, 4)
+    np.testing.assert_allclose(res.abundances, np.maximum(U, 0), atol=1e-10)
+    assert res.info["iterations"] == 12 and res.info["outer_iterations"] == 4 and not res.info["converged"]
+    hist = res.info["residual_history"]
+    assert [h["iteration"] for h in hist] == [1, 4, 7, 10] and all(h["primal_residual"] > 0 for h in hist)
+
+
+def test_noise_free_smooth_scene_recovered(smooth_scene):
+    D, X, Y, shape = smooth_scene
+    res = S2WSU(lam=1e-4, dtype="float64").unmix(Y, D, image_shape=shape)
+    Xh = res.abundances
+    assert res.over_library and Xh.shape == X.shape and Xh.dtype == np.float64 and Xh.min() >= 0
+    assert sre(X, Xh) > 50
+    assert res.info["converged"] and res.info["iterations"] < 300
+    r32 = S2WSU(lam=1e-4).unmix(Y.astype(np.float32), D.astype(np.float32), image_shape=shape)
+    assert r32.abundances.dtype == np.float32 and sre(X, r32.abundances) > 40
+
+
+def test_sparsity_grows_with_lambda(smooth_scene):
+    D, _X, Y, shape = smooth_scene
+    Yn = Y + 0.01 * np.random.default_rng(3).standard_normal(Y.shape)
+    small = S2WSU(lam=1e-4, dtype="float64").unmix(Yn, D, image_shape=shape).abundances
+    large = S2WSU(lam=1e-1, dtype="float64").unmix(Yn, D, image_shape=shape).abundances
+    inactive = np.setdiff1d(np.arange(D.shape[1]), [2, 9, 15])
+    assert np.abs(large[inactive]).sum() < 0.5 * np.abs(small[inactive]).sum()
+
+
+def test_tolerance_stops_after_first_check(smooth_scene):
+    D, _X, Y, shape = smooth_scene
+    res = S2WSU(tol=1e3, dtype="float64").unmix(Y, D, image_shape=shape)
+    assert res.info["iterations"] == 1 and res.info["converged"]
+
+
+def test_image_shape_required(smooth_scene):
+    D, _X, Y, _shape = smooth_scene
+    with pytest.raises(InputError, match="image_shape"):
+        S2WSU().unmix(Y, D)
+    with pytest.raises(InputError, match="image_shape"):
+        S2WSU().unmix(Y, D, image_shape=(10, 10))
+
+
+@pytest.mark.parametrize("kwargs", [{"lam": -1.0}, {"inner_iters": 0}, {"outer_iters": 0}, {"eps_spe": -1.0},
+                                    {"dtype": "float16"}, {"tol": -1.0}, {"max_iter": 10}])
+def test_invalid_parameters_rejected(kwargs):
+    with pytest.raises(ParameterError):
+        S2WSU(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [{"mu": 0.0}, {"eps_spa": 0.0}])
+def test_zero_penalty_or_spatial_eps_rejected(smooth_scene, kwargs):
+    D, _X, Y, shape = smooth_scene
+    with pytest.raises(ParameterError, match=next(iter(kwargs))):
+        S2WSU(**kwargs).unmix(Y, D, image_shape=shape)
