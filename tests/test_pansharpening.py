@@ -68,12 +68,16 @@ def test_wavelet_lowpass_matches_its_effective_kernel_inside_the_image():
     np.testing.assert_allclose(C.ndwt_lowpass(np.ones((2, 9, 11)), 2), 1.0, atol=1e-12)
 
 
-def test_glp_lowpass_has_unit_gain_and_sensor_gains(small_pair):
+def test_glp_lowpass_has_toolbox_dc_gain_and_sensor_gains(small_pair):
     g, used = C.sensor_gains("WV2", 8)
     assert used == "WV2" and g[-1] == 0.27
-    g4, used4 = C.sensor_gains("WV2", 4)
+    _, used4 = C.sensor_gains("WV2", 4)
     assert used4.startswith("generic")
-    np.testing.assert_allclose(C.glp_lowpass(np.full((2, 32, 32), 3.0), 4, np.array([0.3, 0.3])), 3.0, atol=1e-9)
+    # the toolbox's fwind1 kernels are not renormalised: DC gain 0.99890 at gain 0.35, ratio 4, 41 taps
+    dc = C.toolbox_dc_gain(0.3, 4)
+    assert 0.998 < dc < 1.0
+    np.testing.assert_allclose(C.toolbox_dc_gain(0.35, 4), 0.9988992738662437, rtol=1e-12)
+    np.testing.assert_allclose(C.glp_lowpass(np.full((2, 32, 32), 3.0), 4, np.array([0.3, 0.3])), 3.0 * dc, atol=1e-9)
 
 
 def test_input_errors(small_pair):
@@ -133,3 +137,63 @@ def test_cli_fuse_rr_and_fr(shared_data, tmp_path):
     bad = CliRunner().invoke(main, ["fuse", "--method", "FCLS", "--ms", str(tmp_path / "ms.npy"), "--pan",
                                     str(tmp_path / "pan.npy"), "--ratio", "4"])
     assert bad.exit_code == 2 and "pansharpening" in bad.output
+
+
+def test_glp_lowpass_affine_equals_glp_of_affine_images():
+    rng = np.random.default_rng(3)
+    pan = rng.random((1, 32, 32))
+    a, b = np.array([0.5, 2.0, -1.0]), np.array([1.0, -3.0, 0.25])
+    gains = np.array([0.35, 0.35, 0.27])
+    direct = C.glp_lowpass(pan * a[:, None, None] + b[:, None, None], 4, gains)
+    np.testing.assert_allclose(C.glp_lowpass_affine(pan, a, b, 4, gains), direct, atol=1e-12)
+
+
+def test_bdsd_pc_respects_sign_constraints(small_pair):
+    ms, pan = small_pair
+    res = get_method("BDSD-PC", "pansharpening")().fuse(ms, pan, ratio=4, sensor="QB")
+    g = res.info["gamma"]
+    assert g.shape == (5, 4) and (g[0] >= 0).all() and (g[1:] <= 1e-12).all()
+
+
+def test_mf_pyramid_commutes_with_increasing_affine_maps():
+    from hysupp.fusion.pansharpening.morphological import half_gradient_pyramid_lowpass
+
+    x = np.random.default_rng(1).random((1, 16, 16))
+    low = half_gradient_pyramid_lowpass(x, 2)
+    np.testing.assert_allclose(half_gradient_pyramid_lowpass(3 * x + 2, 2), 3 * low + 2, atol=1e-12)
+    np.testing.assert_allclose(half_gradient_pyramid_lowpass(np.full((1, 16, 16), 5.0), 2), 5.0, atol=1e-12)
+
+
+def test_tv_operators_preserve_constants_and_recover_on_flat_scene():
+    from hysupp.fusion.pansharpening import variational as V
+
+    D, U = V._down_matrix(32, 4), V._up_matrix(8, 4)
+    np.testing.assert_allclose(D @ np.ones(32), 1.0, atol=1e-12)
+    np.testing.assert_allclose(U @ np.ones(8), 1.0, atol=1e-12)
+    ms, pan = np.full((2, 8, 8), 3.0), np.full((32, 32), 3.0)
+    out = V.TV(weights="0.5, 0.5", n_iter=200).fuse(ms, pan, ratio=4).fused
+    np.testing.assert_allclose(out, 3.0, rtol=1e-3)
+    with pytest.raises(InputError):
+        V.TV(weights="1.0").fuse(ms, pan, ratio=4)
+
+
+def test_kmeans_labels_separate_well_separated_groups():
+    from hysupp.fusion.pansharpening.cs_adaptive import kmeans_labels
+
+    x = np.ones((2, 6, 6))
+    x[:, :3] = 10.0
+    lab = kmeans_labels(x, 2, seed=1)
+    assert len(np.unique(lab)) == 2 and len(np.unique(lab[:3])) == 1 and lab[0, 0] != lab[5, 5]
+
+
+def test_indusion_filter_bank_preserves_constants_and_grid():
+    from hysupp.fusion.pansharpening import indusion as ind
+
+    np.testing.assert_allclose(ind.cdf97_up2(ind.cdf97_down2(np.full((1, 16, 16), 2.0))), 2.0, atol=1e-9)
+    # MS pixel k sits at PAN pixel 4k + 2: an impulse at MS (1, 1) peaks at PAN (6, 6)
+    x = np.zeros((1, 8, 8))
+    x[0, 1, 1] = 1.0
+    up = x
+    for p in reversed(ind._phases(2)):
+        up = ind.cdf97_up2(up, p)
+    assert np.unravel_index(np.argmax(up[0]), up[0].shape) == (6, 6)

@@ -323,10 +323,9 @@ class BDSD(_CS):
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         L, H, W = ms_up.shape
         S = self.block_size
-        if S:
-            if S % 2 or S % ratio or H % S or W % S:
-                raise InputError(f"BDSD: block_size {S} must be even, a multiple of the ratio {ratio} and divide "
-                                 f"the image size {H} x {W}")
+        if S and (S % 2 or S % ratio or H % S or W % S):
+            raise InputError(f"BDSD: block_size {S} must be even, a multiple of the ratio {ratio} and divide "
+                             f"the image size {H} x {W}")
         gains, used = C.sensor_gains(sensor, L)
         pan_gain = get_sensor(used.split()[0]).pan_gnyq
         pan_lp_d = C.mtf_lowpass(pan, ratio, np.array([pan_gain]))[:, 2::ratio, 2::ratio]

@@ -185,11 +185,14 @@ class _GLP(_MRA):
              matched: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         gains, used = C.sensor_gains(sensor, ms.shape[0])
-        if matched:
-            P = C.match_pan(pan, ms_up, pan_low=C.gauss_lowpass(pan, ratio))
+        L = ms.shape[0]
+        if matched:   # P_l = a_l P + b_l (C.match_pan); low-passed through the affine shortcut
+            a = C.std2(ms_up) / np.maximum(C.std2(C.gauss_lowpass(pan, ratio)), C.EPS)
+            b = C.mean2(ms_up) - a * pan.mean()
         else:
-            P = np.repeat(pan, ms.shape[0], axis=0)
-        P_lp = C.glp_lowpass(P, ratio, gains)
+            a, b = np.ones(L), np.zeros(L)
+        P = pan * a[:, None, None] + b[:, None, None]
+        P_lp = C.glp_lowpass_affine(pan, a, b, ratio, gains)
         return ms_up, pan, P, P_lp, {"sensor": used, "gnyq": gains.tolist()}
 
 
