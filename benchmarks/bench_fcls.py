@@ -169,7 +169,7 @@ def main() -> int:
     print(f"iterations: {info['iterations']} (solves per pixel {info['solves_per_pixel']:.3f}; "
           f"{info['n_patterns']} passive sets factorised, largest KKT condition number "
           f"{info['max_cond']:.3g}; not converged: {info['n_not_converged']})")
-    print(f"phases (s, summed over blocks): " + ", ".join(f"{k} {v:.3f}" for k, v in info["timings"].items()))
+    print("phases (s, summed over blocks): " + ", ".join(f"{k} {v:.3f}" for k, v in info["timings"].items()))
     print(f"abundance RMSE vs truth: {rmse:.4e}")
     print(f"uptime: {uptime}")
 

@@ -38,11 +38,12 @@ from hysupp.metrics.unmixing import (
     sad_matrix,
     sre,
 )
+from hysupp.metrics.fusion import FUSION_CONVENTIONS, TOOLBOX_DIM_CUT, evaluate_fusion
 from hysupp.metrics.unmixing import _library_truth
 
 __all__ = ["Alignment", "align", "alignment_cost_matrix", "armse", "embed_library_abundances",
            "ermse", "evaluate_unmixing", "library_sre", "reconstruction_rmse", "sad", "sad_matrix",
-           "sre", "UNMIXING_CONVENTIONS"]
+           "sre", "UNMIXING_CONVENTIONS", "FUSION_CONVENTIONS", "TOOLBOX_DIM_CUT", "evaluate_fusion"]
 
 #: The conventions :func:`evaluate_unmixing` uses, recorded in every result.
 UNMIXING_CONVENTIONS: dict[str, Any] = {
