@@ -3,7 +3,7 @@
 Reduced-resolution protocol on the shared WV2 pair: the degraded inputs are built ONCE in Python
 (:func:`hysupp.simulate.fusion.wald_pansharpening_pair`, design="toolbox") and saved as .mat, so
 both sides fuse identical inputs. Octave runs the toolbox's interp23tap (EXP), GSA, BDSD (global,
-S = image size), MTF_GLP, MTF_GLP_HPM, AWLP, BDSD_PC, MF, C-GSA (GS_Segm with
+S = image size), MTF_GLP, MTF_GLP_HPM, MTF_GLP_FS, GS2_GLP (MTF-GLP-CBD), AWLP, BDSD_PC, MF, C-GSA (GS_Segm with
 our k-means labels, see the code), PRACS; Python runs ours; we compare the fused images (max
 |ours - ref| / max |ref|) and Q8/SAM/ERGAS/SCC (evaluate_fusion, border 21, clip, L=11).
 
@@ -88,6 +88,8 @@ tic; out.BDSD = BDSD(I_MS, I_PAN, ratio, size(I_MS,1), sensor); t.BDSD = toc;
 tic; out.MTF_GLP = MTF_GLP(I_MS, I_PAN, sensor, ratio); t.MTF_GLP = toc;
 tic; out.MTF_GLP_HPM = MTF_GLP_HPM(I_MS, I_PAN, sensor, ratio); t.MTF_GLP_HPM = toc;
 tic; out.AWLP = AWLP(I_MS, I_PAN, ratio); t.AWLP = toc;
+tic; out.MTF_GLP_FS = MTF_GLP_FS(I_MS, I_PAN, sensor, ratio); t.MTF_GLP_FS = toc;
+tic; out.MTF_GLP_CBD = GS2_GLP(I_MS, I_PAN, ratio, sensor); t.MTF_GLP_CBD = toc;
 tic; out.BDSD_PC = BDSD_PC(I_MS, I_PAN, ratio, sensor); t.BDSD_PC = toc;
 addpath([T '/MF']); tic; out.MF = MF_HG_Pansharpen(I_MS, I_PAN, ratio); t.MF = toc;
 addpath([T '/PRACS']); tic; out.PRACS = PRACS(I_MS, I_PAN, ratio); t.PRACS = toc;
@@ -153,7 +155,8 @@ def main() -> int:
         return 1
     R = sio.loadmat(tmp / "ref_out.mat", squeeze_me=True)
     meths = {"EXP": exp.EXP(), "GSA": cs.GSA(), "BDSD": cs.BDSD(), "MTF_GLP": mra.MTF_GLP(),
-             "MTF_GLP_HPM": mra.MTF_GLP_HPM(), "AWLP": mra.AWLP(), "BDSD_PC": cs_adaptive.BDSD_PC(),
+             "MTF_GLP_HPM": mra.MTF_GLP_HPM(), "AWLP": mra.AWLP(), "MTF_GLP_FS": mra.MTF_GLP_FS(),
+             "MTF_GLP_CBD": mra.MTF_GLP_CBD(), "BDSD_PC": cs_adaptive.BDSD_PC(),
              "MF": morphological.MF(), "C_GSA": cs_adaptive.C_GSA(n_segments=5, seed=0),
              "PRACS": cs_adaptive.PRACS()}
     res: dict = {}
