@@ -160,3 +160,14 @@ def test_run_fuse_saved_pair(tmp_path):
         run = fuse(str(path), method, params={"iters": 20} if method == "HySure" else None)
         assert run.fused.cube.shape == X.shape
         assert run.metrics["psnr_db"] > 30
+
+
+def test_fuse_accepts_an_in_memory_pair():
+    from hysupp.fusion.run import fuse
+    from hysupp.simulate.fusion import hs_ms_pair
+
+    wl = np.linspace(430.0, 860.0, 30)
+    X = 0.2 + np.random.default_rng(0).random((30, 32, 32))
+    run = fuse(hs_ms_pair(X, 4, wavelengths=wl, snr_hs=None, snr_ms=None), "GLP-HS")
+    assert run.protocol == "reference" and run.record["input"]["path"] is None
+    assert run.fused.shape == (30, 32, 32) and "psnr_db" in run.metrics

@@ -56,7 +56,8 @@ class FusionRun:
 
 
 def _source(x: Any) -> str | None:
-    return None if x is None or isinstance(x, (Scene, np.ndarray)) else os.fspath(x)
+    """The path of a file input, None for in-memory inputs (arrays, Scenes, fusion pairs)."""
+    return os.fspath(x) if isinstance(x, (str, os.PathLike)) else None
 
 
 def _read_pair(data: Any, ms: Any, pan: Any, key: str | None, scale: float | None):
