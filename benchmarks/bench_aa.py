@@ -48,6 +48,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import uptime  # benchmarks/ is on sys.path when a script runs
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"sad_abs_diff_deg": 1.0, "sre_abs_diff_db": 1.0, "speedup": 5.0}
@@ -97,13 +98,6 @@ def _parse() -> argparse.Namespace:
     ap.add_argument("--ref-repo", default="/work/ref/HySUPP")
     ap.add_argument("--output", type=Path, default=HERE / "results" / "aa.json")
     return ap.parse_args()
-
-
-def _uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        return ""
 
 
 def _dataset(name: str, args: argparse.Namespace) -> dict:
@@ -163,7 +157,7 @@ def main() -> None:
 
     record: dict = {
         "benchmark": "aa", "threads": 1, "aa_runs": args.runs, "edaa_runs": args.edaa_runs,
-        "ref_edaa_restarts": args.ref_edaa_m, "uptime_before": _uptime(), "host": platform.node(),
+        "ref_edaa_restarts": args.ref_edaa_m, "uptime_before": uptime(), "host": platform.node(),
         "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
                      "torch": torch.__version__, "hysupp": getattr(hysupp, "__version__", "dev")},
@@ -232,7 +226,7 @@ def main() -> None:
                           f"{r['median_s']:.2f} s -> {sp:.1f}x; SAD ours-vs-HySUPP "
                           f"{np.round(e['sad_vs_reference_deg'], 3).tolist()}", flush=True)
             record["results"][dname] = rec_ds
-    record["uptime_after"] = _uptime()
+    record["uptime_after"] = uptime()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(record, indent=2, default=float) + "\n")
     print(f"wrote {args.output}")

@@ -47,6 +47,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import uptime  # benchmarks/ is on sys.path when a script runs
 
 HERE = Path(__file__).resolve().parent
 
@@ -118,13 +119,6 @@ def _parse() -> argparse.Namespace:
     return ap.parse_args()
 
 
-def _uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        return ""
-
-
 def _run(cmd: list[str]) -> dict:
     proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), check=False)
     if proc.returncode != 0:
@@ -180,7 +174,7 @@ def main() -> None:
 
     record: dict = {
         "benchmark": "extractors", "snr_db": args.snr, "seed": args.seed, "threads": 1, "runs": args.runs,
-        "uptime_before": _uptime(), "host": platform.node(), "cpu": platform.processor() or platform.machine(),
+        "uptime_before": uptime(), "host": platform.node(), "cpu": platform.processor() or platform.machine(),
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__},
         "results": {}}
     with tempfile.TemporaryDirectory() as tmp:
@@ -244,7 +238,7 @@ def main() -> None:
                 r["HFC"]["p_pysptools_HfcVd"] = int(S[name + "/hfc"][0])
             record["results"][name] = r
             print(name, json.dumps(r, default=float))
-    record["uptime_after"] = _uptime()
+    record["uptime_after"] = uptime()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(record, indent=2, default=float) + "\n")
     print(f"wrote {args.output}")

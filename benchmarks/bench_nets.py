@@ -64,6 +64,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import uptime  # benchmarks/ is on sys.path when a script runs
 
 HERE = Path(__file__).resolve().parent
 TARGETS = {"sre_abs_diff_db": 1.0, "sad_abs_diff_deg": 1.0, "time_per_iteration_ratio_max": 1.0}
@@ -137,13 +138,6 @@ def _parse() -> argparse.Namespace:
     return ap.parse_args()
 
 
-def _uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        return ""
-
-
 def _steps(name: str, n: int, H: int, W: int, L: int) -> int:
     """Optimizer steps of a run with ``n`` epochs/iterations (same count on both sides)."""
     if name == "CNNAEU":
@@ -187,7 +181,7 @@ def main() -> None:
     record: dict = {
         "benchmark": "nets", "dataset": "samson", "p": p, "shape": {"L": L, "H": H, "W": W}, "seed": 0,
         "threads": 1, "dtype": "float32", "device": "cpu", "align_by": "abundances",
-        "uptime_before": _uptime(), "host": platform.node(), "cpu": platform.processor() or platform.machine(),
+        "uptime_before": uptime(), "host": platform.node(), "cpu": platform.processor() or platform.machine(),
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
                      "hysupp": getattr(hysupp, "__version__", "dev")},
         "targets": TARGETS, "argv": sys.argv[1:], "pgmsu_same_init": bool(args.pgmsu_same_init), "results": {}}
@@ -203,7 +197,7 @@ def main() -> None:
             n = iters[name]
             steps = _steps(name, n, H, W, L)
             entry: dict = {"iterations_param": n, "published": published[name], "optimizer_steps": steps,
-                           "uptime_before": _uptime()}
+                           "uptime_before": uptime()}
             # reference
             ref_out = Path(tmp) / f"{name}_ref.npz"
             cfg = {"method": name, "iters": n, "same_init": bool(args.pgmsu_same_init)}
@@ -245,7 +239,7 @@ def main() -> None:
             entry["sad_diff_deg"] = o["sad_mean_deg"] - r["sad_mean_deg"]
             entry["time_per_iteration_ratio"] = o["time_per_iteration_s"] / r["time_per_iteration_s"]
             entry["cpu_per_iteration_ratio"] = o["cpu_per_iteration_s"] / r["cpu_per_iteration_s"]
-            entry["uptime_after"] = _uptime()
+            entry["uptime_after"] = uptime()
             record["results"][name] = entry
             print(f"{name:8s} ({n} {key}, {steps} steps): SRE ours {o['sre_db']:.2f} dB vs HySUPP {r['sre_db']:.2f} dB; "
                   f"SAD ours {o['sad_mean_deg']:.2f} deg vs {r['sad_mean_deg']:.2f} deg; aRMSE ours "
@@ -254,8 +248,8 @@ def main() -> None:
                   f"{o['cpu_per_iteration_s']:.4f} vs {r['cpu_per_iteration_s']:.4f} "
                   f"(ratio {entry['cpu_per_iteration_ratio']:.2f})", flush=True)
             args.output.parent.mkdir(parents=True, exist_ok=True)
-            args.output.write_text(json.dumps({**record, "uptime_after": _uptime()}, indent=2) + "\n")
-    record["uptime_after"] = _uptime()
+            args.output.write_text(json.dumps({**record, "uptime_after": uptime()}, indent=2) + "\n")
+    record["uptime_after"] = uptime()
     args.output.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {args.output}")
 

@@ -56,6 +56,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import uptime  # benchmarks/ is on sys.path when a script runs
 
 HERE = Path(__file__).resolve().parent
 DATA = Path("/work/shared/data/samson")
@@ -182,13 +183,6 @@ def _parse() -> argparse.Namespace:
     return ap.parse_args()
 
 
-def _uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        return ""
-
-
 def _summary(iter_s: list[float]) -> dict:
     # the first iterations carry one-off warm-up (allocator, oneDNN primitive creation)
     steady = iter_s[2:] if len(iter_s) > 4 else iter_s
@@ -296,7 +290,7 @@ def main() -> None:
              "A": np.asarray(scene.abundances, dtype=np.float64).reshape(p, -1)}
     record: dict = {
         "benchmark": "nets2", "dataset": "samson", "shape": {"L": L, "H": H, "W": W, "p": p}, "seeds": args.seeds,
-        "threads": 1, "alignment": "abundances (HySUPP)", "uptime_before": _uptime(), "host": platform.node(),
+        "threads": 1, "alignment": "abundances (HySUPP)", "uptime_before": uptime(), "host": platform.node(),
         "cpu": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
                      "hysupp": getattr(hysupp, "__version__", "dev")},
@@ -349,7 +343,7 @@ def main() -> None:
                       f"{it['ref_median_s'] * 1e3:.2f} ms (median) -> {it['speedup_median']:.2f}x "
                       f"(min: {it['speedup_min']:.2f}x)", flush=True)
             record["results"][name] = entry
-    record["uptime_after"] = _uptime()
+    record["uptime_after"] = uptime()
     if args.output.exists():   # keep the other methods' results of an earlier run
         old = json.loads(args.output.read_text())
         kept = {k: v for k, v in old.get("results", {}).items() if k not in record["results"]}

@@ -51,6 +51,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import uptime  # benchmarks/ is on sys.path when a script runs
 
 HERE = Path(__file__).resolve().parent
 TARGET_SRE_DB = 0.3
@@ -106,17 +107,6 @@ def _parse() -> argparse.Namespace:
     return ap.parse_args()
 
 
-def sre_db(truth: np.ndarray, est: np.ndarray) -> float:
-    return float(10 * np.log10(np.sum(truth ** 2) / np.sum((est - truth) ** 2)))
-
-
-def _uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        return ""
-
-
 def _reference(args: argparse.Namespace, tmp: Path, data: Path, cfg: dict) -> tuple[dict, np.ndarray, Path]:
     out = tmp / f"{cfg['method']}_ref.npy"
     proc = subprocess.run([args.ref_python, "-c", _REF_DRIVER, args.ref_repo, str(data), json.dumps(cfg), str(out)],
@@ -130,7 +120,7 @@ def _reference(args: argparse.Namespace, tmp: Path, data: Path, cfg: dict) -> tu
 
 def _ours(make, Y: np.ndarray, D: np.ndarray, shape: tuple[int, int], runs: int, A: np.ndarray,
           idx: np.ndarray) -> dict:
-    from hysupp.metrics import evaluate_unmixing
+    from hysupp.metrics import evaluate_unmixing, sre
 
     times, res = [], None
     for _ in range(runs):
@@ -140,7 +130,7 @@ def _ours(make, Y: np.ndarray, D: np.ndarray, shape: tuple[int, int], runs: int,
         times.append(time.perf_counter() - t0)
     X = res.abundances.astype(np.float64)
     met = evaluate_unmixing(A_true=A, A_est=X, library_index=idx)
-    entry = {"times_s": times, "median_s": statistics.median(times), "sre_db": sre_db(A, X[idx]),
+    entry = {"times_s": times, "median_s": statistics.median(times), "sre_db": sre(A, X[idx]),
              "sre_db_evaluate_unmixing": met["sre_db"], "sre_full_db": met["sre_full_db"],
              "iterations": res.info["iterations"], "converged": res.info["converged"]}
     return entry, X, res
@@ -153,6 +143,7 @@ def main() -> None:
 
     import hysupp
     from hysupp.methods import get_method
+    from hysupp.metrics import sre
     from hysupp.unmixing.semisupervised.mua_slic import multiscale_unmix
 
     torch_threads = None
@@ -172,7 +163,7 @@ def main() -> None:
     record: dict = {
         "benchmark": "s2wsu", "dataset": "dc1", "snr_db": args.snr, "seed": args.seed,
         "shape": {"L": L, "H": H, "W": W, "M": D.shape[1]}, "threads": 1, "torch_threads": torch_threads,
-        "runs": args.runs, "uptime_before": _uptime(), "host": platform.node(),
+        "runs": args.runs, "uptime_before": uptime(), "host": platform.node(),
         "cpu": platform.processor() or platform.machine(),
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
                      "skimage": skimage.__version__, "hysupp": getattr(hysupp, "__version__", "dev")},
@@ -186,8 +177,8 @@ def main() -> None:
             params = dict(cls.per_snr[args.snr])
             ref, X_ref, _ = _reference(args, tmp, data, {"method": "S2WSU", "lam": params["lam"], "runs": args.runs})
             entry: dict = {"params": params, "reference": {
-                "times_s": ref["runs"], "median_s": ref["median_s"], "sre_db": sre_db(A, X_ref[idx]),
-                "sre_db_clipped_at_0": sre_db(A, np.maximum(X_ref, 0)[idx]), "numpy": ref["numpy"],
+                "times_s": ref["runs"], "median_s": ref["median_s"], "sre_db": sre(A, X_ref[idx]),
+                "sre_db_clipped_at_0": sre(A, np.maximum(X_ref, 0)[idx]), "numpy": ref["numpy"],
                 "python": ref["python"]}}
             for dt in ("float32", "float64"):
                 e, X, _ = _ours(lambda dt=dt: cls(**params, dtype=dt), Y, D, (H, W), args.runs, A, idx)
@@ -207,7 +198,7 @@ def main() -> None:
             raw = np.load(str(out) + ".labels.npy")
             labels = np.unique(raw.ravel(), return_inverse=True)[1]   # HySUPP's label 0 is empty
             entry = {"params_hysupp_config": HYSUPP_MUA, "reference": {
-                "times_s": ref["runs"], "median_s": ref["median_s"], "sre_db": sre_db(A, X_ref[idx]),
+                "times_s": ref["runs"], "median_s": ref["median_s"], "sre_db": sre(A, X_ref[idx]),
                 "n_superpixels_nonempty": int(labels.max()) + 1, "skimage": ref["skimage"],
                 "numpy": ref["numpy"]}}
             hp = {k: v for k, v in HYSUPP_MUA.items() if not k.startswith("slic")}
@@ -216,7 +207,7 @@ def main() -> None:
                 X, info = multiscale_unmix(Y, D, labels, dtype=dt, **hp)
                 t = time.perf_counter() - t0
                 entry[f"solver_on_hysupp_segmentation_{dt}"] = {
-                    "time_s": t, "sre_db": sre_db(A, X[idx]), "sre_diff_db": sre_db(A, X[idx]) - entry["reference"][
+                    "time_s": t, "sre_db": sre(A, X[idx]), "sre_diff_db": sre(A, X[idx]) - entry["reference"][
                         "sre_db"], "max_abs_diff_vs_reference": float(np.abs(X - X_ref).max()),
                     "iterations_fine": info["iterations"], "iterations_coarse": info["coarse"]["iterations"]}
             for tag, params in (("hysupp_defaults", {}), (f"hysupp_per_snr_{args.snr}", cls.per_snr[args.snr])):
@@ -235,7 +226,7 @@ def main() -> None:
                 e = entry[f"{tag}_float32"]
                 print(f"MUA-SLIC ours {tag}: SRE {e['sre_db']:.3f} dB (full {e['sre_full_db']:.3f}), "
                       f"{e['superpixels']['n_superpixels']} superpixels, {e['median_s']:.2f} s")
-    record["uptime_after"] = _uptime()
+    record["uptime_after"] = uptime()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {args.output}")

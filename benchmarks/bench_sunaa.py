@@ -41,6 +41,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import uptime  # benchmarks/ is on sys.path when a script runs
 
 HERE = Path(__file__).resolve().parent
 TARGET_SRE_DB = 0.3
@@ -78,13 +79,6 @@ def _parse() -> argparse.Namespace:
     return ap.parse_args()
 
 
-def _uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        return ""
-
-
 def _metrics(A: np.ndarray, X: np.ndarray, idx: np.ndarray) -> dict:
     from hysupp.metrics import evaluate_unmixing
 
@@ -111,7 +105,7 @@ def main() -> None:
         "benchmark": "sunaa", "dataset": "dc1", "snr_db": args.snr, "seed": args.seed, "p": p,
         "shape": {"L": L, "H": H, "W": W, "M": D.shape[1]}, "threads": 1, "runs": args.runs,
         "settings": {"T": args.T, "init": "uniform"},
-        "uptime_before": _uptime(), "host": platform.node(), "cpu": platform.processor() or platform.machine(),
+        "uptime_before": uptime(), "host": platform.node(), "cpu": platform.processor() or platform.machine(),
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
                      "hysupp": getattr(hysupp, "__version__", "dev")},
         "targets": {"sre_abs_diff_db": TARGET_SRE_DB}, "results": {}}
@@ -159,7 +153,7 @@ def main() -> None:
               f"{rr['sre_db']:.4f} dB (full {rr['sre_full_db']:.4f}); diff {e['sre_diff_db']:+.2e}; "
               f"max|X - X_ref| {e['max_abs_diff_X']:.1e}; time ours {e['median_s']:.2f} s vs {rr['median_s']:.2f} s "
               f"-> speed ratio {e['speedup']:.2f}x")
-    record["uptime_after"] = _uptime()
+    record["uptime_after"] = uptime()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {args.output}")

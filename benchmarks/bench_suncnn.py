@@ -42,6 +42,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import uptime  # benchmarks/ is on sys.path when a script runs
 
 HERE = Path(__file__).resolve().parent
 
@@ -80,13 +81,6 @@ def _parse() -> argparse.Namespace:
     return ap.parse_args()
 
 
-def _uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        return ""
-
-
 def _metrics(A: np.ndarray, X: np.ndarray, idx: np.ndarray) -> dict:
     from hysupp.metrics import evaluate_unmixing
 
@@ -113,7 +107,7 @@ def main() -> None:
         "shape": {"L": L, "H": H, "W": W, "M": D.shape[1]}, "threads": 1, "runs": args.runs,
         "settings": {"niters": args.niters, "lr": 1e-3, "exp_weight": 0.99, "noisy_input": True, "seed": 0,
                      "note": "reference default niters is 20000; both sides run the same reduced niters"},
-        "uptime_before": _uptime(), "host": platform.node(), "cpu": platform.processor() or platform.machine(),
+        "uptime_before": uptime(), "host": platform.node(), "cpu": platform.processor() or platform.machine(),
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
                      "hysupp": getattr(hysupp, "__version__", "dev")},
         "results": {}}
@@ -156,7 +150,7 @@ def main() -> None:
           f"{ours['s_per_iter']:.3f} s/iteration" + (f", max|X - X_ref| {ours['max_abs_diff_X']:.1e}, speed ratio "
                                                     f"{ours['speedup']:.2f}x" if X_ref is not None else ""))
     record["results"]["SUnCNN"] = entry
-    record["uptime_after"] = _uptime()
+    record["uptime_after"] = uptime()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {args.output}")

@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import uptime  # benchmarks/ is on sys.path when a script runs
 
 HERE = Path(__file__).resolve().parent
 TARGET_SRE_DB = 0.3
@@ -81,23 +82,13 @@ def _parse() -> argparse.Namespace:
     return ap.parse_args()
 
 
-def sre_db(truth: np.ndarray, est: np.ndarray) -> float:
-    return float(10 * np.log10(np.sum(truth ** 2) / np.sum((est - truth) ** 2)))
-
-
-def _uptime() -> str:
-    try:
-        return subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout.strip()
-    except OSError:
-        return ""
-
-
 def main() -> None:
     args = _parse()
     import scipy
 
     import hysupp
     from hysupp.methods import get_method
+    from hysupp.metrics import sre
 
     scene = hysupp.simulate("dc1", dtype="float64")
     L, H, W = scene.cube.shape
@@ -108,7 +99,7 @@ def main() -> None:
     record: dict = {
         "benchmark": "sunsal", "dataset": "dc1", "snr_db": args.snr, "seed": args.seed,
         "shape": {"L": L, "H": H, "W": W, "M": D.shape[1]}, "threads": 1, "runs": args.runs,
-        "uptime_before": _uptime(), "host": platform.node(), "cpu": platform.processor() or platform.machine(),
+        "uptime_before": uptime(), "host": platform.node(), "cpu": platform.processor() or platform.machine(),
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
                      "hysupp": getattr(hysupp, "__version__", "dev")},
         "targets": {"sre_abs_diff_db": TARGET_SRE_DB, "speedup": TARGET_SPEEDUP}, "results": {}}
@@ -128,7 +119,7 @@ def main() -> None:
             ref = json.loads(proc.stdout.strip().splitlines()[-1])
             X_ref = np.load(ref_out)
             entry = {"params": params, "reference": {"times_s": ref["runs"], "median_s": statistics.median(ref["runs"]),
-                                                     "sre_db": sre_db(A, X_ref[idx]), "numpy": ref["numpy"],
+                                                     "sre_db": sre(A, X_ref[idx]), "numpy": ref["numpy"],
                                                      "python": ref["python"]}}
             for dt in ("float32", "float64"):
                 times, res = [], None
@@ -140,9 +131,9 @@ def main() -> None:
                 X = res.abundances.astype(np.float64)
                 med = statistics.median(times)
                 entry[f"hysupp_{dt}"] = {
-                    "times_s": times, "median_s": med, "sre_db": sre_db(A, X[idx]),
+                    "times_s": times, "median_s": med, "sre_db": sre(A, X[idx]),
                     "iterations": res.info["iterations"], "converged": res.info["converged"],
-                    "sre_diff_db": sre_db(A, X[idx]) - entry["reference"]["sre_db"],
+                    "sre_diff_db": sre(A, X[idx]) - entry["reference"]["sre_db"],
                     "speedup": entry["reference"]["median_s"] / med,
                     "max_abs_diff_vs_reference": float(np.abs(X - X_ref).max())}
             record["results"][name] = entry
@@ -152,7 +143,7 @@ def main() -> None:
                 print(f"{name:9s} {dt}: SRE ours {e['sre_db']:.3f} dB vs HySUPP {r['sre_db']:.3f} dB "
                       f"(diff {e['sre_diff_db']:+.3f}); time ours {e['median_s']:.3f} s vs {r['median_s']:.3f} s "
                       f"-> speed ratio {e['speedup']:.2f}x ({e['iterations']} iterations)")
-    record["uptime_after"] = _uptime()
+    record["uptime_after"] = uptime()
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(record, indent=2) + "\n")
     print(f"wrote {args.output}")
