@@ -17,12 +17,18 @@ from typing import Sequence
 import numpy as np
 
 
-def _figure(n_panels: int, panel_size: float = 2.4):
+def _pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend (unless one was chosen already)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _figure(n_panels: int, panel_size: float = 2.4):
+    plt = _pyplot()
     cols = min(n_panels, 6)
     rows = int(np.ceil(n_panels / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(panel_size * cols + 0.6, panel_size * rows + 0.4),
@@ -47,6 +53,48 @@ def plot_abundance_maps(abundances: np.ndarray, names: Sequence[str] | None = No
             ax.set_title(str(names[k])[:28], fontsize=8)
     if image is not None:
         fig.colorbar(image, ax=list(axes[:p]), shrink=0.8, label="abundance")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def plot_abundance_grid(maps: dict[str, np.ndarray], names: Sequence[str] | None = None, *,
+                        title: str | None = None, vmin: float = 0.0, vmax: float = 1.0,
+                        panel_size: float = 1.6):
+    """A rows x endmembers grid of abundance maps (e.g. the truth and one row per method); returns
+    the Figure.
+
+    ``maps`` maps a row label to a ``(p, H, W)`` array; rows with fewer maps leave blank panels.
+
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> rng = np.random.default_rng(0)
+    >>> fig = plot_abundance_grid({"truth": rng.random((2, 4, 4)), "FCLS": rng.random((2, 4, 4))}, ["a", "b"])
+    >>> len(fig.axes)  # 2 x 2 panels and a colour bar
+    5
+    """
+    plt = _pyplot()
+    labels = list(maps)
+    p = max(np.asarray(m).shape[0] for m in maps.values())
+    names = list(names) if names is not None else [f"endmember {k + 1}" for k in range(p)]
+    fig, axes = plt.subplots(len(labels), p, figsize=(panel_size * p + 1.4, panel_size * len(labels) + 0.5),
+                             squeeze=False, constrained_layout=True)
+    image = None
+    for i, label in enumerate(labels):
+        m = np.asarray(maps[label], dtype=np.float32)
+        for k in range(p):
+            ax = axes[i, k]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if k < m.shape[0]:
+                image = ax.imshow(m[k], vmin=vmin, vmax=vmax, cmap="viridis", interpolation="nearest")
+            else:
+                ax.set_axis_off()
+            if i == 0:
+                ax.set_title(str(names[k])[:20] if k < len(names) else "", fontsize=8)
+            if k == 0:
+                ax.set_ylabel(str(label)[:14], fontsize=8)
+    if image is not None:
+        fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label="abundance")
     if title:
         fig.suptitle(title, fontsize=10)
     return fig

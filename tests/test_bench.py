@@ -117,3 +117,81 @@ def test_cli_bench_run_resume_and_report(tiny, tmp_path):
         rep.output.strip()
     bad = runner.invoke(main, ["bench", "no-such-suite"])
     assert bad.exit_code == 2 and "unknown suite" in bad.output
+
+
+REFERENCE = """
+source = "made-up reference for the test"
+
+[[values]]
+dataset = "D"
+condition = 30
+method = "fcls"
+metric = "sre_db"
+value = 12.5
+"""
+
+
+def _suite_with_reference(tmp_path, reference: str = REFERENCE):
+    (tmp_path / "ref.toml").write_text(reference)
+    path = tmp_path / "two_snrs.toml"
+    path.write_text(SUITE.replace('snrs = [30, "inf"]', 'snrs = [20, 30]\nreference_values = "ref.toml"'))
+    return path
+
+
+def test_reference_columns_maps_and_figures(tmp_path):
+    path = _suite_with_reference(tmp_path)
+    suite = load_suite(path)
+    assert suite.reference_values["values"][0]["condition"] == "30"       # normalised like the suite's SNRs
+    out = tmp_path / "out"
+    runner = CliRunner()
+    res = runner.invoke(main, ["bench", str(path), "--methods", "FCLS", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    maps = sorted((out / "maps").glob("*.npz"))
+    assert len(maps) == 2 and all("_s0_" in m.name for m in maps)          # seed 0 of each SNR only
+    import numpy as np
+
+    with np.load(maps[0]) as z:
+        assert z["estimate"].shape == z["truth"].shape == (3, 8, 8) and z["estimate"].dtype == np.float16
+    figs = tmp_path / "figs"
+    rep = runner.invoke(main, ["bench", "report", str(out), "--figures", str(figs)])
+    assert rep.exit_code == 0, rep.output
+    assert "sre_db (ref.)" in rep.stdout and "12.5" in rep.stdout and "made-up reference" in rep.stdout
+    assert rep.stdout.strip() == (out / "table.md").read_text().strip()
+    pngs = sorted(p.name for p in figs.glob("*.png"))
+    assert "D_sre_db_vs_snr.png" in pngs and "D_20_abundances.png" in pngs and "D_30_abundances.png" in pngs
+    assert all((figs / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    csv_text = runner.invoke(main, ["bench", "report", str(out), "--format", "csv"]).stdout
+    assert ",12.5\n" in csv_text and csv_text.startswith("dataset,condition,method,metric,mean,std,n,reference")
+    assert "sre\\_db (ref.)" in runner.invoke(main, ["bench", "report", str(out), "--format", "latex"]).stdout
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[[values]]\ndataset = 'D'\n", "missing 'source'"),
+    ("source = 's'\n[[values]]\ndataset = 'D'\ncondition = 30\nmethod = 'FCLS'\nmetric = 'sre_db'\n", "lacks value"),
+    ("source = 's'\n[[values]]\ndataset = 'D'\ncondition = 30\nmethod = 'FCLS'\nmetric = 'x'\nvalue = 'a'\n",
+     "must be a number"),
+])
+def test_bad_reference_values_file(tmp_path, text, message):
+    with pytest.raises(InputError, match=message):
+        load_suite(_suite_with_reference(tmp_path, text))
+
+
+def test_abundance_maps_keep_the_true_atoms_of_a_library_run():
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from hysupp.bench.runner import abundance_maps
+    from hysupp.scene import Scene
+
+    rng = np.random.default_rng(0)
+    truth = rng.dirichlet(np.ones(2), 12).T.reshape(2, 3, 4)
+    library = rng.random((5, 6))
+    scene = Scene(cube=rng.random((5, 3, 4)), abundances=truth, library=library, library_index=np.array([4, 1]),
+                  endmember_names=["a", "b"])
+    full = np.zeros((6, 3, 4))
+    full[4], full[1] = truth[0], truth[1]
+    maps = abundance_maps(SimpleNamespace(scene=scene, abundances=full))
+    np.testing.assert_allclose(maps["estimate"], truth, atol=1e-3)
+    assert list(maps["names"]) == ["a", "b"]
+    assert abundance_maps(SimpleNamespace(scene=Scene(cube=scene.cube), abundances=full)) is None

@@ -17,7 +17,8 @@ import numpy as np
 
 from hysupp.errors import InputError
 
-__all__ = ["DEFAULT_METRICS", "aggregate", "load_records", "render_csv", "render_latex", "render_markdown"]
+__all__ = ["DEFAULT_METRICS", "aggregate", "attach_reference", "load_records", "render_csv", "render_latex",
+           "render_markdown"]
 
 #: metric -> True when higher is better
 DIRECTION = {"sre_db": True, "sre_full_db": True, "armse": False, "armse_full": False, "sad_mean_deg": False,
@@ -76,6 +77,31 @@ def aggregate(records: list[dict[str, Any]], metrics: list[str] | None = None) -
     return rows
 
 
+def attach_reference(rows: list[dict[str, Any]], reference_values: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """Add ``row["reference"] = {metric: value}`` from a suite's reference values (published or
+    reference-implementation numbers, see :func:`hysupp.bench.suite.load_suite`); the tables then
+    show a ``metric (ref.)`` column beside each metric that has any."""
+    table: dict[tuple[str, str, str], dict[str, float]] = {}
+    for v in (reference_values or {}).get("values", []):
+        key = (str(v["dataset"]), str(v["condition"]), str(v["method"]).lower())
+        table.setdefault(key, {})[v["metric"]] = float(v["value"])
+    for r in rows:
+        ref = table.get((r["dataset"], r["condition"], r["method"].lower()))
+        if ref:
+            r["reference"] = ref
+    return rows
+
+
+def _header(group: list[dict[str, Any]]) -> list[tuple[str, str, bool]]:
+    """(label, metric, is_reference) per column: each metric, then its ``(ref.)`` column if any."""
+    out = []
+    for c in _columns(group):
+        out.append((c, c, False))
+        if any(c in r.get("reference", {}) for r in group):
+            out.append((f"{c} (ref.)", c, True))
+    return out
+
+
 def _groups(rows: list[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for row in rows:
@@ -106,18 +132,26 @@ def _label(cond: str) -> str:
             "reference": "simulated pair"}.get(cond, f"{cond} dB")
 
 
-def render_markdown(rows: list[dict[str, Any]], *, title: str = "", notes: str = "") -> str:
-    """Markdown: one table per (dataset, condition), methods as rows, mean ± std, best in bold."""
+def render_markdown(rows: list[dict[str, Any]], *, title: str = "", notes: str = "",
+                    reference_source: str = "") -> str:
+    """Markdown: one table per (dataset, condition), methods as rows, mean ± std, best in bold;
+    ``(ref.)`` columns hold reference values (:func:`attach_reference`), cited by ``reference_source``."""
     out = [f"# {title}", ""] if title else []
     if notes:
         out += [notes, ""]
+    if reference_source and any(r.get("reference") for r in rows):
+        out += [f"(ref.) columns: {reference_source}", ""]
     for (ds, cond), group in _groups(rows).items():
-        cols = _columns(group)
-        out += [f"## {ds}, {_label(cond)}", "", "| method | n | " + " | ".join(cols) + " |",
-                "|---|---|" + "---|" * len(cols)]
+        header = _header(group)
+        out += [f"## {ds}, {_label(cond)}", "", "| method | n | " + " | ".join(h[0] for h in header) + " |",
+                "|---|---|" + "---|" * len(header)]
         for r in group:
             cells = []
-            for c in cols:
+            for _, c, is_ref in header:
+                if is_ref:
+                    value = r.get("reference", {}).get(c)
+                    cells.append("-" if value is None else f"{value:.3g}")
+                    continue
                 if c not in r["metrics"]:
                     cells.append("-")
                     continue
@@ -131,13 +165,15 @@ def render_markdown(rows: list[dict[str, Any]], *, title: str = "", notes: str =
 
 
 def render_csv(rows: list[dict[str, Any]]) -> str:
-    """Long format: dataset, condition, method, metric, mean, std, n."""
+    """Long format: dataset, condition, method, metric, mean, std, n, reference (empty when none)."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["dataset", "condition", "method", "metric", "mean", "std", "n"])
+    w.writerow(["dataset", "condition", "method", "metric", "mean", "std", "n", "reference"])
     for r in rows:
         for m, s in r["metrics"].items():
-            w.writerow([r["dataset"], r["condition"], r["method"], m, f"{s['mean']:.6g}", f"{s['std']:.6g}", s["n"]])
+            ref = r.get("reference", {}).get(m)
+            w.writerow([r["dataset"], r["condition"], r["method"], m, f"{s['mean']:.6g}", f"{s['std']:.6g}", s["n"],
+                        "" if ref is None else f"{ref:.6g}"])
     return buf.getvalue()
 
 
@@ -145,12 +181,16 @@ def render_latex(rows: list[dict[str, Any]]) -> str:
     """LaTeX tabulars (booktabs), one per (dataset, condition), best in bold."""
     out = []
     for (ds, cond), group in _groups(rows).items():
-        cols = _columns(group)
-        out += [f"% {ds}, {_label(cond)}", "\\begin{tabular}{l" + "c" * len(cols) + "}", "\\toprule",
-                "Method & " + " & ".join(c.replace("_", "\\_") for c in cols) + " \\\\", "\\midrule"]
+        header = _header(group)
+        out += [f"% {ds}, {_label(cond)}", "\\begin{tabular}{l" + "c" * len(header) + "}", "\\toprule",
+                "Method & " + " & ".join(h[0].replace("_", "\\_") for h in header) + " \\\\", "\\midrule"]
         for r in group:
             cells = []
-            for c in cols:
+            for _, c, is_ref in header:
+                if is_ref:
+                    value = r.get("reference", {}).get(c)
+                    cells.append("--" if value is None else f"{value:.3g}")
+                    continue
                 if c not in r["metrics"]:
                     cells.append("--")
                     continue

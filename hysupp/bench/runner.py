@@ -14,9 +14,11 @@ from typing import Any
 from hysupp.bench.suite import RunSpec, Suite
 from hysupp.errors import InputError, OutputExistsError
 
-__all__ = ["RECORDS_DIR", "execute_run", "run_suite"]
+__all__ = ["MAPS_DIR", "RECORDS_DIR", "execute_run", "run_suite"]
 
 RECORDS_DIR = "records"
+#: abundance maps of seed 0 of each unmixing cell (for the figures), one ``.npz`` per run
+MAPS_DIR = "maps"
 
 
 @lru_cache(maxsize=8)
@@ -32,9 +34,11 @@ def _dataset_input(ds: dict[str, Any]) -> Any:
     return ds["file"]
 
 
-def execute_run(spec: RunSpec) -> dict[str, Any]:
+def execute_run(spec: RunSpec, maps: dict[str, Any] | None = None) -> dict[str, Any]:
     """Run one cell and return its record (the method's run record plus a ``bench`` section);
-    an exception is recorded (``status: "failed"``) instead of raised."""
+    an exception is recorded (``status: "failed"``) instead of raised. When ``maps`` is a dict and
+    the run is an unmixing run with true abundances, it receives the maps for the figures
+    (:func:`abundance_maps`)."""
     from hysupp.records import environment, to_jsonable, utc_now
 
     ds = spec.dataset
@@ -50,6 +54,8 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
             run = hysupp.unmix(data, spec.method, p=ds.get("p"), params=spec.params, snr=snr, seed=spec.seed,
                                truth=ds.get("truth"), scale=ds.get("scale"), library=ds.get("library"),
                                endmembers=ds.get("endmembers") if _is_supervised(spec.method) else None)
+            if maps is not None:
+                maps.update(abundance_maps(run) or {})
         else:
             from hysupp.fusion.run import fuse
 
@@ -64,6 +70,29 @@ def execute_run(spec: RunSpec) -> dict[str, Any]:
     bench["wall_s"] = time.perf_counter() - t0
     record["bench"] = bench
     return to_jsonable(record)
+
+
+def abundance_maps(run: Any) -> dict[str, Any] | None:
+    """The estimated maps of the true endmembers beside the true maps, as float16 ``(p, H, W)``
+    arrays ``estimate`` and ``truth`` plus ``names``; ``None`` without true abundances.
+
+    Library runs keep the rows of the true atoms (``scene.library_index``); other runs are already
+    aligned to the truth by :func:`hysupp.unmix`, so their first ``p`` rows are taken.
+    """
+    import numpy as np
+
+    scene = run.scene
+    if scene.abundances is None:
+        return None
+    truth = scene.abundances
+    est = run.abundances
+    lib = scene.library_index
+    if lib is not None and scene.library is not None and est.shape[0] == scene.library.shape[1]:
+        est = est[np.asarray(lib)]
+    est = est[: truth.shape[0]]
+    names = list(scene.endmember_names or [f"E{k + 1}" for k in range(truth.shape[0])])[: est.shape[0]]
+    return {"estimate": est.astype(np.float16), "truth": truth[: est.shape[0]].astype(np.float16),
+            "names": np.array(names)}
 
 
 def _is_supervised(method: str) -> bool:
@@ -81,10 +110,23 @@ def _write_record(out: Path, record: dict[str, Any]) -> Path:
     return target
 
 
+def _write_maps(out: Path, run_id: str, maps: dict[str, Any]) -> None:
+    import numpy as np
+
+    from hysupp.io.atomic import atomic_output
+
+    (out / MAPS_DIR).mkdir(parents=True, exist_ok=True)
+    with atomic_output(out / MAPS_DIR / f"{run_id}.npz", overwrite=True) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, **maps)
+
+
 def _run_and_write(spec: RunSpec, out: str) -> dict[str, Any]:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
-    record = execute_run(spec)
+    maps: dict[str, Any] | None = {} if spec.seed == 0 and spec.kind == "unmixing" else None
+    record = execute_run(spec, maps)
+    if maps:  # before the record: a run whose record exists is complete
+        _write_maps(Path(out), spec.run_id, maps)
     _write_record(Path(out), record)
     return record["bench"]
 
@@ -110,9 +152,12 @@ def run_suite(suite: Suite, out_dir: str | os.PathLike, *, methods: list[str] | 
         raise OutputExistsError(f"{str(out)!r} already holds {len(existing)} run record(s); pass --resume to "
                                 f"continue that suite or choose another --out")
     records.mkdir(parents=True, exist_ok=True)
-    (out / "suite.json").write_text(json.dumps({"name": suite.name, "source": suite.source, "kind": suite.kind,
-                                                "description": suite.description, "reference": suite.reference,
-                                                "metrics": suite.metrics}, indent=1))
+    from hysupp.io.atomic import atomic_output
+
+    with atomic_output(out / "suite.json", overwrite=True) as tmp:
+        tmp.write_text(json.dumps({"name": suite.name, "source": suite.source, "kind": suite.kind,
+                                   "description": suite.description, "reference": suite.reference,
+                                   "metrics": suite.metrics, "reference_values": suite.reference_values}, indent=1))
     todo = [s for s in specs if s.run_id not in existing]
     summary = {"total": len(specs), "skipped": len(specs) - len(todo), "ok": 0, "failed": 0}
     t0 = time.perf_counter()

@@ -10,6 +10,8 @@ Suite file format::
     protocols = ["rr", "fr"]          # fusion: Wald reduced resolution / full resolution
     metrics = ["sre_db", "armse"]     # columns of the tables
     reference = "citation of the published table"
+    reference_values = "reference/hysupp-semi.toml"   # optional: published / reference-implementation
+                                                      # values shown beside ours (path relative to this file)
 
     [[datasets]]
     name = "DC1"
@@ -108,6 +110,7 @@ class Suite:
     description: str = ""
     reference: str = ""
     source: str = ""
+    reference_values: dict[str, Any] = field(default_factory=dict)
 
     def conditions(self, snrs: list[Any] | None = None) -> list[str]:
         if self.kind == "fusion":
@@ -170,13 +173,13 @@ def load_suite(name_or_path: str | os.PathLike) -> Suite:
     """A built-in suite by name, or a suite TOML file."""
     path = Path(name_or_path)
     if path.suffix.lower() == ".toml" and path.is_file():
-        text, source = path.read_text(), str(path)
+        text, source, folder = path.read_text(), str(path), path.parent
     else:
         res = resources.files("hysupp.bench") / "suites" / f"{name_or_path}.toml"
         if not res.is_file():
             raise InputError(f"unknown suite {str(name_or_path)!r}; built-in: {', '.join(available_suites())} "
                              f"(or give a .toml file)")
-        text, source = res.read_text(), f"hysupp/bench/suites/{name_or_path}.toml"
+        text, source, folder = res.read_text(), f"hysupp/bench/suites/{name_or_path}.toml", res.parent
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -189,7 +192,35 @@ def load_suite(name_or_path: str | os.PathLike) -> Suite:
     for ds in data["datasets"]:
         if "name" not in ds or ("recipe" not in ds and "file" not in ds):
             raise InputError(f"suite {source}: each dataset needs a name and a recipe or a file, got {ds}")
+    refs = _load_reference_values(folder / data["reference_values"], source) if "reference_values" in data else {}
     return Suite(name=data["name"], kind=data["kind"], datasets=data["datasets"], methods=data["methods"],
                  seeds=int(data.get("seeds", 1)), snrs=list(data.get("snrs", ["inf"])),
                  protocols=list(data.get("protocols", ["rr"])), metrics=list(data.get("metrics", [])),
-                 description=data.get("description", ""), reference=data.get("reference", ""), source=source)
+                 description=data.get("description", ""), reference=data.get("reference", ""), source=source,
+                 reference_values=refs)
+
+
+REFERENCE_KEYS = ("dataset", "condition", "method", "metric", "value")
+
+
+def _load_reference_values(path: Any, suite_source: str) -> dict[str, Any]:
+    """A reference-values file: ``source`` (citation of where the values come from) and
+    ``[[values]]`` entries with ``dataset``, ``condition`` (SNR or protocol, as in the suite),
+    ``method``, ``metric``, ``value`` and an optional ``note``."""
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError as exc:
+        raise InputError(f"suite {suite_source}: reference_values file {str(path)!r} not found") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"reference values {str(path)!r}: invalid TOML: {exc}") from exc
+    if not data.get("source"):
+        raise InputError(f"reference values {str(path)!r}: missing 'source' (where the values come from)")
+    values = data.get("values", [])
+    for i, v in enumerate(values):
+        missing = [k for k in REFERENCE_KEYS if k not in v]
+        if missing:
+            raise InputError(f"reference values {str(path)!r}: entry {i} lacks {', '.join(missing)}")
+        if not isinstance(v["value"], (int, float)):
+            raise InputError(f"reference values {str(path)!r}: entry {i} value must be a number, got {v['value']!r}")
+        v["condition"] = v["condition"] if v["condition"] in ("rr", "fr", "reference") else _snr_label(v["condition"])
+    return {"source": data["source"], "values": values}

@@ -73,7 +73,7 @@ def run_command(suite, methods, snrs, seeds, params, jobs, scheduler, out, resum
     """Run SUITE (a built-in name or a .toml file): one JSON record per run, then the tables."""
     from pathlib import Path
 
-    from hysupp.bench.report import aggregate, load_records, render_markdown
+    from hysupp.bench.report import aggregate, attach_reference, load_records, render_markdown
     from hysupp.bench.runner import run_suite
     from hysupp.bench.suite import load_suite
 
@@ -88,8 +88,9 @@ def run_command(suite, methods, snrs, seeds, params, jobs, scheduler, out, resum
     summary = run_suite(s, target, methods=_csv(methods), snrs=_csv(snrs), seeds=seeds,
                         overrides=_parse_overrides(params), jobs=jobs, resume=resume, scheduler=scheduler,
                         progress=progress)
-    rows = aggregate(load_records(target), s.metrics or None)
-    (target / "table.md").write_text(render_markdown(rows, title=f"{s.name}", notes=s.description))
+    rows = attach_reference(aggregate(load_records(target), s.metrics or None), s.reference_values)
+    (target / "table.md").write_text(render_markdown(rows, title=f"{s.name}", notes=s.description,
+                                                     reference_source=s.reference_values.get("source", "")))
     summary["output"] = str(target)
     if as_json:
         echo_json(summary)
@@ -103,19 +104,30 @@ def run_command(suite, methods, snrs, seeds, params, jobs, scheduler, out, resum
 @click.option("--format", "fmt", type=click.Choice(["markdown", "csv", "latex"]), default="markdown",
               show_default=True)
 @click.option("--metrics", default=None, help="Comma-separated metrics (default: the suite's).")
-def report(directory, fmt, metrics) -> None:
+@click.option("--figures", "figures_dir", type=click.Path(file_okay=False), default=None,
+              help="Also write the figures (metric vs SNR, abundance-map grids) as PNG into this folder.")
+def report(directory, fmt, metrics, figures_dir) -> None:
     """Render the tables of a bench output folder (mean ± std over seeds, best in bold)."""
     import json
     from pathlib import Path
 
-    from hysupp.bench.report import aggregate, load_records, render_csv, render_latex, render_markdown
+    from hysupp.bench.report import (aggregate, attach_reference, load_records, render_csv, render_latex,
+                                     render_markdown)
 
     meta_path = Path(directory) / "suite.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    rows = aggregate(load_records(directory), _csv(metrics) or meta.get("metrics") or None)
+    wanted = _csv(metrics) or meta.get("metrics") or None
+    refs = meta.get("reference_values") or {}
+    rows = attach_reference(aggregate(load_records(directory), wanted), refs)
+    if figures_dir is not None:
+        from hysupp.bench.figures import write_figures
+
+        for path in write_figures(directory, figures_dir, wanted):
+            click.echo(f"wrote {path}", err=True)
     if fmt == "csv":
         click.echo(render_csv(rows), nl=False)
     elif fmt == "latex":
         click.echo(render_latex(rows))
     else:
-        click.echo(render_markdown(rows, title=meta.get("name", ""), notes=meta.get("description", "")))
+        click.echo(render_markdown(rows, title=meta.get("name", ""), notes=meta.get("description", ""),
+                                   reference_source=refs.get("source", "")))
