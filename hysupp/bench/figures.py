@@ -55,8 +55,8 @@ def metric_vs_snr(rows: list[dict[str, Any]], metric: str, dataset: str):
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.0, 4.0), constrained_layout=True)
     for method, pts in series.items():
-        pts.sort()
-        x, y, e = (np.array(v) for v in zip(*pts))
+        pts.sort()  # by SNR
+        x, y, e = np.array(pts).T
         ax.errorbar(x, y, yerr=e, marker="o", ms=3, capsize=2, label=method)
     ax.set_xlabel("SNR (dB)")
     ax.set_ylabel(metric)
