@@ -21,7 +21,7 @@ import numpy as np
 from hysupp.errors import InputError
 from hysupp.methods.base import Method
 from hysupp.methods.registry import get_method
-from hysupp.records import RECORD_VERSION, Timer, environment, file_sha256, to_jsonable, utc_now
+from hysupp.records import RECORD_VERSION, Timer, environment, file_sha256, info_jsonable, to_jsonable, utc_now
 from hysupp.scene import Scene
 
 ALIGN_CRITERIA = ("sad", "abundances")
@@ -292,7 +292,7 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
         k = _resolve_p(scene, p, Y, info) if cls.needs_p else None  # type: ignore[attr-defined]
         with timer("unmix"):
             result = unmixer.unmix(Y, D, p=k, image_shape=scene.image_shape)  # type: ignore[attr-defined]
-        info["method"] = to_jsonable(result.info)
+        info["method"] = info_jsonable(result.info)
         library_abundances, e_source = result.library_abundances(), "library"
         atom_names = list(scene.library_names or [f"D{j + 1}" for j in range(D.shape[1])])
         A_valid, E_est = result.abundances, result.endmembers
@@ -302,7 +302,7 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
         k = _resolve_p(scene, p, Y, info)
         with timer("unmix"):
             result = unmixer.unmix(Y, k, image_shape=scene.image_shape)  # type: ignore[attr-defined]
-        info["method"] = to_jsonable(result.info)
+        info["method"] = info_jsonable(result.info)
         A_valid, E_est, e_source = result.abundances, result.endmembers, cls.name
         names = [f"E{j + 1}" for j in range(A_valid.shape[0])]
     else:
@@ -320,11 +320,11 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
             with timer("extract"):
                 ext = extractor_obj.extract(Y, k)  # type: ignore[attr-defined]
             E, names, e_source = ext.endmembers, [f"E{j + 1}" for j in range(k)], extractor_cls.name
-            info["extractor"] = to_jsonable(ext.info)
+            info["extractor"] = info_jsonable(ext.info)
         grid = {"image_shape": scene.image_shape} if getattr(unmixer, "spatial", False) else {}
         with timer("unmix"):
             result = unmixer.unmix(Y, E, **grid)  # type: ignore[attr-defined]
-        info["method"] = to_jsonable(result.info)
+        info["method"] = info_jsonable(result.info)
         A_valid, E_est = result.abundances, result.endmembers
         if e_source == "library":
             library_abundances = A_valid

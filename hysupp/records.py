@@ -95,5 +95,29 @@ def to_jsonable(value: Any) -> Any:
     return str(value)
 
 
+#: arrays in a method's ``info`` larger than this are summarised in records (see :func:`info_jsonable`)
+MAX_INFO_ARRAY = 1024
+
+
+def info_jsonable(info: Any, max_elements: int = MAX_INFO_ARRAY) -> Any:
+    """:func:`to_jsonable` for a method's diagnostics: arrays with more than ``max_elements``
+    entries (per-pixel maps such as C-GSA's segment labels) become ``{"array": "omitted",
+    "shape", "dtype", "min", "max"}`` so that a run record stays small.
+
+    >>> info_jsonable({"n": 2, "labels": np.zeros((64, 64), dtype=int), "gains": np.ones(3)})["labels"]["shape"]
+    [64, 64]
+    """
+    if isinstance(info, dict):
+        return {str(k): info_jsonable(v, max_elements) for k, v in info.items()}
+    if isinstance(info, (list, tuple)):
+        return [info_jsonable(v, max_elements) for v in info]
+    if isinstance(info, np.ndarray) and info.size > max_elements:
+        finite = info[np.isfinite(info)] if np.issubdtype(info.dtype, np.number) else np.array([])
+        return {"array": "omitted", "shape": list(info.shape), "dtype": str(info.dtype),
+                "min": to_jsonable(finite.min()) if finite.size else None,
+                "max": to_jsonable(finite.max()) if finite.size else None}
+    return to_jsonable(info)
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -195,3 +195,17 @@ def test_abundance_maps_keep_the_true_atoms_of_a_library_run():
     np.testing.assert_allclose(maps["estimate"], truth, atol=1e-3)
     assert list(maps["names"]) == ["a", "b"]
     assert abundance_maps(SimpleNamespace(scene=Scene(cube=scene.cube), abundances=full)) is None
+
+
+def test_large_info_arrays_are_summarised_in_fusion_records():
+    """C-GSA's per-pixel segment labels must not be copied into the run record."""
+    import numpy as np
+
+    from hysupp.fusion.run import fuse
+
+    rng = np.random.default_rng(0)
+    run = fuse(method="C-GSA", ms=rng.random((4, 48, 48)), pan=rng.random((192, 192)), ratio=4, sensor="QB",
+               protocol="fr")
+    labels = run.record["info"]["labels"]
+    assert labels["array"] == "omitted" and labels["shape"] == [192, 192]
+    assert len(json.dumps(run.record)) < 20000

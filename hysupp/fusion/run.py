@@ -32,7 +32,7 @@ import numpy as np
 
 from hysupp.errors import InputError
 from hysupp.methods.registry import get_method
-from hysupp.records import RECORD_VERSION, Timer, environment, file_sha256, to_jsonable, utc_now
+from hysupp.records import RECORD_VERSION, Timer, environment, file_sha256, info_jsonable, to_jsonable, utc_now
 from hysupp.scene import Scene
 
 __all__ = ["PROTOCOLS", "FusionRun", "fuse", "write_fusion_run"]
@@ -177,7 +177,7 @@ def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any 
                         notes=[f"{cls.name} fusion ({protocol} protocol), ratio {pair.ratio}"],
                         extras={k: v for k, v in pair.low.extras.items() if k in ("rgb_bands", "bit_depth")})
     run = FusionRun(method=cls.name, fused=fused_scene, pair=pair, protocol=protocol, metrics=metrics,
-                    info=to_jsonable(result.info))
+                    info=info_jsonable(result.info))
     source = _source(data) if data is not None else _source(ms)
     run.record = to_jsonable({
         "record_version": RECORD_VERSION, "created": utc_now(),
