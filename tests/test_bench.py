@@ -72,9 +72,11 @@ def test_run_resume_and_report(tiny, tmp_path):
     assert partial == {**partial, "total": 4, "ok": 4, "failed": 0, "skipped": 0}
     with pytest.raises(OutputExistsError, match="--resume"):
         run_suite(tiny, out)
-    rest = run_suite(tiny, out, resume=True, jobs=2)
+    rest = run_suite(tiny, out, resume=True, jobs=2, threads=1)
     assert rest["skipped"] == 4 and rest["ok"] == 4
     records = load_records(out)
+    parallel = [r for r in records if r["bench"]["method"] == "SUnSAL"]
+    assert all(r["bench"]["threads"]["OMP_NUM_THREADS"] == "1" for r in parallel)   # set in the spawned workers
     assert len(records) == 8 and len({r["bench"]["run_id"] for r in records}) == 8
     r0 = records[0]
     assert {"protocol", "environment", "method", "bench"} <= set(r0) and r0["bench"]["seed"] in (0, 1)

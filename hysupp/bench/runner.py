@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,7 @@ def execute_run(spec: RunSpec, maps: dict[str, Any] | None = None) -> dict[str, 
         record = {"created": utc_now(), "environment": environment()}
         bench.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()[-4000:])
     bench["wall_s"] = time.perf_counter() - t0
+    bench["threads"] = _threads()
     record["bench"] = bench
     return to_jsonable(record)
 
@@ -95,6 +98,31 @@ def abundance_maps(run: Any) -> dict[str, Any] | None:
             "names": np.array(names)}
 
 
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration of the block (restored afterwards)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _threads() -> dict[str, Any]:
+    """The thread settings this run saw (BLAS/OpenMP variables and torch's intra-op threads)."""
+    import sys
+
+    out: dict[str, Any] = {var: os.environ.get(var) for var in THREAD_VARS}
+    if "torch" in sys.modules:
+        out["torch"] = sys.modules["torch"].get_num_threads()
+    return out
+
+
 def _is_supervised(method: str) -> bool:
     from hysupp.methods.registry import get_method
 
@@ -120,8 +148,11 @@ def _write_maps(out: Path, run_id: str, maps: dict[str, Any]) -> None:
         np.savez_compressed(fh, **maps)
 
 
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def _run_and_write(spec: RunSpec, out: str) -> dict[str, Any]:
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    for var in THREAD_VARS:
         os.environ.setdefault(var, "1")
     maps: dict[str, Any] | None = {} if spec.seed == 0 and spec.kind == "unmixing" else None
     record = execute_run(spec, maps)
@@ -134,13 +165,16 @@ def _run_and_write(spec: RunSpec, out: str) -> dict[str, Any]:
 def run_suite(suite: Suite, out_dir: str | os.PathLike, *, methods: list[str] | None = None,
               snrs: list[Any] | None = None, seeds: int | None = None,
               overrides: dict[str, dict[str, Any]] | None = None, jobs: int = 1, resume: bool = False,
-              scheduler: str | None = None,
+              scheduler: str | None = None, threads: int | None = None,
               progress: Callable[[int, int, dict[str, Any], float], None] | None = None) -> dict[str, Any]:
     """Run (the missing cells of) ``suite`` into ``out_dir/records``; returns a summary.
 
     An existing output folder with records is only continued with ``resume=True``: runs whose
     record exists are skipped, so an interrupted suite finishes with exactly one record per run.
-    ``jobs > 1`` runs cells in that many processes; ``scheduler`` (a Dask scheduler address)
+    ``jobs > 1`` runs cells in that many fresh (spawned) processes, each limited to ``threads``
+    BLAS/OpenMP/torch threads (default: the CPU count divided by ``jobs``, at least 1), so that
+    parallel runs do not oversubscribe the cores and their timings stay comparable; the settings
+    are recorded in each record's ``bench.threads``; ``scheduler`` (a Dask scheduler address)
     submits them to a Dask cluster instead. ``progress(done, total, bench_info, eta_s)`` is called
     after each run.
     """
@@ -181,8 +215,10 @@ def run_suite(suite: Suite, out_dir: str | os.PathLike, *, methods: list[str] | 
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures import as_completed as futures_completed
 
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            futures = [pool.submit(_run_and_write, s, str(out)) for s in todo]
+        per_job = str(threads or max(1, (os.cpu_count() or 1) // jobs))
+        with _environment({var: per_job for var in THREAD_VARS}), \
+                ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_run_and_write, s, str(out)) for s in todo]   # workers inherit the variables
             for k, fut in enumerate(futures_completed(futures), 1):
                 done(fut.result(), k)
     else:

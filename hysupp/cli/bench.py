@@ -64,12 +64,14 @@ def list_suites() -> None:
 @click.option("--seeds", type=click.IntRange(min=1), default=None, help="Number of seeds (0 .. N-1).")
 @click.option("--param", "params", multiple=True, metavar="METHOD.key=value", help="Parameter override (repeatable).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Parallel processes.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="BLAS/OpenMP/torch threads per parallel process (default: CPU count / --jobs).")
 @click.option("--scheduler", default=None, help="Dask scheduler address: run on that cluster instead.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="Output folder (default: hysupp-bench/<suite>).")
 @click.option("--resume", is_flag=True, help="Continue an interrupted suite: finished runs are not redone.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def run_command(suite, methods, snrs, seeds, params, jobs, scheduler, out, resume, as_json) -> None:
+def run_command(suite, methods, snrs, seeds, params, jobs, threads, scheduler, out, resume, as_json) -> None:
     """Run SUITE (a built-in name or a .toml file): one JSON record per run, then the tables."""
     from pathlib import Path
 
@@ -86,8 +88,8 @@ def run_command(suite, methods, snrs, seeds, params, jobs, scheduler, out, resum
                    f"{status} in {info['wall_s']:.1f} s; ETA {eta / 60:.1f} min", err=True)
 
     summary = run_suite(s, target, methods=_csv(methods), snrs=_csv(snrs), seeds=seeds,
-                        overrides=_parse_overrides(params), jobs=jobs, resume=resume, scheduler=scheduler,
-                        progress=progress)
+                        overrides=_parse_overrides(params), jobs=jobs, threads=threads, resume=resume,
+                        scheduler=scheduler, progress=progress)
     rows = attach_reference(aggregate(load_records(target), s.metrics or None), s.reference_values)
     (target / "table.md").write_text(render_markdown(rows, title=f"{s.name}", notes=s.description,
                                                      reference_source=s.reference_values.get("source", "")))
