@@ -138,15 +138,18 @@ def fraction_vectors(n_endmembers: int, n_levels: int) -> np.ndarray:
     return np.vstack([np.eye(n_endmembers), mixed])
 
 
-def _gauss_loglik(U: np.ndarray, means: np.ndarray, covs: np.ndarray) -> np.ndarray:
+def _gauss_loglik(U: np.ndarray, means: np.ndarray, covs: np.ndarray, chunk: int = 16384) -> np.ndarray:
     """``log N(u_i; m_k, C_k)`` for pixels ``U`` ``(D, n)`` and classes ``(D, Q)``, ``(Q, D, D)``:
-    ``(Q, n)``, batched over the classes by Cholesky factors."""
-    D = U.shape[0]
+    ``(Q, n)``, batched over the classes by Cholesky factors, ``chunk`` pixels at a time."""
+    D, n = U.shape
     Lc = np.linalg.cholesky(covs)                                            # (Q, D, D)
-    diff = U[None] - means.T[:, :, None]                                      # (Q, D, n)
-    w = np.linalg.solve(Lc, diff)
     logdet = 2.0 * np.log(np.abs(np.diagonal(Lc, axis1=1, axis2=2))).sum(axis=1)
-    return -0.5 * (np.einsum("qdn,qdn->qn", w, w) + logdet[:, None] + D * np.log(2.0 * np.pi))
+    out = np.empty((covs.shape[0], n))
+    for s in range(0, n, chunk):
+        diff = np.asarray(U[:, s:s + chunk], dtype=np.float64)[None] - means.T[:, :, None]   # (Q, D, c)
+        w = np.linalg.solve(Lc, diff)
+        out[:, s:s + chunk] = np.einsum("qdn,qdn->qn", w, w)
+    return -0.5 * (out + logdet[:, None] + D * np.log(2.0 * np.pi))
 
 
 def _psd(S: np.ndarray, floor: float) -> np.ndarray:
@@ -211,7 +214,7 @@ def fit_smm(P: np.ndarray, n_endmembers: int, n_levels: int, iters: int, rng: np
     Returns the fraction vectors ``F`` ``(Q, M)``, the priors ``prior`` ``(Q,)``, the endmember
     class means ``m`` ``(K, M)`` and covariances ``C`` ``(M, K, K)``, the final (maximum
     posterior) mixture class of every pixel ``labels`` ``(n,)`` and the log-likelihood of every
-    iteration ``loglik``. See :class:`MAP_SMM` for the algorithm.
+    E-step ``loglik`` (``iters + 1`` values). See :class:`MAP_SMM` for the algorithm.
     """
     K, n = P.shape
     F = fraction_vectors(n_endmembers, n_levels)
@@ -367,7 +370,8 @@ class MAP_SMM(HSMSFuser):
         Param("noise_var", float, None, "HS noise variance sigma^2; None = estimate by multiple regression",
               low=0.0, optional=True),
         Param("cg_iter", int, 100, "maximum conjugate-gradient iterations of the MAP system", low=1),
-        Param("cg_tol", float, 1e-8, "relative residual at which conjugate gradients stop", low=0.0),
+        Param("cg_tol", float, 1e-8, "relative residual at which conjugate gradients stop (at least 10 eps of dtype)",
+              low=0.0),
         Param("seed", int, 0, "seed of the N-FINDR start and the random class assignments"),
         Param("dtype", str, "float32", "dtype of the image-sized arrays and of the output (statistics are float64)",
               choices=("float32", "float64")),
@@ -425,7 +429,8 @@ class MAP_SMM(HSMSFuser):
         # 3. class map and MAP estimate on the MS grid
         up = C.upsample(hs, ratio).astype(dt)                                  # (L, H, W)
         Xh = ms.reshape(Cb, -1)
-        z = (V.T.astype(dt) @ (up.reshape(L, -1) - mean.astype(dt))).astype(np.float64)   # (K, H W)
+        z0 = (V.T.astype(dt) @ (up.reshape(L, -1) - mean.astype(dt))).reshape(K, H, W)   # interpolated components
+        z = z0.reshape(K, -1).astype(np.float64)
         kernel = C.psf_kernel(psf, ratio)
         Bf = _kernel_fft(kernel, (H, W), ratio // 2).astype(np.complex64 if dt == np.float32 else np.complex128)
         yk = Y.reshape(K, h, w).astype(dt)
@@ -473,14 +478,14 @@ class MAP_SMM(HSMSFuser):
                 return np.tensordot(V_bt, sfft.ifft2(sfft.fft2(np.tensordot(V_bt.T, r, axes=1)) / den).real, axes=1)
 
             q, it = _pcg(lambda v, apply_P=apply_P: Wop(apply_P(Wt(v))) + sig2 * v, resid, precond,
-                         self.cg_tol, self.cg_iter)
+                         max(self.cg_tol, 10 * float(np.finfo(dt).eps)), self.cg_iter)
             total_cg += it
             zhat = mu_img + apply_P(Wt(q))
             z = zhat.reshape(K, -1).astype(np.float64)
-        fused = up + np.tensordot(V.astype(dt), (zhat - (V.T.astype(dt) @ (up.reshape(L, -1) - mean.astype(dt)))
-                                                 .reshape(K, H, W)), axes=1)
+        fused = up + np.tensordot(V.astype(dt), zhat - z0, axes=1)
         info = {"noise_var": noise_var, "n_pc": K, "n_mixture_classes": int(F.shape[0]),
                 "smm_loglik": smm["loglik"].tolist(), "cg_iterations": total_cg,
-                "class_counts_hs": np.bincount(smm["labels"], minlength=F.shape[0]).tolist(), "seed": self.seed,
+                "class_counts_hs": np.bincount(smm["labels"], minlength=F.shape[0]).tolist(),
+                "class_counts_ms": np.bincount(cls, minlength=F.shape[0]).tolist(), "seed": self.seed,
                 "dtype": self.dtype}
         return FusionResult(fused=np.asarray(fused, dtype=dt), info=info)
