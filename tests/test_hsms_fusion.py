@@ -35,7 +35,8 @@ def _scores(ref, fused):
 
 
 @pytest.mark.parametrize("method,params", [("GLP-HS", {}), ("CNMF", {}), ("HySure", {"iters": 100}), ("FUSE", {}),
-                                           ("GSA-HS", {}), ("MAP-Hardie", {})])
+                                           ("GSA-HS", {}), ("MAP-Hardie", {}),
+                                           ("MAP-SMM", {})])
 def test_pavia_beats_bicubic(pavia_pair, method, params):
     from hysupp.physics.sampling import bicubic
 
@@ -129,7 +130,8 @@ def test_group_bands():
         group_bands(hs, ms_lr, None, "srf")
 
 
-@pytest.mark.parametrize("method", ["GLP-HS", "SFIM-HS", "CNMF", "HySure", "FUSE", "GSA-HS", "MAP-Hardie"])
+@pytest.mark.parametrize("method", ["GLP-HS", "SFIM-HS", "CNMF", "HySure", "FUSE", "GSA-HS", "MAP-Hardie",
+                                    "MAP-SMM"])
 def test_bad_shapes(method):
     rng = np.random.default_rng(0)
     m = get_method(method)()
