@@ -14,13 +14,8 @@ torch = pytest.importorskip("torch")
 from hysupp.errors import HysuppError, InputError, ParameterError
 from hysupp.methods.registry import get_method
 from hysupp.metrics.unmixing import library_sre
-from hysupp.unmixing.semisupervised.fasun import (
-    FaSUn,
-    MiSiSUn,
-    SUnS,
-    fasun_solve,
-    flush_denormal,
-)
+from hysupp.nn.device import flush_denormal
+from hysupp.unmixing.semisupervised.fasun import FaSUn, MiSiSUn, SUnS, fasun_solve
 
 
 def _scene(seed: int = 0, L: int = 60, M: int = 40, p: int = 3, N: int = 500):

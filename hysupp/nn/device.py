@@ -9,6 +9,8 @@ Example
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from hysupp.errors import ParameterError
@@ -50,3 +52,21 @@ def resolve_dtype(dtype: str | Any = "float32") -> Any:
     if name not in DTYPES:
         raise ParameterError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return getattr(torch, name)
+
+
+@contextmanager
+def flush_denormal(enable: bool = True) -> Iterator[bool]:
+    """Turn on flush-to-zero / denormals-are-zero for torch CPU arithmetic, restoring the previous
+    state afterwards (detected by computing a subnormal product). Yields whether FTZ is supported."""
+    import torch
+
+    def flushes() -> bool:  # a subnormal product is flushed to zero
+        return (torch.tensor([1e-30]) * torch.tensor([1e-10])).item() == 0.0
+
+    before = flushes()
+    supported = torch.set_flush_denormal(True) if enable else False
+    try:
+        yield supported
+    finally:
+        if enable and supported and not before:
+            torch.set_flush_denormal(False)

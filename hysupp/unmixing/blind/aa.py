@@ -427,7 +427,7 @@ def edaa_solve(Y: np.ndarray, p: int, *, T: int = 100, K1: int = 5, K2: int = 5,
 
     from hysupp.nn.device import resolve_device, resolve_dtype
     from hysupp.optim.entropic import entropic_step_log_
-    from hysupp.unmixing.semisupervised.fasun import flush_denormal
+    from hysupp.nn.device import flush_denormal
 
     t0 = time.perf_counter()
     dev, dt = resolve_device(device), resolve_dtype(dtype)
@@ -565,7 +565,7 @@ class EDAA(BlindUnmixer):
     (log-softmax steps, :func:`hysupp.optim.entropic.entropic_step_log_`) and an entry whose log
     falls below :math:`\log 2^{-150}` (float64: :math:`\log 2^{-1075}`) is set to zero for good,
     which reproduces that behaviour without subnormal arithmetic (the exponentials run with
-    flush-to-zero on CPU, :func:`hysupp.unmixing.semisupervised.fasun.flush_denormal`). Without the
+    flush-to-zero on CPU, :func:`hysupp.nn.device.flush_denormal`). Without the
     cut the restarts can end elsewhere: a zero entry of the reference can never grow again.
 
     Defaults are HySUPP's ``config/model/EDAA.yaml`` (T 100, K1 5, K2 5, M 50), float32.

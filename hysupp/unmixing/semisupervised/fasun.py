@@ -102,8 +102,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import numpy as np
@@ -114,28 +112,12 @@ from hysupp.methods.base import SemiSupervisedUnmixer, UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
 
-__all__ = ["FaSUn", "MiSiSUn", "SUnS", "fasun_solve", "flush_denormal"]
+__all__ = ["FaSUn", "MiSiSUn", "SUnS", "fasun_solve"]
 
 #: iterations between two relative-change checks when ``tol`` is set
 TOL_CHECK_EVERY = 10
 #: relative size of the symmetry-breaking perturbation of ``init="uniform"``
 UNIFORM_JITTER = 1e-6
-
-
-@contextmanager
-def flush_denormal(enable: bool = True) -> Iterator[bool]:
-    """Turn on flush-to-zero / denormals-are-zero for torch CPU arithmetic, restoring the previous
-    state afterwards (detected by computing a subnormal product). Yields whether FTZ is supported."""
-    import torch
-
-    probe = lambda: (torch.tensor([1e-30]) * torch.tensor([1e-10])).item() == 0.0
-    before = probe()
-    supported = torch.set_flush_denormal(True) if enable else False
-    try:
-        yield supported
-    finally:
-        if enable and supported and not before:
-            torch.set_flush_denormal(False)
 
 
 def _common_params(T: int = 10000) -> tuple[Param, ...]:
@@ -308,7 +290,7 @@ def fasun_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 10000, TA: int
     """
     import torch
 
-    from hysupp.nn.device import resolve_device, resolve_dtype
+    from hysupp.nn.device import flush_denormal, resolve_device, resolve_dtype
 
     if b_step not in ("simplex", "soft", "hard"):
         raise ValueError(f"unknown b_step {b_step!r}")
