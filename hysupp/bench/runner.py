@@ -45,7 +45,8 @@ def execute_run(spec: RunSpec, maps: dict[str, Any] | None = None) -> dict[str, 
 
     ds = spec.dataset
     bench = {"suite": spec.suite, "run_id": spec.run_id, "dataset": ds["name"], "condition": spec.condition,
-             "method": spec.method, "params": spec.params, "seed": spec.seed, "dataset_spec": ds}
+             "method": spec.method, "params": spec.params, "seed": spec.seed, "dataset_spec": ds,
+             "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
     t0 = time.perf_counter()
     try:
         data = _dataset_input(ds)
