@@ -111,7 +111,7 @@ def write_figures(out_dir: str | Path, figures_dir: str | Path, metrics: list[st
     rows = aggregate(records, metrics or None)
     written = []
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
-    names = list(dict.fromkeys(m for r in rows for m in r["metrics"] if m != "time_s")) + ["time_s"]
+    names = list(dict.fromkeys(m for r in rows for m in r["metrics"] if m != "time_s"))
     for ds in datasets:
         for metric in names:
             fig = metric_vs_snr(rows, metric, ds)
