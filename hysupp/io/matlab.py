@@ -73,8 +73,10 @@ def _v5_variables(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         who = scipy.io.whosmat(path)
         raw = scipy.io.loadmat(path, squeeze_me=False, chars_as_strings=True, mat_dtype=False,
                                struct_as_record=True)
-    except (ValueError, TypeError, OSError, NotImplementedError) as exc:
-        raise InputError(f"cannot read MATLAB file {str(path)!r}: {exc}") from exc
+    except Exception as exc:  # scipy raises ValueError, MatReadError, IndexError... on corrupt files
+        size = path.stat().st_size
+        raise InputError(f"cannot read MATLAB file {str(path)!r} ({size} bytes): not a valid v5/v7 .mat file, "
+                         f"corrupt or truncated? ({type(exc).__name__}: {exc})") from exc
     classes = {name: (shape, cls) for name, shape, cls in who}
     variables: dict[str, Any] = {}
     infos: list[dict[str, Any]] = []
@@ -165,8 +167,9 @@ def _h5_variables(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 dtype = str(value.dtype) if isinstance(value, np.ndarray) else cls
                 infos.append({"name": name, "shape": shape, "dtype": dtype, "class": cls})
                 variables[name] = value
-    except OSError as exc:
-        raise InputError(f"cannot read MATLAB v7.3 (HDF5) file {str(path)!r}: {exc}") from exc
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:  # h5py: corrupt or truncated HDF5
+        raise InputError(f"cannot read MATLAB v7.3 (HDF5) file {str(path)!r}: corrupt or truncated? "
+                         f"({type(exc).__name__}: {exc})") from exc
     return variables, infos
 
 
