@@ -21,6 +21,7 @@ import numpy as np
 from hysupp.errors import InputError
 from hysupp.methods.base import Method
 from hysupp.methods.registry import get_method
+from hysupp.optim.guards import check_result
 from hysupp.records import RECORD_VERSION, Timer, environment, file_sha256, to_jsonable, utc_now
 from hysupp.scene import Scene
 
@@ -342,6 +343,7 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
         if e_source == "library":
             library_abundances = A_valid
 
+    check_result(cls.name, abundances=A_valid, endmembers=E_est)
     metrics = None
     if library_abundances is not None:  # never reordered; HySUPP's true-atom-row metrics + full matrix
         if scene.abundances is not None and scene.library_index is not None:

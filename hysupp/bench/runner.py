@@ -110,9 +110,12 @@ def run_suite(suite: Suite, out_dir: str | os.PathLike, *, methods: list[str] | 
         raise OutputExistsError(f"{str(out)!r} already holds {len(existing)} run record(s); pass --resume to "
                                 f"continue that suite or choose another --out")
     records.mkdir(parents=True, exist_ok=True)
-    (out / "suite.json").write_text(json.dumps({"name": suite.name, "source": suite.source, "kind": suite.kind,
-                                                "description": suite.description, "reference": suite.reference,
-                                                "metrics": suite.metrics}, indent=1))
+    from hysupp.io.atomic import atomic_output
+
+    with atomic_output(out / "suite.json", overwrite=True) as tmp:   # an interrupted write keeps the old one
+        tmp.write_text(json.dumps({"name": suite.name, "source": suite.source, "kind": suite.kind,
+                                   "description": suite.description, "reference": suite.reference,
+                                   "metrics": suite.metrics}, indent=1))
     todo = [s for s in specs if s.run_id not in existing]
     summary = {"total": len(specs), "skipped": len(specs) - len(todo), "ok": 0, "failed": 0}
     t0 = time.perf_counter()

@@ -89,7 +89,10 @@ def run_command(suite, methods, snrs, seeds, params, jobs, scheduler, out, resum
                         overrides=_parse_overrides(params), jobs=jobs, resume=resume, scheduler=scheduler,
                         progress=progress)
     rows = aggregate(load_records(target), s.metrics or None)
-    (target / "table.md").write_text(render_markdown(rows, title=f"{s.name}", notes=s.description))
+    from hysupp.io.atomic import atomic_output
+
+    with atomic_output(target / "table.md", overwrite=True) as tmp:   # regenerated from the records each time
+        tmp.write_text(render_markdown(rows, title=f"{s.name}", notes=s.description))
     summary["output"] = str(target)
     if as_json:
         echo_json(summary)

@@ -25,7 +25,7 @@ import numpy as np
 
 from hysupp.errors import DivergenceError
 
-__all__ = ["check_finite", "divergence_error", "is_finite"]
+__all__ = ["check_finite", "check_result", "divergence_error", "is_finite"]
 
 
 def is_finite(value: Any) -> bool:
@@ -49,3 +49,16 @@ def check_finite(method: str, iteration: int, *values: Any, what: str = "iterate
     for value in values:
         if not is_finite(value):
             raise divergence_error(method, iteration, what=what, hint=hint)
+
+
+def check_result(method: str, **arrays: Any) -> None:
+    """Raise :class:`~hysupp.errors.DivergenceError` when a method returned NaN/Inf in any of
+    ``arrays`` (e.g. ``abundances=A, endmembers=E``); masked pixels are not passed here."""
+    for name, value in arrays.items():
+        if value is None:
+            continue
+        arr = np.asarray(value)
+        bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        if bad:
+            raise DivergenceError(f"{method} returned non-finite {name}: {bad} of {arr.size} values are NaN/Inf "
+                                  f"(shape {arr.shape}); the method diverged or its input is degenerate")
