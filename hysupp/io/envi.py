@@ -382,8 +382,8 @@ def _image(img: Any, md: dict[str, Any], name: str, hdr: Path) -> Scene:
     mask = valid_mask(cube, nodata)
     mask = None if mask.all() else mask
     if mask is not None:
-        notes.append(f"{int((~mask).sum())} pixels equal to 'data ignore value' {nodata:g} or non-finite "
-                     f"marked invalid")
+        why = "non-finite" if nodata is None else f"equal to 'data ignore value' {nodata:g} or non-finite"
+        notes.append(f"{int((~mask).sum())} pixels {why} marked invalid")
     cube = _apply_scaling(cube, md, notes, band_axis=0, keep=keep)
     georef = None
     if md.get("map info") is not None:
