@@ -83,6 +83,22 @@ def test_corrupt_mat_tag_is_caught_before_scipy(tmp_path):
         load(tmp_path / "bad.mat")
 
 
+def test_corrupt_mat_dimensions_and_complex_flag(tmp_path):
+    sio.savemat(tmp_path / "ok.mat", {"Y": np.ones((5, 4), np.float32)})
+    good = (tmp_path / "ok.mat").read_bytes()
+    bigger = bytearray(good)
+    bigger[164] = 200                    # dims (5, 4) -> (5, 200): more values than the data holds
+    (tmp_path / "dims.mat").write_bytes(bytes(bigger))
+    with pytest.raises(InputError, match=r"dims\.mat' is corrupt at byte 176: array dimensions \(5, 200\) need 4000 "
+                                         r"bytes of type 7, the data element holds 80"):
+        load(tmp_path / "dims.mat")
+    cplx = bytearray(good)
+    cplx[145] |= 0x08                    # complex flag without an imaginary part
+    (tmp_path / "cplx.mat").write_bytes(bytes(cplx))
+    with pytest.raises(InputError, match=r"cplx\.mat' is corrupt at byte 136: complex array without an imaginary"):
+        load(tmp_path / "cplx.mat")
+
+
 def test_empty_mat(tmp_path):
     (tmp_path / "e.mat").write_bytes(b"")
     with pytest.raises(InputError, match=r"e\.mat' \(0 bytes\).*truncated"):
