@@ -123,7 +123,7 @@ WRITERS = [("a.npy", "npy"), ("a.npz", "npz"), ("a.mat", "mat"), ("a.tif", "tif"
 
 @pytest.mark.parametrize("name, kind", WRITERS)
 def test_failure_mid_write_leaves_nothing(tmp_path, monkeypatch, name, kind):
-    write = dict((n, w) for n, _, w in _writers())[name]
+    write = {n: w for n, _, w in _writers()}[name]
     (tmp_path / "other.txt").write_text("unrelated")
     before = _snapshot(tmp_path)
     _inject(monkeypatch, kind)
@@ -134,7 +134,7 @@ def test_failure_mid_write_leaves_nothing(tmp_path, monkeypatch, name, kind):
 
 @pytest.mark.parametrize("name, kind", WRITERS)
 def test_failure_mid_overwrite_keeps_the_old_file(tmp_path, monkeypatch, name, kind):
-    write = dict((n, w) for n, _, w in _writers())[name]
+    write = {n: w for n, _, w in _writers()}[name]
     write(tmp_path / name, False)                   # a complete, valid file
     before = _snapshot(tmp_path)
     with pytest.raises(OutputExistsError, match="exists"):

@@ -15,16 +15,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-from hypothesis.extra.numpy import arrays  # noqa: E402
-
-from hysupp.errors import InputError  # noqa: E402
-from hysupp.io import load, save  # noqa: E402
-from hysupp.metrics import sad, sre  # noqa: E402
-from hysupp.metrics.fusion import q2n, sam  # noqa: E402
+from hysupp.errors import InputError
+from hysupp.io import load, save
+from hysupp.metrics import sad, sre
+from hysupp.metrics.fusion import q2n, sam
 
 FAST = settings(max_examples=15, deadline=2000, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -87,7 +85,7 @@ spectra = arrays(np.float64, st.tuples(st.integers(3, 8), st.integers(2, 4), st.
 @FAST
 @given(ref=spectra, data=st.data())
 def test_sam_is_invariant_to_positive_per_pixel_scaling(ref, data):
-    L, H, W = ref.shape
+    _, H, W = ref.shape
     noise = data.draw(arrays(np.float64, ref.shape, elements=st.floats(0.0, 0.2)))
     fused = ref + noise
     gains = data.draw(arrays(np.float64, (1, H, W), elements=positive))

@@ -54,7 +54,7 @@ def _poison(monkeypatch, module, name):
 @pytest.mark.parametrize("method, prox", [("SUnSAL", "soft_threshold"), ("SUnSAL-TV", "soft_threshold"),
                                           ("CLSUnSAL", "group_soft_threshold")])
 def test_admm_methods_stop_on_non_finite_iterates(monkeypatch, method, prox):
-    import hysupp.unmixing.semisupervised.sunsal as sunsal
+    from hysupp.unmixing.semisupervised import sunsal
 
     _poison(monkeypatch, sunsal, prox)
     kwargs = {"image_shape": (H, W)} if method == "SUnSAL-TV" else {}
@@ -64,7 +64,7 @@ def test_admm_methods_stop_on_non_finite_iterates(monkeypatch, method, prox):
 
 
 def test_s2wsu_stops_on_non_finite_weights(monkeypatch):
-    import hysupp.unmixing.semisupervised.s2wsu as s2wsu
+    from hysupp.unmixing.semisupervised import s2wsu
 
     monkeypatch.setattr(s2wsu, "s2wsu_weights", lambda W3, *a, **k: np.full_like(W3, np.nan))
     with pytest.raises(DivergenceError, match=r"^S2WSU: the ADMM iterates diverged \(NaN/Inf\) at iteration \d+"):
@@ -90,8 +90,8 @@ def test_torch_training_loop_names_method_and_iteration():
 
 
 def test_unmix_reports_divergence_as_a_user_error(monkeypatch):
-    import hysupp.unmixing.semisupervised.sunsal as sunsal
     from hysupp.scene import Scene
+    from hysupp.unmixing.semisupervised import sunsal
 
     _poison(monkeypatch, sunsal, "soft_threshold")
     with pytest.raises(HysuppError, match=r"SUnSAL: the ADMM iterates diverged .* at iteration 1"):
