@@ -278,9 +278,9 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
     valid = np.ones(scene.n_pixels, bool) if scene.mask is None else scene.mask.ravel()
     negative = np.flatnonzero((Y_full[:, valid] < 0).any(axis=0))
     if negative.size:   # kept (noise and atmospheric correction give some), but said in the record
-        scene = replace(scene, notes=scene.notes + [
-            f"{negative.size} of {int(valid.sum())} pixels have negative values (min "
-            f"{float(np.min(Y_full[:, valid])):g}); reflectance is >= 0: check the calibration or scale"])
+        note = (f"{negative.size} of {int(valid.sum())} pixels have negative values (min "
+                f"{float(np.min(Y_full[:, valid])):g}); reflectance is >= 0: check the calibration or scale")
+        scene = replace(scene, notes=[*scene.notes, note])
     if snr is not None:
         from hysupp.physics.noise import add_awgn
 

@@ -218,7 +218,7 @@ def check_header(hdr: Path, data: Path | None = None) -> dict[str, Any]:
     InputError
         Naming the header, the field, what was expected and what was found.
     """
-    import spectral.io.envi as envi
+    from spectral.io import envi
 
     where = f"ENVI header {str(hdr)!r}"
     try:
