@@ -21,6 +21,7 @@ import numpy as np
 from hysupp.errors import InputError
 from hysupp.methods.base import Method
 from hysupp.methods.registry import get_method
+from hysupp.optim.guards import check_result
 from hysupp.records import RECORD_VERSION, Timer, environment, file_sha256, info_jsonable, to_jsonable, utc_now
 from hysupp.scene import Scene
 
@@ -81,6 +82,11 @@ def _attach_library(scene: Scene, library: str | os.PathLike | Scene) -> Scene:
 
     if isinstance(library, Scene):
         source = library
+    elif isinstance(library, np.ndarray):
+        if library.ndim != 2:
+            raise InputError(f"library array must be 2-D (L bands, M atoms), got shape {library.shape}")
+        same = scene.wavelengths is not None and library.shape[0] == scene.n_bands
+        source = Scene(library=library, wavelengths=scene.wavelengths if same else None, name="library array")
     elif isinstance(library, str) and _key(library) in LIBRARIES:
         source = named_library(library)
     else:
@@ -196,6 +202,8 @@ def _resolve_p(scene: Scene, p: int | str | None, Y: np.ndarray | None = None,
             raise InputError(f"{P_ESTIMATORS[key]} estimated p = {k} endmembers (fewer than 2); pass p explicitly")
         return k
     if p is not None:
+        if isinstance(p, (bool, np.bool_)) or not float(p).is_integer():
+            raise InputError(f"p (number of endmembers) must be a whole number, got {p!r}")
         return int(p)
     for truth in (scene.endmembers, scene.abundances):
         if truth is not None:
@@ -233,8 +241,9 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
     endmembers : "truth", "library", ndarray (L, p) or path, optional
         Known endmembers for a supervised method instead of extracting them (``"library"``: every
         atom of the library, i.e. sparse unmixing over the library).
-    library : str, path or Scene, optional
-        A spectral library (``"usgs1995"``, ``"usgs1995-pruned"``, a library file or a Scene),
+    library : str, path, Scene or ndarray (L, M), optional
+        A spectral library (``"usgs1995"``, ``"usgs1995-pruned"``, a library file, a Scene or an
+        array on the image's bands),
         matched to the image's bands by wavelength (selected where the grids coincide,
         resampled otherwise) and attached as ``scene.library``.
     extractor : str
@@ -266,12 +275,17 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
         raise InputError(f"{cls.name} is a {cls.task} method; --endmembers applies to supervised methods")
 
     Y_full = scene.pixels()
+    valid = np.ones(scene.n_pixels, bool) if scene.mask is None else scene.mask.ravel()
+    negative = np.flatnonzero((Y_full[:, valid] < 0).any(axis=0))
+    if negative.size:   # kept (noise and atmospheric correction give some), but said in the record
+        note = (f"{negative.size} of {int(valid.sum())} pixels have negative values (min "
+                f"{float(np.min(Y_full[:, valid])):g}); reflectance is >= 0: check the calibration or scale")
+        scene = replace(scene, notes=[*scene.notes, note])
     if snr is not None:
         from hysupp.physics.noise import add_awgn
 
         Y_full = add_awgn(Y_full, snr, seed=seed)
         scene = replace(scene, cube=Y_full.reshape(scene.shape), notes=scene.notes + [f"AWGN at {snr} dB, seed {seed}"])
-    valid = np.ones(scene.n_pixels, bool) if scene.mask is None else scene.mask.ravel()
     Y = Y_full[:, valid]
     if not np.issubdtype(Y.dtype, np.floating):
         Y = Y.astype(np.float32)
@@ -329,6 +343,7 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
         if e_source == "library":
             library_abundances = A_valid
 
+    check_result(cls.name, abundances=A_valid, endmembers=E_est)
     metrics = None
     if library_abundances is not None:  # never reordered; HySUPP's true-atom-row metrics + full matrix
         if scene.abundances is not None and scene.library_index is not None:

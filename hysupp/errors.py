@@ -36,3 +36,8 @@ class UnknownMethodError(HysuppError, KeyError):
 
 class OutputExistsError(HysuppError, FileExistsError):
     """An output path exists and overwriting was not requested."""
+
+
+class DivergenceError(HysuppError, FloatingPointError):
+    """An iterative method's iterates (or loss) became NaN/Inf; the message names the method and the
+    iteration (raised through :func:`hysupp.optim.guards.check_finite`)."""

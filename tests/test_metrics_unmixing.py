@@ -76,8 +76,8 @@ def test_sre_shape_mismatch_names_arrays_and_shapes():
        arrays(np.float64, (3, 6), elements=st.floats(0.01, 1.0)),
        st.floats(0.01, 100.0))
 def test_sre_invariant_to_common_scaling(A, Ah, c):
-    if np.array_equal(A, Ah):
-        return
+    if np.linalg.norm(A - Ah) <= 1e-8 * np.linalg.norm(A):   # equal up to rounding: the error's ulps are not
+        return                                               # scale-invariant (hypothesis found 313 vs 315 dB)
     assert sre(c * A, c * Ah) == pytest.approx(sre(A, Ah), rel=1e-9, abs=1e-9)
 
 

@@ -36,7 +36,9 @@ def load_records(out_dir: str | Path) -> list[dict[str, Any]]:
     folder = Path(out_dir) / "records"
     if not folder.is_dir():
         raise InputError(f"{str(out_dir)!r} has no records/ folder: not a hysupp bench output")
-    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+    from hysupp.bench.runner import record_files
+
+    return [json.loads(p.read_text()) for p in record_files(out_dir)]
 
 
 def _time(record: dict[str, Any]) -> float | None:

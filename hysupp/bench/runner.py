@@ -16,11 +16,33 @@ from typing import Any
 from hysupp.bench.suite import RunSpec, Suite
 from hysupp.errors import InputError, OutputExistsError
 
-__all__ = ["MAPS_DIR", "RECORDS_DIR", "execute_run", "run_suite"]
+__all__ = ["MAPS_DIR", "RECORDS_DIR", "execute_run", "record_files", "run_suite"]
 
 RECORDS_DIR = "records"
 #: abundance maps of seed 0 of each unmixing cell (for the figures), one ``.npz`` per run
 MAPS_DIR = "maps"
+#: a temporary record left by a killed writer is removed on --resume once it is this old (s)
+STALE_TEMP_S = 60.0
+
+
+def record_files(out_dir: str | os.PathLike) -> list[Path]:
+    """The finished run records of a bench output folder, sorted; temporary files of an
+    interrupted write (``.<name>.<random>.tmp.json``, see :func:`hysupp.io.atomic.atomic_output`)
+    are not records."""
+    folder = Path(out_dir) / RECORDS_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.json") if not p.name.startswith("."))
+
+
+def _remove_stale_temps(records: Path) -> None:
+    now = time.time()
+    for tmp in records.glob(".*.tmp.json"):
+        try:
+            if now - tmp.stat().st_mtime > STALE_TEMP_S:
+                tmp.unlink()
+        except OSError:
+            pass
 
 
 @lru_cache(maxsize=8)
@@ -182,17 +204,20 @@ def run_suite(suite: Suite, out_dir: str | os.PathLike, *, methods: list[str] | 
     out = Path(out_dir)
     specs = suite.runs(methods=methods, snrs=snrs, seeds=seeds, overrides=overrides)
     records = out / RECORDS_DIR
-    existing = {p.stem for p in records.glob("*.json")} if records.is_dir() else set()
+    existing = {p.stem for p in record_files(out)}
     if existing and not resume:
         raise OutputExistsError(f"{str(out)!r} already holds {len(existing)} run record(s); pass --resume to "
                                 f"continue that suite or choose another --out")
     records.mkdir(parents=True, exist_ok=True)
+    if resume:
+        _remove_stale_temps(records)
     from hysupp.io.atomic import atomic_output
 
-    with atomic_output(out / "suite.json", overwrite=True) as tmp:
+    with atomic_output(out / "suite.json", overwrite=True) as tmp:   # an interrupted write keeps the old one
         tmp.write_text(json.dumps({"name": suite.name, "source": suite.source, "kind": suite.kind,
                                    "description": suite.description, "reference": suite.reference,
-                                   "metrics": suite.metrics, "reference_values": suite.reference_values}, indent=1))
+                                   "metrics": suite.metrics, "reference_values": suite.reference_values},
+                                   indent=1))
     todo = [s for s in specs if s.run_id not in existing]
     summary = {"total": len(specs), "skipped": len(specs) - len(todo), "ok": 0, "failed": 0}
     t0 = time.perf_counter()

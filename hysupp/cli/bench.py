@@ -91,8 +91,11 @@ def run_command(suite, methods, snrs, seeds, params, jobs, threads, scheduler, o
                         overrides=_parse_overrides(params), jobs=jobs, threads=threads, resume=resume,
                         scheduler=scheduler, progress=progress)
     rows = attach_reference(aggregate(load_records(target), s.metrics or None), s.reference_values)
-    (target / "table.md").write_text(render_markdown(rows, title=f"{s.name}", notes=s.description,
-                                                     reference_source=s.reference_values.get("source", "")))
+    from hysupp.io.atomic import atomic_output
+
+    with atomic_output(target / "table.md", overwrite=True) as tmp:   # regenerated from the records each time
+        tmp.write_text(render_markdown(rows, title=f"{s.name}", notes=s.description,
+                                       reference_source=s.reference_values.get("source", "")))
     summary["output"] = str(target)
     if as_json:
         echo_json(summary)

@@ -32,6 +32,7 @@ import numpy as np
 
 from hysupp.errors import InputError
 from hysupp.methods.registry import get_method
+from hysupp.optim.guards import check_result
 from hysupp.records import RECORD_VERSION, Timer, environment, file_sha256, info_jsonable, to_jsonable, utc_now
 from hysupp.scene import Scene
 
@@ -160,6 +161,7 @@ def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any 
             result = method_obj.fuse(low, high, ratio=pair.ratio,  # type: ignore[attr-defined]
                                      srf=None if srf is None else np.asarray(srf, dtype=np.float64), psf=psf)
     fused = np.asarray(result.fused)
+    check_result(cls.name, fused=fused)
     metrics = None
     bits = pair.low.extras.get("bit_depth") or (inputs.extras.get("bit_depth") if isinstance(inputs, Scene) else None)
     if evaluate:

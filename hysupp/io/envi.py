@@ -200,6 +200,67 @@ def _spectral_units(md: dict[str, Any], values: np.ndarray | None, notes: list[s
     return wl, factor
 
 
+#: bytes per value of each ENVI ``data type`` code
+DATA_TYPE_BYTES = {1: 1, 2: 2, 3: 4, 4: 4, 5: 8, 6: 8, 9: 16, 12: 2, 13: 4, 14: 8, 15: 8}
+INTERLEAVES = ("bsq", "bil", "bip")
+
+
+def check_header(hdr: Path, data: Path | None = None) -> dict[str, Any]:
+    """Parse an ENVI header and check the fields the reader relies on, before any data is read.
+
+    ``samples``, ``lines`` and ``bands`` must be positive integers, ``data type`` a known code,
+    ``interleave`` one of bsq/bil/bip and ``byte order`` 0 or 1; with ``data``, the data file must
+    hold at least ``header offset + samples * lines * bands * bytes`` bytes. Returns the header
+    (lower-case keys).
+
+    Raises
+    ------
+    InputError
+        Naming the header, the field, what was expected and what was found.
+    """
+    from spectral.io import envi
+
+    where = f"ENVI header {str(hdr)!r}"
+    try:
+        header = envi.read_envi_header(str(hdr))
+    except Exception as exc:  # spectral: EnviHeaderParsingError, UnicodeDecodeError, ...
+        raise InputError(f"{where} is not a valid ENVI header ({type(exc).__name__}: {exc})") from exc
+    md = {str(k).lower(): v for k, v in header.items()}
+
+    def integer(field: str, low: int, default: int | None = None) -> int:
+        if field not in md:
+            if default is not None:
+                return default
+            raise InputError(f"{where}: required field {field!r} is missing")
+        try:
+            value = int(str(md[field]).strip())
+        except ValueError:
+            raise InputError(f"{where}: {field!r} must be an integer, got {md[field]!r}") from None
+        if value < low:
+            raise InputError(f"{where}: {field!r} must be >= {low}, got {value}")
+        return value
+
+    dims = [integer(f, 1) for f in ("samples", "lines", "bands")]
+    offset = integer("header offset", 0, default=0)
+    code = integer("data type", 1)
+    if code not in DATA_TYPE_BYTES:
+        raise InputError(f"{where}: unknown 'data type' {code}; expected one of "
+                         f"{', '.join(map(str, DATA_TYPE_BYTES))}")
+    interleave = str(md.get("interleave", "bsq")).strip().lower()
+    if interleave not in INTERLEAVES:
+        raise InputError(f"{where}: 'interleave' must be bsq, bil or bip, got {md.get('interleave')!r}")
+    if "byte order" in md and str(md["byte order"]).strip() not in ("0", "1"):
+        raise InputError(f"{where}: 'byte order' must be 0 or 1, got {md['byte order']!r}")
+    if data is not None:
+        need = offset + dims[0] * dims[1] * dims[2] * DATA_TYPE_BYTES[code]
+        have = data.stat().st_size
+        if have < need:
+            raise InputError(f"ENVI data file {str(data)!r} is truncated: {have} bytes, the header "
+                             f"({dims[0]} samples x {dims[1]} lines x {dims[2]} bands x {DATA_TYPE_BYTES[code]} "
+                             f"bytes + offset {offset}) needs {need}")
+    return md
+
+
 def read_envi(path: str | os.PathLike, key: str | None = None) -> tuple[Scene, FileInfo]:
     """Read an ENVI image (layout ``"envi"``) or spectral library (layout ``"envi-library"``)."""
     import spectral.io.envi as envi
@@ -207,6 +268,7 @@ def read_envi(path: str | os.PathLike, key: str | None = None) -> tuple[Scene, F
     hdr, data = resolve_envi(path)
     if key is not None:
         raise InputError(f"{str(path)!r}: key= selects a variable in .mat/.npz files; an ENVI file has none")
+    check_header(hdr, data)
     try:
         obj = envi.open(str(hdr), str(data))
     except Exception as exc:  # spectral raises a variety of exception types for bad headers
@@ -320,8 +382,8 @@ def _image(img: Any, md: dict[str, Any], name: str, hdr: Path) -> Scene:
     mask = valid_mask(cube, nodata)
     mask = None if mask.all() else mask
     if mask is not None:
-        notes.append(f"{int((~mask).sum())} pixels equal to 'data ignore value' {nodata:g} or non-finite "
-                     f"marked invalid")
+        why = "non-finite" if nodata is None else f"equal to 'data ignore value' {nodata:g} or non-finite"
+        notes.append(f"{int((~mask).sum())} pixels {why} marked invalid")
     cube = _apply_scaling(cube, md, notes, band_axis=0, keep=keep)
     georef = None
     if md.get("map info") is not None:

@@ -66,15 +66,141 @@ def _convert_v5(value: Any) -> Any:
     return value
 
 
+#: MATLAB v5 data-element type codes (miINT8 .. miUTF32)
+_V5_TYPES = frozenset((1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18))
+_V5_MATRIX, _V5_COMPRESSED = 14, 15
+_V5_ITEMSIZE = {1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 4, 9: 8, 12: 8, 13: 8, 16: 1, 17: 2, 18: 4}
+
+
+def check_v5_structure(path: Path) -> None:
+    """Walk the data-element tags of an uncompressed MATLAB v5 file before SciPy reads it.
+
+    SciPy's C reader trusts the tags: a corrupt type or byte count can make it read past its
+    buffer and crash the interpreter (seen with scipy 1.17: a bus error on a .mat with three bytes
+    changed). Every tag must have a known type, a small element at most 4 bytes and a byte count
+    that fits in its enclosing element; ``miMATRIX`` elements are checked down to their
+    sub-elements (cells and structs recursively) and a numeric array's data must hold the values
+    its dimensions declare. Compressed elements are only bounded (zlib
+    checks their content). Other versions (v4, v7.3) are left to their readers.
+
+    Raises
+    ------
+    InputError
+        Naming the file, the byte offset, what the tag says and what the file allows.
+    """
+    import struct
+
+    from scipy.io.matlab import matfile_version
+
+    try:   # SciPy's own test of the format (the text header itself may be damaged)
+        if matfile_version(path)[0] != 1:
+            return
+    except Exception:  # noqa: BLE001 - not a v5 file: loadmat reports it (as InputError)
+        return
+    blob = path.read_bytes() if path.stat().st_size <= (64 << 20) else None
+    if blob is None:   # large files: check the top-level tags only, read by seeking
+        return _check_v5_top_level(path)
+    order = {b"IM": "<", b"MI": ">"}.get(blob[126:128])
+    if order is None:
+        raise InputError(f"MATLAB file {str(path)!r}: bad endian indicator {blob[126:128]!r} at byte 126 "
+                         f"(expected 'IM' or 'MI'); the file is corrupt")
+    fmt = order + "II"
+
+    def fail(off: int, msg: str) -> None:
+        raise InputError(f"MATLAB file {str(path)!r} is corrupt at byte {off}: {msg} "
+                         f"(file size {len(blob)} bytes)")
+
+    def check_matrix(elements: list[tuple[int, int, int, int]]) -> None:
+        """flags, dims, name, real part: the real part must hold prod(dims) values of its type."""
+        if len(elements) < 4 or elements[0][1] != 6 or elements[1][1] != 5:
+            return
+        flags = struct.unpack_from(order + "I", blob, elements[0][2])[0]
+        mx_class, complex_ = flags & 0xFF, bool(flags & 0x800)
+        dims_off, dims_size = elements[1][2], elements[1][3]
+        dims = struct.unpack_from(order + f"{dims_size // 4}i", blob, dims_off)
+        if any(d < 0 for d in dims):
+            fail(elements[1][0], f"negative array dimensions {dims}")
+        count = int(np.prod(dims, dtype=np.int64))
+        if mx_class == 5:   # sparse: ir, jc (columns + 1 entries), pr [, pi]
+            if len(elements) < 6 + complex_ or len(dims) != 2:
+                fail(elements[0][0], f"sparse array with {len(elements)} sub-elements and dimensions {dims}")
+            if elements[4][3] < 4 * (dims[1] + 1):
+                fail(elements[4][0], f"sparse column index holds {elements[4][3]} bytes, {dims[1] + 1} "
+                                     f"entries needed")
+            return
+        if not (6 <= mx_class <= 15):   # cells, structs, objects: sub-matrices walked; char: left to SciPy
+            return
+        parts = elements[3:5] if complex_ else elements[3:4]
+        if complex_ and len(parts) < 2:
+            fail(elements[0][0], "complex array without an imaginary part")
+        for tag_off, kind, _, size in parts:
+            need = count * _V5_ITEMSIZE.get(kind, 1)
+            if size < need:
+                fail(tag_off, f"array dimensions {dims} need {need} bytes of type {kind}, the data element "
+                              f"holds {size}")
+
+    def walk(off: int, end: int, top: bool) -> None:
+        elements: list[tuple[int, int, int, int]] = []   # (tag offset, type, data offset, bytes)
+        while off < end:
+            if end - off < 8:
+                fail(off, f"{end - off} stray bytes where an 8-byte data-element tag was expected")
+            kind, nbytes = struct.unpack_from(fmt, blob, off)
+            if kind >> 16:   # small data element: 2-byte size, 2-byte type, <= 4 bytes of data
+                size, kind = kind >> 16, kind & 0xFFFF
+                if top or size > 4 or kind not in _V5_TYPES:
+                    fail(off, f"small data element of type {kind} and {size} bytes (at most 4 bytes of a known "
+                              f"type{', never at the top level' if top else ''})")
+                elements.append((off, kind, off + 4, size))
+                off += 8
+                continue
+            if kind not in _V5_TYPES:
+                fail(off, f"unknown data-element type {kind}")
+            if top and kind not in (_V5_MATRIX, _V5_COMPRESSED):
+                fail(off, f"top-level data element of type {kind} (expected a matrix (14) or compressed (15))")
+            if nbytes > end - off - 8:
+                fail(off, f"data element of type {kind} claims {nbytes} bytes, only {end - off - 8} remain")
+            if kind == _V5_MATRIX:
+                walk(off + 8, off + 8 + nbytes, False)
+            elements.append((off, kind, off + 8, nbytes))
+            off += 8 + nbytes + (0 if top else (-nbytes) % 8)
+        if not top:
+            check_matrix(elements)
+
+    walk(128, len(blob), True)
+
+
+def _check_v5_top_level(path: Path) -> None:
+    import struct
+
+    size = path.stat().st_size
+    with open(path, "rb") as fh:
+        head = fh.read(128)
+        fmt = {b"IM": "<II", b"MI": ">II"}.get(head[126:128])
+        if fmt is None:
+            raise InputError(f"MATLAB file {str(path)!r}: bad endian indicator {head[126:128]!r} at byte 126")
+        off = 128
+        while off < size:
+            tag = fh.read(8)
+            kind, nbytes = struct.unpack(fmt, tag) if len(tag) == 8 else (0, 0)
+            if kind not in (_V5_MATRIX, _V5_COMPRESSED) or nbytes > size - off - 8:
+                raise InputError(f"MATLAB file {str(path)!r} is corrupt at byte {off}: top-level tag says type "
+                                 f"{kind}, {nbytes} bytes; {size - off - 8} bytes remain")
+            off += 8 + nbytes
+            fh.seek(off)
+
+
 def _v5_variables(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     import scipy.io
 
+    check_v5_structure(path)
     try:
         who = scipy.io.whosmat(path)
         raw = scipy.io.loadmat(path, squeeze_me=False, chars_as_strings=True, mat_dtype=False,
                                struct_as_record=True)
-    except (ValueError, TypeError, OSError, NotImplementedError) as exc:
-        raise InputError(f"cannot read MATLAB file {str(path)!r}: {exc}") from exc
+    except Exception as exc:  # scipy raises ValueError, MatReadError, IndexError... on corrupt files
+        size = path.stat().st_size
+        raise InputError(f"cannot read MATLAB file {str(path)!r} ({size} bytes): not a valid v5/v7 .mat file, "
+                         f"corrupt or truncated? ({type(exc).__name__}: {exc})") from exc
     classes = {name: (shape, cls) for name, shape, cls in who}
     variables: dict[str, Any] = {}
     infos: list[dict[str, Any]] = []
@@ -165,8 +291,9 @@ def _h5_variables(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
                 dtype = str(value.dtype) if isinstance(value, np.ndarray) else cls
                 infos.append({"name": name, "shape": shape, "dtype": dtype, "class": cls})
                 variables[name] = value
-    except OSError as exc:
-        raise InputError(f"cannot read MATLAB v7.3 (HDF5) file {str(path)!r}: {exc}") from exc
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:  # h5py: corrupt or truncated HDF5
+        raise InputError(f"cannot read MATLAB v7.3 (HDF5) file {str(path)!r}: corrupt or truncated? "
+                         f"({type(exc).__name__}: {exc})") from exc
     return variables, infos
 
 

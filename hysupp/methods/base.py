@@ -82,6 +82,8 @@ def check_pixels(Y: np.ndarray, what: str = "Y") -> np.ndarray:
             raise InputError(
                 f"{what} has {int(bad.sum())} pixel(s) with NaN/Inf values (first at pixel "
                 f"{int(np.flatnonzero(bad)[0])}); mask them (Scene.mask) or fill them before unmixing")
+    if not np.any(Y):
+        raise InputError(f"{what} is all zeros (shape {Y.shape}): there is no signal to unmix")
     return Y
 
 

@@ -51,7 +51,6 @@ True
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -60,7 +59,8 @@ from typing import Any
 
 import numpy as np
 
-from hysupp.errors import HysuppError, ParameterError
+from hysupp.errors import ParameterError
+from hysupp.optim.guards import check_finite
 
 __all__ = ["EMA", "FitResult", "LossHistory", "Session", "fit", "loader_order", "make_optimizer", "run_params",
            "to_numpy", "to_tensor", "torch_session"]
@@ -207,6 +207,7 @@ class LossHistory:
     """Loss values at iterations ``0, every, 2 every, ...`` and the last one."""
 
     every: int = 100
+    method: str = "training"
     iterations: list[int] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
 
@@ -215,9 +216,8 @@ class LossHistory:
 
     def record(self, k: int, value: Any) -> float:
         v = float(value)
-        if not math.isfinite(v):
-            raise HysuppError(f"training diverged: loss is {v} at iteration {k} (try a smaller learning rate "
-                              f"or dtype='float64')")
+        check_finite(self.method, k, v, what="training loss",
+                     hint="try a smaller learning rate or dtype='float64'")
         self.iterations.append(int(k))
         self.values.append(v)
         return v
@@ -257,7 +257,7 @@ def make_optimizer(params: Iterable[Any], name: str = "adam", lr: float = 1e-3, 
 
 def fit(closure: Callable[[int], tuple[Any, Any]], optimizer: Any, n_iter: int, *, history_every: int = 100,
         ema_weight: float | None = None, post_step: Callable[[int], None] | None = None,
-        history: LossHistory | None = None) -> FitResult:
+        history: LossHistory | None = None, method: str = "training") -> FitResult:
     """Run ``n_iter`` optimisation steps.
 
     Each iteration ``k``: ``optimizer.zero_grad(set_to_none=True)``; ``loss, out = closure(k)``;
@@ -266,7 +266,9 @@ def fit(closure: Callable[[int], tuple[Any, Any]], optimizer: Any, n_iter: int, 
     ``loss.backward()``; ``optimizer.step()``; ``post_step(k)`` under ``torch.no_grad()``.
 
     The EMA is updated with the output of the forward pass *before* the step, as the reference DIP
-    implementations do. Pass ``history`` to continue an existing :class:`LossHistory` (several
+    implementations do. A non-finite recorded loss raises
+    :class:`~hysupp.errors.DivergenceError` naming ``method`` (or ``history.method``) and the
+    iteration (:func:`hysupp.optim.guards.check_finite`). Pass ``history`` to continue an existing :class:`LossHistory` (several
     phases of training).
     """
     import torch
@@ -274,7 +276,7 @@ def fit(closure: Callable[[int], tuple[Any, Any]], optimizer: Any, n_iter: int, 
     n_iter = int(n_iter)
     if n_iter < 0:
         raise ParameterError(f"number of iterations must be >= 0, got {n_iter}")
-    hist = history if history is not None else LossHistory(every=int(history_every))
+    hist = history if history is not None else LossHistory(every=int(history_every), method=method)
     ema = EMA(ema_weight) if ema_weight is not None else None
     out = None
     t0 = time.perf_counter()

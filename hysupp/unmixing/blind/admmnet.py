@@ -233,10 +233,11 @@ def admmnet_train(Y: np.ndarray, E0: np.ndarray, *, epochs: int = 300, lr: float
 
         n_steps = epochs * n_batches
         if autograd:
-            res = fit(closure, opt, n_steps, post_step=clamp, history=LossHistory(every=int(history_every)))
+            res = fit(closure, opt, n_steps, post_step=clamp,
+                      history=LossHistory(every=int(history_every), method="ADMMNet"))
             fit_info = res.info()
         else:
-            hist = LossHistory(every=int(history_every))
+            hist = LossHistory(every=int(history_every), method="ADMMNet")
             t_fit = time.perf_counter()
             with torch.no_grad():
                 for k in range(n_steps):

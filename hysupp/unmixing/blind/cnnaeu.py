@@ -167,7 +167,7 @@ class CNNAEU(BlindUnmixer):
             patches = torch.stack([cube[:, r:r + ps, q:q + ps] for r, q in zip(rows, cols)])
             patch_norms = (patches * patches).sum(1).sqrt()
             opt = make_optimizer(net.parameters(), "rmsprop", lr=c["lr"])
-            hist = LossHistory(every=c["history_every"])
+            hist = LossHistory(every=c["history_every"], method=self.name)
             net.train()
             bs = c["batch_size"]
             epochs = c["epochs"]

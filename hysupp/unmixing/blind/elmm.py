@@ -58,7 +58,7 @@ from typing import Any, ClassVar
 import numpy as np
 import scipy.fft
 
-from hysupp.errors import HysuppError, InputError
+from hysupp.errors import InputError
 from hysupp.methods.base import BlindUnmixer, UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -69,6 +69,7 @@ from hysupp.optim import (
     project_simplex,
     soft_threshold,
 )
+from hysupp.optim.guards import check_finite
 from hysupp.optim.prox import group_soft_threshold
 from hysupp.optim.tv import dtd_symbol
 from hysupp.unmixing.blind.sclsu import sclsu
@@ -248,8 +249,7 @@ def elmm(Y: np.ndarray, image_shape: tuple[int, int], E0: np.ndarray, A0: np.nda
                 np.sqrt(2 * (A ** 2).sum() + (DA ** 2).sum()),
                 np.sqrt((U1 ** 2).sum() + (U2 ** 2).sum() + (U3 ** 2).sum()))
             eps_dual = n_x * eps_admm_abs + eps_admm_rel * rho * np.linalg.norm(W1 + W2 + Dt(W3))
-            if not (np.isfinite(r) and np.isfinite(s)):
-                raise HysuppError(f"ELMM: the abundance ADMM diverged (NaN/Inf) at outer iteration {it}")
+            check_finite("ELMM", it, r, s, what="abundance ADMM (outer iteration)")
             if j > 0 and r <= eps_pri and s <= eps_dual:
                 break
             if r > 10 * s or s > 10 * r:

@@ -164,7 +164,8 @@ def endnet_train(Y: np.ndarray, E0: np.ndarray, *, num_spectra: int = 4000, batc
         def project(k: int) -> None:
             Wd.clamp_(min=0.0)
 
-        res = fit(closure, opt, epochs * n_batches, post_step=project, history=LossHistory(every=int(history_every)))
+        res = fit(closure, opt, epochs * n_batches, post_step=project,
+                  history=LossHistory(every=int(history_every), method="EndNet"))
         with torch.no_grad():
             A = abundances(encode(Yt, False, batch_stats=(bn_eval == "image")))
         A_np = np.ascontiguousarray(to_numpy(A).T)

@@ -163,7 +163,7 @@ class MiSiCNet(BlindUnmixer):
             post = (lambda _: Et.clamp_(0.0, 1.0)) if c["clip"] else None
             net.train()
             res = fit(closure, opt, c["niters"], history_every=c["history_every"], ema_weight=c["exp_weight"],
-                      post_step=post)
+                      post_step=post, method=self.name)
             if res.ema is None:          # niters = 0: the untrained network's output
                 with torch.no_grad():
                     res.ema = net(Z).reshape(p, N)

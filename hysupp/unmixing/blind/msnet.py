@@ -230,7 +230,7 @@ def msnet_train(Y: np.ndarray, E0: np.ndarray, image_shape: tuple[int, int], *, 
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=step_size, gamma=gamma)
         net.train()
         res = fit(closure, opt, epochs, post_step=lambda k: sched.step(),
-                  history=LossHistory(every=int(history_every)))
+                  history=LossHistory(every=int(history_every), method="MSNet"))
         net.eval()
         with torch.no_grad():
             A1 = forward()[0]

@@ -44,11 +44,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hysupp.errors import HysuppError
 from hysupp.methods.base import BlindUnmixer, UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
 from hysupp.optim import fcls
+from hysupp.optim.guards import check_finite
 from hysupp.unmixing.blind.sclsu import nonneg_least_squares
 
 __all__ = ["MVCNMF"]
@@ -221,8 +221,7 @@ class MVCNMF(BlindUnmixer):
                     S, fs, alpha_s = self._armijo(S, fs, grad, f_s, alpha_s, beta, sigma)
             d, _ = vol(A)
             F_new = 0.5 * (xx + delta ** 2 * N) + fs + 0.5 * tau * d * d      # = objective(A, S)
-            if not np.isfinite(F_new):
-                raise HysuppError(f"{self.name}: the objective diverged (NaN/Inf) at iteration {it}")
+            check_finite(self.name, it, F_new, what="objective")
             history.append(F_new)
             if abs(F - F_new) <= self.tol * max(abs(F), 1e-300):
                 F = F_new

@@ -175,7 +175,7 @@ class PGMSU(BlindUnmixer):
             Yt = to_tensor(np.ascontiguousarray(Y.T), s)                 # (N, L)
             EM0 = to_tensor(np.ascontiguousarray(E0.T), s).unsqueeze(0)  # (1, p, L)
             opt = make_optimizer(net.parameters(), "adam", lr=c["lr"])
-            hist = LossHistory(every=c["history_every"])
+            hist = LossHistory(every=c["history_every"], method=self.name)
             kl_floor = torch.tensor(KL_FLOOR, dtype=s.dtype, device=s.device)
             epochs, pre = c["epochs"], c["epochs"] // 2
             lam_kl, lam_vol, lam_sad, lam_init = c["lambda_kl"], c["lambda_vol"], c["lambda_sad"], c["lambda_init"]

@@ -48,6 +48,7 @@ from hysupp.errors import HysuppError, InputError
 from hysupp.methods.base import ExtractionResult, Extractor
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
+from hysupp.optim.guards import check_finite
 from hysupp.unmixing.extractors.vca import VCA, _moments, _project, _top_eigvecs
 
 __all__ = ["SISAL", "sisal", "soft_neg"]
@@ -162,8 +163,7 @@ def sisal(Y: np.ndarray, p: int, *, mm_iters: int = 80, tau: float = 1.0, mu: fl
                     f_val = f_true(Q)
                 break
         history.append(f_val)
-        if not np.isfinite(Q).all():
-            raise HysuppError(f"SISAL diverged (NaN/Inf) at iteration {k + 1}; check the input scaling or raise tau")
+        check_finite("SISAL", k + 1, Q, hint="check the input scaling or raise tau")
 
     Mt = np.linalg.inv(Q)
     M = to_spectra(Mt)

@@ -107,10 +107,11 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import linalg as scipy_linalg
 
-from hysupp.errors import HysuppError, ParameterError
+from hysupp.errors import ParameterError
 from hysupp.methods.base import SemiSupervisedUnmixer, UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
+from hysupp.optim.guards import divergence_error
 
 __all__ = ["FaSUn", "MiSiSUn", "SUnS", "fasun_solve"]
 
@@ -368,8 +369,7 @@ def fasun_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 10000, TA: int
             return value
 
         def diverged(it: int) -> None:
-            raise HysuppError(f"{method}: the iterates diverged (NaN/Inf) at outer iteration {it}; check the "
-                              f"scaling of Y and D and the penalties mu1, mu2, mu3")
+            raise divergence_error(method, it, hint="check the scaling of Y and D and the penalties mu1, mu2, mu3")
 
         history: list[tuple[int, float]] = []
         it_done = 0

@@ -30,6 +30,7 @@ from hysupp.errors import HysuppError
 from hysupp.methods.base import SemiSupervisedUnmixer, UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
+from hysupp.optim.guards import check_finite
 from hysupp.optim.prox import group_soft_threshold, soft_threshold
 from hysupp.optim.tv import (
     IdentityPlusDtDSolver,
@@ -45,9 +46,8 @@ CHECK_EVERY = 10
 
 
 def _diverged(method: str, it: int, *values: float) -> None:
-    if not all(np.isfinite(v) for v in values):
-        raise HysuppError(f"{method}: the ADMM iterates diverged (NaN/Inf) at iteration {it}; check the "
-                          f"input scaling and lower the penalty or the regularisation weights")
+    check_finite(method, it, *values, what="ADMM iterates",
+                 hint="check the input scaling and lower the penalty or the regularisation weights")
 
 
 class _Inverse:

@@ -120,7 +120,8 @@ class UnDIP(SupervisedUnmixer):
                 return (Yt - Et @ A).square().sum() * scale, A
 
             net.train()
-            res = fit(closure, opt, c["niters"], history_every=c["history_every"], ema_weight=c["exp_weight"])
+            res = fit(closure, opt, c["niters"], history_every=c["history_every"], ema_weight=c["exp_weight"],
+                      method=self.name)
             if res.ema is None:
                 with torch.no_grad():
                     res.ema = net(Z).reshape(p, N)
