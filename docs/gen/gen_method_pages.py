@@ -18,7 +18,7 @@ import mkdocs_gen_files
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from hysupp.methods.registry import TASKS, available, plugin_errors  # noqa: E402
+from hysupp.methods.registry import TASKS, available, plugin_errors
 
 TASK_TITLES = {
     "extractor": "Endmember extractors",
@@ -135,8 +135,8 @@ def method_page(cls, docs_dir: Path) -> str:
              f"**Class:** `{ident}`  ",
              f"**Reference:** {cell(cls.reference) or '(none declared)'}", ""]
     if getattr(cls, "per_snr", None):
-        lines += ["The method has per-SNR reference settings (`per_snr`): "
-                  f"`{cls.per_snr!r}`.", ""]
+        lines += [("The method has per-SNR reference settings (`per_snr`): "
+                  f"`{cls.per_snr!r}`."), ""]
     lines += ["## Usage", "", "```bash", TASK_HOWTO[cls.task].format(name=cls.name),
               f"hysupp list {cls.name}    # this table in the terminal", "```", "",
               "```python", "import hysupp"]
@@ -145,8 +145,8 @@ def method_page(cls, docs_dir: Path) -> str:
     else:
         lines.append(f'run = hysupp.unmix("scene.mat", "{cls.name}", p=5, params={{}})')
     lines += ["```", "", "## Parameters", "",
-              "Read from the method's `params` declaration (validated by the constructor, the CLI's "
-              "`--param key=value` and `hysupp.unmix(..., params=)`).", "", *params_table(cls), "",
+              ("Read from the method's `params` declaration (validated by the constructor, the CLI's "
+              "`--param key=value` and `hysupp.unmix(..., params=)`)."), "", *params_table(cls), "",
               "## Measured results", "", *results_section(cls, docs_dir), "",
               "## Description", "",
               f"::: {ident}",
@@ -155,6 +155,7 @@ def method_page(cls, docs_dir: Path) -> str:
               "      show_root_toc_entry: false",
               "      members: false",
               "      show_bases: true",
+              "      docstring_section_style: list",
               "      heading_level: 3",
               ""]
     mod_doc = (sys.modules[cls.__module__].__doc__ or "").strip()
@@ -176,8 +177,8 @@ def main() -> None:
     methods = available()
     nav = mkdocs_gen_files.Nav()
     index = ["# Methods", "",
-             f"{len(methods)} registered methods, one generated page each (from `hysupp.methods.registry` "
-             "at build time: parameters from the declarations, results from the measured tables).", ""]
+             (f"{len(methods)} registered methods, one generated page each (from `hysupp.methods.registry` "
+             "at build time: parameters from the declarations, results from the measured tables)."), ""]
     errors = plugin_errors()
     if errors:
         index += ["Plugins that failed to load: " + ", ".join(f"`{k}`" for k in errors), ""]

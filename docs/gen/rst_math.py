@@ -118,7 +118,7 @@ def convert(text: str) -> str:
 class RstToMarkdown(Extension):  # type: ignore[misc,valid-type]
     """griffe extension: convert every docstring with :func:`convert` when it is loaded."""
 
-    def on_instance(self, *, obj, **kwargs) -> None:  # noqa: ANN001
+    def on_instance(self, *, obj, **kwargs) -> None:
         doc = getattr(obj, "docstring", None)
         if doc is not None and doc.value:
             doc.value = convert(doc.value)

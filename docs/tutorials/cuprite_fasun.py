@@ -88,7 +88,7 @@ fig = plot_endmembers(run.endmembers[:, show_k], run.scene.wavelengths,
 show(fig)
 
 # %%
-from hysupp.metrics import sad  # noqa: E402
+from hysupp.metrics import sad
 
 angles = sad(run.endmembers, run.scene.library[:, atom])
 print("spectral angle to the dominant atom (deg):", np.round(np.atleast_1d(angles), 2))
@@ -106,8 +106,8 @@ print("spectral angle to the dominant atom (deg):", np.round(np.atleast_1d(angle
 # In Python, `hysupp.api.write_run(run, "cuprite-fasun")` writes the same folder for the run above.
 
 # %%
-import tempfile  # noqa: E402
-from pathlib import Path  # noqa: E402
+import tempfile
+from pathlib import Path
 
 out = hysupp.api.write_run(run, Path(tempfile.mkdtemp()) / "cuprite-fasun")
 print(sorted(p.name for p in Path(out).iterdir()))

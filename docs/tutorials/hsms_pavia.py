@@ -46,7 +46,7 @@ print({k: v for k, v in pair.protocol.items() if k in ("protocol", "ratio", "sen
 # Q2n, ...) and record it; here we compute three metrics directly with `hysupp.metrics.fusion`.
 
 # %%
-from hysupp.metrics.fusion import ergas, psnr, sam  # noqa: E402
+from hysupp.metrics.fusion import ergas, psnr, sam
 
 runs = {m: hysupp.fuse(pair, m, evaluate=False) for m in ("GLP-HS", "CNMF", "MAP-Hardie")}
 print(f"{'method':8s} {'PSNR (dB)':>9s} {'SAM (deg)':>9s} {'ERGAS':>7s} {'time (s)':>8s}")

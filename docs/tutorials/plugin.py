@@ -101,7 +101,7 @@ dist.mkdir()
 (dist / "entry_points.txt").write_text("[hysupp.methods]\nnnls-demo = hysupp_nnls_demo\n")
 sys.path.insert(0, str(root))
 
-from importlib.metadata import entry_points  # noqa: E402
+from importlib.metadata import entry_points
 
 print([ep for ep in entry_points(group="hysupp.methods")])
 
@@ -111,16 +111,16 @@ print([ep for ep in entry_points(group="hysupp.methods")])
 # The first registry call imports the built-in methods and every entry point of the group:
 
 # %%
-import hysupp  # noqa: E402
-from hysupp.methods.registry import get_method, plugin_errors  # noqa: E402
+import hysupp
+from hysupp.methods.registry import get_method, plugin_errors
 
 cls = get_method("nnls-demo")
 print(cls, cls.task, "plugin errors:", plugin_errors())
 
 # %%
-from click.testing import CliRunner  # noqa: E402
+from click.testing import CliRunner
 
-from hysupp.cli import main  # noqa: E402
+from hysupp.cli import main
 
 print(CliRunner().invoke(main, ["list", "NNLS-Demo"]).output)
 
