@@ -408,6 +408,8 @@ class Blur(LinearOperator):
         Border extension: ``replicate`` (default, as the pansharpening toolbox's ``imfilter``),
         ``circular``, ``reflect``, ``symmetric`` or ``zero`` (see the module table).
 
+    See Also
+    --------
     See :meth:`separable` (a pair ``(k_y, k_x)``), :meth:`gaussian` and
     :func:`hysupp.physics.mtf.mtf_blur`.
 
