@@ -33,8 +33,8 @@ iterations runs ``TA`` ADMM steps on :math:`A` (with :math:`S_3` fixed), then ``
         + \tfrac{\mu_2}{2}\lVert B - S_2 + \Lambda_2\rVert_F^2
         \quad(\text{SUnS: unconstrained}) \\
     S_2 &\leftarrow \Pi(B + \Lambda_2),\quad
-    S_3 \leftarrow \bigl(YA^\top + \lam{\rm MiSi}\bar y\mathbf 1^\top + \mu_3(DB + \Lambda_3)\bigr)
-        \bigl(AA^\top + (\mu_3 + \lam{\rm MiSi}) I\bigr)^{-1} \\
+    S_3 \leftarrow \bigl(YA^\top + \lambda_{\rm MiSi}\bar y\mathbf 1^\top + \mu_3(DB + \Lambda_3)\bigr)
+        \bigl(AA^\top + (\mu_3 + \lambda_{\rm MiSi}) I\bigr)^{-1} \\
     \Lambda_2 &\leftarrow \Lambda_2 + B - S_2,\quad \Lambda_3 \leftarrow \Lambda_3 + DB - S_3
 
 with :math:`\Pi = \max(\cdot, 0)` (FaSUn, MiSiSUn) or :math:`\Pi = \mathrm{clip}_{[0,1]}\circ
