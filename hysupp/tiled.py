@@ -254,6 +254,12 @@ def _compute(tasks: list[Any], scheduler: Any) -> list[Any]:
     return list(dask.compute(*tasks, scheduler="threads"))
 
 
+def _open_client(scheduler: Any) -> tuple[Any, bool]:
+    """(client or None, whether this call created it and must close it)."""
+    client = _client(scheduler)
+    return client, client is not None and client is not scheduler
+
+
 def _client(scheduler: Any) -> Any:
     """A ``distributed.Client`` for ``scheduler`` (a Client, a cluster or an address), or None."""
     if scheduler is None or scheduler in ("threads", "threaded", "sync", "synchronous"):
@@ -363,15 +369,19 @@ def _store_distributed(maps: Any, writer: _WindowWriter, client: Any, progress: 
     keys = [(i, j) for i in range(blocks.shape[1]) for j in range(blocks.shape[2])]
     futures = client.compute([blocks[0, i, j] for i, j in keys])
     where = {f.key: ij for f, ij in zip(futures, keys)}
-    if progress:
-        from distributed import progress as dprogress
-
-        dprogress(futures, notebook=False, multi=False)
-    for fut in as_completed(futures):
+    t0 = time.perf_counter()
+    for done, fut in enumerate(as_completed(futures, loop=client.loop), 1):
         i, j = where[fut.key]
         writer[(slice(0, maps.shape[0]), slice(row_off[i], row_off[i + 1]),
                 slice(col_off[j], col_off[j + 1]))] = fut.result()
         fut.release()
+        if progress:   # the same text bar as dask.diagnostics.ProgressBar, advanced as tiles are written
+            frac = done / len(futures)
+            sys.stderr.write(f"\r[{'#' * int(40 * frac):<40}] | {100 * frac:3.0f}% Completed | "
+                             f"{time.perf_counter() - t0:.1f} s ({client.scheduler.address})")
+            sys.stderr.flush()
+    if progress:
+        sys.stderr.write("\n")
 
 
 # ---------------------------------------------------------------------------------------------- driver
@@ -450,13 +460,28 @@ def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, libr
     progress : bool
         Show Dask's progress bar while writing ``out``.
     """
-    from hysupp.methods.registry import get_method
-    from hysupp.records import RECORD_VERSION, environment, to_jsonable, utc_now
-
     require("dask.array")
     if int(tile) < 1:
         raise InputError(f"tile must be a positive number of pixels, got {tile}")
     tile = int(tile)
+    client, owned = _open_client(scheduler)
+    try:
+        return _unmix_tiled(data, method, endmembers=endmembers, library=library, p=p, extractor=extractor,
+                            params=params, extractor_params=extractor_params, tile=tile, scheduler=client,
+                            scheduler_name=_scheduler_name(scheduler), out=out, n_sample=n_sample, seed=seed,
+                            scale=scale, progress=progress, overwrite=overwrite)
+    finally:
+        if owned:
+            client.close()
+
+
+def _unmix_tiled(data: Any, method: str, *, endmembers: Any, library: Any, p: int | None, extractor: str,
+                 params: dict[str, Any] | None, extractor_params: dict[str, Any] | None, tile: int, scheduler: Any,
+                 scheduler_name: str, out: Any, n_sample: int, seed: int, scale: float | None, progress: bool,
+                 overwrite: bool) -> TiledRun:
+    from hysupp.methods.registry import get_method
+    from hysupp.records import RECORD_VERSION, environment, to_jsonable, utc_now
+
     t0 = time.perf_counter()
     template = None
     if is_dataarray(data):
@@ -515,7 +540,7 @@ def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, libr
                    "per_tile": unmix_name},
         "input": {"path": source, "name": header.name, "shape": list(header.shape), "notes": header.notes},
         "protocol": {"endmembers": e_source, "p": int(k), "tile": tile, "seed": seed, "scale": scale,
-                     "scheduler": _scheduler_name(scheduler)},
+                     "scheduler": scheduler_name},
         "output": None if run.path is None else str(run.path),
         "info": info, "environment": environment()})
     return run
@@ -524,7 +549,10 @@ def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, libr
 def _scheduler_name(scheduler: Any) -> str:
     if scheduler is None or isinstance(scheduler, str):
         return scheduler or "threads"
-    return getattr(scheduler, "scheduler_address", None) or type(scheduler).__name__
+    address = getattr(scheduler, "scheduler_address", None)
+    if address is None and getattr(scheduler, "scheduler", None) is not None:
+        address = getattr(scheduler.scheduler, "address", None)   # a distributed.Client
+    return address or type(scheduler).__name__
 
 
 def _estimate_on_sample(cube: Any, header: Scene, cls: Any, p: int | None, extractor: str, params: Any,

@@ -131,7 +131,7 @@ def test_blind_endmembers_from_a_stratified_sample(scene):
     np.testing.assert_allclose(est[perm], A[:, valid], atol=0.1)
 
 
-def test_local_cluster_two_workers_identical(scene):
+def test_local_cluster_two_workers_identical(scene, tmp_path):
     distributed = pytest.importorskip("distributed")
     path, E, _ = scene
     threaded = unmix_tiled(path, "FCLS", endmembers=E, tile=8).compute()
@@ -139,9 +139,12 @@ def test_local_cluster_two_workers_identical(scene):
         warnings.simplefilter("ignore")
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                       dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-            run = unmix_tiled(path, "FCLS", endmembers=E, tile=8, scheduler=client)
+            run = unmix_tiled(path, "FCLS", endmembers=E, tile=8, scheduler=client, out=tmp_path / "ab.tif")
             np.testing.assert_array_equal(run.compute(client), threaded)
             assert len(client.scheduler_info()["workers"]) == 2
+            assert run.record["protocol"]["scheduler"].startswith("inproc://")
+    with rasterio.open(tmp_path / "ab.tif") as ds:   # written by the client as the workers' tiles arrived
+        np.testing.assert_array_equal(ds.read(), threaded)
 
 
 def test_cli_tile(scene, tmp_path):
@@ -163,3 +166,25 @@ def test_cli_tile(scene, tmp_path):
     assert (out / "endmembers.csv").is_file() and (out / "run.json").is_file()
     bad = CliRunner().invoke(main, ["run", "--scheduler", "tcp://127.0.0.1:1"])
     assert bad.exit_code == 2 and "--tile" in bad.output
+
+
+def test_cli_tile_on_a_tcp_scheduler(scene, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    from click.testing import CliRunner
+
+    from hysupp.cli import main
+
+    path, E, _ = scene
+    np.save(tmp_path / "E.npy", E)
+    expected = unmix_tiled(path, "FCLS", endmembers=E, tile=8).compute()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False, protocol="tcp",
+                                      dashboard_address=None) as cluster:
+            res = CliRunner().invoke(main, ["run", "-m", "FCLS", "--data", str(path), "--endmembers",
+                                            str(tmp_path / "E.npy"), "--tile", "8", "--scheduler",
+                                            cluster.scheduler_address, "--out", str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    assert json.loads((tmp_path / "out" / "run.json").read_text())["protocol"]["scheduler"].startswith("tcp://")
+    with rasterio.open(tmp_path / "out" / "abundances.tif") as ds:   # E read back from .npy as float32
+        np.testing.assert_allclose(ds.read(), expected, atol=1e-5, equal_nan=True)
