@@ -17,6 +17,7 @@ Usage::
     python benchmarks/bench_tiled_memory.py generate --size 1250 --out scene.tif
     python benchmarks/bench_tiled_memory.py tiled --data scene.tif --endmembers E.csv --out ab.tif
     python benchmarks/bench_tiled_memory.py inmemory --data scene.tif --endmembers E.csv
+    python benchmarks/bench_tiled_memory.py overhead --size 1250   # compute only, no I/O; added to the JSON
 
 ``all`` checks the free disk space, generates the scenes, runs each job in a subprocess under
 ``/usr/bin/time -v`` (1 BLAS thread; the tiled job with 1 and 2 Dask threads), writes
@@ -106,6 +107,41 @@ def run_inmemory(data: str, endmembers: str) -> dict:
             "unmix_us_per_pixel": run.record["timings_s"]["unmix"] / n * 1e6}
 
 
+def run_overhead(size: int, tile: int, repeats: int = 3) -> dict:
+    """Compute only, no I/O: FCLS on the whole in-memory cube (the in-memory path's unmix step) vs
+    ``unmix_tiled`` on the same in-memory cube (dask chunks, 1 thread), median of ``repeats``."""
+    import dask
+
+    from hysupp.methods.registry import get_method
+    from hysupp.tiled import unmix_tiled
+
+    dask.config.set(num_workers=1)
+    E, _, _ = _endmembers()
+    L, p = E.shape
+    cube = np.empty((L, size, size), np.float32)
+    for r in range(0, size, GEN_TILE):
+        for c in range(0, size, GEN_TILE):
+            h, w = min(GEN_TILE, size - r), min(GEN_TILE, size - c)
+            rng = np.random.default_rng([0, r, c])
+            A = rng.dirichlet(np.full(p, 0.5), h * w).T.astype(np.float32)
+            cube[:, r:r + h, c:c + w] = (E @ A + rng.standard_normal((L, h * w), dtype=np.float32)
+                                         * np.float32(0.002)).reshape(L, h, w)
+    whole, tiled = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        A_mem = get_method("FCLS")().unmix(cube.reshape(L, -1), E).abundances
+        whole.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        A_tile = unmix_tiled(cube, "FCLS", endmembers=E, tile=tile).compute()
+        tiled.append(time.perf_counter() - t0)
+    n = size * size
+    return {"pixels": n, "tile": tile, "repeats": repeats, "whole_s": whole, "tiled_s": tiled,
+            "whole_us_per_pixel": float(np.median(whole)) / n * 1e6,
+            "tiled_us_per_pixel": float(np.median(tiled)) / n * 1e6,
+            "tiled_over_whole": float(np.median(tiled) / np.median(whole)),
+            "max_abs_diff": float(np.abs(A_tile.reshape(p, -1) - A_mem).max())}
+
+
 def _timed(args: list[str]) -> dict:
     """Run this script's sub-command under /usr/bin/time -v; its JSON line + peak RSS."""
     cmd = ["/usr/bin/time", "-v", sys.executable, __file__, *args]
@@ -116,7 +152,9 @@ def _timed(args: list[str]) -> dict:
     rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", proc.stderr).group(1))
     elapsed = re.search(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)", proc.stderr).group(1)
     result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result.update(peak_rss_mb=rss_kb / 1024, time_v_elapsed=elapsed, command=" ".join(cmd[2:]))
+    cpu = sum(float(re.search(rf"{k} time \(seconds\): ([\d.]+)", proc.stderr).group(1)) for k in ("User", "System"))
+    result.update(peak_rss_mb=rss_kb / 1024, time_v_elapsed=elapsed, command=" ".join(cmd[2:]), cpu_s=cpu,
+                  cpu_us_per_pixel=cpu / result["pixels"] * 1e6)
     return result
 
 
@@ -161,7 +199,7 @@ def main_all(args: argparse.Namespace) -> None:
     E, names, wl = _endmembers()
     e_csv = work / "endmembers.csv"
     save_spectra_csv(e_csv, E, names, wavelengths=wl, overwrite=True)
-    out_json = ROOT / "benchmarks" / "results" / "tiled_memory.json"
+    out_json = Path(args.json_out)
     try:
         for size in args.sizes:
             scene = work / f"scene_{size}.tif"
@@ -202,10 +240,13 @@ def _summary(record: dict) -> dict:
     tiled = {(r["size"], r["dask_threads"]): r for r in runs if r["kind"] == "tiled"}
     mem = {r["size"]: r for r in runs if r["kind"] == "in-memory"}
     out: dict = {"peak_rss_mb": {f"{s}x{s} tiled {t} threads": r["peak_rss_mb"] for (s, t), r in tiled.items()},
-                 "us_per_pixel": {f"{s}x{s} tiled {t} threads": r["us_per_pixel"] for (s, t), r in tiled.items()}}
+                 "us_per_pixel": {f"{s}x{s} tiled {t} threads": r["us_per_pixel"] for (s, t), r in tiled.items()},
+                 "cpu_us_per_pixel": {f"{s}x{s} tiled {t} threads": r.get("cpu_us_per_pixel")
+                                      for (s, t), r in tiled.items()}}
     for s, r in mem.items():
         out["peak_rss_mb"][f"{s}x{s} in-memory"] = r["peak_rss_mb"]
         out["us_per_pixel"][f"{s}x{s} in-memory"] = r["us_per_pixel"]
+        out["cpu_us_per_pixel"][f"{s}x{s} in-memory"] = r.get("cpu_us_per_pixel")
         if (s, 1) in tiled:
             out[f"tiled_1_thread_over_in_memory_time_per_pixel_{s}"] = tiled[(s, 1)]["us_per_pixel"] / r["us_per_pixel"]
     sizes = sorted({s for s, _ in tiled})
@@ -228,6 +269,7 @@ def main() -> None:
     a.add_argument("--inmemory-max", type=int, default=1250)
     a.add_argument("--workdir", default="/tmp/hysupp-bench-tiled")
     a.add_argument("--keep", action="store_true")
+    a.add_argument("--json-out", default=str(ROOT / "benchmarks" / "results" / "tiled_memory.json"))
     g = sub.add_parser("generate")
     g.add_argument("--size", type=int, required=True)
     g.add_argument("--out", required=True)
@@ -237,6 +279,10 @@ def main() -> None:
     t.add_argument("--out", required=True)
     t.add_argument("--tile", type=int, default=512)
     t.add_argument("--workers", type=int, default=2)
+    o = sub.add_parser("overhead", help="compute only (no I/O): whole-cube FCLS vs tiled on an in-memory cube")
+    o.add_argument("--size", type=int, default=1250)
+    o.add_argument("--tile", type=int, default=512)
+    o.add_argument("--repeats", type=int, default=3)
     m = sub.add_parser("inmemory")
     m.add_argument("--data", required=True)
     m.add_argument("--endmembers", required=True)
@@ -247,6 +293,17 @@ def main() -> None:
         main_all(args)
     elif args.cmd == "generate":
         print(json.dumps(generate(args.size, Path(args.out))))
+    elif args.cmd == "overhead":
+        res = run_overhead(args.size, args.tile, args.repeats)
+        from _common import uptime
+
+        res["uptime"] = uptime()
+        out = ROOT / "benchmarks" / "results" / "tiled_memory.json"
+        if out.is_file():
+            record = json.loads(out.read_text())
+            record["compute_overhead"] = res
+            out.write_text(json.dumps(record, indent=2))
+        print(json.dumps(res))
     elif args.cmd == "tiled":
         print(json.dumps(run_tiled(args.data, args.endmembers, args.out, args.tile, args.workers)))
     else:
