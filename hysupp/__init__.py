@@ -18,13 +18,15 @@ from hysupp.scene import Georef, Scene
 __version__ = "0.1.0"
 
 __all__ = ["Georef", "HysuppError", "InputError", "LayoutError", "ParameterError", "Scene",
-           "UnknownMethodError", "__version__", "fuse", "load", "save", "unmix", "list_methods", "simulate"]
+           "UnknownMethodError", "__version__", "fuse", "list_methods", "load", "save", "simulate", "unmix",
+           "unmix_tiled"]
 
 # Heavy entry points are imported on first use so `import hysupp` stays fast.
 _LAZY = {
     "load": ("hysupp.io", "load"),
     "save": ("hysupp.io", "save"),
     "unmix": ("hysupp.api", "unmix"),
+    "unmix_tiled": ("hysupp.tiled", "unmix_tiled"),
     "fuse": ("hysupp.fusion.run", "fuse"),
     "list_methods": ("hysupp.methods.registry", "available"),
     "simulate": ("hysupp.simulate", None),

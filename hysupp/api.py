@@ -36,6 +36,9 @@ class UnmixingRun:
     ``abundances`` is ``(p, H, W)`` (NaN at masked pixels), ``endmembers`` ``(L, p)``; when truth
     was available and the endmembers were estimated, both are reordered to match the truth (the
     permutation is in ``metrics["alignment"]``). ``record`` is the JSON run record (DESIGN §5).
+    When the input was an ``xarray.DataArray``, ``xarray`` holds the abundances as a DataArray
+    ``(endmember, y, x)`` with the input's coords, CRS, transform and attributes
+    (:meth:`to_xarray`).
     """
 
     scene: Scene
@@ -46,6 +49,22 @@ class UnmixingRun:
     metrics: dict[str, Any] | None
     info: dict[str, Any]
     record: dict[str, Any] = field(default_factory=dict)
+    xarray: Any = None
+
+    def to_xarray(self) -> Any:
+        """The abundances as an ``xarray.DataArray`` ``(endmember, y, x)`` (endmember names as a
+        coordinate, NaN at masked pixels; the input's grid, CRS and attributes when it was a
+        DataArray, else its georef)."""
+        if self.xarray is not None:
+            return self.xarray
+        from hysupp.io.xarray import maps_to_dataarray, require
+
+        xr = require("xarray")
+        _, h, w = self.abundances.shape
+        template = self.scene.extras.get("xarray_template") or {
+            "dims": ("y", "x"), "coords": _grid_coords(self.scene.georef, h, w, xr), "attrs": {}, "name": None}
+        return maps_to_dataarray(self.abundances, self.endmember_names, template, dim="endmember",
+                                 georef=self.scene.georef, mask=self.scene.mask, name="abundances")
 
     def abundance_scene(self) -> Scene:
         """The abundance maps as a ``Scene`` (cube ``(p, H, W)``) that keeps the input's georef."""
@@ -53,8 +72,22 @@ class UnmixingRun:
                      layout="abundances", extras={"band_names": list(self.endmember_names)})
 
 
-def _as_scene(data: Scene | np.ndarray | str | os.PathLike, key: str | None, truth: str | None,
-              scale: float | None) -> Scene:
+def _grid_coords(georef: Any, h: int, w: int, xr: Any) -> dict[str, Any]:
+    """Pixel-centre ``y``/``x`` coordinates from a georef's transform (pixel indices without one)."""
+    t = None if georef is None else georef.transform
+    if t is None:
+        return {"y": np.arange(h, dtype=np.float64), "x": np.arange(w, dtype=np.float64)}
+    a, b, c, d, e, f = (float(v) for v in t[:6])
+    if b == 0.0 and d == 0.0:
+        return {"y": f + e * (np.arange(h) + 0.5), "x": c + a * (np.arange(w) + 0.5)}
+    return {"y": np.arange(h, dtype=np.float64), "x": np.arange(w, dtype=np.float64)}
+
+
+def _as_scene(data: Any, key: str | None, truth: str | None, scale: float | None) -> Scene:
+    from hysupp.io.xarray import is_dataarray, scene_from_dataarray
+
+    if is_dataarray(data):
+        data = scene_from_dataarray(data)
     if isinstance(data, (Scene, np.ndarray)):
         if isinstance(data, np.ndarray):
             if data.ndim != 3:
@@ -219,7 +252,7 @@ def _instantiate(cls: type[Method], params: dict[str, Any] | None, seed: int | N
     return cls(**params)
 
 
-def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *, p: int | str | None = None,
+def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
           endmembers: Any = None, extractor: str = "VCA", params: dict[str, Any] | None = None,
           extractor_params: dict[str, Any] | None = None, snr: float | None = None, seed: int = 0,
           align_by: str = "abundances", key: str | None = None, truth: str | None = None,
@@ -228,9 +261,13 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
 
     Parameters
     ----------
-    data : Scene, ndarray (L, H, W) or path
+    data : Scene, ndarray (L, H, W), xarray.DataArray (band, y, x) or path
         The image (a path is read with :func:`hysupp.load`, using ``key``, ``truth`` and
-        ``scale``, e.g. ``scale=1e-4`` for integer reflectance x 10000).
+        ``scale``, e.g. ``scale=1e-4`` for integer reflectance x 10000). A DataArray (e.g. from
+        ``rioxarray.open_rasterio``) gives its wavelengths (``wavelength`` coordinate or
+        attribute), CRS, transform and nodata; the run then also returns the abundances as a
+        DataArray (``run.xarray``) on the same grid. For scenes larger than memory see
+        :func:`hysupp.unmix_tiled`.
     method : str
         A registered method: a ``supervised`` one (endmembers given or extracted), an
         ``extractor`` (its endmembers, then FCLS abundances), a ``semi-supervised`` one (needs a
@@ -266,7 +303,10 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
             scene = _attach_library(scene, library)
             if scale is None:
                 scene = _as_reflectance(scene)
-    source = None if isinstance(data, (Scene, np.ndarray)) else os.fspath(data)
+    from hysupp.io.xarray import is_dataarray
+
+    from_xarray = is_dataarray(data)
+    source = None if isinstance(data, (Scene, np.ndarray)) or from_xarray else os.fspath(data)
     cls = get_method(method)
     if cls.task not in ("supervised", "extractor", "semi-supervised", "blind"):
         raise InputError(f"{cls.name} is a {cls.task!r} method; hysupp.unmix runs unmixing methods and "
@@ -359,6 +399,8 @@ def unmix(data: Scene | np.ndarray | str | os.PathLike, method: str = "FCLS", *,
     A[:, valid] = A_valid
     run = UnmixingRun(scene=scene, method=cls.name, abundances=A.reshape(p_est, *scene.image_shape),
                       endmembers=E_est, endmember_names=names, metrics=metrics, info=info)
+    if from_xarray:
+        run.xarray = run.to_xarray()
     run.record = to_jsonable({
         "record_version": RECORD_VERSION,
         "created": utc_now(),

@@ -6,6 +6,7 @@ import click
 
 from hysupp.cli.common import echo_json
 
+
 class EndmemberCount(click.ParamType):
     """``--p``: an integer >= 2 or the name of an estimator of the number of endmembers."""
 
@@ -72,8 +73,17 @@ def _summary_lines(run, out) -> list[str]:
               help="New output folder (default: hysupp-out/<scene>-<method>-<time>).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing non-empty --out folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record (metrics included) as JSON.")
+@click.option("--tile", type=click.IntRange(min=1), default=None, metavar="PIXELS",
+              help="Scenes larger than memory: read --data in windows of PIXELS x PIXELS (all bands), unmix "
+                   "tile by tile with Dask and stream the abundances to a COG (abundances.tif). Endmembers of "
+                   "blind / extractor runs are estimated once on a stratified pixel sample.")
+@click.option("--scheduler", default=None, metavar="ADDR",
+              help="With --tile: a dask.distributed scheduler address (tcp://host:8786); default: Dask's local "
+                   "threaded scheduler.")
+@click.option("--n-sample", type=click.IntRange(min=10), default=20000, show_default=True,
+              help="With --tile: pixels of the stratified sample used to estimate endmembers.")
 def run(method, data, key, truth, scale, p, extractor, endmembers, library, snr, seed, params, extractor_params, align_by,
-        out, overwrite, as_json) -> None:
+        out, overwrite, as_json, tile, scheduler, n_sample) -> None:
     """Unmix a scene: abundance maps, endmembers, metrics (when truth exists), record and figure."""
     from hysupp.api import default_output_dir, unmix, write_run
     from hysupp.datasets import builtin_scene
@@ -86,6 +96,14 @@ def run(method, data, key, truth, scale, p, extractor, endmembers, library, snr,
     ext_params = parse_param_strings(ext_cls.name, ext_cls.params, extractor_params)
     if cls.task == "extractor":  # the extractor is the method: one parameter set
         method_params, ext_params = {**method_params, **ext_params}, None
+    if tile is not None:
+        _run_tiled(cls, data, p=p, endmembers=endmembers, library=library, ext_cls=ext_cls, method_params=method_params,
+                   ext_params=ext_params, tile=tile, scheduler=scheduler, n_sample=n_sample, seed=seed, scale=scale,
+                   out=out, overwrite=overwrite, as_json=as_json, unsupported={"--key": key, "--truth": truth,
+                                                                               "--snr": snr})
+        return
+    if scheduler is not None:
+        raise click.UsageError("--scheduler applies to tiled runs: add --tile PIXELS")
     source = builtin_scene("dc1") if data is None else data
     result = unmix(source, cls.name, p=p, endmembers=endmembers, extractor=ext_cls.name, params=method_params,
                    extractor_params=ext_params, snr=snr, seed=seed, align_by=align_by, key=key, truth=truth,
@@ -97,3 +115,42 @@ def run(method, data, key, truth, scale, p, extractor, endmembers, library, snr,
         echo_json(result.record)
     else:
         click.echo("\n".join(_summary_lines(result, written)))
+
+
+def _run_tiled(cls, data, *, p, endmembers, library, ext_cls, method_params, ext_params, tile, scheduler, n_sample,
+               seed, scale, out, overwrite, as_json, unsupported) -> None:
+    """``--tile``: :func:`hysupp.tiled.unmix_tiled` into ``OUT/abundances.tif`` (COG) + endmembers + record."""
+    import json
+    from pathlib import Path
+
+    from hysupp.io import save_spectra_csv
+    from hysupp.io.atomic import atomic_folder
+    from hysupp.records import utc_now
+    from hysupp.tiled import unmix_tiled
+
+    if data is None:
+        raise click.UsageError("--tile needs --data (a raster file, e.g. a GeoTIFF)")
+    given = [k for k, v in unsupported.items() if v is not None]
+    if given:
+        raise click.UsageError(f"{', '.join(given)} cannot be combined with --tile")
+    if isinstance(p, str):
+        raise click.UsageError("--tile needs an integer --p (estimating p needs the whole image)")
+    if out is None:
+        stamp = utc_now().replace(":", "").replace("-", "").replace("+0000", "Z")
+        out = Path("hysupp-out") / f"{Path(data).stem}-{cls.name}-tiled-{stamp}"
+    with atomic_folder(out, overwrite=overwrite) as tmp:
+        result = unmix_tiled(data, cls.name, endmembers=endmembers, library=library, p=p, extractor=ext_cls.name,
+                             params=method_params, extractor_params=ext_params, tile=tile, scheduler=scheduler,
+                             out=tmp / "abundances.tif", n_sample=n_sample, seed=seed, scale=scale,
+                             progress=not as_json)
+        save_spectra_csv(tmp / "endmembers.csv", result.endmembers, result.endmember_names,
+                         wavelengths=result.header.wavelengths)
+        result.record["output"] = str(Path(out) / "abundances.tif")
+        (tmp / "run.json").write_text(json.dumps(result.record, indent=2))
+    if as_json:
+        echo_json(result.record)
+    else:
+        shape = tuple(result.header.shape)
+        click.echo(f"{result.method} on {result.header.name} {shape} tile-wise ({tile} px tiles, "
+                   f"{result.record['protocol']['scheduler']}): p = {len(result.endmember_names)}, "
+                   f"{result.info['wall_s']:.2f} s\nwrote {out}")

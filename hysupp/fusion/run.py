@@ -45,7 +45,10 @@ FUSION_TASKS = ("pansharpening", "hs-ms-fusion")
 @dataclass
 class FusionRun:
     """The outcome of :func:`fuse`: the ``fused`` Scene (on the high-resolution grid, with its
-    georeference), the ``pair`` that was fused, ``metrics`` and the JSON ``record``."""
+    georeference), the ``pair`` that was fused, ``metrics`` and the JSON ``record``. When the PAN
+    (or the MS) was an ``xarray.DataArray``, ``xarray`` holds the fused cube as a DataArray
+    ``(band, y, x)`` on the PAN's grid (coords, CRS, transform, attributes) with the MS band
+    coordinates (:meth:`to_xarray`)."""
 
     method: str
     fused: Scene
@@ -54,6 +57,26 @@ class FusionRun:
     metrics: dict[str, Any] | None
     info: dict[str, Any]
     record: dict[str, Any] = field(default_factory=dict)
+    xarray: Any = None
+
+    def to_xarray(self, like: Any = None) -> Any:
+        """The fused cube as an ``xarray.DataArray`` ``(band, y, x)`` on the grid of ``like`` (a
+        DataArray with the fused cube's ``y``/``x`` sizes, e.g. the PAN; default: coordinates from
+        the georef)."""
+        if self.xarray is not None and like is None:
+            return self.xarray
+        from hysupp.api import _grid_coords
+        from hysupp.io.xarray import maps_to_dataarray, require
+
+        xr = require("xarray")
+        cube = self.fused.require_cube()
+        template = like if like is not None else {
+            "dims": ("y", "x"), "coords": _grid_coords(self.fused.georef, *cube.shape[1:], xr), "attrs": {},
+            "name": None}
+        names = self.pair.low.extras.get("band_names") or [f"band {k + 1}" for k in range(cube.shape[0])]
+        coords = {"wavelength": self.fused.wavelengths} if self.fused.wavelengths is not None else None
+        return maps_to_dataarray(cube, names, template, dim="band", georef=self.fused.georef,
+                                 name=self.fused.name, band_coords=coords)
 
 
 def _source(x: Any) -> str | None:
@@ -64,8 +87,12 @@ def _source(x: Any) -> str | None:
 def _read_pair(data: Any, ms: Any, pan: Any, key: str | None, scale: float | None):
     """A FusionPair file, or the MS Scene (with ``extras['pan']`` when one file holds both)."""
     from hysupp.io import load
+    from hysupp.io.xarray import is_dataarray, scene_from_dataarray
     from hysupp.simulate import FusionPair, load_fusion_pair
 
+    ms = scene_from_dataarray(ms) if is_dataarray(ms) else ms
+    if is_dataarray(pan):
+        pan = scene_from_dataarray(pan if pan.ndim == 3 else pan.expand_dims("band"))
     if isinstance(data, FusionPair):
         return data, None
     if data is not None:
@@ -105,8 +132,10 @@ def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any 
         ``sensor``, ``L``), or a fusion pair written by :func:`hysupp.simulate.save_fusion_pair`.
     method : str
         A registered ``pansharpening`` method (``hysupp list``).
-    ms, pan : path, Scene or ndarray, optional
-        The MS ``(L, h, w)`` and PAN ``(H, W)`` when they are separate.
+    ms, pan : path, Scene, ndarray or xarray.DataArray, optional
+        The MS ``(L, h, w)`` and PAN ``(H, W)`` when they are separate. DataArrays (e.g. from
+        ``rioxarray.open_rasterio``) keep their grid: the fused cube is also returned as a
+        DataArray on the PAN's coordinates with its CRS and attributes (``run.xarray``).
     ratio, sensor : optional
         Resolution ratio and sensor (MTF table); default from the file.
     protocol : {"rr", "fr"}, optional
@@ -180,6 +209,12 @@ def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any 
                         extras={k: v for k, v in pair.low.extras.items() if k in ("rgb_bands", "bit_depth")})
     run = FusionRun(method=cls.name, fused=fused_scene, pair=pair, protocol=protocol, metrics=metrics,
                     info=info_jsonable(result.info))
+    from hysupp.io.xarray import is_dataarray
+
+    grids = [x if x.ndim == 3 else x.expand_dims("band") for x in (pan, ms) if is_dataarray(x)]
+    grids = [x for x in grids if tuple(x.shape[1:]) == tuple(fused.shape[1:])]
+    if grids:
+        run.xarray = run.to_xarray(grids[0])
     source = _source(data) if data is not None else _source(ms)
     run.record = to_jsonable({
         "record_version": RECORD_VERSION, "created": utc_now(),

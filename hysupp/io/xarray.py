@@ -1,0 +1,279 @@
+"""xarray / rioxarray interchange: a ``DataArray`` in, a ``DataArray`` out.
+
+A hyperspectral ``DataArray`` has dims ``(band, y, x)`` (the order of
+``rioxarray.open_rasterio``); the wavelengths (nm) come from a ``wavelength`` coordinate on the
+band dimension, else from a ``wavelength``/``wavelengths`` attribute (a sequence or a
+``"{...}"`` string as written by ENVI/GDAL); the CRS and transform from rioxarray's ``.rio``
+accessor (when rioxarray is installed) or the ``crs``/``transform`` attributes; nodata from
+``.rio.nodata``/``_FillValue``/``nodata``.
+
+:func:`scene_from_dataarray` builds a :class:`~hysupp.scene.Scene` (nodata and non-finite pixels
+masked), :func:`maps_to_dataarray` turns ``(k, H, W)`` maps (abundances, fused bands) back into a
+``DataArray`` on the same ``y``/``x`` grid with the same CRS, transform and attributes, with the
+map names (endmember names) as the coordinate of the first dimension and NaN where the input was
+nodata.
+
+xarray (and rioxarray) are optional: ``pip install hysupp[dask]``. They are imported lazily and a
+missing one gives an :class:`~hysupp.errors.InputError` that says what to install.
+
+Example
+-------
+>>> import numpy as np, xarray as xr
+>>> from hysupp.io.xarray import scene_from_dataarray, maps_to_dataarray
+>>> da = xr.DataArray(np.ones((3, 2, 4), np.float32), dims=("band", "y", "x"),
+...                   coords={"band": [1, 2, 3], "wavelength": ("band", [450.0, 550.0, 650.0]),
+...                           "y": [1.5, 0.5], "x": [0.5, 1.5, 2.5, 3.5]}, attrs={"units": "1"})
+>>> scene = scene_from_dataarray(da)
+>>> scene.shape, scene.wavelengths.tolist()
+((3, 2, 4), [450.0, 550.0, 650.0])
+>>> out = maps_to_dataarray(np.zeros((2, 2, 4)), ["rock", "water"], da, dim="endmember")
+>>> out.dims, out.coords["endmember"].values.tolist(), out.x.values.tolist() == da.x.values.tolist()
+(('endmember', 'y', 'x'), ['rock', 'water'], True)
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from hysupp.errors import InputError
+from hysupp.scene import Georef, Scene
+
+__all__ = ["band_dim", "is_dataarray", "maps_to_dataarray", "require", "scene_from_dataarray"]
+
+#: what to install for each optional module
+_EXTRA = {"xarray": "xarray", "rioxarray": "rioxarray", "dask": "dask[array]", "distributed": "distributed"}
+
+#: band-specific attributes that do not describe a map derived from the cube
+_BAND_ATTRS = ("wavelength", "wavelengths", "wavelength_units", "fwhm", "long_name", "band_names", "scale_factor",
+               "add_offset", "_FillValue", "nodata", "bbl")
+
+
+def require(module: str) -> Any:
+    """Import an optional dependency, or raise an :class:`InputError` that names the package to install."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        pkg = _EXTRA.get(module.split(".")[0], module)
+        raise InputError(f"this feature needs the optional package {pkg!r}: pip install 'hysupp[dask]' "
+                         f"(or pip install {pkg})") from exc
+
+
+def is_dataarray(obj: Any) -> bool:
+    """True when ``obj`` is an ``xarray.DataArray`` (without importing xarray when it is not loaded)."""
+    import sys
+
+    xr = sys.modules.get("xarray")
+    return xr is not None and isinstance(obj, xr.DataArray)
+
+
+def band_dim(da: Any) -> str:
+    """The name of the spectral dimension of a 3-D ``(band, y, x)`` DataArray."""
+    if da.ndim != 3:
+        raise InputError(f"a hyperspectral DataArray must have 3 dims (band, y, x), got {da.dims}")
+    for name in ("band", "wavelength", "bands", "spectral"):
+        if name in da.dims:
+            if da.dims.index(name) != 0:
+                raise InputError(f"the band dimension {name!r} must come first (dims {da.dims}): "
+                                 f"use da.transpose({name!r}, ...)")
+            return name
+    return str(da.dims[0])
+
+
+def _as_floats(value: Any) -> np.ndarray | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            return np.asarray([float(x) for x in value.strip().strip("{}").split(",") if x.strip()])
+        except ValueError:
+            return None
+    arr = np.asarray(value, dtype=np.float64).ravel()
+    return arr if arr.size else None
+
+
+def _wavelengths(da: Any, bdim: str, notes: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    from hysupp.io._common import to_nm
+
+    L = da.shape[0]
+    wl = fwhm = None
+    for name in ("wavelength", "wavelengths", "center_wavelength"):
+        if name in da.coords and da.coords[name].dims == (bdim,):
+            wl, units = np.asarray(da.coords[name].values, dtype=np.float64), da.coords[name].attrs.get("units")
+            break
+    else:
+        if bdim == "wavelength" and np.issubdtype(da.coords[bdim].dtype if bdim in da.coords else np.int8,
+                                                  np.floating):
+            wl, units = np.asarray(da.coords[bdim].values, dtype=np.float64), da.coords[bdim].attrs.get("units")
+        else:
+            units = da.attrs.get("wavelength_units")
+            for name in ("wavelength", "wavelengths"):
+                wl = _as_floats(da.attrs.get(name))
+                if wl is not None:
+                    break
+    if wl is not None:
+        if wl.size != L:
+            notes.append(f"ignored {wl.size} wavelengths for {L} bands")
+            wl = None
+        else:
+            wl = to_nm(wl, units or da.attrs.get("wavelength_units"), "wavelengths (DataArray)", notes)
+    if wl is None and isinstance(da.encoding.get("source"), str) and da.encoding.get("source"):
+        wl, fwhm = _file_wavelengths(da.encoding["source"], L, notes)
+        if wl is not None:
+            return wl, fwhm
+    if "fwhm" in da.coords and da.coords["fwhm"].dims == (bdim,):
+        fwhm = np.asarray(da.coords["fwhm"].values, dtype=np.float64)
+    elif _as_floats(da.attrs.get("fwhm")) is not None and _as_floats(da.attrs.get("fwhm")).size == L:
+        fwhm = _as_floats(da.attrs.get("fwhm"))
+    return wl, fwhm
+
+
+def _file_wavelengths(path: str, L: int, notes: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per-band wavelengths of the raster a rioxarray DataArray was opened from (rioxarray keeps
+    only the first band's tags as attributes)."""
+    import os
+    import warnings
+
+    if not os.path.isfile(path):
+        return None, None
+    try:
+        import rasterio
+
+        from hysupp.io.geotiff import _band_metadata
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with rasterio.open(path) as ds:
+                if ds.count != L:
+                    return None, None
+                wl, fwhm, _ = _band_metadata(ds, notes)
+    except (OSError, ValueError, RuntimeError):  # pragma: no cover - unreadable source: no wavelengths
+        return None, None
+    if wl is not None:
+        notes.append(f"wavelengths read from the DataArray's source file {os.path.basename(path)!r}")
+    return wl, fwhm
+
+
+def _georef(da: Any) -> Georef | None:
+    """CRS, transform and nodata from rioxarray's accessor when available, else from attributes."""
+    from hysupp.io.geotiff import crs_string
+
+    crs = transform = nodata = None
+    try:
+        import rioxarray  # noqa: F401  (registers the .rio accessor)
+
+        rio = da.rio
+        crs = crs_string(rio.crs) if rio.crs is not None else None
+        if "x" in da.dims and "y" in da.dims and da.sizes["x"] > 1 and da.sizes["y"] > 1:
+            transform = tuple(float(v) for v in tuple(rio.transform(recalc=False))[:6])
+        nodata = rio.nodata if rio.nodata is not None else rio.encoded_nodata
+    except ImportError:
+        crs = da.attrs.get("crs")
+        t = da.attrs.get("transform")
+        transform = None if t is None else tuple(float(v) for v in list(t)[:6])
+    if nodata is None:
+        for key in ("_FillValue", "nodata"):
+            if da.attrs.get(key) is not None:
+                nodata = da.attrs[key]
+                break
+    nodata = None if nodata is None else float(nodata)
+    identity = transform == (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+    if crs is None and (transform is None or identity) and nodata is None:
+        return None
+    return Georef(crs=crs, transform=transform, nodata=nodata)
+
+
+def scene_from_dataarray(da: Any, *, name: str | None = None) -> Scene:
+    """A :class:`Scene` from a ``(band, y, x)`` DataArray (dask-backed arrays are computed).
+
+    The mask is ``False`` where every band is nodata or any band is non-finite;
+    ``extras["xarray_template"]`` keeps the input's spatial coords and attributes (no data) for
+    :func:`maps_to_dataarray`.
+    """
+    from hysupp.io._common import valid_mask
+
+    require("xarray")
+    bdim = band_dim(da)
+    notes = [f"xarray.DataArray {tuple(da.dims)} {tuple(da.shape)}"]
+    wl, fwhm = _wavelengths(da, bdim, notes)
+    georef = _georef(da)
+    cube = np.asarray(da.values)
+    if not np.issubdtype(cube.dtype, np.floating):
+        notes.append(f"{cube.dtype} values kept as they are (pass scale= for integer reflectance)")
+    mask = valid_mask(cube, None if georef is None else georef.nodata)
+    if mask.all():
+        mask = None
+    else:
+        notes.append(f"{int((~mask).sum())} of {mask.size} pixels are nodata or non-finite: mask False")
+    extras: dict[str, Any] = {"xarray_template": _template(da, bdim)}
+    if bdim in da.coords and da.coords[bdim].dtype.kind in "OUS":
+        extras["band_names"] = [str(v) for v in da.coords[bdim].values]
+    return Scene(cube=cube, wavelengths=wl, fwhm=fwhm, mask=mask, georef=georef,
+                 name=name or str(da.name or "dataarray"), layout="xarray", notes=notes, extras=extras)
+
+
+def _template(da: Any, bdim: str) -> dict[str, Any]:
+    """What :func:`maps_to_dataarray` needs from the input: spatial coords, attrs, CRS, name."""
+    spatial = da.isel({bdim: 0}, drop=True)
+    coords = {k: v.variable.copy(deep=False) for k, v in spatial.coords.items() if set(v.dims) <= set(spatial.dims)}
+    attrs = {k: v for k, v in da.attrs.items() if k not in _BAND_ATTRS}
+    return {"dims": tuple(spatial.dims), "coords": coords, "attrs": attrs, "name": da.name}
+
+
+def maps_to_dataarray(maps: Any, names: Sequence[str] | None, like: Any, *, dim: str = "endmember",
+                      georef: Georef | None = None, mask: np.ndarray | None = None,
+                      name: str | None = None, band_coords: dict[str, Any] | None = None) -> Any:
+    """``(k, H, W)`` maps as a DataArray on the grid of ``like``.
+
+    ``like`` is the input DataArray (or the template a Scene read from one keeps in
+    ``extras["xarray_template"]``). Spatial coords (``y``, ``x``, ``spatial_ref``...) and
+    non-band attributes are copied; the CRS and transform are written with rioxarray when it is
+    installed (``georef`` overrides the input's); ``names`` become the coordinate of ``dim``;
+    pixels where ``mask`` is ``False`` are NaN (and NaN is declared the nodata of float maps).
+    ``maps`` may be a dask array (the result stays lazy).
+    """
+    xr = require("xarray")
+    if is_dataarray(like):
+        like = _template(like, band_dim(like)) if like.ndim == 3 else _template(like.expand_dims("_b"), "_b")
+    k = maps.shape[0]
+    if tuple(maps.shape[1:]) != tuple(like["coords"][d].shape[0] if d in like["coords"] else maps.shape[1 + i]
+                                      for i, d in enumerate(like["dims"])):
+        raise InputError(f"maps of shape {tuple(maps.shape)} do not match the template grid {like['dims']}")
+    if mask is not None and not np.asarray(mask).all():
+        maps = _masked(maps, np.asarray(mask, bool))
+    coords = dict(like["coords"])
+    coords[dim] = list(names) if names is not None else np.arange(1, k + 1)
+    for key, values in (band_coords or {}).items():
+        if values is not None:
+            coords[key] = (dim, np.asarray(values))
+    out = xr.DataArray(maps, dims=(dim, *like["dims"]), coords=coords, attrs=dict(like["attrs"]),
+                       name=name if name is not None else like["name"])
+    try:
+        import rioxarray  # noqa: F401
+
+        if georef is not None and georef.crs:
+            out = out.rio.write_crs(georef.crs)
+        if georef is not None and georef.transform is not None:
+            from affine import Affine
+
+            out = out.rio.write_transform(Affine(*georef.transform[:6]))
+        if np.issubdtype(out.dtype, np.floating):
+            out = out.rio.write_nodata(np.nan, encoded=False)
+    except ImportError:
+        if georef is not None:
+            out.attrs.update({"crs": georef.crs, "transform": None if georef.transform is None
+                              else list(georef.transform)})
+    return out
+
+
+def _masked(maps: Any, mask: np.ndarray) -> Any:
+    if hasattr(maps, "dask") or type(maps).__module__.startswith("dask"):
+        import dask.array as dsa
+
+        return dsa.where(mask[None], maps, np.nan)
+    out = np.array(maps, dtype=np.result_type(maps.dtype, np.float32), copy=True)
+    out[:, ~mask] = np.nan
+    return out
