@@ -15,7 +15,7 @@ from hysupp.methods.registry import get_method
 
 torch = pytest.importorskip("torch")
 
-NETS = ("PNN", "PanNet", "DiCNN", "FusionNet")
+NETS = ("PNN", "PanNet", "DiCNN", "FusionNet", "Z-PNN")
 TINY = {"iterations": 3, "batch_size": 2, "patch_size": 16, "device": "cpu", "history_every": 1}
 PNN_TINY = {**TINY, "patch_size": 24}
 
@@ -52,6 +52,7 @@ def test_each_net_trains_and_fuses(scene, name):
     assert info["protocol"]["ratio"] == 4 and info["protocol"]["sensor"] == "QB"
     assert info["protocol"]["mtf"]["pan_gnyq"] == pytest.approx(0.15)
     assert info["normalisation"]["scale"] == pytest.approx(max(ms.max(), pan.max()))
+    assert info["protocol"]["name"] == ("full-resolution (zero-shot)" if name == "Z-PNN" else "wald-reduced-resolution")
 
 
 def test_float64_and_recipe_resolution(scene):
@@ -73,10 +74,39 @@ def test_float64_and_recipe_resolution(scene):
 
 def test_loss_decreases_on_tiny_overfit(scene):
     ms, pan = scene
-    for name in NETS:   # one patch = the whole 32 x 32 reduced-resolution image: the same batch every step
+    for name in NETS[:4]:   # one patch = the whole 32 x 32 reduced-resolution image: the same batch every step
         net = tiny(name, iterations=60, lr=1e-3, batch_size=1, patch_size=32, ema_decay=0.0)
         loss = net.fuse(ms, pan, ratio=4).info["training"]["loss"]
         assert np.mean(loss[-5:]) < 0.6 * loss[0], (name, loss[0], loss[-5:])
+    # Z-PNN trains at full resolution: one 32 x 32 PAN patch = a 8 x 8 MS crop of the scene
+    net = tiny("Z-PNN", iterations=60, lr=1e-3, batch_size=1, patch_size=32, ema_decay=0.0)
+    loss = net.fuse(ms[:, :8, :8], pan[:32, :32], ratio=4).info["training"]["loss"]
+    assert np.mean(loss[-5:]) < 0.85 * loss[0], ("Z-PNN", loss[0], loss[-5:])
+
+
+def test_zero_shot_loss_pieces():
+    from hysupp.fusion.pansharpening.nets import local_correlation
+
+    rng = np.random.default_rng(4)
+    y = torch.from_numpy(rng.random((1, 1, 12, 12)))
+    x = torch.cat([3 * y + 1, -y, torch.from_numpy(rng.random((1, 1, 12, 12)))], dim=1)
+    rho = local_correlation(x, y, 4)
+    assert rho.shape == (1, 3, 9, 9)
+    np.testing.assert_allclose(rho[0, 0], 1.0, atol=1e-9)                   # affine copies: +1 / -1
+    np.testing.assert_allclose(rho[0, 1], -1.0, atol=1e-9)
+    assert float(rho[0, 2].abs().max()) < 1.0
+    # the spectral term vanishes for a fused image that is consistent with the MS through the physics
+    from hysupp.fusion.pansharpening.nets import ZPNN
+    from hysupp.nn.training import torch_session
+
+    z = ZPNN(device="cpu", dtype="float64")
+    ms = np.full((2, 4, 4), 0.5)
+    data = z.training_data(ms, np.full((16, 16), 0.5), 4, "QB")
+    with torch_session("cpu", "float64", 0) as s:
+        z.prepare(data, s)
+        const = lambda ms_, lms, pan: lms                                      # noqa: E731
+        batch = {k: torch.from_numpy(getattr(data, k)[None]) for k in ("ms", "lms", "pan")}
+        assert abs(float(z.loss(const, batch)) - z.beta * 1.0) < 1e-9     # flat images: rho = 0, spectral = 0
 
 
 def test_training_is_deterministic_and_checkpoint_reloads_bit_for_bit(scene, tmp_path):

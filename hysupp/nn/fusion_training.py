@@ -25,7 +25,8 @@ Pieces
     inference so that a trained model sees the same radiometric range on another scene.
 :class:`PatchSampler`
     Random aligned patches: a high-resolution patch of ``patch`` pixels whose top-left corner is on
-    the low-resolution grid, so the matching MS patch is exact. Draws from a seeded CPU
+    the low-resolution grid, so the matching MS patch is exact (no target at full resolution:
+    ``gt`` None, the zero-shot nets). Draws from a seeded CPU
     ``torch.Generator`` (same batches on every device).
 :class:`WeightEMA`
     Exponential moving average of the network weights with the usual warm-up
@@ -162,8 +163,6 @@ class PatchSampler:
                  seed: int = 0) -> None:
         import torch
 
-        if data.gt is None:
-            raise InputError("PatchSampler needs training data with a target (gt)")
         H, W = data.lms.shape[1:]
         patch = int(patch)
         if patch < 1 or patch > min(H, W):
@@ -172,7 +171,8 @@ class PatchSampler:
         self.patch, self.ratio = patch, int(data.ratio)
         dtype = dtype or torch.float32
         t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(device=device, dtype=dtype)
-        self.ms, self.lms, self.pan, self.gt = t(data.ms), t(data.lms), t(data.pan), t(data.gt)
+        self.ms, self.lms, self.pan = t(data.ms), t(data.lms), t(data.pan)
+        self.gt = None if data.gt is None else t(data.gt)
         r = self.ratio
         self.n_rows = (H - patch) // r + 1
         self.n_cols = (W - patch) // r + 1
@@ -194,7 +194,7 @@ class PatchSampler:
         out: dict[str, Any] = {}
         for key in ("lms", "pan", "gt"):
             src = getattr(self, key)
-            out[key] = torch.stack([src[:, i * r:i * r + p, j * r:j * r + p] for i, j in zip(rows, cols)])
+            out[key] = None if src is None else torch.stack([src[:, i * r:i * r + p, j * r:j * r + p] for i, j in zip(rows, cols)])
         q = p // r
         out["ms"] = (torch.stack([self.ms[:, i:i + q, j:j + q] for i, j in zip(rows, cols)])
                      if self.with_ms else None)

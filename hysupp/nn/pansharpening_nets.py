@@ -7,7 +7,8 @@ MS interpolated to the PAN grid ``(B, L, H, W)`` and ``pan`` ``(B, 1, H, W)``.
 
 * :class:`PNN` (Masi et al. 2016): ``[lms, pan] -> conv9x9(64) -> ReLU -> conv5x5(32) -> ReLU ->
   conv5x5(L)``, *valid* convolutions (the output is 16 pixels smaller; :meth:`PNN.forward`
-  pads the input by 8 pixels, replicate, unless ``pad=False``).
+  pads the input by 8 pixels, replicate, unless ``pad=False``); ``residual=True`` adds ``lms``
+  (A-PNN, Scarpa et al. 2018, with 48 first-layer filters: the Z-PNN network).
 * :class:`PanNet` (Yang et al. 2017): high-pass inputs :math:`x - \mathrm{box}_5 * x`, the MS
   high-pass upsampled by a learned transposed convolution (kernel ``2r``, stride ``r``),
   concatenated with the PAN high-pass, ``conv3x3(32) -> ReLU -> 4 x ResBlock(32) -> conv3x3(L)``,
@@ -67,8 +68,10 @@ class PNN(nn.Module):
 
     margin = 8   # (9 - 1) / 2 + (5 - 1) / 2 + (5 - 1) / 2
 
-    def __init__(self, n_bands: int, ratio: int = 4, *, features: tuple[int, int] = (64, 32)) -> None:
+    def __init__(self, n_bands: int, ratio: int = 4, *, features: tuple[int, int] = (64, 32),
+                 residual: bool = False) -> None:
         super().__init__()
+        self.residual = bool(residual)
         self.conv1 = nn.Conv2d(n_bands + 1, features[0], 9)
         self.conv2 = nn.Conv2d(features[0], features[1], 5)
         self.conv3 = nn.Conv2d(features[1], n_bands, 5)
@@ -78,7 +81,11 @@ class PNN(nn.Module):
         if pad:
             m = self.margin
             x = F.pad(x, (m, m, m, m), mode="replicate")
-        return self.conv3(F.relu(self.conv2(F.relu(self.conv1(x)))))
+        out = self.conv3(F.relu(self.conv2(F.relu(self.conv1(x)))))
+        if self.residual:
+            m = 0 if pad else self.margin
+            out = out + (lms[:, :, m:-m, m:-m] if m else lms)
+        return out
 
 
 class PanNet(nn.Module):
@@ -128,7 +135,12 @@ class FusionNet(nn.Module):
         return lms + self.tail(self.body(F.relu(self.head(x))))
 
 
-ARCHITECTURES = {"PNN": PNN, "PanNet": PanNet, "DiCNN": DiCNN, "FusionNet": FusionNet}
+def apnn(n_bands: int, ratio: int = 4) -> PNN:
+    """A-PNN (Scarpa et al. 2018): PNN with 48 and 32 filters and a residual connection to ``lms``."""
+    return PNN(n_bands, ratio, features=(48, 32), residual=True)
+
+
+ARCHITECTURES = {"PNN": PNN, "PanNet": PanNet, "DiCNN": DiCNN, "FusionNet": FusionNet, "A-PNN": apnn}
 
 
 def build(name: str, n_bands: int, ratio: int, **kwargs: Any) -> nn.Module:
