@@ -104,7 +104,7 @@ def test_zero_shot_loss_pieces():
     data = z.training_data(ms, np.full((16, 16), 0.5), 4, "QB")
     with torch_session("cpu", "float64", 0) as s:
         z.prepare(data, s)
-        const = lambda ms_, lms, pan: lms                                      # noqa: E731
+        const = lambda ms_, lms, pan: lms
         batch = {k: torch.from_numpy(getattr(data, k)[None]) for k in ("ms", "lms", "pan")}
         assert abs(float(z.loss(const, batch)) - z.beta * 1.0) < 1e-9     # flat images: rho = 0, spectral = 0
 
