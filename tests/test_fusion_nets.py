@@ -120,7 +120,9 @@ def test_training_is_deterministic_and_checkpoint_reloads_bit_for_bit(scene, tmp
     assert raw["method"] == "FusionNet" and raw["protocol"]["ratio"] == 4 and raw["protocol"]["sensor"] == "QB"
     assert raw["normalisation"]["kind"] == "max" and raw["architecture"]["n_bands"] == 4
     again = get_method("FusionNet")(weights=str(path), device="cpu").fuse(ms, pan, ratio=4, sensor="QB")
-    assert not again.info["trained_on_scene"]
+    assert not again.info["trained_on_scene"] and "warning" not in again.info
+    assert "warning" in get_method("FusionNet")(weights=str(path), device="cpu").fuse(ms, pan, ratio=4,
+                                                                                   sensor="WV4").info
     np.testing.assert_array_equal(again.fused, fused)                         # bit for bit
     with pytest.raises(OutputExistsError):
         ck.save(path)                                                        # never replaced silently
