@@ -222,3 +222,13 @@ def test_cli_train_then_fuse_with_weights(scene, tmp_path):
     assert no_net.exit_code == 2 and "takes no --weights" in no_net.output
     no_train = CliRunner().invoke(main, ["train", "GSA", *common, "--out", str(tmp_path / "g.pt")])
     assert no_train.exit_code == 2 and "does not train" in no_train.output
+
+
+def test_registering_the_nets_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from hysupp.methods.registry import available, get_method; available(); "
+            "get_method('FusionNet'); get_method('Z-PNN').params; print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    assert out.strip() == "False"
