@@ -10,7 +10,7 @@ docs/pansharpening_wv2.md), the training time and the whole fusion time. Torch t
 (default 1, as on a loaded 2-core box; the recipe target is <= 15 minutes on 2 cores).
 
 Usage: .venv/bin/python benchmarks/pansharpening_nets_wv2.py [--methods PNN,FusionNet] [--iterations N]
-       [--threads 1] [--seed 0] [--no-doc]
+       [--threads 1] [--seed 0] [--no-doc] [--resume LOG_OF_AN_INTERRUPTED_RUN]
 """
 from __future__ import annotations
 
@@ -34,6 +34,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/pansharpening_nets.md")
+    ap.add_argument("--resume", default=None, help="a log of an interrupted run (one JSON row per line): its rows "
+                                                   "are kept and only the missing methods run")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "pansharpening_nets_wv2.json"))
     args = ap.parse_args()
     import torch
@@ -41,8 +43,18 @@ def main() -> None:
     from hysupp.fusion.run import fuse
 
     torch.set_num_threads(args.threads)
+    done = {}
+    if args.resume:
+        for line in Path(args.resume).read_text().splitlines():
+            if line.startswith("{"):
+                row = json.loads(line)
+                done[row["method"]] = row
     rows = []
     for name in BASELINES + tuple(args.methods.split(",")):
+        if name in done:
+            rows.append(done[name])
+            print(json.dumps(done[name]), flush=True)
+            continue
         params = {}
         if name not in BASELINES:
             params = {"recipe": "cpu", "device": "cpu", "seed": args.seed}
