@@ -33,7 +33,8 @@ def main() -> None:
     from hysupp.fusion.run import fuse
     from hysupp.methods import available
 
-    names = args.methods.split(",") if args.methods else [c.name for c in available("pansharpening")]
+    names = args.methods.split(",") if args.methods else [  # the networks: benchmarks/pansharpening_nets_wv2.py
+        c.name for c in available("pansharpening") if not hasattr(c, "published_recipe")]
     scene = hysupp.load(str(DATA))
     ratio = int(scene.extras["ratio"])
     crop = args.fr_crop

@@ -12,6 +12,7 @@ from hysupp.cli.info import info
 from hysupp.cli.list_methods import list_command
 from hysupp.cli.run import run
 from hysupp.cli.simulate import simulate
+from hysupp.cli.train import train
 
 
 @click.group(cls=HysuppGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -25,6 +26,8 @@ def main() -> None:
     hysupp info FILE                how a file was read
     hysupp list [METHOD]            registered methods and their parameters
     hysupp simulate [RECIPE] --out FILE   synthetic scenes and fusion pairs with their protocol
+    hysupp train FusionNet --data FILE --out model.pt    train a fusion network on a scene
+    hysupp fuse --method FusionNet --weights model.pt --data FILE   fuse with a trained network
     """
 
 
@@ -34,5 +37,6 @@ main.add_command(bench)
 main.add_command(info)
 main.add_command(list_command)
 main.add_command(simulate)
+main.add_command(train)
 
 __all__ = ["main"]

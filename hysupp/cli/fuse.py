@@ -32,11 +32,14 @@ def _default_out(run) -> str:
 @click.option("--border", type=click.IntRange(min=0), default=0, show_default=True,
               help="Frame (pixels) removed before the reduced-resolution metrics (toolbox dim_cut).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Method parameter (repeatable).")
+@click.option("--weights", type=click.Path(dir_okay=False), default=None,
+              help="Checkpoint of a fusion network (hysupp train) to use instead of training on the scene.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="New output folder (default: hysupp-out/<scene>-<method>-<protocol>-<time>).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing non-empty --out folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record (metrics included) as JSON.")
-def fuse(method, data, ms, pan, ratio, sensor, protocol, key, scale, border, params, out, overwrite, as_json) -> None:
+def fuse(method, data, ms, pan, ratio, sensor, protocol, key, scale, border, params, weights, out, overwrite,
+         as_json) -> None:
     """Fuse MS + PAN: fused GeoTIFF (PAN grid), metrics, run record and a quick-look."""
     from hysupp.fusion.run import fuse as run_fusion
     from hysupp.fusion.run import write_fusion_run
@@ -44,8 +47,15 @@ def fuse(method, data, ms, pan, ratio, sensor, protocol, key, scale, border, par
     from hysupp.methods.registry import get_method
 
     cls = get_method(method)
+    values = parse_param_strings(cls.name, cls.params, params)
+    if weights is not None:
+        if "weights" not in {p.name for p in cls.params}:
+            from hysupp.errors import ParameterError
+
+            raise ParameterError(f"{cls.name} takes no --weights (only the fusion networks do)")
+        values["weights"] = weights
     run = run_fusion(data, cls.name, ms=ms, pan=pan, ratio=ratio, sensor=sensor, protocol=protocol,
-                     params=parse_param_strings(cls.name, cls.params, params), key=key, scale=scale, border=border)
+                     params=values, key=key, scale=scale, border=border)
     written = write_fusion_run(run, out if out is not None else _default_out(run), overwrite=overwrite)
     run.record["output"] = str(written)
     if as_json:

@@ -1,0 +1,78 @@
+"""``hysupp train``: train a fusion network on a scene (Wald's reduced-resolution pairs) and save it."""
+
+from __future__ import annotations
+
+import click
+
+from hysupp.cli.common import echo_json
+
+
+@click.command()
+@click.argument("method")
+@click.option("--data", "-d", type=click.Path(dir_okay=False), default=None,
+              help="One file with MS and PAN (e.g. the toolbox .mat: I_MS, I_PAN, ratio, sensor) or a saved fusion "
+                   "pair (its low/high inputs are the training scene).")
+@click.option("--ms", type=click.Path(dir_okay=False), default=None, help="MS image file (with --pan).")
+@click.option("--pan", type=click.Path(dir_okay=False), default=None, help="PAN image file (with --ms).")
+@click.option("--ratio", type=click.IntRange(min=2), default=None, help="Resolution ratio (default: from the file).")
+@click.option("--sensor", default=None, help="Sensor of the MTF table (WV2, QB...; default: from the file, else the "
+                                             "generic gains).")
+@click.option("--key", default=None, help="Variable holding the MS when the file's layout is ambiguous.")
+@click.option("--scale", type=float, default=None, help="Multiply the inputs by this factor.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Epochs over the scene's disjoint training tiles (overrides the recipe's iterations).")
+@click.option("--iterations", type=click.IntRange(min=1), default=None, help="Training iterations.")
+@click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Method parameter (repeatable).")
+@click.option("--out", "-o", type=click.Path(dir_okay=False), required=True, help="Checkpoint to write (.pt).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
+@click.option("--json", "as_json", is_flag=True, help="Print the training summary as JSON.")
+def train(method, data, ms, pan, ratio, sensor, key, scale, epochs, iterations, params, out, overwrite,
+          as_json) -> None:
+    """Train METHOD (e.g. FusionNet) on a scene and write a checkpoint for ``hysupp fuse --weights``."""
+    from hysupp.errors import InputError
+    from hysupp.fusion.run import _read_pair
+    from hysupp.io.atomic import check_target
+    from hysupp.methods.params import parse_param_strings
+    from hysupp.methods.registry import get_method
+    from hysupp.records import file_sha256
+    from hysupp.simulate.fusion import full_resolution_pair
+
+    cls = get_method(method)
+    if not callable(getattr(cls, "train", None)):
+        raise InputError(f"{cls.name} does not train (a {cls.task!r} method without a network); trainable methods: "
+                         f"the fusion networks (hysupp list)")
+    check_target(out, overwrite)   # fail before training, not after
+    values = parse_param_strings(cls.name, cls.params, params)
+    if "weights" in values:
+        raise InputError("hysupp train writes weights; --param weights=... is for hysupp fuse")
+    if epochs is not None:
+        values["epochs"] = epochs
+    if iterations is not None:
+        values["iterations"] = iterations
+    obj = cls(**values)
+    pair, inputs = _read_pair(data, ms, pan, key, scale)
+    if pair is None:
+        ms_in, pan_in = inputs if isinstance(inputs, tuple) else (inputs, None)
+        extras = getattr(ms_in, "extras", {}) or {}
+        sensor = sensor if sensor is not None else extras.get("sensor")
+        ratio = ratio if ratio is not None else extras.get("ratio")
+        if ratio is None:
+            raise InputError("the resolution ratio is unknown: pass --ratio")
+        pair = full_resolution_pair(ms_in, pan_in, int(ratio), sensor)
+    else:
+        sensor = sensor if sensor is not None else pair.protocol.get("sensor")
+    ck = obj.train(pair.low.require_cube(), pair.high.require_cube(), ratio=pair.ratio, sensor=sensor)
+    source = data if data is not None else ms
+    ck.training["data"] = {"path": source, "pan_path": pan, "sha256": file_sha256(source) if source else None,
+                           "low_shape": list(pair.low.shape), "high_shape": list(pair.high.shape)}
+    written = ck.save(out, overwrite=overwrite)
+    summary = {"method": cls.name, "out": str(written), "iterations": ck.training.get("iterations"),
+               "training_time_s": ck.training.get("training_time_s"),
+               "final_loss": (ck.training.get("loss") or [None])[-1], "recipe": ck.training.get("recipe"),
+               "protocol": ck.protocol, "device": ck.training.get("device")}
+    if as_json:
+        echo_json(summary)
+        return
+    click.echo(f"{cls.name} trained on {pair.low.name} ({summary['recipe']['recipe']} recipe, {summary['device']}): "
+               f"{summary['iterations']} iterations in {summary['training_time_s']:.1f} s, final loss "
+               f"{summary['final_loss']:.4g}\nwrote {written}")
