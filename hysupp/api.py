@@ -38,7 +38,9 @@ class UnmixingRun:
     permutation is in ``metrics["alignment"]``). ``record`` is the JSON run record (DESIGN §5).
     When the input was an ``xarray.DataArray``, ``xarray`` holds the abundances as a DataArray
     ``(endmember, y, x)`` with the input's coords, CRS, transform and attributes
-    (:meth:`to_xarray`).
+    (:meth:`to_xarray`). ``library_abundances`` ``(M, H, W)`` holds the abundances over the
+    library atoms of a library-based run (semi-supervised methods, ``endmembers="library"``):
+    for methods with ``E = D B`` these are ``B A``, on which HySUPP's metrics are computed.
     """
 
     scene: Scene
@@ -50,6 +52,7 @@ class UnmixingRun:
     info: dict[str, Any]
     record: dict[str, Any] = field(default_factory=dict)
     xarray: Any = None
+    library_abundances: np.ndarray | None = None
 
     def to_xarray(self) -> Any:
         """The abundances as an ``xarray.DataArray`` ``(endmember, y, x)`` (endmember names as a
@@ -399,6 +402,10 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
     A[:, valid] = A_valid
     run = UnmixingRun(scene=scene, method=cls.name, abundances=A.reshape(p_est, *scene.image_shape),
                       endmembers=E_est, endmember_names=names, metrics=metrics, info=info)
+    if library_abundances is not None:
+        X = np.full((library_abundances.shape[0], scene.n_pixels), np.nan, dtype=library_abundances.dtype)
+        X[:, valid] = library_abundances
+        run.library_abundances = X.reshape(-1, *scene.image_shape)
     if from_xarray:
         run.xarray = run.to_xarray()
     run.record = to_jsonable({

@@ -211,3 +211,20 @@ def test_large_info_arrays_are_summarised_in_fusion_records():
     labels = run.record["info"]["labels"]
     assert labels["array"] == "omitted" and labels["shape"] == [192, 192]
     assert len(json.dumps(run.record)) < 20000
+
+
+def test_abundance_maps_of_an_e_equals_db_method_are_the_library_abundances():
+    """FaSUn's own A is (p, N) in its own order; the maps must be the rows of B A at the true atoms,
+    on which its SRE is computed."""
+    import numpy as np
+
+    import hysupp
+    from hysupp.bench.runner import abundance_maps
+    from hysupp.metrics import sre
+
+    scene = hysupp.simulate("dc1", dtype="float64")
+    run = hysupp.unmix(scene, "FaSUn", params={"T": 100}, snr=40, seed=0)
+    maps = abundance_maps(run)
+    assert maps["estimate"].shape == scene.abundances.shape
+    est = maps["estimate"].astype(np.float64).reshape(scene.abundances.shape[0], -1)
+    assert abs(sre(scene.abundance_matrix(), est) - run.metrics["sre_db"]) < 0.05

@@ -102,8 +102,9 @@ def abundance_maps(run: Any) -> dict[str, Any] | None:
     """The estimated maps of the true endmembers beside the true maps, as float16 ``(p, H, W)``
     arrays ``estimate`` and ``truth`` plus ``names``; ``None`` without true abundances.
 
-    Library runs keep the rows of the true atoms (``scene.library_index``); other runs are already
-    aligned to the truth by :func:`hysupp.unmix`, so their first ``p`` rows are taken.
+    Library runs keep the rows of the true atoms (``scene.library_index``) of the abundances over
+    the library (``run.library_abundances``: ``B A`` for ``E = D B`` methods such as FaSUn); other
+    runs are already aligned to the truth by :func:`hysupp.unmix`, so their first ``p`` rows are taken.
     """
     import numpy as np
 
@@ -113,7 +114,10 @@ def abundance_maps(run: Any) -> dict[str, Any] | None:
     truth = scene.abundances
     est = run.abundances
     lib = scene.library_index
-    if lib is not None and scene.library is not None and est.shape[0] == scene.library.shape[1]:
+    library_abundances = getattr(run, "library_abundances", None)
+    if lib is not None and library_abundances is not None:
+        est = library_abundances[np.asarray(lib)]
+    elif lib is not None and scene.library is not None and est.shape[0] == scene.library.shape[1]:
         est = est[np.asarray(lib)]
     est = est[: truth.shape[0]]
     names = list(scene.endmember_names or [f"E{k + 1}" for k in range(truth.shape[0])])[: est.shape[0]]
