@@ -24,8 +24,15 @@ FIGURES = ROOT / "docs" / "figures" / "bench"
 
 #: suites in the order of the page, with what a reader must know about how they were run
 NOTES = {
-    "hysupp-semi": "SUnCNN runs 500 of its published 20000 iterations (declared in the suite: 20000 take "
-                   "~60 h for the 30 runs on this machine). Timings are wall seconds with two runs in parallel.",
+    "hysupp-semi": "`hysupp bench hysupp-semi --seeds 5 --jobs 2`. SUnCNN runs 500 of its published 20000 "
+                   "iterations (declared in the suite: 20000 take ~60 h for the 30 runs on this machine), which "
+                   "is far from converged. The run was killed after 54 records and continued with `--resume`: "
+                   "218 more runs, 270 records, one per run. Two seed-0 records (DC1 30 dB FaSUn and SUnS) were "
+                   "deleted before resuming so that they were rerun with the abundance maps the runner had just "
+                   "learnt to save; DC1 20 dB has no maps. The seed-0 maps of FaSUn, SUnS, MiSiSUn and SUnAA were "
+                   "regenerated after a fix (they had shown A in the method's own order instead of B A; same "
+                   "seeds, identical metrics). Timings are wall seconds of two parallel runs on a machine "
+                   "shared with other jobs (load in the line above).",
     "hysupp-blind": "One seed (`--seeds 1`). MiSiCNet runs 1000 of its published 8000 iterations (declared in "
                     "the suite); the other methods run their defaults.",
     "hysupp-supervised": "FCLS only (`--methods FCLS`); UnDIP at its published 3000 iterations was not run.",

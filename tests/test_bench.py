@@ -228,3 +228,15 @@ def test_abundance_maps_of_an_e_equals_db_method_are_the_library_abundances():
     assert maps["estimate"].shape == scene.abundances.shape
     est = maps["estimate"].astype(np.float64).reshape(scene.abundances.shape[0], -1)
     assert abs(sre(scene.abundance_matrix(), est) - run.metrics["sre_db"]) < 0.05
+
+
+def test_run_ids_do_not_depend_on_where_the_shared_data_is(tmp_path, monkeypatch):
+    path = tmp_path / "file_suite.toml"
+    path.write_text(SUITE.replace('recipe = "dirichlet"', 'file = "{shared}/scene.mat"'))
+    ids = []
+    for folder in ("a", "b"):
+        monkeypatch.setenv("HYSUPP_SHARED_DATA", str(tmp_path / folder / "data"))
+        runs = load_suite(path).runs(seeds=1, snrs=["inf"])
+        assert runs[0].dataset["file"] == str(tmp_path / folder / "data" / "scene.mat")
+        ids.append([r.run_id for r in runs])
+    assert ids[0] == ids[1]

@@ -84,10 +84,12 @@ class RunSpec:
 
     @property
     def run_id(self) -> str:
-        """Stable identifier (the record's file name): readable prefix + hash of the full spec."""
+        """Stable identifier (the record's file name): readable prefix + hash of the full spec, with
+        the shared data folder written as ``{shared}`` so that the id does not depend on where it is."""
         blob = json.dumps({"suite": self.suite, "dataset": self.dataset, "condition": self.condition,
                            "method": self.method, "params": self.params, "seed": self.seed},
                           sort_keys=True, default=str)
+        blob = blob.replace(json.dumps(str(shared_data_dir()))[1:-1], "{shared}")  # same id wherever the data is
         digest = hashlib.sha256(blob.encode()).hexdigest()[:12]
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in
                        f"{self.dataset['name']}_{self.condition}_{self.method}_s{self.seed}")
