@@ -90,12 +90,12 @@ def abundance_grids(out_dir: str | Path, records: list[dict[str, Any]] | None = 
             for key, c in cells.items()}
 
 
-def _save(fig, path: Path) -> Path:
+def _save(fig, path: Path, dpi: int = 110) -> Path:
     from hysupp.io.atomic import atomic_output
     from hysupp.viz import _pyplot
 
     with atomic_output(path, overwrite=True) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
+        fig.savefig(tmp, format="png", dpi=dpi)
     _pyplot().close(fig)
     return path
 
@@ -118,5 +118,5 @@ def write_figures(out_dir: str | Path, figures_dir: str | Path, metrics: list[st
             if fig is not None:
                 written.append(_save(fig, target / f"{_safe(ds)}_{_safe(metric)}_vs_snr.png"))
     for (ds, cond), fig in abundance_grids(out_dir, records).items():
-        written.append(_save(fig, target / f"{_safe(ds)}_{_safe(cond)}_abundances.png"))
+        written.append(_save(fig, target / f"{_safe(ds)}_{_safe(cond)}_abundances.png", dpi=64))  # noisy maps: big PNGs
     return written
