@@ -21,6 +21,7 @@ import numpy as np
 
 from hysupp.bench.report import _label, aggregate, load_records
 from hysupp.bench.runner import MAPS_DIR
+from hysupp.bench.suite import safe_name
 
 __all__ = ["abundance_grids", "metric_vs_snr", "write_figures"]
 
@@ -31,10 +32,6 @@ def _numeric(cond: str) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None
-
-
-def _safe(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
 
 
 def metric_vs_snr(rows: list[dict[str, Any]], metric: str, dataset: str):
@@ -116,7 +113,8 @@ def write_figures(out_dir: str | Path, figures_dir: str | Path, metrics: list[st
         for metric in names:
             fig = metric_vs_snr(rows, metric, ds)
             if fig is not None:
-                written.append(_save(fig, target / f"{_safe(ds)}_{_safe(metric)}_vs_snr.png"))
+                written.append(_save(fig, target / f"{safe_name(ds)}_{safe_name(metric)}_vs_snr.png"))
     for (ds, cond), fig in abundance_grids(out_dir, records).items():
-        written.append(_save(fig, target / f"{_safe(ds)}_{_safe(cond)}_abundances.png", dpi=64))  # noisy maps: big PNGs
+        name = f"{safe_name(ds)}_{safe_name(cond)}_abundances.png"
+        written.append(_save(fig, target / name, dpi=64))  # noisy maps make big PNGs
     return written

@@ -62,6 +62,11 @@ def shared_data_dir() -> Path:
     return Path("../shared/data")
 
 
+def safe_name(text: str) -> str:
+    """``text`` usable as a file name: characters other than letters, digits, ``-_.`` become ``_``."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
+
+
 def _expand(value: Any) -> Any:
     if isinstance(value, str) and "{shared}" in value:
         return value.replace("{shared}", str(shared_data_dir()))
@@ -91,9 +96,8 @@ class RunSpec:
                           sort_keys=True, default=str)
         blob = blob.replace(json.dumps(str(shared_data_dir()))[1:-1], "{shared}")  # same id wherever the data is
         digest = hashlib.sha256(blob.encode()).hexdigest()[:12]
-        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in
-                       f"{self.dataset['name']}_{self.condition}_{self.method}_s{self.seed}")
-        return f"{safe}_{digest}"
+        prefix = safe_name(f"{self.dataset['name']}_{self.condition}_{self.method}_s{self.seed}")
+        return f"{prefix}_{digest}"
 
     def describe(self) -> str:
         return f"{self.dataset['name']} {self.condition} {self.method} seed {self.seed}"
