@@ -138,6 +138,25 @@ def _block(dsa: Any, blocks: list[list[Any]]) -> Any:
     return dsa.concatenate([dsa.concatenate(row, axis=2) for row in blocks], axis=1)
 
 
+def _chunked_view(data: np.ndarray, tile: int) -> Any:
+    """An in-memory ``(L, H, W)`` cube as a dask array whose chunks are *views* of it: strips of
+    whole rows holding about ``tile x tile`` pixels each, so that a chunk's pixels ``(L, rows W)``
+    are a reshape of the view, not a copy (``dask.array.from_array`` would also copy and hash the
+    whole cube, two full passes and twice the memory, before any work starts)."""
+    import uuid
+
+    dsa = require("dask.array")
+    from dask.highlevelgraph import HighLevelGraph
+
+    L, H, W = data.shape
+    step = max(1, min(H, (tile * tile) // max(W, 1)))
+    name = f"cube-{uuid.uuid4().hex}"
+    rows = [(r, min(r + step, H)) for r in range(0, H, step)]
+    dsk = {(name, 0, i, 0): data[:, r0:r1, :] for i, (r0, r1) in enumerate(rows)}
+    chunks = ((L,), tuple(r1 - r0 for r0, r1 in rows), (W,))
+    return dsa.Array(HighLevelGraph.from_collections(name, dsk, dependencies=()), name, chunks, dtype=data.dtype)
+
+
 def _from_dataarray(da: Any, tile: int) -> tuple[Any, Scene, Any]:
     """(dask cube, header Scene, DataArray template) from a ``(band, y, x)`` DataArray."""
     from hysupp.io.xarray import _georef, _template, _wavelengths, band_dim
@@ -148,7 +167,7 @@ def _from_dataarray(da: Any, tile: int) -> tuple[Any, Scene, Any]:
     wl, fwhm = _wavelengths(da, bdim, notes)
     data = da.data
     if not hasattr(data, "dask"):
-        data = dsa.from_array(np.asarray(data), chunks=(-1, tile, tile))
+        data = _chunked_view(np.asarray(data), tile)
     else:
         data = data.rechunk({0: -1})   # all bands of a pixel in one chunk
     header = Scene(cube=np.broadcast_to(np.zeros((), np.float32), tuple(da.shape)), wavelengths=wl, fwhm=fwhm,
@@ -185,16 +204,21 @@ class PixelUnmixer:
         if h * w == 0:
             return out.reshape(self.k, h, w)
         valid = valid_mask(block, self.nodata).ravel()
-        idx = np.flatnonzero(valid)
+        dtype = np.float64 if self.E.dtype == np.float64 else np.float32
         Y = block.reshape(L, h * w)
+        idx = None if valid.all() else np.flatnonzero(valid)
+        # one gather of the valid pixels (none when all are valid), then contiguous column blocks
+        Y = (Y if idx is None else Y[:, idx]).astype(dtype, copy=False)
+        if self.scale is not None:
+            Y = Y * dtype(self.scale)   # not in place: Y may be a view of the caller's cube
         unmixer = get_method(self.method)(**self.params)
-        for s in range(0, idx.size, PIXEL_BLOCK):
-            cols = idx[s:s + PIXEL_BLOCK]
-            Yb = Y[:, cols] if cols.size < h * w else Y
-            Yb = Yb.astype(np.float64 if self.E.dtype == np.float64 else np.float32, copy=False)
-            if self.scale is not None:
-                Yb = Yb * self.scale
-            out[:, cols] = unmixer.unmix(Yb, self.E).abundances  # type: ignore[attr-defined]
+        A = np.empty((self.k, Y.shape[1]), dtype=np.float32)
+        for s in range(0, Y.shape[1], PIXEL_BLOCK):
+            A[:, s:s + PIXEL_BLOCK] = unmixer.unmix(Y[:, s:s + PIXEL_BLOCK], self.E).abundances  # type: ignore[attr-defined]
+        if idx is None:
+            out = A
+        else:
+            out[:, idx] = A
         return out.reshape(self.k, h, w)
 
 
@@ -490,9 +514,7 @@ def _unmix_tiled(data: Any, method: str, *, endmembers: Any, library: Any, p: in
     elif isinstance(data, np.ndarray):
         if data.ndim != 3:
             raise InputError(f"image array must be a cube (L, H, W), got shape {data.shape}")
-        import dask.array as dsa
-
-        cube = dsa.from_array(data, chunks=(-1, tile, tile))
+        cube = _chunked_view(data, tile)
         header = Scene(cube=np.broadcast_to(np.zeros((), np.float32), data.shape), name="array", layout="array")
         source = None
     else:

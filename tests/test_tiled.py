@@ -188,3 +188,26 @@ def test_cli_tile_on_a_tcp_scheduler(scene, tmp_path):
     assert json.loads((tmp_path / "out" / "run.json").read_text())["protocol"]["scheduler"].startswith("tcp://")
     with rasterio.open(tmp_path / "out" / "abundances.tif") as ds:   # E read back from .npy as float32
         np.testing.assert_allclose(ds.read(), expected, atol=1e-5, equal_nan=True)
+
+
+def test_in_memory_cube_is_chunked_as_views_and_left_unchanged():
+    """An in-memory cube is neither copied nor modified: its chunks are row strips viewing it
+    (a chunk's pixels are a reshape, not a gather), and ``scale`` does not write into it; a NaN
+    pixel gets NaN abundances and the others are exact."""
+    from hysupp.tiled import _chunked_view
+
+    rng = np.random.default_rng(1)
+    E = rng.random((12, 3)).astype(np.float32)
+    A = rng.dirichlet(np.ones(3), 10 * 9).T.astype(np.float32)
+    cube = (E @ A).reshape(12, 10, 9) * np.float32(100)
+    cube[:, 4, 5] = np.nan
+    before = cube.copy()
+    lazy = _chunked_view(cube, tile=4)            # 16 pixels per chunk: strips of one row (9 pixels)
+    assert lazy.chunks == ((12,), (1,) * 10, (9,))
+    assert all(np.shares_memory(chunk, cube) for chunk in dict(lazy.dask).values())
+    maps = unmix_tiled(cube, "FCLS", endmembers=E, tile=4, scale=0.01).compute()
+    np.testing.assert_array_equal(cube, before)
+    assert np.isnan(maps[:, 4, 5]).all()
+    ok = np.isfinite(maps[0]).ravel()
+    assert ok.sum() == 89
+    np.testing.assert_allclose(maps.reshape(3, -1)[:, ok], A[:, ok], atol=1e-4)
