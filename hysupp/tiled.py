@@ -161,7 +161,7 @@ def _from_dataarray(da: Any, tile: int) -> tuple[Any, Scene, Any]:
     """(dask cube, header Scene, DataArray template) from a ``(band, y, x)`` DataArray."""
     from hysupp.io.xarray import _georef, _template, _wavelengths, band_dim
 
-    dsa = require("dask.array")
+    require("dask.array")
     bdim = band_dim(da)
     notes = [f"xarray.DataArray {tuple(da.dims)} {tuple(da.shape)}"]
     wl, fwhm = _wavelengths(da, bdim, notes)

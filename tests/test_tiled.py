@@ -90,6 +90,28 @@ def test_dataarray_wavelength_coordinate_and_missing_dependency(monkeypatch):
         hx.require("dask.array")
 
 
+def test_dataarray_long_name_wavelengths_and_all_nodata_bands_dropped():
+    """rioxarray keeps only band 1's tags but every band's description in ``long_name``
+    ("band 2 (0.55 Micrometers)"): the wavelengths come from there. A band that is entirely
+    nodata (a water-vapour band of an L2A product) is dropped as hysupp.load drops it, instead of
+    masking every pixel."""
+    from hysupp.io import xarray as hx
+
+    cube = np.random.default_rng(0).random((4, 3, 5)).astype(np.float32)
+    cube[2] = -9999.0
+    da = xr.DataArray(cube, dims=("band", "y", "x"), coords={"band": [1, 2, 3, 4]},
+                      attrs={"long_name": tuple(f"band {i + 1} ({w} Micrometers)" for i, w in
+                                                enumerate((0.45, 0.55, 1.4, 0.65))),
+                             "nodata": -9999.0})
+    scene = hx.scene_from_dataarray(da)
+    assert scene.shape == (3, 3, 5) and scene.mask is None
+    assert scene.wavelengths.tolist() == pytest.approx([450.0, 550.0, 650.0])
+    assert scene.extras["kept_bands"].tolist() == [0, 1, 3]
+    assert any("dropped 1 bad bands" in n for n in scene.notes)
+    da.attrs["long_name"] = ("red", "green", "nir", "swir")   # descriptions without wavelengths
+    assert hx.scene_from_dataarray(da).wavelengths is None
+
+
 def test_tiled_equals_in_memory_and_writes_a_cog(scene, tmp_path):
     path, E, _ = scene
     mem = hysupp.unmix(str(path), "FCLS", endmembers=E).abundances

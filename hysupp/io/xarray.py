@@ -34,6 +34,7 @@ Example
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -124,11 +125,33 @@ def _wavelengths(da: Any, bdim: str, notes: list[str]) -> tuple[np.ndarray | Non
         wl, fwhm = _file_wavelengths(da.encoding["source"], L, notes)
         if wl is not None:
             return wl, fwhm
+    if wl is None:
+        wl = _long_name_wavelengths(da.attrs.get("long_name"), L, notes)
     if "fwhm" in da.coords and da.coords["fwhm"].dims == (bdim,):
         fwhm = np.asarray(da.coords["fwhm"].values, dtype=np.float64)
     elif _as_floats(da.attrs.get("fwhm")) is not None and _as_floats(da.attrs.get("fwhm")).size == L:
         fwhm = _as_floats(da.attrs.get("fwhm"))
     return wl, fwhm
+
+
+_LONG_NAME_WL = re.compile(r"\(\s*([-+0-9.eE]+)\s*([A-Za-z\u00b5]+)\s*\)\s*$")
+
+
+def _long_name_wavelengths(long_name: Any, L: int, notes: list[str]) -> np.ndarray | None:
+    """Wavelengths from per-band descriptions such as ``"band 1 (418.24 Nanometers)"`` (GDAL's ENVI
+    descriptions, which rioxarray keeps as the ``long_name`` tuple, one entry per band)."""
+    from hysupp.io._common import to_nm
+
+    if not isinstance(long_name, (tuple, list)) or len(long_name) != L:
+        return None
+    found = [_LONG_NAME_WL.search(str(name)) for name in long_name]
+    if not all(found) or len({m.group(2).lower() for m in found}) != 1:  # type: ignore[union-attr]
+        return None
+    values = [float(m.group(1)) for m in found]  # type: ignore[union-attr]
+    wl = to_nm(values, found[0].group(2), "wavelengths (DataArray long_name)", notes)  # type: ignore[union-attr]
+    if wl is not None:
+        notes.append("wavelengths from the per-band descriptions (long_name)")
+    return wl
 
 
 def _file_wavelengths(path: str, L: int, notes: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
@@ -193,24 +216,29 @@ def scene_from_dataarray(da: Any, *, name: str | None = None) -> Scene:
     ``extras["xarray_template"]`` keeps the input's spatial coords and attributes (no data) for
     :func:`maps_to_dataarray`.
     """
-    from hysupp.io._common import valid_mask
+    from hysupp.io._common import bad_band_keep, drop_bad_bands, valid_mask
 
     require("xarray")
     bdim = band_dim(da)
     notes = [f"xarray.DataArray {tuple(da.dims)} {tuple(da.shape)}"]
     wl, fwhm = _wavelengths(da, bdim, notes)
     georef = _georef(da)
+    nodata = None if georef is None else georef.nodata
     cube = np.asarray(da.values)
     if not np.issubdtype(cube.dtype, np.floating):
         notes.append(f"{cube.dtype} values kept as they are (pass scale= for integer reflectance)")
-    mask = valid_mask(cube, None if georef is None else georef.nodata)
+    extras: dict[str, Any] = {"xarray_template": _template(da, bdim)}
+    if bdim in da.coords and da.coords[bdim].dtype.kind in "OUS":
+        extras["band_names"] = [str(v) for v in da.coords[bdim].values]
+    # bad bands as hysupp.load drops them: flagged in a per-band ``bbl`` coordinate, or all nodata/NaN
+    bbl = da.coords["bbl"].values if "bbl" in da.coords and da.coords["bbl"].dims == (bdim,) else None
+    keep, reasons = bad_band_keep(cube, bbl, nodata)
+    cube, wl, fwhm = drop_bad_bands(cube, keep, reasons, notes, wl, fwhm, extras)
+    mask = valid_mask(cube, nodata)
     if mask.all():
         mask = None
     else:
         notes.append(f"{int((~mask).sum())} of {mask.size} pixels are nodata or non-finite: mask False")
-    extras: dict[str, Any] = {"xarray_template": _template(da, bdim)}
-    if bdim in da.coords and da.coords[bdim].dtype.kind in "OUS":
-        extras["band_names"] = [str(v) for v in da.coords[bdim].values]
     return Scene(cube=cube, wavelengths=wl, fwhm=fwhm, mask=mask, georef=georef,
                  name=name or str(da.name or "dataarray"), layout="xarray", notes=notes, extras=extras)
 
