@@ -11,7 +11,7 @@ from hysupp.cli.common import echo_json
 @click.argument("method")
 @click.option("--data", "-d", type=click.Path(dir_okay=False), default=None,
               help="One file with MS and PAN (e.g. the toolbox .mat: I_MS, I_PAN, ratio, sensor) or a saved fusion "
-                   "pair (its low/high inputs are the training scene).")
+                   "pair (its low/high inputs are the training scene; an HS-MS pair for SSR-Net/SST).")
 @click.option("--ms", type=click.Path(dir_okay=False), default=None, help="MS image file (with --pan).")
 @click.option("--pan", type=click.Path(dir_okay=False), default=None, help="PAN image file (with --ms).")
 @click.option("--ratio", type=click.IntRange(min=2), default=None, help="Resolution ratio (default: from the file).")
@@ -30,7 +30,7 @@ def train(method, data, ms, pan, ratio, sensor, key, scale, epochs, iterations, 
           as_json) -> None:
     """Train METHOD (e.g. FusionNet) on a scene and write a checkpoint for ``hysupp fuse --weights``."""
     from hysupp.errors import InputError
-    from hysupp.fusion.run import _read_pair
+    from hysupp.fusion.run import _read_pair, pair_physics
     from hysupp.io.atomic import check_target
     from hysupp.methods.params import parse_param_strings
     from hysupp.methods.registry import get_method
@@ -61,7 +61,13 @@ def train(method, data, ms, pan, ratio, sensor, key, scale, epochs, iterations, 
         pair = full_resolution_pair(ms_in, pan_in, int(ratio), sensor)
     else:
         sensor = sensor if sensor is not None else pair.protocol.get("sensor")
-    ck = obj.train(pair.low.require_cube(), pair.high.require_cube(), ratio=pair.ratio, sensor=sensor)
+    low, high = pair.low.require_cube(), pair.high.require_cube()
+    if cls.task == "hs-ms-fusion":
+        if pair.kind != "hs-ms":
+            raise InputError(f"{cls.name} is an HS-MS fusion network but the input is a {pair.kind!r} pair")
+        ck = obj.train(low, high, ratio=pair.ratio, **pair_physics(pair))
+    else:
+        ck = obj.train(low, high, ratio=pair.ratio, sensor=sensor)
     source = data if data is not None else ms
     ck.training["data"] = {"path": source, "pan_path": pan, "sha256": file_sha256(source) if source else None,
                            "low_shape": list(pair.low.shape), "high_shape": list(pair.high.shape)}

@@ -119,6 +119,15 @@ def _read_pair(data: Any, ms: Any, pan: Any, key: str | None, scale: float | Non
     return None, (ms_scene, pan)
 
 
+def pair_physics(pair: Any) -> dict[str, Any]:
+    """The ``srf`` ``(C, L)`` and ``psf`` (FWHM) an HS-MS pair's protocol records (a simulated pair),
+    as keyword arguments of :meth:`~hysupp.methods.base.HSMSFuser.fuse`; None where it does not (the
+    methods estimate them)."""
+    srf = pair.protocol.get("operators", {}).get("ms_srf", {}).get("R")
+    psf = pair.protocol.get("psf", {}).get("fwhm") if pair.protocol.get("psf") else None
+    return {"srf": None if srf is None else np.asarray(srf, dtype=np.float64), "psf": psf}
+
+
 def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any = None, ratio: int | None = None,
          sensor: str | None = None, protocol: str | None = None, params: dict[str, Any] | None = None,
          key: str | None = None, scale: float | None = None, border: int = 0, clip: Any = None,
@@ -183,12 +192,8 @@ def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any 
     with timer("fuse"):
         if cls.task == "pansharpening":
             result = method_obj.fuse(low, high, ratio=pair.ratio, sensor=sensor)  # type: ignore[attr-defined]
-        else:   # the simulator's SRF and PSF when the pair records them (methods estimate them otherwise)
-            ops = pair.protocol.get("operators", {})
-            srf = ops.get("ms_srf", {}).get("R")
-            psf = pair.protocol.get("psf", {}).get("fwhm") if pair.protocol.get("psf") else None
-            result = method_obj.fuse(low, high, ratio=pair.ratio,  # type: ignore[attr-defined]
-                                     srf=None if srf is None else np.asarray(srf, dtype=np.float64), psf=psf)
+        else:
+            result = method_obj.fuse(low, high, ratio=pair.ratio, **pair_physics(pair))  # type: ignore[attr-defined]
     fused = np.asarray(result.fused)
     check_result(cls.name, fused=fused)
     metrics = None
