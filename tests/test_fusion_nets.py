@@ -283,3 +283,18 @@ def test_vogtnet_reports_learnt_degradation_and_validates(scene):
         tiny("VOGTNet", patch_size=18).fuse(ms, pan, ratio=4)                # not a multiple of the ratio
     assert get_method("VOGTNet")(psf="free", degradation_iterations=5, iterations=2, batch_size=2, patch_size=16,
                                  device="cpu").fuse(ms, pan, ratio=4).info["training"]["degradation"]["psf"] == "free"
+
+
+def test_gpu_check_discovers_every_registered_net(capsys):
+    """benchmarks/gpu_check_fusion_nets.py finds the nets through the registry and exits 0 without CUDA."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_check_fusion_nets.py"
+    spec = importlib.util.spec_from_file_location("gpu_check_fusion_nets", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    found = {c.name for c in mod.scene_trained_nets()}
+    assert set(registered_nets()) <= found
+    if not torch.cuda.is_available():
+        assert mod.main([]) == 0 and "no CUDA" in capsys.readouterr().out
