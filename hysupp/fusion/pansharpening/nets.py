@@ -71,6 +71,17 @@ class PansharpeningNet(Pansharpener):
     #: Settings of the seconds-long CPU smoke training that the test suite runs for every registered net
     #: (tests/test_fusion_nets.py; iterations, batch and device are set there).
     smoke_params: ClassVar[dict[str, Any]] = {"patch_size": 16}
+    #: Defaults of ``fine_tune`` (iterations) and ``fine_tune_lr`` of the net.
+    fine_tune_defaults: ClassVar[tuple[int, float]] = (0, 1e-4)
+    #: The net's own parameters, after the common ones.
+    extra_params: ClassVar[tuple[Param, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """A net declares ``published_recipe`` (and ``fine_tune_defaults``, ``extra_params``); its
+        ``params`` are derived from them unless the class sets ``params`` itself."""
+        super().__init_subclass__(**kwargs)
+        if cls.published_recipe and "params" not in cls.__dict__:
+            cls.params = _net_params(cls.published_recipe, *cls.fine_tune_defaults) + tuple(cls.extra_params)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -213,6 +224,12 @@ class PansharpeningNet(Pansharpener):
         return FusionResult(fused=fused, info=info)
 
 
+def _published(iterations: int, batch_size: int, patch_size: int, lr: float, optimizer: str = "adam") -> dict[str, Any]:
+    """A published recipe (no weight EMA, no learning-rate steps)."""
+    return {"iterations": iterations, "batch_size": batch_size, "patch_size": patch_size, "lr": lr,
+            "optimizer": optimizer, "ema_decay": 0.0, "lr_step": None}
+
+
 _CPU = {"batch_size": 8, "patch_size": 32, "lr": 1e-3, "optimizer": "adam", "ema_decay": 0.99, "lr_step": None,
         "iterations": 2000}
 
@@ -252,11 +269,9 @@ class PNN(PansharpeningNet):
 
     name: ClassVar[str] = "PNN"
     arch: ClassVar[str] = "PNN"
-    published_recipe: ClassVar[dict[str, Any]] = {"iterations": 1_120_000, "batch_size": 128, "patch_size": 33,
-                                                  "lr": 1e-4, "optimizer": "sgd", "ema_decay": 0.0, "lr_step": None}
+    published_recipe: ClassVar[dict[str, Any]] = _published(1_120_000, 128, 33, 1e-4, "sgd")
     cpu_recipe: ClassVar[dict[str, Any]] = {**_CPU, "patch_size": 48}
     smoke_params: ClassVar[dict[str, Any]] = {"patch_size": 24}
-    params: ClassVar[tuple[Param, ...]] = _net_params(published_recipe)
     reference: ClassVar[str] = ("G. Masi, D. Cozzolino, L. Verdoliva, G. Scarpa, \"Pansharpening by convolutional "
                                 "neural networks\", Remote Sensing 8(7), 594, 2016, doi:10.3390/rs8070594")
 
@@ -314,11 +329,10 @@ class APNN(PNN):
 
     name: ClassVar[str] = "A-PNN"
     arch: ClassVar[str] = "A-PNN"
-    published_recipe: ClassVar[dict[str, Any]] = {"iterations": 100_000, "batch_size": 128, "patch_size": 33,
-                                                  "lr": 1e-4, "optimizer": "adam", "ema_decay": 0.0, "lr_step": None}
+    published_recipe: ClassVar[dict[str, Any]] = _published(100_000, 128, 33, 1e-4)
     cpu_recipe: ClassVar[dict[str, Any]] = {**_CPU, "patch_size": 48}
     smoke_params: ClassVar[dict[str, Any]] = {"patch_size": 24}
-    params: ClassVar[tuple[Param, ...]] = _net_params(published_recipe, fine_tune=50, fine_tune_lr=1e-4)
+    fine_tune_defaults: ClassVar[tuple[int, float]] = (50, 1e-4)
     reference: ClassVar[str] = ("G. Scarpa, S. Vitale, D. Cozzolino, \"Target-adaptive CNN-based pansharpening\", "
                                 "IEEE TGRS 56(9), 2018, doi:10.1109/TGRS.2018.2817393")
 
@@ -364,10 +378,8 @@ class PanNet(PansharpeningNet):
 
     name: ClassVar[str] = "PanNet"
     arch: ClassVar[str] = "PanNet"
-    published_recipe: ClassVar[dict[str, Any]] = {"iterations": 250_000, "batch_size": 32, "patch_size": 64,
-                                                  "lr": 1e-3, "optimizer": "adam", "ema_decay": 0.0, "lr_step": None}
+    published_recipe: ClassVar[dict[str, Any]] = _published(250_000, 32, 64, 1e-3)
     cpu_recipe: ClassVar[dict[str, Any]] = {**_CPU, "iterations": 500}
-    params: ClassVar[tuple[Param, ...]] = _net_params(published_recipe)
     reference: ClassVar[str] = ("J. Yang, X. Fu, Y. Hu, Y. Huang, X. Ding, J. Paisley, \"PanNet: A deep network "
                                 "architecture for pan-sharpening\", ICCV 2017, doi:10.1109/ICCV.2017.193")
 
@@ -410,10 +422,8 @@ class DiCNN(PansharpeningNet):
 
     name: ClassVar[str] = "DiCNN"
     arch: ClassVar[str] = "DiCNN"
-    published_recipe: ClassVar[dict[str, Any]] = {"iterations": 300_000, "batch_size": 64, "patch_size": 64,
-                                                  "lr": 1e-4, "optimizer": "adam", "ema_decay": 0.0, "lr_step": None}
+    published_recipe: ClassVar[dict[str, Any]] = _published(300_000, 64, 64, 1e-4)
     cpu_recipe: ClassVar[dict[str, Any]] = dict(_CPU)
-    params: ClassVar[tuple[Param, ...]] = _net_params(published_recipe)
     reference: ClassVar[str] = ("L. He, Y. Rao, J. Li, J. Chanussot, A. Plaza, J. Zhu, B. Li, \"Pansharpening via "
                                 "detail injection based convolutional neural networks\", IEEE JSTARS 12(4), 2019, "
                                 "doi:10.1109/JSTARS.2019.2898574")
@@ -452,10 +462,8 @@ class FusionNet(PansharpeningNet):
 
     name: ClassVar[str] = "FusionNet"
     arch: ClassVar[str] = "FusionNet"
-    published_recipe: ClassVar[dict[str, Any]] = {"iterations": 120_000, "batch_size": 32, "patch_size": 64,
-                                                  "lr": 3e-4, "optimizer": "adam", "ema_decay": 0.0, "lr_step": None}
+    published_recipe: ClassVar[dict[str, Any]] = _published(120_000, 32, 64, 3e-4)
     cpu_recipe: ClassVar[dict[str, Any]] = dict(_CPU)
-    params: ClassVar[tuple[Param, ...]] = _net_params(published_recipe)
     reference: ClassVar[str] = ("L.-J. Deng, G. Vivone, C. Jin, J. Chanussot, \"Detail injection-based deep "
                                 "convolutional neural networks for pansharpening\", IEEE TGRS 59(8), 2021, "
                                 "doi:10.1109/TGRS.2020.3031366")
@@ -523,11 +531,10 @@ class ZPNN(PansharpeningNet):
 
     name: ClassVar[str] = "Z-PNN"
     arch: ClassVar[str] = "A-PNN"
-    published_recipe: ClassVar[dict[str, Any]] = {"iterations": 3000, "batch_size": 8, "patch_size": 128,
-                                                  "lr": 1e-4, "optimizer": "adam", "ema_decay": 0.0, "lr_step": None}
+    published_recipe: ClassVar[dict[str, Any]] = _published(3000, 8, 128, 1e-4)
     cpu_recipe: ClassVar[dict[str, Any]] = {"iterations": 600, "batch_size": 4, "patch_size": 64, "lr": 1e-3,
                                             "optimizer": "adam", "ema_decay": 0.9, "lr_step": None}
-    params: ClassVar[tuple[Param, ...]] = _net_params(published_recipe) + (
+    extra_params: ClassVar[tuple[Param, ...]] = (
         Param("beta", float, 1.0, "weight of the spatial (correlation) loss", low=0.0),
         Param("window", int, None, "window of the local correlation (None: the ratio)", low=2, optional=True),
     )
@@ -709,11 +716,10 @@ class VOGTNet(PansharpeningNet):
 
     name: ClassVar[str] = "VOGTNet"
     arch: ClassVar[str] = "DualBranch"
-    published_recipe: ClassVar[dict[str, Any]] = {"iterations": 50_000, "batch_size": 32, "patch_size": 64,
-                                                  "lr": 1e-3, "optimizer": "adam", "ema_decay": 0.0, "lr_step": None}
+    published_recipe: ClassVar[dict[str, Any]] = _published(50_000, 32, 64, 1e-3)
     cpu_recipe: ClassVar[dict[str, Any]] = {**_CPU, "iterations": 1500}
     smoke_params: ClassVar[dict[str, Any]] = {"patch_size": 16, "degradation_iterations": 10}
-    params: ClassVar[tuple[Param, ...]] = _net_params(published_recipe) + (
+    extra_params: ClassVar[tuple[Param, ...]] = (
         Param("degradation_iterations", int, 300, "stage 1: Adam steps learning the PSF and SRF", low=1),
         Param("degradation_lr", float, 0.05, "stage 1: learning rate", low=1e-12),
         Param("psf", str, "gaussian", "learnt PSF: isotropic Gaussian (learnable width) or free normalised kernel",
