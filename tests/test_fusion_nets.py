@@ -298,3 +298,23 @@ def test_gpu_check_discovers_every_registered_net(capsys):
     assert set(registered_nets()) <= found
     if not torch.cuda.is_available():
         assert mod.main([]) == 0 and "no CUDA" in capsys.readouterr().out
+
+
+def test_vogtnet_cli_train_then_fuse(scene, tmp_path):
+    from hysupp.io import save
+
+    ms, pan = scene
+    save(ms, tmp_path / "ms.npy")
+    np.save(tmp_path / "pan.npy", pan)
+    model = tmp_path / "vogt.pt"
+    common = ["--ms", str(tmp_path / "ms.npy"), "--pan", str(tmp_path / "pan.npy"), "--ratio", "4"]
+    res = CliRunner().invoke(main, ["train", "VOGTNet", *common, "--iterations", "2", "--param", "batch_size=2",
+                                    "--param", "patch_size=16", "--param", "degradation_iterations=5", "--param",
+                                    "device=cpu", "--out", str(model), "--json"])
+    assert res.exit_code == 0, res.output
+    raw = torch.load(model, map_location="cpu", weights_only=True)
+    assert raw["architecture"]["name"] == "DualBranch" and len(raw["training"]["degradation"]["srf"]) == 4
+    fused = CliRunner().invoke(main, ["fuse", "--method", "VOGTNet", "--weights", str(model), *common,
+                                      "--param", "device=cpu", "--out", str(tmp_path / "fr"), "--json"])
+    assert fused.exit_code == 0, fused.output
+    assert json.loads(fused.output)["info"]["trained_on_scene"] is False
