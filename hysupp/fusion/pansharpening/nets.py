@@ -1,4 +1,4 @@
-r"""Pansharpening networks that train on the user's own scene: PNN, PanNet, DiCNN, FusionNet.
+r"""Pansharpening networks that train on the user's own scene: PNN, A-PNN, PanNet, DiCNN, FusionNet, Z-PNN, VOGTNet.
 
 No pretrained weights are shipped or downloaded. ``fuse(ms, pan, ratio=r, sensor=s)``:
 
