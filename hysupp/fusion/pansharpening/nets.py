@@ -659,7 +659,7 @@ class LearnedDegradation:
 
 @register
 class VOGTNet(PansharpeningNet):
-    r"""VOGTNet-style two-stage pansharpening with a learnt PSF and SRF (after Huang et al. 2024).
+    r"""VOGTNet-style two-stage pansharpening with a learnt PSF and SRF (after VOGTNet, IEEE TNNLS 2024).
 
     VOGTNet (variational optimisation-guided two-stage network) trains a dual-branch fusion network
     with supervision, then refines it without reference through the spatial and spectral degradation
@@ -698,10 +698,10 @@ class VOGTNet(PansharpeningNet):
 
     References
     ----------
-    Z. Huang et al., "VOGTNet: Variational optimization-guided two-stage network for multispectral and
-    panchromatic image fusion", IEEE Transactions on Neural Networks and Learning Systems, 2024
-    (PubMed 38885100; code https://github.com/HZC-1998/VOGTNet; DOI not verified here, the first
-    author's name is read from the repository owner).
+    "VOGTNet: Variational optimization-guided two-stage network for multispectral and panchromatic
+    image fusion", IEEE Transactions on Neural Networks and Learning Systems, 2024 (PubMed 38885100;
+    authors' code https://github.com/HZC-1998/VOGTNet). The author list and the DOI could not be
+    verified here and are left out rather than guessed.
 
     Examples
     --------
@@ -729,8 +729,9 @@ class VOGTNet(PansharpeningNet):
         Param("lambda_ms", float, 1.0, "weight of the full-resolution MS consistency D(k * X) ~ MS", low=0.0),
         Param("lambda_pan", float, 1.0, "weight of the full-resolution PAN consistency SRF(X) ~ PAN", low=0.0),
     )
-    reference: ClassVar[str] = ("Z. Huang et al., \"VOGTNet: Variational optimization-guided two-stage network for "
-                                "multispectral and panchromatic image fusion\", IEEE TNNLS, 2024 (PubMed 38885100)")
+    reference: ClassVar[str] = ("\"VOGTNet: Variational optimization-guided two-stage network for multispectral and "
+                                "panchromatic image fusion\", IEEE TNNLS, 2024 (PubMed 38885100; "
+                                "https://github.com/HZC-1998/VOGTNet)")
 
     def check_patch(self, patch: int, ratio: int) -> None:
         from hysupp.errors import ParameterError
