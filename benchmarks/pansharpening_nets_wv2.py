@@ -10,7 +10,11 @@ docs/pansharpening_wv2.md), the training time and the whole fusion time. Torch t
 (default 1, as on a loaded 2-core box; the recipe target is <= 15 minutes on 2 cores).
 
 Usage: .venv/bin/python benchmarks/pansharpening_nets_wv2.py [--methods PNN,FusionNet] [--iterations N]
-       [--threads 1] [--seed 0] [--no-doc] [--resume LOG_OF_AN_INTERRUPTED_RUN]
+       [--threads 1] [--seed 0] [--no-doc] [--resume LOG_OF_AN_INTERRUPTED_RUN] [--merge]
+
+``--merge`` keeps the rows of the existing results JSON (``--out``) and runs only the methods it lacks
+(e.g. a newly added net); the new rows carry their own ``date`` and ``uptime``, the file's top-level
+``date``/``uptime`` stay those of the earlier run and ``merged`` lists what was added.
 """
 from __future__ import annotations
 
@@ -23,7 +27,7 @@ from pathlib import Path
 
 DATA = Path("/work/shared/data/pansharpening_wv2/imgWV2.mat")
 ROOT = Path(__file__).resolve().parent.parent
-NETS = ("PNN", "A-PNN", "PanNet", "DiCNN", "FusionNet", "Z-PNN")
+NETS = ("PNN", "A-PNN", "PanNet", "DiCNN", "FusionNet", "Z-PNN", "VOGTNet")
 BASELINES = ("EXP", "MTF-GLP-HPM")
 
 
@@ -36,6 +40,8 @@ def main() -> None:
     ap.add_argument("--no-doc", action="store_true", help="do not rewrite docs/pansharpening_nets.md")
     ap.add_argument("--resume", default=None, help="a log of an interrupted run (one JSON row per line): its rows "
                                                    "are kept and only the missing methods run")
+    ap.add_argument("--merge", action="store_true", help="keep the rows of the existing --out JSON, run only the "
+                                                          "missing methods")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "pansharpening_nets_wv2.json"))
     args = ap.parse_args()
     import torch
@@ -49,8 +55,16 @@ def main() -> None:
             if line.startswith("{"):
                 row = json.loads(line)
                 done[row["method"]] = row
+    previous = None
+    if args.merge and Path(args.out).exists():
+        previous = json.loads(Path(args.out).read_text())
+        done.update({row["method"]: row for row in previous["rows"]})
+    added = []
     rows = []
-    for name in BASELINES + tuple(args.methods.split(",")):
+    names = BASELINES + tuple(args.methods.split(","))
+    if previous is not None:   # the earlier rows first, in their order, then the new methods
+        names = tuple(dict.fromkeys([r["method"] for r in previous["rows"]] + list(names)))
+    for name in names:
         if name in done:
             rows.append(done[name])
             print(json.dumps(done[name]), flush=True)
@@ -67,7 +81,12 @@ def main() -> None:
                "scc": m.get("scc"), "time_fuse_s": run.record["timings_s"].get("fuse"),
                "wall_s": time.perf_counter() - t0, "training_time_s": tr.get("training_time_s"),
                "iterations": tr.get("iterations"), "recipe": tr.get("recipe"),
-               "loss_first": (tr.get("loss") or [None])[0], "loss_last": (tr.get("loss") or [None])[-1]}
+               "loss_first": (tr.get("loss") or [None])[0], "loss_last": (tr.get("loss") or [None])[-1],
+               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+               "uptime": subprocess.run(["uptime"], check=False, capture_output=True, text=True).stdout.strip()}
+        if "degradation" in tr:
+            row["degradation"] = tr["degradation"]
+        added.append(name)
         rows.append(row)
         print(json.dumps(row), flush=True)
     uptime = subprocess.run(["uptime"], check=False, capture_output=True, text=True).stdout.strip()
@@ -79,6 +98,9 @@ def main() -> None:
            "torch_threads": args.threads, "seed": args.seed, "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
            "torch": torch.__version__, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
            "note": "shared 2-core machine running other benchmarks at the same time: times are upper bounds"}
+    if previous is not None:
+        out = {**previous, "rows": rows, "merged": previous.get("merged", []) + [
+            {"methods": added, "date": out["date"], "uptime": uptime, "torch_threads": args.threads, "seed": args.seed}]}
     Path(args.out).write_text(json.dumps(out, indent=1))
     if args.no_doc:
         return

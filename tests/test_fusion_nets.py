@@ -16,12 +16,25 @@ from hysupp.methods.registry import get_method
 torch = pytest.importorskip("torch")
 
 NETS = ("PNN", "PanNet", "DiCNN", "FusionNet", "A-PNN", "Z-PNN")
-TINY = {"iterations": 3, "batch_size": 2, "patch_size": 16, "device": "cpu", "history_every": 1}
-PNN_TINY = {**TINY, "patch_size": 24}
+TINY = {"iterations": 3, "batch_size": 2, "device": "cpu", "history_every": 1}
+
+
+def registered_nets() -> list[str]:
+    """Every registered pansharpening method that is a scene-trained network (a new net cannot escape
+    the smoke test)."""
+    from hysupp.fusion.pansharpening.nets import PansharpeningNet
+    from hysupp.methods.registry import available
+
+    return [c.name for c in available("pansharpening") if issubclass(c, PansharpeningNet)]
 
 
 def tiny(name: str, **kw):
-    return get_method(name)(**{**(PNN_TINY if name in ("PNN", "A-PNN") else TINY), **kw})
+    cls = get_method(name)
+    return cls(**{**TINY, **cls.smoke_params, **kw})
+
+
+def test_registry_lists_the_known_nets():
+    assert set(NETS) | {"VOGTNet"} <= set(registered_nets())
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +53,7 @@ def scene():
     return ms, pan
 
 
-@pytest.mark.parametrize("name", NETS)
+@pytest.mark.parametrize("name", registered_nets())
 def test_each_net_trains_and_fuses(scene, name):
     ms, pan = scene
     res = tiny(name).fuse(ms, pan, ratio=4, sensor="QB")
@@ -52,7 +65,7 @@ def test_each_net_trains_and_fuses(scene, name):
     assert info["protocol"]["ratio"] == 4 and info["protocol"]["sensor"] == "QB"
     assert info["protocol"]["mtf"]["pan_gnyq"] == pytest.approx(0.15)
     assert info["normalisation"]["scale"] == pytest.approx(max(ms.max(), pan.max()))
-    assert info["protocol"]["name"] == ("full-resolution (zero-shot)" if name == "Z-PNN" else "wald-reduced-resolution")
+    assert info["protocol"]["name"].startswith(("full-resolution (zero-shot)", "wald-reduced-resolution"))
 
 
 def test_float64_and_recipe_resolution(scene):
@@ -232,3 +245,76 @@ def test_registering_the_nets_does_not_import_torch():
             "get_method('FusionNet'); get_method('Z-PNN').params; print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
     assert out.strip() == "False"
+
+
+def test_vogtnet_stage1_recovers_psf_and_srf():
+    """Noise-free scene made by a known Gaussian PSF (sigma 1.5) and SRF: stage 1 finds them."""
+    from scipy.ndimage import gaussian_filter
+
+    from hysupp.fusion.pansharpening.nets import LearnedDegradation, VOGTNet
+    from hysupp.nn.fusion_training import full_resolution_inputs
+    from hysupp.nn.training import to_numpy, to_tensor, torch_session
+
+    rng = np.random.default_rng(1)
+    x = np.stack([gaussian_filter(rng.random((64, 64)), s) for s in (0.7, 1.0, 1.4)])
+    w = np.array([0.2, 0.5, 0.3])
+    with torch_session("cpu", "float64", 0) as s:
+        true = LearnedDegradation(3, 4, 17, "gaussian", s)
+        true.log_sigma.data.fill_(np.log(1.5))
+        true.srf_logits.data.copy_(torch.log(torch.from_numpy(w)))
+        ms = to_numpy(true.blur_decimate(to_tensor(x[None], s)))[0]
+        pan = to_numpy(true.srf(to_tensor(x[None], s)))[0, 0]
+        net = VOGTNet(degradation_iterations=300, device="cpu", dtype="float64")
+        net.estimate_degradation(full_resolution_inputs(ms, pan, 4, 1.0), s)
+    info = net._degradation_info
+    np.testing.assert_allclose(info["srf"], w, atol=0.03)
+    assert abs(info["psf_sigma"] - 1.5) < 0.15 and abs(info["offset"]) < 0.02
+    assert info["loss_last"] < 0.05 * info["loss_first"]
+
+
+def test_vogtnet_reports_learnt_degradation_and_validates(scene):
+    """The fusion info carries stage 1's PSF and SRF (a point of the simplex); bad patches are refused."""
+    ms, pan = scene
+    res = tiny("VOGTNet", lambda_rr=0.0).fuse(ms, pan, ratio=4)
+    deg = res.info["training"]["degradation"]
+    assert len(deg["srf"]) == 4 and abs(sum(deg["srf"]) - 1) < 1e-6 and min(deg["srf"]) >= 0
+    assert deg["psf"] == "gaussian" and deg["psf_size"] == 17 and deg["psf_sigma"] > 0
+    with pytest.raises(ParameterError):
+        tiny("VOGTNet", patch_size=18).fuse(ms, pan, ratio=4)                # not a multiple of the ratio
+    assert get_method("VOGTNet")(psf="free", degradation_iterations=5, iterations=2, batch_size=2, patch_size=16,
+                                 device="cpu").fuse(ms, pan, ratio=4).info["training"]["degradation"]["psf"] == "free"
+
+
+def test_gpu_check_discovers_every_registered_net(capsys):
+    """benchmarks/gpu_check_fusion_nets.py finds the nets through the registry and exits 0 without CUDA."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "gpu_check_fusion_nets.py"
+    spec = importlib.util.spec_from_file_location("gpu_check_fusion_nets", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    found = {c.name for c in mod.scene_trained_nets()}
+    assert set(registered_nets()) <= found
+    if not torch.cuda.is_available():
+        assert mod.main([]) == 0 and "no CUDA" in capsys.readouterr().out
+
+
+def test_vogtnet_cli_train_then_fuse(scene, tmp_path):
+    from hysupp.io import save
+
+    ms, pan = scene
+    save(ms, tmp_path / "ms.npy")
+    np.save(tmp_path / "pan.npy", pan)
+    model = tmp_path / "vogt.pt"
+    common = ["--ms", str(tmp_path / "ms.npy"), "--pan", str(tmp_path / "pan.npy"), "--ratio", "4"]
+    res = CliRunner().invoke(main, ["train", "VOGTNet", *common, "--iterations", "2", "--param", "batch_size=2",
+                                    "--param", "patch_size=16", "--param", "degradation_iterations=5", "--param",
+                                    "device=cpu", "--out", str(model), "--json"])
+    assert res.exit_code == 0, res.output
+    raw = torch.load(model, map_location="cpu", weights_only=True)
+    assert raw["architecture"]["name"] == "DualBranch" and len(raw["training"]["degradation"]["srf"]) == 4
+    fused = CliRunner().invoke(main, ["fuse", "--method", "VOGTNet", "--weights", str(model), *common,
+                                      "--param", "device=cpu", "--out", str(tmp_path / "fr"), "--json"])
+    assert fused.exit_code == 0, fused.output
+    assert json.loads(fused.output)["info"]["trained_on_scene"] is False

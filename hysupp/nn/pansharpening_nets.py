@@ -18,6 +18,10 @@ MS interpolated to the PAN grid ``(B, L, H, W)`` and ``pan`` ``(B, 1, H, W)``.
 * :class:`FusionNet` (Deng et al. 2021): the difference :math:`P\mathbf 1_L - \widetilde M`
   (PAN replicated over the bands minus ``lms``) ``-> conv3x3(32) -> ReLU -> 4 x ResBlock(32) ->
   conv3x3(L)`` plus ``lms``.
+* :class:`DualBranch` (the fusion network of :class:`hysupp.fusion.pansharpening.nets.VOGTNet`, our
+  reading of VOGTNet's dual-branch fusion network): a spectral branch ``lms -> conv3x3(c) -> ReLU``
+  and a spatial branch ``pan -> conv3x3(c) -> ReLU``, concatenated, ``2 x ResBlock(2c) ->
+  conv3x3(L)`` plus ``lms``.
 
 ``ResBlock(c)``: ``x + conv3x3(c)(ReLU(conv3x3(c)(x)))``. The 3x3 convolutions are zero-padded
 ('same') as in the authors' code.
@@ -28,8 +32,8 @@ Example
 >>> from hysupp.nn.pansharpening_nets import build
 >>> torch.manual_seed(0) and None
 >>> ms, lms, pan = torch.rand(2, 4, 4, 4), torch.rand(2, 4, 16, 16), torch.rand(2, 1, 16, 16)
->>> [tuple(build(a, 4, 4)(ms, lms, pan).shape) for a in ("PNN", "PanNet", "DiCNN", "FusionNet")]
-[(2, 4, 16, 16), (2, 4, 16, 16), (2, 4, 16, 16), (2, 4, 16, 16)]
+>>> [tuple(build(a, 4, 4)(ms, lms, pan).shape) for a in ("PNN", "PanNet", "DiCNN", "FusionNet", "DualBranch")]
+[(2, 4, 16, 16), (2, 4, 16, 16), (2, 4, 16, 16), (2, 4, 16, 16), (2, 4, 16, 16)]
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ from torch.nn import functional as F
 
 from hysupp.errors import ParameterError
 
-__all__ = ["PNN", "DiCNN", "FusionNet", "PanNet", "ResBlock", "build", "high_pass"]
+__all__ = ["PNN", "DiCNN", "DualBranch", "FusionNet", "PanNet", "ResBlock", "build", "high_pass"]
 
 
 def high_pass(x: torch.Tensor, size: int = 5) -> torch.Tensor:
@@ -135,12 +139,28 @@ class FusionNet(nn.Module):
         return lms + self.tail(self.body(F.relu(self.head(x))))
 
 
+class DualBranch(nn.Module):
+    """Spectral branch on ``lms`` and spatial branch on ``pan``, fused by residual blocks, plus ``lms``."""
+
+    def __init__(self, n_bands: int, ratio: int = 4, *, features: int = 32, blocks: int = 2) -> None:
+        super().__init__()
+        self.spectral = nn.Conv2d(n_bands, features, 3, padding=1)
+        self.spatial = nn.Conv2d(1, features, 3, padding=1)
+        self.body = nn.Sequential(*[ResBlock(2 * features) for _ in range(blocks)])
+        self.tail = nn.Conv2d(2 * features, n_bands, 3, padding=1)
+
+    def forward(self, ms: Any, lms: torch.Tensor, pan: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([F.relu(self.spectral(lms)), F.relu(self.spatial(pan))], dim=1)
+        return lms + self.tail(self.body(x))
+
+
 def apnn(n_bands: int, ratio: int = 4) -> PNN:
     """A-PNN (Scarpa et al. 2018): PNN with 48 and 32 filters and a residual connection to ``lms``."""
     return PNN(n_bands, ratio, features=(48, 32), residual=True)
 
 
-ARCHITECTURES = {"PNN": PNN, "PanNet": PanNet, "DiCNN": DiCNN, "FusionNet": FusionNet, "A-PNN": apnn}
+ARCHITECTURES = {"PNN": PNN, "PanNet": PanNet, "DiCNN": DiCNN, "FusionNet": FusionNet, "A-PNN": apnn,
+                 "DualBranch": DualBranch}
 
 
 def build(name: str, n_bands: int, ratio: int, **kwargs: Any) -> nn.Module:
