@@ -91,6 +91,18 @@ def test_reader_scale_dtype_and_optional_datasets(tmp_path):
         PanCollection(path, scale=0)
 
 
+def test_reader_integer_storage(tmp_path):
+    from hysupp.io.pancollection import PanCollection
+
+    path = tmp_path / "uint16.h5"
+    data = write(path, **{k: v.astype(np.uint16) for k, v in
+                          {"ms": np.full((N, L, h, h), 2047), "pan": np.full((N, 1, H, H), 1023)}.items()})
+    with PanCollection(path, scale=2047) as ds:
+        assert ds.read("ms", 0).dtype == np.float64 and np.all(ds.read("ms", [1, 2]) == 1.0)
+        assert ds.read("pan", 0)[0, 0, 0] == pytest.approx(1023 / 2047)
+    assert data["ms"].dtype == np.uint16
+
+
 def test_reader_is_lazy(tmp_path):
     """A 100000-sample file that is never allocated on disk: opening and reading one sample is instant."""
     from hysupp.io.pancollection import PanCollection
@@ -114,6 +126,7 @@ def test_reader_is_lazy(tmp_path):
     ({"gt": np.zeros((N - 1, L, H, H))}, "dataset 'gt' holds 4 samples but 'ms' holds 5"),
     ({"lms": np.zeros((N, L + 1, H, H))}, "dataset 'lms' has 4 bands but 'ms' has 3"),
     ({"pan": np.zeros((N, 2, H, H))}, "dataset 'pan' has 2 bands"),
+    ({"pan": np.zeros((N, H, H, 1))}, "dataset 'pan' has 32 bands.*looks N x H x W x C"),
     ({"gt": np.zeros((N, L, H, H + 4))}, "dataset 'gt' is 32 x 36 pixels"),
     ({"pan": np.zeros((N, 1, h, h)), "lms": np.zeros((N, L, h, h)), "gt": np.zeros((N, L, h, h))},
      "dataset 'pan' is not larger than 'ms'"),

@@ -131,7 +131,10 @@ class PanCollection:
             if key in ("gt", "lms") and shp[1] != L:
                 raise InputError(f"{self._where(key)} has {shp[1]} bands but 'ms' has {L}")
         if shapes["pan"][1] != 1:
-            raise InputError(f"{self._where('pan')} has {shapes['pan'][1]} bands; a PAN has 1 (shape N x 1 x H x W)")
+            hint = (" (the file looks N x H x W x C; PanCollection sets are N x C x H x W)"
+                    if shapes["pan"][3] == 1 else "")
+            raise InputError(f"{self._where('pan')} has {shapes['pan'][1]} bands; a PAN has 1 (shape N x 1 x H x W)"
+                             f"{hint}")
         if n < 1:
             raise InputError(f"{self._where('ms')} holds no samples")
         H, W = shapes["pan"][2:]
