@@ -31,6 +31,10 @@ NETS = ("PNN", "A-PNN", "PanNet", "DiCNN", "FusionNet", "Z-PNN", "VOGTNet")
 BASELINES = ("EXP", "MTF-GLP-HPM")
 
 
+#: everything after this line of the page is hand-written and kept when the table is regenerated
+HAND_WRITTEN = "<!-- hand-written below: kept when benchmarks/pansharpening_nets_wv2.py regenerates the page -->"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--methods", default=",".join(NETS))
@@ -130,7 +134,10 @@ def main() -> None:
               "Usage:", "", "```", "hysupp train FusionNet --data imgWV2.mat --out fusionnet.pt      # CPU recipe on a CPU",
               "hysupp fuse --method FusionNet --weights fusionnet.pt --data imgWV2.mat --protocol fr",
               "hysupp fuse --method DiCNN --data imgWV2.mat --protocol rr     # trains on the scene, then fuses", "```"]
-    (ROOT / "docs" / "pansharpening_nets.md").write_text("\n".join(lines) + "\n")
+    doc = ROOT / "docs" / "pansharpening_nets.md"
+    kept = doc.read_text().split(HAND_WRITTEN, 1) if doc.is_file() else []
+    tail = ["", HAND_WRITTEN + kept[1].rstrip("\n")] if len(kept) == 2 else []   # hand-written sections survive
+    doc.write_text("\n".join(lines + tail) + "\n")
 
 
 if __name__ == "__main__":
