@@ -181,12 +181,28 @@ class _GLP(_MRA):
 
     params: ClassVar[tuple[Param, ...]] = ()
 
+    @staticmethod
+    def matching(ms_up_mean: np.ndarray, ms_up_std: np.ndarray, pan_mean: float,
+                 pan_lowpass_std: float) -> tuple[np.ndarray, np.ndarray]:
+        r"""Scale and offset of the PAN equalised to each band, :math:`P_l = a_l P + b_l`, from the
+        scene statistics (band means and stds of :math:`\widetilde M`, PAN mean, std of the
+        ``LPfilterGauss`` PAN) -- the global statistics :func:`hysupp.fusion.tiled.fuse_tiled`
+        computes once over the whole scene and passes as ``stats``."""
+        a = np.asarray(ms_up_std, dtype=np.float64) / np.maximum(float(pan_lowpass_std), C.EPS)
+        return a, np.asarray(ms_up_mean, dtype=np.float64) - a * float(pan_mean)
+
+    @staticmethod
+    def inject(ms_up: np.ndarray, P: np.ndarray, P_lp: np.ndarray) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
     def _glp(self, ms: np.ndarray, pan: np.ndarray, ratio: int, sensor: str | None,
-             matched: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+             matched: bool, stats: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         gains, used = C.sensor_gains(sensor, ms.shape[0])
         L = ms.shape[0]
-        if matched:   # P_l = a_l P + b_l (C.match_pan); low-passed through the affine shortcut
+        if matched and stats is not None:   # global statistics of a tiled run (hysupp.fusion.tiled)
+            a, b = (np.asarray(stats[k], dtype=np.float64) for k in ("scale", "offset"))
+        elif matched:   # P_l = a_l P + b_l (C.match_pan); low-passed through the affine shortcut
             a = C.std2(ms_up) / np.maximum(C.std2(C.gauss_lowpass(pan, ratio)), C.EPS)
             b = C.mean2(ms_up) - a * pan.mean()
         else:
@@ -225,9 +241,17 @@ class MTF_GLP(_GLP):
         "B. Aiazzi, L. Alparone, S. Baronti, A. Garzelli, M. Selva, \"MTF-tailored multiscale fusion of "
         "high-resolution MS and Pan imagery\", PE&RS 72(5), 2006, doi:10.14358/PERS.72.5.591")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
-        ms_up, _, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=True)
-        return FusionResult(fused=ms_up + P - P_lp, info=info)
+    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+             stats: dict | None = None) -> FusionResult:
+        """``stats`` (optional): ``{"scale": a, "offset": b}`` of the PAN equalisation
+        (:meth:`matching`), precomputed on a whole scene; computed from the inputs when None."""
+        ms_up, _, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=True, stats=stats)
+        return FusionResult(fused=self.inject(ms_up, P, P_lp), info=info)
+
+    @staticmethod
+    def inject(ms_up: np.ndarray, P: np.ndarray, P_lp: np.ndarray) -> np.ndarray:
+        """Additive detail injection (pixel-wise)."""
+        return ms_up + P - P_lp
 
 
 @register
@@ -255,9 +279,16 @@ class MTF_GLP_HPM(_GLP):
         "B. Aiazzi, S. Baronti, F. Lotti, M. Selva, \"A comparison between global and context-adaptive "
         "pansharpening of multispectral images\", IEEE GRSL 6(2), 2009, doi:10.1109/LGRS.2008.2012003")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
-        ms_up, _, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=True)
-        return FusionResult(fused=ms_up * (P / (P_lp + C.EPS)), info=info)
+    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+             stats: dict | None = None) -> FusionResult:
+        """``stats``: as :meth:`MTF_GLP.fuse`."""
+        ms_up, _, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=True, stats=stats)
+        return FusionResult(fused=self.inject(ms_up, P, P_lp), info=info)
+
+    @staticmethod
+    def inject(ms_up: np.ndarray, P: np.ndarray, P_lp: np.ndarray) -> np.ndarray:
+        """Multiplicative (high-pass modulation) injection (pixel-wise)."""
+        return ms_up * (P / (P_lp + C.EPS))
 
 
 @register

@@ -1,0 +1,277 @@
+r"""Tiled pansharpening of scenes larger than memory with ``dask.array`` (``hysupp fuse --tile``).
+
+The MS ``(L, h, w)`` and the PAN ``(1, H, W)`` (``H = r h``) are dask arrays whose chunks are
+aligned (a PAN chunk of ``r t`` pixels covers an MS chunk of ``t`` pixels): windows read from
+raster files (:func:`hysupp.tiled.open_raster`), ``xarray.DataArray``\ s (e.g.
+``rioxarray.open_rasterio(path, chunks=...)``) or in-memory arrays. Every filter runs chunk by
+chunk with ``dask.array.map_overlap`` and a halo wide enough for its support, with the boundary
+condition of the in-memory method at the scene borders, so that the tiled result equals the
+untiled one (up to rounding) everywhere, borders included:
+
+* the 23-tap polynomial expansion :math:`\mathcal I_{23}` (circular borders, as ``interp23tap``):
+  halo of :data:`EXPAND_HALO_LR` MS pixels, ``boundary="periodic"`` -- each :math:`\times 2`
+  stage reaches 11 samples of its own output grid, i.e. at most 6 samples of its input, so the
+  whole cascade reaches less than :math:`6 (1 + 1/2 + 1/4 + \dots) = 12` MS pixels;
+* the MTF-matched Gaussian filters (41 taps, replicate borders): halo of 20 PAN pixels rounded up
+  to a multiple of the ratio, ``boundary="nearest"``; the MTF-GLP low-pass is staged as the
+  filtered-and-decimated PAN (one map_overlap per distinct Nyquist gain), then the expansion.
+
+The *global* statistics of a method (PAN equalisation, regression/injection gains) are computed
+once over the whole scene with dask reductions (a first pass over the data) and handed to every
+chunk through the methods' ``stats`` hook (``MTF_GLP.fuse(..., stats=)``, ``GS.inject``...), so
+a chunk never sees statistics of its own window only.
+
+Supported methods: MTF-GLP, MTF-GLP-HPM (MRA) and GS, GIHS, BT (CS). Methods whose gains need
+a reduced-resolution regression on the whole image (GSA, BDSD, MTF-GLP-FS/CBD), the wavelet and
+box-filter MRA methods and the networks are refused (they run in memory with :func:`hysupp.fuse`).
+
+Example
+-------
+>>> import numpy as np
+>>> from hysupp.fusion.pansharpening.mra import MTF_GLP
+>>> rng = np.random.default_rng(0)
+>>> ms, pan = rng.random((4, 40, 40)), rng.random((160, 160))
+>>> run = fuse_tiled(ms, pan, "MTF-GLP", ratio=4, sensor="QB", tile=64)
+>>> ref = MTF_GLP().fuse(ms, pan, ratio=4, sensor="QB").fused
+>>> bool(np.allclose(run.compute(), ref, rtol=1e-9, atol=1e-9))
+True
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hysupp.errors import InputError
+from hysupp.fusion.pansharpening import common as C
+from hysupp.io.xarray import is_dataarray, require
+from hysupp.scene import Georef
+
+__all__ = ["EXPAND_HALO_LR", "TILED_METHODS", "TiledFusion", "fuse_tiled"]
+
+#: Halo (MS pixels) of the 23-tap expansion for every power-of-two ratio (see the module docstring).
+EXPAND_HALO_LR = 12
+#: Half-support of the toolbox MTF kernels (PAN pixels).
+MTF_HALO = C.MTF_TAPS // 2
+#: Methods :func:`fuse_tiled` runs tile-wise.
+TILED_METHODS = ("MTF-GLP", "MTF-GLP-HPM", "GS", "GIHS", "BT")
+
+
+@dataclass
+class TiledFusion:
+    """The outcome of :func:`fuse_tiled`: ``fused`` the lazy ``(L, H, W)`` float64 dask array,
+    ``stats`` the global statistics passed to every chunk, ``path`` the COG written (if ``out``)."""
+
+    method: str
+    fused: Any
+    stats: dict[str, Any]
+    georef: Georef | None
+    info: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+    def compute(self, scheduler: Any = None) -> np.ndarray:
+        """The fused cube as a NumPy array (threads by default, or a ``dask.distributed`` scheduler)."""
+        from hysupp.tiled import _client
+
+        client = _client(scheduler)
+        if client is not None:
+            return np.asarray(client.compute(self.fused).result())
+        return np.asarray(self.fused.compute(scheduler="threads"))
+
+
+# ---------------------------------------------------------------------------------------------- chunking
+def _chunks(n: int, tile: int, minimum: int) -> tuple[int, ...]:
+    """``n`` split in chunks of ``tile``, the remainder merged into the last chunk when smaller
+    than ``minimum`` (a halo may not exceed a chunk)."""
+    tile = max(int(tile), minimum)
+    sizes = [tile] * (n // tile)
+    rest = n - tile * len(sizes)
+    if rest:
+        if sizes and rest < minimum:
+            sizes[-1] += rest
+        else:
+            sizes.append(rest)
+    if min(sizes) < minimum:
+        raise InputError(f"a side of {n} MS pixels is too small for the tiled fusion (halo {minimum} pixels); "
+                         "fuse it in memory with hysupp.fuse")
+    return tuple(sizes)
+
+
+def _as_dask(x: Any, tile: int) -> tuple[Any, Georef | None, Any]:
+    """(dask ``(B, H, W)`` array, georef, DataArray template or None) from a file, DataArray or array."""
+    dsa = require("dask.array")
+    if isinstance(x, (str, os.PathLike)):
+        from hysupp.tiled import open_raster
+
+        cube, header = open_raster(x, tile=tile)
+        return cube, header.georef, None
+    if is_dataarray(x):
+        from hysupp.tiled import _from_dataarray
+
+        cube, header, _ = _from_dataarray(x if x.ndim == 3 else x.expand_dims("band"), tile)
+        return cube, header.georef, x
+    if hasattr(x, "dask"):
+        return (x if x.ndim == 3 else x[None]), None, None
+    a = np.asarray(x)
+    a = a if a.ndim == 3 else a[None]
+    return dsa.from_array(a, chunks=(-1, tile, tile)), None, None
+
+
+# ---------------------------------------------------------------------------------------------- stages
+def expand_tiled(x: Any, ratio: int, hr_chunks: tuple[tuple[int, ...], tuple[int, ...]]) -> Any:
+    """:func:`.common.expand` of a chunked ``(L, h, w)`` dask array, chunk by chunk (periodic halo)."""
+    d = EXPAND_HALO_LR
+    c = d * ratio
+
+    def f(block: np.ndarray) -> np.ndarray:
+        return C.expand(block, ratio)[:, c:-c, c:-c]
+
+    return x.map_overlap(f, depth={0: 0, 1: d, 2: d}, boundary={0: "none", 1: "periodic", 2: "periodic"},
+                         trim=False, chunks=(x.chunks[0],) + hr_chunks, dtype=np.float64, meta=np.array(()))
+
+
+def _mtf_depth(ratio: int) -> int:
+    return ratio * math.ceil(MTF_HALO / ratio)
+
+
+def lowpass_tiled(pan: Any, ratio: int, gains: np.ndarray | float, *, decimate: bool, gauss: bool = False) -> Any:
+    """The MTF filter of ``pan`` (``(B, H, W)`` dask, replicate borders; ``gauss``: the
+    ``LPfilterGauss`` filter), decimated at the toolbox phase when ``decimate``."""
+    d = _mtf_depth(ratio)
+
+    def f(block: np.ndarray) -> np.ndarray:
+        b = block.astype(np.float64)
+        y = C.gauss_lowpass(b, ratio) if gauss else C.mtf_lowpass(b, ratio, np.atleast_1d(gains))
+        y = y[:, d:-d, d:-d]
+        return C.decimate(y, ratio) if decimate else y
+
+    chunks = pan.chunks if not decimate else (pan.chunks[0],) + tuple(tuple(s // ratio for s in c)
+                                                                      for c in pan.chunks[1:])
+    return pan.map_overlap(f, depth={0: 0, 1: d, 2: d}, boundary={0: "none", 1: "nearest", 2: "nearest"},
+                           trim=False, chunks=chunks, dtype=np.float64, meta=np.array(()))
+
+
+def _std(x: Any) -> Any:
+    return x.std(ddof=1)
+
+
+def _global_stats(method: str, ms_up: Any, pan: Any, ratio: int) -> dict[str, Any]:
+    """The lazy global statistics of ``method`` (dask scalars/vectors, one pass over the data)."""
+    if method in ("MTF-GLP", "MTF-GLP-HPM"):
+        return {"ms_up_mean": ms_up.mean(axis=(1, 2)), "ms_up_std": ms_up.std(axis=(1, 2), ddof=1),
+                "pan_mean": pan.mean(), "pan_lowpass_std": _std(lowpass_tiled(pan, ratio, 0.0, decimate=False,
+                                                                               gauss=True))}
+    I = ms_up.mean(axis=0)
+    stats = {"pan_mean": pan.mean(), "pan_std": _std(pan), "intensity_mean": I.mean(), "intensity_std": _std(I)}
+    if method == "GS":
+        I0 = I - I.mean()
+        Ic = I0 - I0.mean()
+        Mc = ms_up - ms_up.mean(axis=(1, 2))[:, None, None]
+        stats["intensity0_mean"] = I0.mean()
+        stats["gains"] = (Mc * Ic[None]).sum(axis=(1, 2)) / np.maximum((Ic * Ic).sum(), C.EPS)
+    return stats
+
+
+# ---------------------------------------------------------------------------------------------- driver
+def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None = None, sensor: str | None = None,
+               tile: int = 1024, out: str | os.PathLike | None = None, georef: Georef | None = None,
+               scheduler: Any = None, progress: bool = False, overwrite: bool = False) -> TiledFusion:
+    """Pansharpen ``ms`` + ``pan`` tile by tile (lazy ``dask.array``), optionally into a COG.
+
+    Parameters
+    ----------
+    ms, pan : path, xarray.DataArray, dask or NumPy array
+        MS ``(L, h, w)`` and PAN ``(H, W)``/``(1, H, W)`` with ``H = ratio h``; files are read
+        window by window (GeoTIFF / any rasterio format).
+    method : str
+        One of :data:`TILED_METHODS`.
+    ratio : int, optional
+        Resolution ratio (power of two); default ``H // h``.
+    sensor : str, optional
+        MTF table entry (WV2, QB, ...) of the MTF-GLP filters.
+    tile : int
+        Chunk side in PAN pixels (a multiple of ``ratio`` is used).
+    out : path, optional
+        Stream the fused cube (float32) to this Cloud Optimized GeoTIFF, on the PAN grid
+        (the PAN file's georeference, or ``georef``).
+    scheduler
+        Dask scheduler: threads by default, or a ``dask.distributed`` Client/cluster/address.
+    """
+    from hysupp.methods.registry import get_method
+
+    cls = get_method(method)
+    if cls.name not in TILED_METHODS:
+        raise InputError(f"fuse_tiled runs {', '.join(TILED_METHODS)}; {cls.name} needs the whole image "
+                         "(use hysupp.fuse)")
+    dask = require("dask")
+    ms_d, _, _ = _as_dask(ms, max(1, tile // (ratio or 4)))
+    pan_d, pan_georef, _ = _as_dask(pan, tile)
+    if pan_d.shape[0] != 1:
+        raise InputError(f"the PAN must have one band, got {pan_d.shape[0]}")
+    L, h, w = ms_d.shape
+    H, W = pan_d.shape[1:]
+    ratio = int(ratio) if ratio is not None else H // max(h, 1)
+    if (H, W) != (ratio * h, ratio * w):
+        raise InputError(f"PAN {H} x {W} is not ratio {ratio} x MS {h} x {w}")
+    C.check_ratio_power_of_two(ratio, cls.name)
+    minimum = max(EXPAND_HALO_LR, _mtf_depth(ratio) // ratio)
+    t_lr = max(1, tile // ratio)
+    lr_chunks = (_chunks(h, t_lr, minimum), _chunks(w, t_lr, minimum))
+    hr_chunks = tuple(tuple(ratio * s for s in c) for c in lr_chunks)
+    ms_d = ms_d.astype(np.float64).rechunk((L,) + lr_chunks)
+    pan_d = pan_d.astype(np.float64).rechunk((1,) + hr_chunks)
+    ms_up = expand_tiled(ms_d, ratio, hr_chunks)
+
+    lazy = _global_stats(cls.name, ms_up, pan_d, ratio)
+    keys = list(lazy)
+    values = dask.compute(*[lazy[k] for k in keys], scheduler=_scheduler(scheduler))
+    computed = {k: np.asarray(v, dtype=np.float64) for k, v in zip(keys, values)}
+    info: dict[str, Any] = {"tile_pan_px": int(hr_chunks[0][0]), "chunks": [len(c) for c in hr_chunks],
+                            "halo_ms_px": EXPAND_HALO_LR, "halo_pan_px": _mtf_depth(ratio)}
+    if cls.name in ("MTF-GLP", "MTF-GLP-HPM"):
+        a, b = cls.matching(computed["ms_up_mean"], computed["ms_up_std"], computed["pan_mean"],
+                            computed["pan_lowpass_std"])
+        stats = {"scale": a, "offset": b}
+        gains, used = C.sensor_gains(sensor, L)
+        info.update(sensor=used, gnyq=gains.tolist())
+        fused = _glp_fused(cls, ms_up, pan_d, ratio, gains, a, b)
+    else:
+        stats = {k: (float(v) if v.ndim == 0 else v) for k, v in computed.items()}
+        fused = ms_up.map_blocks(lambda m, p: cls.inject(m, p, stats), pan_d, dtype=np.float64,
+                                 meta=np.array(()))
+    run = TiledFusion(method=cls.name, fused=fused, stats={k: np.asarray(v).tolist() for k, v in stats.items()},
+                      georef=georef if georef is not None else pan_georef, info=info)
+    if out is not None:
+        from hysupp.tiled import stream_to_cog
+
+        run.path = stream_to_cog(fused, out, georef=run.georef, names=[f"fused band {i + 1}" for i in range(L)],
+                                 scheduler=scheduler, progress=progress, overwrite=overwrite)
+    return run
+
+
+def _glp_fused(cls: Any, ms_up: Any, pan: Any, ratio: int, gains: np.ndarray, a: np.ndarray, b: np.ndarray) -> Any:
+    """MTF-GLP(-HPM) from the staged low-pass :math:`\\mathcal I_{23}(a_l \\mathcal D(h_l * P) + b_l \\sum h_l)`
+    (as :func:`.common.glp_lowpass_affine`)."""
+    dsa = require("dask.array")
+    L = len(a)
+    decimated = {float(g): lowpass_tiled(pan, ratio, float(g), decimate=True) for g in np.unique(gains)}
+    low = dsa.concatenate([a[band] * decimated[float(gains[band])]
+                           + b[band] * C.toolbox_dc_gain(float(gains[band]), int(ratio)) for band in range(L)],
+                          axis=0).rechunk({0: L})
+    hr_chunks = pan.chunks[1:]
+    P_lp = expand_tiled(low, ratio, hr_chunks)
+    a_, b_ = a[:, None, None], b[:, None, None]
+    return dsa.map_blocks(lambda m, p, lp: cls.inject(m, p * a_ + b_, lp), ms_up, pan, P_lp,
+                          dtype=np.float64, meta=np.array(()))
+
+
+def _scheduler(scheduler: Any) -> Any:
+    from hysupp.tiled import _client
+
+    client = _client(scheduler)
+    return client if client is not None else "threads"
