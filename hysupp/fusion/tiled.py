@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,7 @@ class TiledFusion:
     georef: Georef | None
     info: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+    record: dict[str, Any] = field(default_factory=dict)
 
     def compute(self, scheduler: Any = None) -> np.ndarray:
         """The fused cube as a NumPy array (threads by default, or a ``dask.distributed`` scheduler)."""
@@ -209,6 +211,7 @@ def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None 
         raise InputError(f"fuse_tiled runs {', '.join(TILED_METHODS)}; {cls.name} needs the whole image "
                          "(use hysupp.fuse)")
     dask = require("dask")
+    t0 = time.perf_counter()
     ms_d, _, _ = _as_dask(ms, max(1, tile // (ratio or 4)))
     pan_d, pan_georef, _ = _as_dask(pan, tile)
     if pan_d.shape[0] != 1:
@@ -230,6 +233,7 @@ def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None 
     lazy = _global_stats(cls.name, ms_up, pan_d, ratio)
     keys = list(lazy)
     values = dask.compute(*[lazy[k] for k in keys], scheduler=_scheduler(scheduler))
+    stats_s = time.perf_counter() - t0
     computed = {k: np.asarray(v, dtype=np.float64) for k, v in zip(keys, values)}
     info: dict[str, Any] = {"tile_pan_px": int(hr_chunks[0][0]), "chunks": [len(c) for c in hr_chunks],
                             "halo_ms_px": EXPAND_HALO_LR, "halo_pan_px": _mtf_depth(ratio)}
@@ -246,12 +250,35 @@ def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None 
                                  meta=np.array(()))
     run = TiledFusion(method=cls.name, fused=fused, stats={k: np.asarray(v).tolist() for k, v in stats.items()},
                       georef=georef if georef is not None else pan_georef, info=info)
+    info["stats_s"] = stats_s
     if out is not None:
         from hysupp.tiled import stream_to_cog
 
+        t1 = time.perf_counter()
         run.path = stream_to_cog(fused, out, georef=run.georef, names=[f"fused band {i + 1}" for i in range(L)],
                                  scheduler=scheduler, progress=progress, overwrite=overwrite)
+        info["write_s"] = time.perf_counter() - t1
+    info["wall_s"] = time.perf_counter() - t0
+    run.record = _record(run, cls, ms, pan, ratio, sensor, tile, scheduler)
     return run
+
+
+def _record(run: TiledFusion, cls: Any, ms: Any, pan: Any, ratio: int, sensor: str | None, tile: int,
+            scheduler: Any) -> dict[str, Any]:
+    from hysupp.records import RECORD_VERSION, environment, to_jsonable, utc_now
+    from hysupp.tiled import _scheduler_name
+
+    def source(x: Any) -> str:
+        return os.fspath(x) if isinstance(x, (str, os.PathLike)) else type(x).__name__
+
+    return to_jsonable({
+        "record_version": RECORD_VERSION, "created": utc_now(),
+        "method": {"name": cls.name, "task": cls.task, "reference": cls.reference},
+        "input": {"ms": source(ms), "pan": source(pan), "shape": list(run.fused.shape)},
+        "protocol": {"name": "fr", "ratio": ratio, "sensor": sensor, "tile": tile, "mode": "tiled",
+                     "scheduler": _scheduler_name(scheduler)},
+        "stats": run.stats, "output": None if run.path is None else str(run.path), "info": run.info,
+        "environment": environment()})
 
 
 def _glp_fused(cls: Any, ms_up: Any, pan: Any, ratio: int, gains: np.ndarray, a: np.ndarray, b: np.ndarray) -> Any:
