@@ -140,3 +140,11 @@ def test_cli_fuse_tile(pair, tmp_path):
     assert (tmp_path / "out" / "run.json").is_file()
     bad = CliRunner().invoke(main, ["fuse", "--data", str(tmp_path / "ms.tif"), "--tile", "64"])
     assert bad.exit_code != 0 and "--tile needs --ms and --pan" in bad.output
+
+
+@pytest.mark.parametrize("method", ["MTF-GLP", "GS", "BT"])
+def test_float32_inputs_are_fused_in_float64(pair, method):
+    ms, pan = (x.astype(np.float32) for x in pair)
+    ref = get_method(method)().fuse(ms, pan, ratio=4, sensor="QB").fused
+    got = fuse_tiled(ms, pan, method, ratio=4, sensor="QB", tile=64).compute()
+    assert got.dtype == np.float64 and _rel(got, ref) < 1e-7   # float32 input statistics: ~1e-8

@@ -141,21 +141,24 @@ def _mtf_depth(ratio: int) -> int:
     return ratio * math.ceil(MTF_HALO / ratio)
 
 
-def lowpass_tiled(pan: Any, ratio: int, gains: np.ndarray | float, *, decimate: bool, gauss: bool = False) -> Any:
-    """The MTF filter of ``pan`` (``(B, H, W)`` dask, replicate borders; ``gauss``: the
-    ``LPfilterGauss`` filter), decimated at the toolbox phase when ``decimate``."""
+def lowpass_tiled(pan: Any, ratio: int, gains: Any, *, decimate: bool, gauss: bool = False) -> Any:
+    """The MTF filters of the one-band ``pan`` (``(1, H, W)`` dask, replicate borders) for each
+    Nyquist gain of ``gains`` (``gauss``: the ``LPfilterGauss`` filter, gains ignored), decimated at
+    the toolbox phase when ``decimate``: ``(n_gains, H, W)`` or ``(n_gains, H / r, W / r)``, every
+    filter of a chunk in one task (the PAN chunk has one consumer)."""
     d = _mtf_depth(ratio)
+    g = np.atleast_1d(np.asarray(gains, dtype=np.float64))
+    n = 1 if gauss else g.size
 
     def f(block: np.ndarray) -> np.ndarray:
         b = block.astype(np.float64)
-        y = C.gauss_lowpass(b, ratio) if gauss else C.mtf_lowpass(b, ratio, np.atleast_1d(gains))
+        y = C.gauss_lowpass(b, ratio) if gauss else np.concatenate([C.mtf_lowpass(b, ratio, gv[None]) for gv in g])
         y = y[:, d:-d, d:-d]
         return C.decimate(y, ratio) if decimate else y
 
-    chunks = pan.chunks if not decimate else (pan.chunks[0],) + tuple(tuple(s // ratio for s in c)
-                                                                      for c in pan.chunks[1:])
+    spatial = pan.chunks[1:] if not decimate else tuple(tuple(s // ratio for s in c) for c in pan.chunks[1:])
     return pan.map_overlap(f, depth={0: 0, 1: d, 2: d}, boundary={0: "none", 1: "nearest", 2: "nearest"},
-                           trim=False, chunks=chunks, dtype=np.float64, meta=np.array(()))
+                           trim=False, chunks=((n,),) + spatial, dtype=np.float64, meta=np.array(()))
 
 
 def _std(x: Any) -> Any:
@@ -164,6 +167,7 @@ def _std(x: Any) -> Any:
 
 def _global_stats(method: str, ms_up: Any, pan: Any, ratio: int) -> dict[str, Any]:
     """The lazy global statistics of ``method`` (dask scalars/vectors, one pass over the data)."""
+    pan = pan.astype(np.float64)
     if method in ("MTF-GLP", "MTF-GLP-HPM"):
         return {"ms_up_mean": ms_up.mean(axis=(1, 2)), "ms_up_std": ms_up.std(axis=(1, 2), ddof=1),
                 "pan_mean": pan.mean(), "pan_lowpass_std": _std(lowpass_tiled(pan, ratio, 0.0, decimate=False,
@@ -171,12 +175,25 @@ def _global_stats(method: str, ms_up: Any, pan: Any, ratio: int) -> dict[str, An
     I = ms_up.mean(axis=0)
     stats = {"pan_mean": pan.mean(), "pan_std": _std(pan), "intensity_mean": I.mean(), "intensity_std": _std(I)}
     if method == "GS":
-        I0 = I - I.mean()
-        Ic = I0 - I0.mean()
-        Mc = ms_up - ms_up.mean(axis=(1, 2))[:, None, None]
-        stats["intensity0_mean"] = I0.mean()
-        stats["gains"] = (Mc * Ic[None]).sum(axis=(1, 2)) / np.maximum((Ic * Ic).sum(), C.EPS)
+        stats["band_means"] = ms_up.mean(axis=(1, 2))
     return stats
+
+
+def _second_pass(method: str, ms_up: Any, first: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Statistics about the first pass's means (a separate pass, so that no chunk of ``ms_up`` is
+    held between two reductions): the Gram-Schmidt gains of GS."""
+    if method != "GS":
+        return {}
+    # cov(M_l, I) = sum(Mc_l I0) - mean(I0) sum(Mc_l), var(I) = sum(I0^2) - n mean(I0)^2 with
+    # I0 = I - mean(I): one pass (centring I0 by its own lazy mean would hold every chunk until
+    # that mean is known); mean(I0) is zero up to rounding, so the corrections are tiny.
+    I0 = ms_up.mean(axis=0) - first["intensity_mean"]
+    Mc = ms_up - first["band_means"][:, None, None]
+    n = I0.size
+    mI0 = I0.sum() / n
+    cov = (Mc * I0[None]).sum(axis=(1, 2)) - mI0 * Mc.sum(axis=(1, 2))
+    var = (I0 * I0).sum() - n * mI0 * mI0
+    return {"intensity0_mean": mI0, "gains": cov / np.maximum(var, C.EPS)}
 
 
 # ---------------------------------------------------------------------------------------------- driver
@@ -226,8 +243,10 @@ def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None 
     t_lr = max(1, tile // ratio)
     lr_chunks = (_chunks(h, t_lr, minimum), _chunks(w, t_lr, minimum))
     hr_chunks = tuple(tuple(ratio * s for s in c) for c in lr_chunks)
-    ms_d = ms_d.astype(np.float64).rechunk((L,) + lr_chunks)
-    pan_d = pan_d.astype(np.float64).rechunk((1,) + hr_chunks)
+    # the inputs keep their dtype in the graph (float32 rasters: half the bytes of the chunks Dask
+    # holds between their consumers); every task computes in float64
+    ms_d = ms_d.rechunk((L,) + lr_chunks)
+    pan_d = pan_d.rechunk((1,) + hr_chunks)
     ms_up = expand_tiled(ms_d, ratio, hr_chunks)
 
     lazy = _global_stats(cls.name, ms_up, pan_d, ratio)
@@ -235,6 +254,10 @@ def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None 
     values = dask.compute(*[lazy[k] for k in keys], scheduler=_scheduler(scheduler))
     stats_s = time.perf_counter() - t0
     computed = {k: np.asarray(v, dtype=np.float64) for k, v in zip(keys, values)}
+    lazy = _second_pass(cls.name, ms_up, computed)
+    if lazy:
+        values = dask.compute(*lazy.values(), scheduler=_scheduler(scheduler))
+        computed.update({k: np.asarray(v, dtype=np.float64) for k, v in zip(lazy, values)})
     info: dict[str, Any] = {"tile_pan_px": int(hr_chunks[0][0]), "chunks": [len(c) for c in hr_chunks],
                             "halo_ms_px": EXPAND_HALO_LR, "halo_pan_px": _mtf_depth(ratio)}
     if cls.name in ("MTF-GLP", "MTF-GLP-HPM"):
@@ -246,7 +269,7 @@ def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None 
         fused = _glp_fused(cls, ms_up, pan_d, ratio, gains, a, b)
     else:
         stats = {k: (float(v) if v.ndim == 0 else v) for k, v in computed.items()}
-        fused = ms_up.map_blocks(lambda m, p: cls.inject(m, p, stats), pan_d, dtype=np.float64,
+        fused = ms_up.map_blocks(lambda m, p: cls.inject(m, p.astype(np.float64), stats), pan_d, dtype=np.float64,
                                  meta=np.array(()))
     run = TiledFusion(method=cls.name, fused=fused, stats={k: np.asarray(v).tolist() for k, v in stats.items()},
                       georef=georef if georef is not None else pan_georef, info=info)
@@ -284,16 +307,16 @@ def _record(run: TiledFusion, cls: Any, ms: Any, pan: Any, ratio: int, sensor: s
 def _glp_fused(cls: Any, ms_up: Any, pan: Any, ratio: int, gains: np.ndarray, a: np.ndarray, b: np.ndarray) -> Any:
     """MTF-GLP(-HPM) from the staged low-pass :math:`\\mathcal I_{23}(a_l \\mathcal D(h_l * P) + b_l \\sum h_l)`
     (as :func:`.common.glp_lowpass_affine`)."""
-    dsa = require("dask.array")
-    L = len(a)
-    decimated = {float(g): lowpass_tiled(pan, ratio, float(g), decimate=True) for g in np.unique(gains)}
-    low = dsa.concatenate([a[band] * decimated[float(gains[band])]
-                           + b[band] * C.toolbox_dc_gain(float(gains[band]), int(ratio)) for band in range(L)],
-                          axis=0).rechunk({0: L})
+    distinct, which = np.unique(gains, return_inverse=True)
+    dc = np.array([C.toolbox_dc_gain(float(g), int(ratio)) for g in gains])
+    decimated = lowpass_tiled(pan, ratio, distinct, decimate=True)      # (n_gains, h, w)
+    low = decimated.map_blocks(lambda F: a[:, None, None] * F[which] + (b * dc)[:, None, None],
+                               chunks=((len(a),),) + decimated.chunks[1:], dtype=np.float64, meta=np.array(()))
     hr_chunks = pan.chunks[1:]
     P_lp = expand_tiled(low, ratio, hr_chunks)
     a_, b_ = a[:, None, None], b[:, None, None]
-    return dsa.map_blocks(lambda m, p, lp: cls.inject(m, p * a_ + b_, lp), ms_up, pan, P_lp,
+    dsa = require("dask.array")
+    return dsa.map_blocks(lambda m, p, lp: cls.inject(m, p.astype(np.float64) * a_ + b_, lp), ms_up, pan, P_lp,
                           dtype=np.float64, meta=np.array(()))
 
 
