@@ -148,3 +148,21 @@ def test_float32_inputs_are_fused_in_float64(pair, method):
     ref = get_method(method)().fuse(ms, pan, ratio=4, sensor="QB").fused
     got = fuse_tiled(ms, pan, method, ratio=4, sensor="QB", tile=64).compute()
     assert got.dtype == np.float64 and _rel(got, ref) < 1e-7   # float32 input statistics: ~1e-8
+
+
+def test_local_cluster_gives_the_threaded_result(pair, tmp_path):
+    import warnings
+
+    distributed = pytest.importorskip("distributed")
+    ms, pan = pair
+    threaded = fuse_tiled(ms, pan, "MTF-GLP", ratio=4, sensor="QB", tile=64).compute()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                      dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+            run = fuse_tiled(ms, pan, "MTF-GLP", ratio=4, sensor="QB", tile=64, scheduler=client,
+                             out=tmp_path / "fused.tif")
+            np.testing.assert_allclose(run.compute(client), threaded, rtol=1e-12)
+            assert run.record["protocol"]["scheduler"].startswith("inproc://")
+    with rasterio.open(tmp_path / "fused.tif") as ds:
+        np.testing.assert_allclose(ds.read(), threaded.astype(np.float32), rtol=1e-6)
