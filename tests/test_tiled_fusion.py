@@ -20,6 +20,7 @@ from hysupp.fusion.tiled import (
     lowpass_tiled,
 )
 from hysupp.methods.registry import get_method
+from hysupp.scene import Georef
 
 CRS = "EPSG:32633"
 MS_TRANSFORM = (2.0, 0.0, 370000.0, 0.0, -2.0, 5810000.0)   # 2 m MS, 0.5 m PAN, same upper-left corner
@@ -161,8 +162,26 @@ def test_local_cluster_gives_the_threaded_result(pair, tmp_path):
         with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                       dashboard_address=None) as cluster, distributed.Client(cluster) as client:
             run = fuse_tiled(ms, pan, "MTF-GLP", ratio=4, sensor="QB", tile=64, scheduler=client,
-                             out=tmp_path / "fused.tif")
+                             out=tmp_path / "fused.tif", georef=Georef(crs=CRS, transform=PAN_TRANSFORM))
             np.testing.assert_allclose(run.compute(client), threaded, rtol=1e-12)
             assert run.record["protocol"]["scheduler"].startswith("inproc://")
     with rasterio.open(tmp_path / "fused.tif") as ds:
+        assert ds.crs.to_string() == CRS and tuple(ds.transform)[:6] == PAN_TRANSFORM
         np.testing.assert_allclose(ds.read(), threaded.astype(np.float32), rtol=1e-6)
+
+
+def test_dataarrays_in_lazy_dataarray_out_on_the_pan_grid(pair):
+    xr = pytest.importorskip("xarray")
+    pytest.importorskip("rioxarray")
+    ms, pan = pair
+    y, x = 5810000.0 - 0.25 - 0.5 * np.arange(200), 370000.25 + 0.5 * np.arange(176)
+    pan_da = xr.DataArray(pan, dims=("y", "x"), coords={"y": y, "x": x}).rio.write_crs(CRS)
+    ms_da = xr.DataArray(ms, dims=("band", "y", "x"),
+                         coords={"band": ["b", "g", "r", "nir"], "y": y[1::4], "x": x[1::4]}).rio.write_crs(CRS)
+    run = fuse_tiled(ms_da.chunk({"y": 16, "x": 16}), pan_da.chunk({"y": 64, "x": 64}), "GS", ratio=4, tile=64)
+    out = run.dataarray
+    assert hasattr(out.data, "dask") and out.dims == ("band", "y", "x")
+    assert list(out["band"].values) == ["b", "g", "r", "nir"]
+    np.testing.assert_array_equal(out["x"].values, x)
+    assert out.rio.crs.to_string() == CRS
+    np.testing.assert_allclose(out.values, get_method("GS")().fuse(ms, pan, ratio=4).fused, rtol=1e-9)

@@ -75,6 +75,8 @@ class TiledFusion:
     info: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
     record: dict[str, Any] = field(default_factory=dict)
+    #: the lazy result as an ``xarray.DataArray`` on the PAN's grid (coords, CRS) when the PAN was one
+    dataarray: Any = None
 
     def compute(self, scheduler: Any = None) -> np.ndarray:
         """The fused cube as a NumPy array (threads by default, or a ``dask.distributed`` scheduler)."""
@@ -229,8 +231,8 @@ def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None 
                          "(use hysupp.fuse)")
     dask = require("dask")
     t0 = time.perf_counter()
-    ms_d, _, _ = _as_dask(ms, max(1, tile // (ratio or 4)))
-    pan_d, pan_georef, _ = _as_dask(pan, tile)
+    ms_d, _, ms_da = _as_dask(ms, max(1, tile // (ratio or 4)))
+    pan_d, pan_georef, pan_da = _as_dask(pan, tile)
     if pan_d.shape[0] != 1:
         raise InputError(f"the PAN must have one band, got {pan_d.shape[0]}")
     L, h, w = ms_d.shape
@@ -274,11 +276,22 @@ def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None 
     run = TiledFusion(method=cls.name, fused=fused, stats={k: np.asarray(v).tolist() for k, v in stats.items()},
                       georef=georef if georef is not None else pan_georef, info=info)
     info["stats_s"] = stats_s
+    names = [f"fused band {i + 1}" for i in range(L)]
+    if ms_da is not None and ms_da.ndim == 3:
+        from hysupp.io.xarray import band_dim
+
+        bdim = band_dim(ms_da)
+        if bdim in ms_da.coords:
+            names = [str(v) for v in np.asarray(ms_da[bdim].values)]
+    if pan_da is not None:
+        from hysupp.io.xarray import maps_to_dataarray
+
+        run.dataarray = maps_to_dataarray(fused, names, pan_da, dim="band", georef=run.georef, name="fused")
     if out is not None:
         from hysupp.tiled import stream_to_cog
 
         t1 = time.perf_counter()
-        run.path = stream_to_cog(fused, out, georef=run.georef, names=[f"fused band {i + 1}" for i in range(L)],
+        run.path = stream_to_cog(fused, out, georef=run.georef, names=names,
                                  scheduler=scheduler, progress=progress, overwrite=overwrite)
         info["write_s"] = time.perf_counter() - t1
     info["wall_s"] = time.perf_counter() - t0
