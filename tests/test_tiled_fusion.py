@@ -57,7 +57,7 @@ def test_tiled_equals_untiled(pair, method):
 def test_stats_hook_reproduces_the_in_memory_result(pair):
     """Methods given the whole-scene statistics computed by the tiled run give the untiled result."""
     ms, pan = pair
-    for method in ("MTF-GLP", "GS", "GIHS"):
+    for method in ("MTF-GLP", "MTF-GLP-FS", "MTF-GLP-CBD", "GS", "GIHS"):
         cls = get_method(method)
         run = fuse_tiled(ms, pan, method, ratio=4, sensor="QB", tile=64)
         stats = {k: np.asarray(v) for k, v in run.stats.items()}

@@ -41,7 +41,7 @@ def _default_out(run) -> str:
 @click.option("--tile", type=click.IntRange(min=8), default=None, metavar="PIXELS",
               help="Scenes larger than memory: read --ms/--pan window by window, fuse tile by tile with Dask "
                    "(PIXELS-wide PAN tiles, halos for the filters, global statistics of the whole scene) and "
-                   "stream the result to a COG (fused.tif, PAN grid). MTF-GLP, MTF-GLP-HPM, GS, GIHS, BT.")
+                   "stream the result to a COG (fused.tif, PAN grid). MTF-GLP(-HPM/-FS/-CBD), GS, GIHS, BT.")
 @click.option("--scheduler", default=None,
               help="With --tile: a dask.distributed scheduler address (tcp://host:8786); default: local threads.")
 def fuse(method, data, ms, pan, ratio, sensor, protocol, key, scale, border, params, weights, out, overwrite,

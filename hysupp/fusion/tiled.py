@@ -21,9 +21,10 @@ once over the whole scene with dask reductions (a first pass over the data) and 
 chunk through the methods' ``stats`` hook (``MTF_GLP.fuse(..., stats=)``, ``GS.inject``...), so
 a chunk never sees statistics of its own window only.
 
-Supported methods: MTF-GLP, MTF-GLP-HPM (MRA) and GS, GIHS, BT (CS). Methods whose gains need
-a reduced-resolution regression on the whole image (GSA, BDSD, MTF-GLP-FS/CBD), the wavelet and
-box-filter MRA methods and the networks are refused (they run in memory with :func:`hysupp.fuse`).
+Supported methods: MTF-GLP, MTF-GLP-HPM, MTF-GLP-FS, MTF-GLP-CBD (MRA; the regression gains of
+FS/CBD in two passes: means, then centred cross sums) and GS, GIHS, BT (CS). Methods whose
+statistics need a reduced-resolution regression (GSA, BDSD), the wavelet and box-filter MRA
+methods and the networks are refused (they run in memory with :func:`hysupp.fuse`).
 
 Example
 -------
@@ -60,7 +61,8 @@ EXPAND_HALO_LR = 12
 #: Half-support of the toolbox MTF kernels (PAN pixels).
 MTF_HALO = C.MTF_TAPS // 2
 #: Methods :func:`fuse_tiled` runs tile-wise.
-TILED_METHODS = ("MTF-GLP", "MTF-GLP-HPM", "GS", "GIHS", "BT")
+TILED_METHODS = ("MTF-GLP", "MTF-GLP-HPM", "MTF-GLP-FS", "MTF-GLP-CBD", "GS", "GIHS", "BT")
+_REGRESSION = ("MTF-GLP-FS", "MTF-GLP-CBD")
 
 
 @dataclass
@@ -167,9 +169,11 @@ def _std(x: Any) -> Any:
     return x.std(ddof=1)
 
 
-def _global_stats(method: str, ms_up: Any, pan: Any, ratio: int) -> dict[str, Any]:
+def _global_stats(method: str, ms_up: Any, pan: Any, ratio: int, P_lp: Any = None) -> dict[str, Any]:
     """The lazy global statistics of ``method`` (dask scalars/vectors, one pass over the data)."""
     pan = pan.astype(np.float64)
+    if method in _REGRESSION:
+        return {"ms_up_mean": ms_up.mean(axis=(1, 2)), "lowpass_mean": P_lp.mean(axis=(1, 2)), "pan_mean": pan.mean()}
     if method in ("MTF-GLP", "MTF-GLP-HPM"):
         return {"ms_up_mean": ms_up.mean(axis=(1, 2)), "ms_up_std": ms_up.std(axis=(1, 2), ddof=1),
                 "pan_mean": pan.mean(), "pan_lowpass_std": _std(lowpass_tiled(pan, ratio, 0.0, decimate=False,
@@ -181,9 +185,18 @@ def _global_stats(method: str, ms_up: Any, pan: Any, ratio: int) -> dict[str, An
     return stats
 
 
-def _second_pass(method: str, ms_up: Any, first: dict[str, np.ndarray]) -> dict[str, Any]:
+def _second_pass(method: str, ms_up: Any, first: dict[str, np.ndarray], pan: Any = None,
+                 P_lp: Any = None) -> dict[str, Any]:
     """Statistics about the first pass's means (a separate pass, so that no chunk of ``ms_up`` is
-    held between two reductions): the Gram-Schmidt gains of GS."""
+    held between two reductions): the regression gains of MTF-GLP-FS/CBD, the Gram-Schmidt gains of GS."""
+    if method in _REGRESSION:
+        Xc = ms_up - first["ms_up_mean"][:, None, None]
+        Yc = P_lp - first["lowpass_mean"][:, None, None]
+        if method == "MTF-GLP-CBD":     # cov(M~_l, P_l^LP) / var(P_l^LP)  (C.covariance_gain)
+            return {"gains": (Xc * Yc).sum(axis=(1, 2)) / np.maximum((Yc * Yc).sum(axis=(1, 2)), C.EPS)}
+        Pc = pan.astype(np.float64) - first["pan_mean"]     # cov(M~_l, P) / cov(P_l^LP, P)
+        num, den = (Xc * Pc).sum(axis=(1, 2)), (Yc * Pc).sum(axis=(1, 2))
+        return {"gains": num / np.where(np.abs(den) > C.EPS, den, C.EPS)}
     if method != "GS":
         return {}
     # cov(M_l, I) = sum(Mc_l I0) - mean(I0) sum(Mc_l), var(I) = sum(I0^2) - n mean(I0)^2 with
@@ -251,24 +264,34 @@ def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None 
     pan_d = pan_d.rechunk((1,) + hr_chunks)
     ms_up = expand_tiled(ms_d, ratio, hr_chunks)
 
-    lazy = _global_stats(cls.name, ms_up, pan_d, ratio)
+    gains, used = C.sensor_gains(sensor, L)
+    P_lp = None
+    if cls.name in _REGRESSION:    # unmatched PAN: P_l = P
+        P_lp = _glp_lowpass(pan_d, ratio, gains, np.ones(L), np.zeros(L))
+    lazy = _global_stats(cls.name, ms_up, pan_d, ratio, P_lp)
     keys = list(lazy)
     values = dask.compute(*[lazy[k] for k in keys], scheduler=_scheduler(scheduler))
-    stats_s = time.perf_counter() - t0
     computed = {k: np.asarray(v, dtype=np.float64) for k, v in zip(keys, values)}
-    lazy = _second_pass(cls.name, ms_up, computed)
+    lazy = _second_pass(cls.name, ms_up, computed, pan_d, P_lp)
     if lazy:
         values = dask.compute(*lazy.values(), scheduler=_scheduler(scheduler))
         computed.update({k: np.asarray(v, dtype=np.float64) for k, v in zip(lazy, values)})
+    stats_s = time.perf_counter() - t0
     info: dict[str, Any] = {"tile_pan_px": int(hr_chunks[0][0]), "chunks": [len(c) for c in hr_chunks],
                             "halo_ms_px": EXPAND_HALO_LR, "halo_pan_px": _mtf_depth(ratio)}
     if cls.name in ("MTF-GLP", "MTF-GLP-HPM"):
         a, b = cls.matching(computed["ms_up_mean"], computed["ms_up_std"], computed["pan_mean"],
                             computed["pan_lowpass_std"])
         stats = {"scale": a, "offset": b}
-        gains, used = C.sensor_gains(sensor, L)
         info.update(sensor=used, gnyq=gains.tolist())
-        fused = _glp_fused(cls, ms_up, pan_d, ratio, gains, a, b)
+        P_lp = _glp_lowpass(pan_d, ratio, gains, a, b)
+        fused = _map(lambda m, p, lp: cls.inject(m, p.astype(np.float64) * a[:, None, None] + b[:, None, None], lp),
+                     ms_up, pan_d, P_lp)
+    elif cls.name in _REGRESSION:
+        g = computed["gains"]
+        stats = {"gains": g}
+        info.update(sensor=used, gnyq=gains.tolist())
+        fused = _map(lambda m, p, lp: cls.inject(m, p.astype(np.float64), lp, g), ms_up, pan_d, P_lp)
     else:
         stats = {k: (float(v) if v.ndim == 0 else v) for k, v in computed.items()}
         fused = ms_up.map_blocks(lambda m, p: cls.inject(m, p.astype(np.float64), stats), pan_d, dtype=np.float64,
@@ -317,20 +340,20 @@ def _record(run: TiledFusion, cls: Any, ms: Any, pan: Any, ratio: int, sensor: s
         "environment": environment()})
 
 
-def _glp_fused(cls: Any, ms_up: Any, pan: Any, ratio: int, gains: np.ndarray, a: np.ndarray, b: np.ndarray) -> Any:
-    """MTF-GLP(-HPM) from the staged low-pass :math:`\\mathcal I_{23}(a_l \\mathcal D(h_l * P) + b_l \\sum h_l)`
-    (as :func:`.common.glp_lowpass_affine`)."""
+def _glp_lowpass(pan: Any, ratio: int, gains: np.ndarray, a: np.ndarray, b: np.ndarray) -> Any:
+    r"""The lazy MTF-GLP low-pass of the affine PANs :math:`a_l P + b_l`, staged as
+    :math:`\mathcal I_{23}(a_l \mathcal D(h_l * P) + b_l \sum h_l)` (as :func:`.common.glp_lowpass_affine`)."""
     distinct, which = np.unique(gains, return_inverse=True)
     dc = np.array([C.toolbox_dc_gain(float(g), int(ratio)) for g in gains])
     decimated = lowpass_tiled(pan, ratio, distinct, decimate=True)      # (n_gains, h, w)
     low = decimated.map_blocks(lambda F: a[:, None, None] * F[which] + (b * dc)[:, None, None],
                                chunks=((len(a),),) + decimated.chunks[1:], dtype=np.float64, meta=np.array(()))
-    hr_chunks = pan.chunks[1:]
-    P_lp = expand_tiled(low, ratio, hr_chunks)
-    a_, b_ = a[:, None, None], b[:, None, None]
+    return expand_tiled(low, ratio, pan.chunks[1:])
+
+
+def _map(f: Any, *arrays: Any) -> Any:
     dsa = require("dask.array")
-    return dsa.map_blocks(lambda m, p, lp: cls.inject(m, p.astype(np.float64) * a_ + b_, lp), ms_up, pan, P_lp,
-                          dtype=np.float64, meta=np.array(()))
+    return dsa.map_blocks(f, *arrays, dtype=np.float64, meta=np.array(()))
 
 
 def _scheduler(scheduler: Any) -> Any:

@@ -316,13 +316,24 @@ class MTF_GLP_FS(_GLP):
         "G. Vivone, R. Restaino, J. Chanussot, \"Full scale regression-based injection coefficients for "
         "panchromatic sharpening\", IEEE TIP 27(7), 2018, doi:10.1109/TIP.2018.2819501")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+             stats: dict | None = None) -> FusionResult:
+        """``stats`` (optional): ``{"gains": g}`` computed on a whole scene (a tiled run's global
+        statistics); estimated from the inputs when None."""
         ms_up, pan, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=False)
-        Pc = (pan - pan.mean()).reshape(-1)
-        num = ((ms_up - C.mean2(ms_up)[:, None, None]).reshape(len(ms_up), -1) @ Pc)
-        den = ((P_lp - C.mean2(P_lp)[:, None, None]).reshape(len(P_lp), -1) @ Pc)
-        g = num / np.where(np.abs(den) > C.EPS, den, C.EPS)
-        return FusionResult(fused=ms_up + g[:, None, None] * (P - P_lp), info={**info, "gains": g.tolist()})
+        if stats is not None:
+            g = np.asarray(stats["gains"], dtype=np.float64)
+        else:
+            Pc = (pan - pan.mean()).reshape(-1)
+            num = ((ms_up - C.mean2(ms_up)[:, None, None]).reshape(len(ms_up), -1) @ Pc)
+            den = ((P_lp - C.mean2(P_lp)[:, None, None]).reshape(len(P_lp), -1) @ Pc)
+            g = num / np.where(np.abs(den) > C.EPS, den, C.EPS)
+        return FusionResult(fused=self.inject(ms_up, P, P_lp, g), info={**info, "gains": g.tolist()})
+
+    @staticmethod
+    def inject(ms_up: np.ndarray, P: np.ndarray, P_lp: np.ndarray, gains: np.ndarray) -> np.ndarray:
+        """Additive injection with per-band gains (pixel-wise)."""
+        return ms_up + gains[:, None, None] * (P - P_lp)
 
 
 @register
@@ -351,7 +362,11 @@ class MTF_GLP_CBD(_GLP):
         "B. Aiazzi, S. Baronti, M. Selva, \"Improving component substitution pansharpening through multivariate "
         "regression of MS+Pan data\", IEEE TGRS 45(10), 2007, doi:10.1109/TGRS.2007.901007")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+             stats: dict | None = None) -> FusionResult:
+        """``stats``: as :meth:`MTF_GLP_FS.fuse`."""
         ms_up, _, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=False)
-        g = C.covariance_gain(ms_up, P_lp)
-        return FusionResult(fused=ms_up + g[:, None, None] * (P - P_lp), info={**info, "gains": g.tolist()})
+        g = C.covariance_gain(ms_up, P_lp) if stats is None else np.asarray(stats["gains"], dtype=np.float64)
+        return FusionResult(fused=self.inject(ms_up, P, P_lp, g), info={**info, "gains": g.tolist()})
+
+    inject = staticmethod(MTF_GLP_FS.inject)
