@@ -18,7 +18,7 @@ from hysupp.scene import Georef, Scene
 __version__ = "0.1.0"
 
 __all__ = ["Georef", "HysuppError", "InputError", "LayoutError", "ParameterError", "Scene",
-           "UnknownMethodError", "__version__", "fuse", "list_methods", "load", "save", "simulate", "unmix",
+           "UnknownMethodError", "__version__", "fuse", "fuse_tiled", "list_methods", "load", "save", "simulate", "unmix",
            "unmix_tiled"]
 
 # Heavy entry points are imported on first use so `import hysupp` stays fast.
@@ -28,6 +28,7 @@ _LAZY = {
     "unmix": ("hysupp.api", "unmix"),
     "unmix_tiled": ("hysupp.tiled", "unmix_tiled"),
     "fuse": ("hysupp.fusion.run", "fuse"),
+    "fuse_tiled": ("hysupp.fusion.tiled", "fuse_tiled"),
     "list_methods": ("hysupp.methods.registry", "available"),
     "simulate": ("hysupp.simulate", None),
 }

@@ -36,6 +36,13 @@ def _equalise(pan: np.ndarray, target: np.ndarray) -> np.ndarray:
     return (pan - pan.mean()) * (target.std(ddof=1) / max(pan.std(ddof=1), C.EPS)) + target.mean()
 
 
+def _equalise_with(pan: np.ndarray, stats: dict, mean_key: str = "intensity_mean") -> np.ndarray:
+    """:func:`_equalise` with precomputed scene statistics (``pan_mean``, ``pan_std``,
+    ``intensity_std`` and ``mean_key``; the global statistics of a tiled run)."""
+    return ((pan - stats["pan_mean"]) * (stats["intensity_std"] / max(float(stats["pan_std"]), C.EPS))
+            + stats[mean_key])
+
+
 def _gs_inject(ms_up: np.ndarray, I: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     r"""Gram-Schmidt injection (``GS.m``/``GSA.m``): on zero-mean bands,
     :math:`\widehat M_l = M_l^0 + g_l (P - I^0)`, :math:`g_l = \operatorname{cov}(I^0, M^0_l) /
@@ -72,10 +79,21 @@ class BT(_CS):
         "A. R. Gillespie, A. B. Kahle, R. E. Walker, Remote Sens. Environ. 22(3), 343-365, 1987, "
         "doi:10.1016/0034-4257(87)90088-5")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+             stats: dict | None = None) -> FusionResult:
+        """``stats`` (optional): ``pan_mean``, ``pan_std``, ``intensity_mean``, ``intensity_std`` of
+        the whole scene (a tiled run's global statistics); computed from the inputs when None."""
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
+        if stats is not None:
+            return FusionResult(fused=self.inject(ms_up, pan, stats))
         I = ms_up.mean(axis=0, keepdims=True)
         return FusionResult(fused=ms_up * (_equalise(pan, I) / (I + C.EPS)))
+
+    @staticmethod
+    def inject(ms_up: np.ndarray, pan: np.ndarray, stats: dict) -> np.ndarray:
+        """The fused pixels given the scene statistics (pixel-wise)."""
+        I = ms_up.mean(axis=0, keepdims=True)
+        return ms_up * (_equalise_with(pan, stats) / (I + C.EPS))
 
 
 @register
@@ -149,10 +167,19 @@ class GIHS(_CS):
         "T.-M. Tu, S.-C. Su, H.-C. Shyu, P. S. Huang, \"A new look at IHS-like image fusion methods\", "
         "Inf. Fusion 2(3), 2001, doi:10.1016/S1566-2535(01)00036-7")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+             stats: dict | None = None) -> FusionResult:
+        """``stats``: as :meth:`BT.fuse`."""
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
+        if stats is not None:
+            return FusionResult(fused=self.inject(ms_up, pan, stats))
         I = ms_up.mean(axis=0, keepdims=True)
         return FusionResult(fused=ms_up + (_equalise(pan, I) - I))
+
+    @staticmethod
+    def inject(ms_up: np.ndarray, pan: np.ndarray, stats: dict) -> np.ndarray:
+        """The fused pixels given the scene statistics (pixel-wise)."""
+        return ms_up + (_equalise_with(pan, stats) - ms_up.mean(axis=0, keepdims=True))
 
 
 @register
@@ -220,12 +247,31 @@ class GS(_CS):
     reference: ClassVar[str] = ("C. A. Laben, B. V. Brower, \"Process for enhancing the spatial resolution of "
                                 "multispectral imagery using pan-sharpening\", U.S. Patent 6 011 875, 2000")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+             stats: dict | None = None) -> FusionResult:
+        """``stats`` (optional): the scene statistics of :meth:`inject` (a tiled run's global
+        statistics); computed from the inputs when None."""
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
+        if stats is not None:
+            return FusionResult(fused=self.inject(ms_up, pan, stats),
+                                info={"gains": np.asarray(stats["gains"]).tolist()})
         I = ms_up.mean(axis=0, keepdims=True)
         I0 = I - I.mean()
         fused, g = _gs_inject(ms_up, I, _equalise(pan, I0))
         return FusionResult(fused=fused, info={"gains": g.tolist()})
+
+    @staticmethod
+    def inject(ms_up: np.ndarray, pan: np.ndarray, stats: dict) -> np.ndarray:
+        r"""The fused pixels given the scene statistics (pixel-wise): ``pan_mean``, ``pan_std``,
+        ``intensity_mean`` (:math:`\bar I`), ``intensity_std``, ``intensity0_mean`` (mean of
+        :math:`I - \bar I`, zero up to rounding) and the Gram-Schmidt ``gains``
+        :math:`g_l = \operatorname{cov}(I, \widetilde M_l)/\operatorname{var}(I)`. The band-mean
+        correction of :func:`_gs_inject` is zero in exact arithmetic and dropped:
+        :math:`\widehat M_l = \widetilde M_l + g_l (P_I - I + \bar I)`."""
+        g = np.asarray(stats["gains"], dtype=np.float64)[:, None, None]
+        I0 = ms_up.mean(axis=0, keepdims=True) - stats["intensity_mean"]
+        P = _equalise_with(pan, stats, "intensity0_mean")
+        return ms_up + g * (P - I0)
 
 
 @register

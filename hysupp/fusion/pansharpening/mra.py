@@ -181,12 +181,28 @@ class _GLP(_MRA):
 
     params: ClassVar[tuple[Param, ...]] = ()
 
+    @staticmethod
+    def matching(ms_up_mean: np.ndarray, ms_up_std: np.ndarray, pan_mean: float,
+                 pan_lowpass_std: float) -> tuple[np.ndarray, np.ndarray]:
+        r"""Scale and offset of the PAN equalised to each band, :math:`P_l = a_l P + b_l`, from the
+        scene statistics (band means and stds of :math:`\widetilde M`, PAN mean, std of the
+        ``LPfilterGauss`` PAN) -- the global statistics :func:`hysupp.fusion.tiled.fuse_tiled`
+        computes once over the whole scene and passes as ``stats``."""
+        a = np.asarray(ms_up_std, dtype=np.float64) / np.maximum(float(pan_lowpass_std), C.EPS)
+        return a, np.asarray(ms_up_mean, dtype=np.float64) - a * float(pan_mean)
+
+    @staticmethod
+    def inject(ms_up: np.ndarray, P: np.ndarray, P_lp: np.ndarray) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
     def _glp(self, ms: np.ndarray, pan: np.ndarray, ratio: int, sensor: str | None,
-             matched: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+             matched: bool, stats: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         gains, used = C.sensor_gains(sensor, ms.shape[0])
         L = ms.shape[0]
-        if matched:   # P_l = a_l P + b_l (C.match_pan); low-passed through the affine shortcut
+        if matched and stats is not None:   # global statistics of a tiled run (hysupp.fusion.tiled)
+            a, b = (np.asarray(stats[k], dtype=np.float64) for k in ("scale", "offset"))
+        elif matched:   # P_l = a_l P + b_l (C.match_pan); low-passed through the affine shortcut
             a = C.std2(ms_up) / np.maximum(C.std2(C.gauss_lowpass(pan, ratio)), C.EPS)
             b = C.mean2(ms_up) - a * pan.mean()
         else:
@@ -225,9 +241,17 @@ class MTF_GLP(_GLP):
         "B. Aiazzi, L. Alparone, S. Baronti, A. Garzelli, M. Selva, \"MTF-tailored multiscale fusion of "
         "high-resolution MS and Pan imagery\", PE&RS 72(5), 2006, doi:10.14358/PERS.72.5.591")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
-        ms_up, _, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=True)
-        return FusionResult(fused=ms_up + P - P_lp, info=info)
+    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+             stats: dict | None = None) -> FusionResult:
+        """``stats`` (optional): ``{"scale": a, "offset": b}`` of the PAN equalisation
+        (:meth:`matching`), precomputed on a whole scene; computed from the inputs when None."""
+        ms_up, _, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=True, stats=stats)
+        return FusionResult(fused=self.inject(ms_up, P, P_lp), info=info)
+
+    @staticmethod
+    def inject(ms_up: np.ndarray, P: np.ndarray, P_lp: np.ndarray) -> np.ndarray:
+        """Additive detail injection (pixel-wise)."""
+        return ms_up + P - P_lp
 
 
 @register
@@ -255,9 +279,16 @@ class MTF_GLP_HPM(_GLP):
         "B. Aiazzi, S. Baronti, F. Lotti, M. Selva, \"A comparison between global and context-adaptive "
         "pansharpening of multispectral images\", IEEE GRSL 6(2), 2009, doi:10.1109/LGRS.2008.2012003")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
-        ms_up, _, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=True)
-        return FusionResult(fused=ms_up * (P / (P_lp + C.EPS)), info=info)
+    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+             stats: dict | None = None) -> FusionResult:
+        """``stats``: as :meth:`MTF_GLP.fuse`."""
+        ms_up, _, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=True, stats=stats)
+        return FusionResult(fused=self.inject(ms_up, P, P_lp), info=info)
+
+    @staticmethod
+    def inject(ms_up: np.ndarray, P: np.ndarray, P_lp: np.ndarray) -> np.ndarray:
+        """Multiplicative (high-pass modulation) injection (pixel-wise)."""
+        return ms_up * (P / (P_lp + C.EPS))
 
 
 @register
@@ -285,13 +316,24 @@ class MTF_GLP_FS(_GLP):
         "G. Vivone, R. Restaino, J. Chanussot, \"Full scale regression-based injection coefficients for "
         "panchromatic sharpening\", IEEE TIP 27(7), 2018, doi:10.1109/TIP.2018.2819501")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+             stats: dict | None = None) -> FusionResult:
+        """``stats`` (optional): ``{"gains": g}`` computed on a whole scene (a tiled run's global
+        statistics); estimated from the inputs when None."""
         ms_up, pan, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=False)
-        Pc = (pan - pan.mean()).reshape(-1)
-        num = ((ms_up - C.mean2(ms_up)[:, None, None]).reshape(len(ms_up), -1) @ Pc)
-        den = ((P_lp - C.mean2(P_lp)[:, None, None]).reshape(len(P_lp), -1) @ Pc)
-        g = num / np.where(np.abs(den) > C.EPS, den, C.EPS)
-        return FusionResult(fused=ms_up + g[:, None, None] * (P - P_lp), info={**info, "gains": g.tolist()})
+        if stats is not None:
+            g = np.asarray(stats["gains"], dtype=np.float64)
+        else:
+            Pc = (pan - pan.mean()).reshape(-1)
+            num = ((ms_up - C.mean2(ms_up)[:, None, None]).reshape(len(ms_up), -1) @ Pc)
+            den = ((P_lp - C.mean2(P_lp)[:, None, None]).reshape(len(P_lp), -1) @ Pc)
+            g = num / np.where(np.abs(den) > C.EPS, den, C.EPS)
+        return FusionResult(fused=self.inject(ms_up, P, P_lp, g), info={**info, "gains": g.tolist()})
+
+    @staticmethod
+    def inject(ms_up: np.ndarray, P: np.ndarray, P_lp: np.ndarray, gains: np.ndarray) -> np.ndarray:
+        """Additive injection with per-band gains (pixel-wise)."""
+        return ms_up + gains[:, None, None] * (P - P_lp)
 
 
 @register
@@ -320,7 +362,11 @@ class MTF_GLP_CBD(_GLP):
         "B. Aiazzi, S. Baronti, M. Selva, \"Improving component substitution pansharpening through multivariate "
         "regression of MS+Pan data\", IEEE TGRS 45(10), 2007, doi:10.1109/TGRS.2007.901007")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+             stats: dict | None = None) -> FusionResult:
+        """``stats``: as :meth:`MTF_GLP_FS.fuse`."""
         ms_up, _, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=False)
-        g = C.covariance_gain(ms_up, P_lp)
-        return FusionResult(fused=ms_up + g[:, None, None] * (P - P_lp), info={**info, "gains": g.tolist()})
+        g = C.covariance_gain(ms_up, P_lp) if stats is None else np.asarray(stats["gains"], dtype=np.float64)
+        return FusionResult(fused=self.inject(ms_up, P, P_lp, g), info={**info, "gains": g.tolist()})
+
+    inject = staticmethod(MTF_GLP_FS.inject)
