@@ -161,12 +161,7 @@ def train_on_dataset(method: Any, dataset: Any, *, sensor: str | None = None, it
     """
     from hysupp.fusion.pansharpening.common import check_ratio_power_of_two
     from hysupp.fusion.pansharpening.nets import PansharpeningNet
-    from hysupp.nn.fusion_training import (
-        Checkpoint,
-        TrainingData,
-        _plain,
-        train_network,
-    )
+    from hysupp.nn.fusion_training import Checkpoint, TrainingData, _plain
     from hysupp.nn.training import torch_session
 
     if not isinstance(method, PansharpeningNet):
@@ -192,28 +187,16 @@ def train_on_dataset(method: Any, dataset: Any, *, sensor: str | None = None, it
     method.check_patch(patch, ratio)
     sampler = DatasetSampler(dataset, patch, scale=extra, device=s.device, dtype=s.dtype, seed=s.seed,
                              indices=indices, cache_mb=cache_mb)
-    if iterations is None:
-        iterations = int(rec["iterations"])
-        if method.epochs is not None:
-            iterations = int(method.epochs) * math.ceil(sampler.n_tiles() / int(rec["batch_size"]))
-    L = dataset.n_bands
-    net = method.build(L, ratio).to(device=s.device, dtype=s.dtype)
-    # prepare() of the supervised nets is a no-op; give it a data stub of the right shape anyway.
+    # the data the net's prepare() sees (a no-op for the supervised nets): the first sample
     first = sampler.dataset.sample(int(sampler.indices[0]))
-    method.prepare(TrainingData(ms=first["ms"], lms=first["lms"], pan=first["pan"], gt=first["gt"], ratio=ratio,
-                                scale=norm), s)
-    lr = float(rec["lr"])
-    result = train_network(net, method.loss, sampler, iterations=int(iterations), batch=int(rec["batch_size"]),
-                           optimizer=rec["optimizer"], lr=lr, param_groups=method.param_groups(net, lr),
-                           lr_step=rec.get("lr_step"), ema_decay=float(rec["ema_decay"]),
-                           history_every=method.history_every)
-    rec.update(iterations=int(iterations), patch_size=patch, lr=lr)
+    data = TrainingData(ms=first["ms"], lms=first["lms"], pan=first["pan"], gt=first["gt"], ratio=ratio, scale=norm)
+    result, rec = method.fit(sampler, data, rec, s, iterations=iterations)
     protocol = {"name": "pancollection-h5", "ratio": ratio, "sensor": sensor or "generic",
                 "source": str(dataset.path), "n_samples": int(sampler.indices.size),
                 "sample_shapes": {k: list(v[1:]) for k, v in dataset.shapes.items()},
                 "interpolation": "file lms" if dataset.has_lms else "interp23tap", "data_scale": dataset.scale}
     training = {**result.info(), "recipe": rec, **s.info()}
-    return Checkpoint(method=method.name, architecture={"name": method.arch, "n_bands": L, "ratio": ratio},
+    return Checkpoint(method=method.name, architecture={"name": method.arch, "n_bands": dataset.n_bands, "ratio": ratio},
                       params={k: v for k, v in method.config.items() if k != "weights"},
                       protocol=_plain(protocol), normalisation={"kind": "dataset", "scale": norm},
                       state_dict=result.state_dict, training=training)

@@ -135,7 +135,7 @@ class PansharpeningNet(Pansharpener):
         scene for the zero-shot nets); return a :class:`~hysupp.nn.fusion_training.Checkpoint`
         (``.save(path)`` to keep it). ``init``: a checkpoint to start from (target-adaptive
         fine-tuning: its weights and normalisation are kept), ``iterations`` then overrides the recipe's."""
-        from hysupp.nn.fusion_training import Checkpoint, PatchSampler, train_network
+        from hysupp.nn.fusion_training import Checkpoint, PatchSampler
         from hysupp.nn.training import torch_session
 
         ms, pan, ratio = self.check_inputs(ms, pan, ratio)
@@ -149,22 +149,7 @@ class PansharpeningNet(Pansharpener):
         patch = min(int(rec["patch_size"]), *data.lms.shape[1:])
         self.check_patch(patch, ratio)
         sampler = PatchSampler(data, patch, device=s.device, dtype=s.dtype, seed=s.seed)
-        if iterations is None:
-            iterations = int(rec["iterations"])
-            if self.epochs is not None:
-                iterations = int(self.epochs) * math.ceil(sampler.n_tiles() / int(rec["batch_size"]))
-        net = self.build(data.n_bands, ratio)
-        if init is not None:
-            net.load_state_dict(init.state_dict)
-        net = net.to(device=s.device, dtype=s.dtype)
-        self.prepare(data, s)
-        lr = float(rec["lr"]) if init is None else float(self.fine_tune_lr)
-        result = train_network(net, self.loss, sampler, iterations=iterations, batch=int(rec["batch_size"]),
-                               optimizer=rec["optimizer"], lr=lr, param_groups=self.param_groups(net, lr),
-                               lr_step=rec.get("lr_step") if init is None else None,
-                               ema_decay=float(rec["ema_decay"]) if init is None else 0.0,
-                               history_every=self.history_every)
-        rec.update(iterations=iterations, patch_size=patch, lr=lr)
+        result, rec = self.fit(sampler, data, rec, s, init=init, iterations=iterations)
         training = {**result.info(), "recipe": rec, **s.info()}
         if init is not None:
             training = {**training, "fine_tuned_from": {"training": init.training, "protocol": init.protocol}}
@@ -172,6 +157,33 @@ class PansharpeningNet(Pansharpener):
                           params={k: v for k, v in self.config.items() if k != "weights"},
                           protocol=data.protocol, normalisation={"kind": "max", "scale": data.scale},
                           state_dict=result.state_dict, training=training)
+
+    def fit(self, sampler: Any, data: Any, rec: dict[str, Any], session: Any, *, init: Any = None,
+            iterations: int | None = None) -> tuple[Any, dict[str, Any]]:
+        """The training loop on ``sampler``'s batches with the recipe ``rec`` (shared by :meth:`train`
+        and :func:`hysupp.nn.dataset_training.train_on_dataset`): iterations (``epochs`` over the
+        sampler's tiles when set), network, ``init`` weights (fine-tuning: its learning rate, no
+        step decay, no EMA), :meth:`prepare` on ``data``, then
+        :func:`~hysupp.nn.fusion_training.train_network`. Returns the result and the recipe actually used."""
+        from hysupp.nn.fusion_training import train_network
+
+        s = session
+        if iterations is None:
+            iterations = int(rec["iterations"])
+            if self.epochs is not None:
+                iterations = int(self.epochs) * math.ceil(sampler.n_tiles() / int(rec["batch_size"]))
+        net = self.build(data.n_bands, data.ratio)
+        if init is not None:
+            net.load_state_dict(init.state_dict)
+        net = net.to(device=s.device, dtype=s.dtype)
+        self.prepare(data, s)
+        lr = float(rec["lr"]) if init is None else float(self.fine_tune_lr)
+        result = train_network(net, self.loss, sampler, iterations=int(iterations), batch=int(rec["batch_size"]),
+                               optimizer=rec["optimizer"], lr=lr, param_groups=self.param_groups(net, lr),
+                               lr_step=rec.get("lr_step") if init is None else None,
+                               ema_decay=float(rec["ema_decay"]) if init is None else 0.0,
+                               history_every=self.history_every)
+        return result, {**rec, "iterations": int(iterations), "patch_size": sampler.patch, "lr": lr}
 
     def load_weights(self, path: str, n_bands: int, ratio: int) -> Any:
         from hysupp.nn.fusion_training import Checkpoint
