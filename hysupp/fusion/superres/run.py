@@ -9,7 +9,8 @@ Protocols:
   PSNR, SAM, ERGAS, Q2n, ...).
 * ``"fr"`` (full resolution, default): the input is super-resolved as given; the metrics are the
   *consistency* of the result, the degraded super-resolved image against the input (``metrics`` with
-  ``"consistency": True``), which a method can satisfy without adding detail.
+  ``"consistency": True``; none for inputs under 32 x 32 pixels), which a method can satisfy without
+  adding detail.
 
 Example
 -------
@@ -145,7 +146,7 @@ def super_resolve(data: Any, method: str = "Bicubic", *, ratio: int, protocol: s
         with timer("evaluate"):
             if protocol == "rr":
                 metrics = evaluate_fusion(reference, fused, ratio=ratio, protocol="rr", border=border, L=bits)
-            else:
+            elif min(low.shape[1:]) >= 32:    # the Q indices need 32 x 32 blocks
                 metrics = evaluate_fusion(low, degrade(fused, ratio, psf), ratio=ratio, protocol="rr",
                                           border=border // ratio, L=bits, include_ssim=False)
                 metrics["consistency"] = True
