@@ -11,6 +11,7 @@ Scenes: the WorldView-2 MS cube (``imgWV2.mat`` ``I_MS``, 8 x 320 x 320, 11-bit 
 Pavia University crop (``reg_pavia_dataset.mat`` ``I1``, 103 x 80 x 50).
 
 Usage: .venv/bin/python benchmarks/superres.py [--scenes wv2,pavia] [--methods Bicubic,...] [--threads 1]
+       .venv/bin/python benchmarks/superres.py --doc-only     # rewrite docs/superres.md from the JSON
 """
 from __future__ import annotations
 
@@ -40,7 +41,17 @@ def main() -> None:
     ap.add_argument("--ratio", type=int, default=2)
     ap.add_argument("--border", type=int, default=4)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "superres.json"))
+    ap.add_argument("--doc-only", action="store_true", help="only rewrite docs/superres.md from --out")
+    ap.add_argument("--log", default=None, help="with --doc-only: JSON-lines log of a partial run instead of --out")
     args = ap.parse_args()
+    if args.doc_only:
+        if args.log:
+            rows = [json.loads(x) for x in Path(args.log).read_text().splitlines() if x.startswith("{")]
+            data = {"rows": rows, "border": args.border, "partial_log": True}
+        else:
+            data = json.loads(Path(args.out).read_text())
+        write_doc(data)
+        return
     for v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ.setdefault(v, str(args.threads))
     import torch
@@ -76,6 +87,43 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2))
     print("wrote", args.out)
+    write_doc(out)
+
+
+TITLES = {"wv2": "WorldView-2 MS (8 x 320 x 320, 11-bit DN), ratio 2",
+          "pavia": "Pavia University crop (103 x 80 x 50, reflectance), ratio 2"}
+
+
+def write_doc(data: dict) -> None:
+    """The measured tables of docs/superres.md (between the markers), from the results JSON."""
+    page = ROOT / "docs" / "superres.md"
+    text = page.read_text()
+    begin, end = "<!-- results:begin -->", "<!-- results:end -->"
+    lines = [begin, ""]
+    for scene in ("wv2", "pavia"):
+        rows = [r for r in data["rows"] if r["scene"] == scene]
+        if not rows:
+            continue
+        base = next((r for r in rows if r["method"] == "Bicubic"), None)
+        lines += [f"### {TITLES[scene]}", "",
+                  ("| method | PSNR (dB) | gain vs Bicubic (dB) | SAM (deg) | ERGAS | Q2n | training (s, 1 thread) "
+                  "| iterations | load average (1 min) |"),
+                  "|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            gain = f"{r['psnr_db'] - base['psnr_db']:+.2f}" if base else ""
+            t = "" if r["training_time_s"] is None else f"{r['training_time_s']:.0f}"
+            load = r["uptime_before"].split("load average:")[-1].split(",")[0].strip()
+            q = "" if r.get("q2n") is None else f"{r['q2n']:.4f}"
+            lines.append(f"| {r['method']} | {r['psnr_db']:.2f} | {gain} | {r['sam_deg']:.3f} | {r['ergas']:.3f} | {q} "
+                         f"| {t} | {r['iterations'] or ''} | {load} |")
+        lines.append("")
+    if data.get("partial_log"):
+        lines += ["(Partial run: rows of the methods that finished before the deadline.)", ""]
+    lines.append(end)
+    head, _, rest = text.partition(begin)
+    _, _, tail = rest.partition(end)
+    page.write_text(head + "\n".join(lines) + tail)
+    print("wrote", page)
 
 
 if __name__ == "__main__":
