@@ -167,11 +167,19 @@ def test_bad_inputs_and_parameters():
         Deconvolution(lam=-1.0)
     with pytest.raises(ParameterError, match="psf"):
         Deconvolution().super_resolve(np.ones((1, 8, 8)), ratio=2, psf=np.ones((2, 2)))
-    with pytest.raises(InputError, match="estimate"):
+    with pytest.raises(InputError, match="unknown sensor"):
         Deconvolution().super_resolve(np.ones((1, 8, 8)), ratio=2, psf="gaussian")
     with pytest.raises(ParameterError, match="FWHM"):
         resolve_psf(-1.0, 2)
     assert Bicubic().super_resolve(np.ones((4, 4)), ratio=2).fused.shape == (1, 8, 8)
+
+
+def test_sensor_psf():
+    y = 100 + np.random.default_rng(5).random((8, 24, 24))
+    res = Deconvolution().super_resolve(y, ratio=2, psf="WV2")
+    assert res.fused.shape == (8, 48, 48) and res.info["psf"]["n_kernels"] == 8
+    with pytest.raises(InputError, match="8"):
+        Deconvolution().super_resolve(y[:3], ratio=2, psf="WV2")
 
 
 def test_registering_does_not_import_torch():

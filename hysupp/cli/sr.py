@@ -19,6 +19,8 @@ SUMMARY_METRICS = ("psnr_db", "sam_deg", "ergas", "q2n")
                    "the input (consistency metrics only).")
 @click.option("--psf-fwhm", type=float, default=None,
               help="Gaussian PSF FWHM in high-resolution pixels (default: MTF gain 0.29 at Nyquist).")
+@click.option("--sensor", default=None,
+              help="PSF = the MTF-matched filters of this sensor (WV2, QB, IKONOS...; instead of --psf-fwhm).")
 @click.option("--key", default=None, help="Variable holding the cube when the file's layout is ambiguous.")
 @click.option("--scale", type=float, default=None, help="Multiply the input by this factor.")
 @click.option("--border", type=click.IntRange(min=0), default=0, show_default=True,
@@ -31,7 +33,7 @@ SUMMARY_METRICS = ("psnr_db", "sam_deg", "ergas", "q2n")
 @click.option("--out", "-o", type=click.Path(file_okay=False), required=True, help="New output folder.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing non-empty --out folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record (metrics included) as JSON.")
-def sr(method, data, ratio, protocol, psf_fwhm, key, scale, border, params, weights, save_weights, out, overwrite,
+def sr(method, data, ratio, protocol, psf_fwhm, sensor, key, scale, border, params, weights, save_weights, out, overwrite,
        as_json) -> None:
     """Super-resolve one image: fused.tif, metrics.json, run.json and a quick-look in --out."""
     from hysupp.errors import ParameterError
@@ -39,6 +41,9 @@ def sr(method, data, ratio, protocol, psf_fwhm, key, scale, border, params, weig
     from hysupp.methods.params import parse_param_strings
     from hysupp.methods.registry import get_method
 
+    if psf_fwhm is not None and sensor is not None:
+        raise ParameterError("give --psf-fwhm or --sensor, not both")
+    psf = sensor if sensor is not None else psf_fwhm
     cls = get_method(method, "super-resolution")
     values = parse_param_strings(cls.name, cls.params, params)
     has_weights = "weights" in {p.name for p in cls.params}
@@ -46,7 +51,7 @@ def sr(method, data, ratio, protocol, psf_fwhm, key, scale, border, params, weig
         raise ParameterError(f"{cls.name} takes no --weights/--save-weights (only the super-resolution networks do)")
     if weights is not None:
         values["weights"] = weights
-    run = super_resolve(data, cls.name, ratio=ratio, protocol=protocol, psf=psf_fwhm, params=values, key=key,
+    run = super_resolve(data, cls.name, ratio=ratio, protocol=protocol, psf=psf, params=values, key=key,
                         scale=scale, border=border, save_weights=save_weights, overwrite=overwrite)
     written = write_sr_run(run, out, overwrite=overwrite)
     run.record["output"] = str(written)

@@ -9,7 +9,8 @@ by the ratio :math:`r` at the phase ``r // 2`` (:class:`hysupp.physics.sampling.
     \mathbf y = \mathcal D_r(\mathbf h * \mathbf x).
 
 The PSF (:func:`resolve_psf`) is a :class:`hysupp.physics.blur.Blur`, a 2-D kernel, a number (the
-FWHM of a Gaussian in high-resolution pixels) or ``None``: the default Gaussian whose frequency
+FWHM of a Gaussian in high-resolution pixels), a sensor name of the MTF table (``"WV2"``, ``"QB"``...:
+its per-band MTF-matched filters at the ratio, :func:`hysupp.physics.mtf.mtf_blur`) or ``None``: the default Gaussian whose frequency
 response at the low-resolution Nyquist frequency :math:`1/(2r)` is 0.29 (the generic MS gain of the
 pansharpening toolbox, :func:`hysupp.physics.mtf.mtf_sigma`), i.e. the sensor MTF of Wald's protocol.
 
@@ -47,13 +48,17 @@ def resolve_psf(psf: Any, ratio: int, mode: str = "replicate") -> Any:
         return Blur.gaussian(sigma=mtf_sigma(DEFAULT_GNYQ, int(ratio)), mode=mode)
     if isinstance(psf, Blur):
         return psf
+    if isinstance(psf, str):
+        from hysupp.physics.mtf import mtf_blur
+
+        return mtf_blur(psf, int(ratio), mode=mode)
     if isinstance(psf, (int, float, np.integer, np.floating)) and not isinstance(psf, bool):
         if not (math.isfinite(float(psf)) and float(psf) > 0):
             raise ParameterError(f"psf as a number is a Gaussian FWHM in pixels and must be > 0, got {psf!r}")
         return Blur.gaussian(fwhm=float(psf), mode=mode)
     k = np.asarray(psf, dtype=np.float64)
     if k.ndim != 2 or k.shape[0] % 2 == 0 or k.shape[1] % 2 == 0 or not np.isfinite(k).all():
-        raise ParameterError(f"psf must be a Blur, a Gaussian FWHM (number), None or an odd-sized finite 2-D "
+        raise ParameterError(f"psf must be a Blur, a Gaussian FWHM (number), a sensor name, None or an odd-sized finite 2-D "
                              f"kernel; got {type(psf).__name__} of shape {getattr(k, 'shape', None)}")
     return Blur(k, mode=mode)
 

@@ -134,7 +134,7 @@ class Deconvolution(SuperResolver):
 
     PSF: the ``psf`` argument (a :class:`hysupp.physics.blur.Blur`, e.g.
     :func:`hysupp.physics.mtf.mtf_blur` of a sensor, a kernel, or a Gaussian FWHM in high-resolution
-    pixels); ``None``: the default Gaussian of :mod:`hysupp.fusion.superres.common` (MTF gain 0.29 at
+    pixels, or a sensor name: its MTF-matched filters); ``None``: the default Gaussian of :mod:`hysupp.fusion.superres.common` (MTF gain 0.29 at
     Nyquist), or, with ``estimate_psf=True`` (or ``psf="estimate"``), a Gaussian whose width is
     estimated from the image's power spectrum (:func:`estimate_gaussian_psf`).
 
@@ -170,9 +170,7 @@ class Deconvolution(SuperResolver):
         cube, r = self.check_inputs(cube, ratio)
         y = cube.astype(np.float64, copy=False)
         info: dict[str, Any] = {}
-        if isinstance(psf, str):
-            if psf.strip().lower() != "estimate":
-                raise InputError(f"psf as a string must be 'estimate', got {psf!r}")
+        if isinstance(psf, str) and psf.strip().lower() == "estimate":
             psf, estimate = None, True
         else:
             estimate = bool(self.estimate_psf) and psf is None
