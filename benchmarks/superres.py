@@ -41,6 +41,7 @@ def main() -> None:
     ap.add_argument("--ratio", type=int, default=2)
     ap.add_argument("--border", type=int, default=4)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "superres.json"))
+    ap.add_argument("--keep", action="store_true", help="keep the rows of --out that this run does not redo")
     ap.add_argument("--doc-only", action="store_true", help="only rewrite docs/superres.md from --out")
     ap.add_argument("--log", default=None, help="with --doc-only: JSON-lines log of a partial run instead of --out")
     args = ap.parse_args()
@@ -60,7 +61,10 @@ def main() -> None:
     from hysupp.io import load
 
     torch.set_num_threads(args.threads)
+    plan = {(sc, m) for sc in args.scenes.split(",") for m in args.methods.split(",")}
     rows = []
+    if args.keep and Path(args.out).is_file():    # rows of an earlier run that this one does not redo
+        rows = [r for r in json.loads(Path(args.out).read_text())["rows"] if (r["scene"], r["method"]) not in plan]
     for scene_name in args.scenes.split(","):
         path = SCENES[scene_name]
         scene = load(str(path), key="I1") if scene_name == "pavia" else load(str(path))
@@ -81,13 +85,18 @@ def main() -> None:
                    "wall_time_s": wall, "threads": args.threads, "uptime_before": before, "uptime_after": _load()}
             rows.append(row)
             print(json.dumps(row), flush=True)
+            _write(args, rows, torch.__version__, complete=False)   # a partial run keeps what finished
+    write_doc(_write(args, rows, torch.__version__, complete=True))
+
+
+def _write(args, rows, torch_version: str, complete: bool) -> dict:
     out = {"protocol": "rr: default PSF (Gaussian, MTF gain 0.29 at Nyquist), decimation phase ratio//2; "
                        "networks trained on the degraded image only (CPU recipe, seed 0)",
-           "border": args.border, "torch": torch.__version__, "rows": rows}
+           "border": args.border, "torch": torch_version, "complete": complete,
+           "scenes": args.scenes, "methods": args.methods, "rows": rows}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2))
-    print("wrote", args.out)
-    write_doc(out)
+    return out
 
 
 TITLES = {"wv2": "WorldView-2 MS (8 x 320 x 320, 11-bit DN), ratio 2",
@@ -100,8 +109,9 @@ def write_doc(data: dict) -> None:
     text = page.read_text()
     begin, end = "<!-- results:begin -->", "<!-- results:end -->"
     lines = [begin, ""]
+    order = {m: i for i, m in enumerate(METHODS)}
     for scene in ("wv2", "pavia"):
-        rows = [r for r in data["rows"] if r["scene"] == scene]
+        rows = sorted((r for r in data["rows"] if r["scene"] == scene), key=lambda r: order.get(r["method"], 99))
         if not rows:
             continue
         base = next((r for r in rows if r["method"] == "Bicubic"), None)
@@ -117,7 +127,7 @@ def write_doc(data: dict) -> None:
             lines.append(f"| {r['method']} | {r['psnr_db']:.2f} | {gain} | {r['sam_deg']:.3f} | {r['ergas']:.3f} | {q} "
                          f"| {t} | {r['iterations'] or ''} | {load} |")
         lines.append("")
-    if data.get("partial_log"):
+    if data.get("partial_log") or data.get("complete") is False:
         lines += ["(Partial run: rows of the methods that finished before the deadline.)", ""]
     lines.append(end)
     head, _, rest = text.partition(begin)
