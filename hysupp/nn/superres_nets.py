@@ -40,7 +40,8 @@ class SRCNN(nn.Module):
 
 
 class VDSR(nn.Module):
-    """``depth`` 3x3 conv layers (64 filters, ReLU) predicting the residual to the interpolated image."""
+    """``depth`` 3x3 conv layers (64 filters, ReLU, He initialisation) predicting the residual to the
+    interpolated image."""
 
     def __init__(self, n_bands: int, depth: int = 20, features: int = 64) -> None:
         super().__init__()
@@ -49,6 +50,10 @@ class VDSR(nn.Module):
             layers += [_conv(features, features, 3), nn.ReLU(inplace=True)]
         layers.append(_conv(features, n_bands, 3))
         self.body = nn.Sequential(*layers)
+        for m in self.body:       # He et al. (2015) initialisation, as the paper (the default shrinks 20 layers)
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
+                nn.init.zeros_(m.bias)
 
     def forward(self, ms: Any, lms: torch.Tensor) -> torch.Tensor:
         return lms + self.body(lms)
