@@ -117,15 +117,15 @@ def write_doc(data: dict) -> None:
         base = next((r for r in rows if r["method"] == "Bicubic"), None)
         lines += [f"### {TITLES[scene]}", "",
                   ("| method | PSNR (dB) | gain vs Bicubic (dB) | SAM (deg) | ERGAS | Q2n | training (s, 1 thread) "
-                  "| iterations | load average (1 min) |"),
-                  "|---|---|---|---|---|---|---|---|---|"]
+                  "| iterations | total run (s) | load average (1 min) |"),
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             gain = f"{r['psnr_db'] - base['psnr_db']:+.2f}" if base else ""
             t = "" if r["training_time_s"] is None else f"{r['training_time_s']:.0f}"
             load = r["uptime_before"].split("load average:")[-1].split(",")[0].strip()
             q = "" if r.get("q2n") is None else f"{r['q2n']:.4f}"
             lines.append(f"| {r['method']} | {r['psnr_db']:.2f} | {gain} | {r['sam_deg']:.3f} | {r['ergas']:.3f} | {q} "
-                         f"| {t} | {r['iterations'] or ''} | {load} |")
+                         f"| {t} | {r['iterations'] or ''} | {r['wall_time_s']:.0f} | {load} |")
         lines.append("")
     if data.get("partial_log") or data.get("complete") is False:
         lines += ["(Partial run: rows of the methods that finished before the deadline.)", ""]
