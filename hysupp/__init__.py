@@ -18,8 +18,8 @@ from hysupp.scene import Georef, Scene
 __version__ = "0.1.0"
 
 __all__ = ["Georef", "HysuppError", "InputError", "LayoutError", "ParameterError", "Scene",
-           "UnknownMethodError", "__version__", "fuse", "fuse_tiled", "list_methods", "load", "save", "simulate", "unmix",
-           "unmix_tiled"]
+           "UnknownMethodError", "__version__", "fuse", "fuse_tiled", "list_methods", "load", "save", "simulate",
+           "super_resolve", "unmix", "unmix_tiled"]
 
 # Heavy entry points are imported on first use so `import hysupp` stays fast.
 _LAZY = {
@@ -29,6 +29,7 @@ _LAZY = {
     "unmix_tiled": ("hysupp.tiled", "unmix_tiled"),
     "fuse": ("hysupp.fusion.run", "fuse"),
     "fuse_tiled": ("hysupp.fusion.tiled", "fuse_tiled"),
+    "super_resolve": ("hysupp.fusion.superres.run", "super_resolve"),
     "list_methods": ("hysupp.methods.registry", "available"),
     "simulate": ("hysupp.simulate", None),
 }

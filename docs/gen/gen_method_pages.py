@@ -36,11 +36,11 @@ TASK_HOWTO = {
     "blind": "hysupp run --method {name} --data scene.mat --p 5",
     "pansharpening": "hysupp fuse --method {name} --data imgWV2.mat --protocol rr",
     "hs-ms-fusion": "hysupp fuse --method {name} --data pair.npz",
-    "super-resolution": "hysupp fuse --method {name} --data pair.npz",
+    "super-resolution": "hysupp sr --method {name} --data scene.tif --ratio 2 --protocol rr --out out-{name}",
 }
 # measured result pages: (docs page, title)
 RESULT_PAGES = [("benchmarks.md", "Benchmark suites"), ("samson_blind.md", "Blind unmixing on Samson"),
-                ("pansharpening_wv2.md", "Pansharpening on WV2")]
+                ("pansharpening_wv2.md", "Pansharpening on WV2"), ("superres.md", "Single-image super-resolution")]
 
 
 def slug(name: str) -> str:
@@ -140,7 +140,9 @@ def method_page(cls, docs_dir: Path) -> str:
     lines += ["## Usage", "", "```bash", TASK_HOWTO[cls.task].format(name=cls.name),
               f"hysupp list {cls.name}    # this table in the terminal", "```", "",
               "```python", "import hysupp"]
-    if cls.task in ("pansharpening", "hs-ms-fusion", "super-resolution"):
+    if cls.task == "super-resolution":
+        lines.append(f'run = hysupp.super_resolve("scene.tif", "{cls.name}", ratio=2, protocol="rr", params={{}})')
+    elif cls.task in ("pansharpening", "hs-ms-fusion"):
         lines.append(f'run = hysupp.fuse("pair.mat", "{cls.name}", params={{}})')
     else:
         lines.append(f'run = hysupp.unmix("scene.mat", "{cls.name}", p=5, params={{}})')

@@ -12,6 +12,7 @@ from hysupp.cli.info import info
 from hysupp.cli.list_methods import list_command
 from hysupp.cli.run import run
 from hysupp.cli.simulate import simulate
+from hysupp.cli.sr import sr
 from hysupp.cli.train import train
 
 
@@ -28,6 +29,7 @@ def main() -> None:
     hysupp simulate [RECIPE] --out FILE   synthetic scenes and fusion pairs with their protocol
     hysupp train FusionNet --data FILE --out model.pt    train a fusion network on a scene
     hysupp fuse --method FusionNet --weights model.pt --data FILE   fuse with a trained network
+    hysupp sr --method SRCNN --data scene.tif --ratio 2 --out DIR   single-image super-resolution
     """
 
 
@@ -38,5 +40,6 @@ main.add_command(info)
 main.add_command(list_command)
 main.add_command(simulate)
 main.add_command(train)
+main.add_command(sr)
 
 __all__ = ["main"]

@@ -277,3 +277,32 @@ class HSMSFuser(Method):
     @staticmethod
     def check_inputs(hs: np.ndarray, ms: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray, int]:
         return check_fusion_inputs(hs, ms, ratio, low_name="HS", high_name="MS", single_band_high=False)
+
+
+class SuperResolver(Method):
+    """Single-image super-resolution: ``super_resolve(cube, *, ratio, psf=None) -> FusionResult``.
+
+    ``cube`` is the observed image ``(L, h, w)`` (or ``(h, w)``); the result's ``fused`` is
+    ``(L, ratio h, ratio w)`` float64 on the scale of the input. The observation model is
+    :math:`\\mathbf y = \\mathcal D_r(\\mathbf h * \\mathbf x)` with the decimation phase
+    ``ratio // 2`` of :class:`hysupp.physics.sampling.Decimation` (``"center"``); ``psf`` is the
+    spatial response :math:`\\mathbf h` on the high-resolution grid: a
+    :class:`hysupp.physics.blur.Blur`, a 2-D kernel, a number (Gaussian FWHM in high-resolution
+    pixels) or ``None`` (each method's default, see :mod:`hysupp.fusion.superres.common`).
+    """
+
+    task: ClassVar[str] = "super-resolution"
+
+    def super_resolve(self, cube: np.ndarray, *, ratio: int,
+                      psf: Any = None) -> FusionResult:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    @staticmethod
+    def check_inputs(cube: np.ndarray, ratio: int) -> tuple[np.ndarray, int]:
+        """Float ``cube`` ``(L, h, w)`` and the integer ratio (>= 2), or a clear error."""
+        cube = _check_cube(cube, "image")
+        if isinstance(ratio, bool) or not isinstance(ratio, (int, np.integer)) or ratio < 2:
+            raise InputError(f"ratio must be an integer >= 2, got {ratio!r}")
+        if min(cube.shape[1:]) < 2:
+            raise InputError(f"image of {cube.shape[1]} x {cube.shape[2]} pixels is too small to super-resolve")
+        return cube, int(ratio)
