@@ -124,13 +124,18 @@ def check_one(cls: type, inputs: dict[str, Any], args: argparse.Namespace, tmp: 
         torch.cuda.synchronize()
     t_train = time.perf_counter() - t0
     path = ck.save(Path(tmp) / f"{cls.task}_{cls.name}.pt")
-    fkw = {k: v for k, v in inputs["kwargs"].items() if k in inspect.signature(cls.fuse).parameters}
+    apply_name = "super_resolve" if cls.task == "super-resolution" else "fuse"   # the task's entry point
+    fkw = {k: v for k, v in inputs["kwargs"].items() if k in inspect.signature(getattr(cls, apply_name)).parameters}
+
+    def run(device: str) -> np.ndarray:
+        return getattr(cls(weights=str(path), device=device), apply_name)(*inputs["args"], ratio=ratio, **fkw).fused
+
     t0 = time.perf_counter()
-    fused_dev = cls(weights=str(path), device=args.device).fuse(*inputs["args"], ratio=ratio, **fkw).fused
+    fused_dev = run(args.device)
     if args.device == "cuda":
         torch.cuda.synchronize()
     t_fuse = time.perf_counter() - t0
-    fused_cpu = cls(weights=str(path), device="cpu").fuse(*inputs["args"], ratio=ratio, **fkw).fused
+    fused_cpu = run("cpu")
     rel = float(np.abs(fused_dev - fused_cpu).max() / max(np.abs(fused_cpu).max(), 1e-12))
     rec = ck.training.get("recipe", {})
     row = {"method": cls.name, "task": cls.task, "device": args.device, "data": inputs["source"],
