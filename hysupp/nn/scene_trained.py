@@ -26,7 +26,7 @@ import math
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-__all__ = ["RECIPE_KEYS", "SceneTrainedNet", "net_params"]
+__all__ = ["RECIPE_KEYS", "RecipeMixin", "SceneTrainedNet", "net_params"]
 
 #: The parameters a recipe sets.
 RECIPE_KEYS = ("iterations", "batch_size", "patch_size", "lr", "optimizer", "ema_decay", "lr_step")
@@ -59,18 +59,39 @@ def net_params(published: dict[str, Any], fine_tune: int = 0, fine_tune_lr: floa
     ) + run_params(history_every=100)
 
 
-class SceneTrainedNet:
-    """Mixin of the scene-trained networks (module docstring)."""
+class RecipeMixin:
+    """The training recipes of a network method: ``published_recipe`` and ``cpu_recipe`` (dicts of
+    the ``recipe_keys`` parameters), chosen by the ``recipe`` parameter (``"auto"``: published on
+    CUDA, cpu otherwise); parameters given explicitly to the constructor always win. Shared by every
+    trainable fusion network (pansharpening, HS-MS, super-resolution)."""
 
-    arch: ClassVar[str] = ""
     published_recipe: ClassVar[dict[str, Any]] = {}
     cpu_recipe: ClassVar[dict[str, Any]] = {}
-    #: Multiplier of the learning rate every ``lr_step`` iterations.
-    lr_gamma: ClassVar[float] = 0.1
+    recipe_keys: ClassVar[tuple[str, ...]] = RECIPE_KEYS
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._given = frozenset(kwargs)
+
+    def recipe_values(self, device: Any) -> dict[str, Any]:
+        """The training settings: the recipe's values, overridden by the parameters given explicitly."""
+        name = self.recipe  # type: ignore[attr-defined]
+        if name == "auto":
+            name = "published" if getattr(device, "type", str(device)) == "cuda" else "cpu"
+        base = dict(self.published_recipe if name == "published" else self.cpu_recipe)
+        for key in self.recipe_keys:
+            if key in self._given:
+                base[key] = self.config[key]  # type: ignore[attr-defined]
+        base["recipe"] = name
+        return base
+
+
+class SceneTrainedNet(RecipeMixin):
+    """Mixin of the scene-trained networks (module docstring)."""
+
+    arch: ClassVar[str] = ""
+    #: Multiplier of the learning rate every ``lr_step`` iterations.
+    lr_gamma: ClassVar[float] = 0.1
 
     # ------------------------------------------------------------------ hooks
     def build(self, architecture: dict[str, Any]) -> Any:  # pragma: no cover - interface
@@ -99,19 +120,6 @@ class SceneTrainedNet:
         """The state dict to save (default: the trained one); a net may train more here (per-band
         fine-tuning)."""
         return result.state_dict
-
-    # ------------------------------------------------------------------ recipe
-    def recipe_values(self, device: Any) -> dict[str, Any]:
-        """The training settings: the recipe's values, overridden by the parameters given explicitly."""
-        name = self.recipe
-        if name == "auto":
-            name = "published" if getattr(device, "type", str(device)) == "cuda" else "cpu"
-        base = dict(self.published_recipe if name == "published" else self.cpu_recipe)
-        for key in RECIPE_KEYS:
-            if key in self._given:
-                base[key] = self.config[key]
-        base["recipe"] = name
-        return base
 
     # ------------------------------------------------------------------ training
     def fit(self, data: Any, session: Any, *, init: Any = None, iterations: int | None = None) -> Any:

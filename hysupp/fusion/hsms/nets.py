@@ -41,6 +41,7 @@ from hysupp.fusion.hsms import common as C
 from hysupp.methods.base import FusionResult, HSMSFuser
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
+from hysupp.nn.scene_trained import RecipeMixin
 
 __all__ = ["SST", "HSMSNet", "HSMSTrainingData", "SSRNet", "hs_ms_training_data"]
 
@@ -133,18 +134,10 @@ def _params(published: dict[str, Any], extra: tuple[Param, ...] = ()) -> tuple[P
     ) + extra + run_params(history_every=100)
 
 
-_RECIPE_KEYS = ("iterations", "patch_size", "lr", "ema_decay", "consistency")
-
-
-class HSMSNet(HSMSFuser):
+class HSMSNet(RecipeMixin, HSMSFuser):
     """Base of the pair-trained HS-MS fusion networks (module docstring)."""
 
-    published_recipe: ClassVar[dict[str, Any]] = {}
-    cpu_recipe: ClassVar[dict[str, Any]] = {}
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._given = frozenset(kwargs)
+    recipe_keys: ClassVar[tuple[str, ...]] = ("iterations", "patch_size", "lr", "ema_decay", "consistency")
 
     # ------------------------------------------------------------------ per-net pieces
     def architecture(self, n_bands: int, srf: np.ndarray) -> dict[str, Any]:  # pragma: no cover - interface
@@ -155,16 +148,6 @@ class HSMSNet(HSMSFuser):
         import torch
 
         return torch.nn.functional.mse_loss(net(hs_up, ms), target)
-
-    # ------------------------------------------------------------------ recipe
-    def recipe_values(self, device: Any) -> dict[str, Any]:
-        name = self.recipe
-        if name == "auto":
-            name = "published" if getattr(device, "type", str(device)) == "cuda" else "cpu"
-        rec = dict(self.published_recipe if name == "published" else self.cpu_recipe)
-        rec.update({k: self.config[k] for k in _RECIPE_KEYS if k in self._given})
-        rec["recipe"] = name
-        return rec
 
     # ------------------------------------------------------------------ training and inference
     def train(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None, psf: Any = None,

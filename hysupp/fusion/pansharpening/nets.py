@@ -32,37 +32,11 @@ import numpy as np
 from hysupp.methods.base import FusionResult, Pansharpener
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
+from hysupp.nn.scene_trained import RecipeMixin, net_params
 
 __all__ = ["APNN", "PNN", "ZPNN", "DiCNN", "FusionNet", "LearnedDegradation", "PanNet", "PansharpeningNet", "VOGTNet"]
 
-#: The parameters a recipe sets.
-RECIPE_KEYS = ("iterations", "batch_size", "patch_size", "lr", "optimizer", "ema_decay", "lr_step")
-
-
-def _net_params(published: dict[str, Any], fine_tune: int = 0, fine_tune_lr: float = 1e-4) -> tuple[Param, ...]:
-    from hysupp.nn.training import run_params
-
-    return (
-        Param("weights", str, None, "checkpoint (.pt) to load instead of training on the scene", optional=True),
-        Param("recipe", str, "auto", "training recipe: published, cpu, or auto (published on CUDA, cpu on CPU); "
-              "explicit parameters override it", choices=("auto", "published", "cpu")),
-        Param("iterations", int, published["iterations"], "training iterations (published recipe)", low=1),
-        Param("epochs", int, None, "training epochs over the scene's tiles (overrides iterations)", low=1,
-              optional=True),
-        Param("batch_size", int, published["batch_size"], "patches per batch (published recipe)", low=1),
-        Param("patch_size", int, published["patch_size"], "training patch size on the PAN grid (published)", low=1),
-        Param("lr", float, published["lr"], "learning rate (published recipe)", low=1e-12),
-        Param("optimizer", str, published["optimizer"], "optimiser (published recipe)", choices=("adam", "sgd")),
-        Param("ema_decay", float, published["ema_decay"], "EMA decay of the weights (0: off)", low=0.0, high=0.9999),
-        Param("lr_step", int, published["lr_step"], "multiply the learning rate by 0.1 every lr_step iterations",
-              low=1, optional=True),
-        Param("fine_tune", int, fine_tune, "with weights: fine-tune this many iterations on the scene's own "
-              "training pairs first (target-adaptive, A-PNN style; 0: off)", low=0),
-        Param("fine_tune_lr", float, fine_tune_lr, "learning rate of the fine-tuning", low=1e-12),
-    ) + run_params(history_every=100)
-
-
-class PansharpeningNet(Pansharpener):
+class PansharpeningNet(RecipeMixin, Pansharpener):
     """Base of the scene-trained pansharpening networks (module docstring)."""
 
     arch: ClassVar[str] = ""
@@ -81,11 +55,8 @@ class PansharpeningNet(Pansharpener):
         ``params`` are derived from them unless the class sets ``params`` itself."""
         super().__init_subclass__(**kwargs)
         if cls.published_recipe and "params" not in cls.__dict__:
-            cls.params = _net_params(cls.published_recipe, *cls.fine_tune_defaults) + tuple(cls.extra_params)
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._given = frozenset(kwargs)
+            cls.params = net_params(cls.published_recipe, *cls.fine_tune_defaults,
+                                    patch_help="training patch size on the PAN grid (published)") + tuple(cls.extra_params)
 
     # ------------------------------------------------------------------ pieces a net may override
     def build(self, n_bands: int, ratio: int) -> Any:
@@ -114,19 +85,6 @@ class PansharpeningNet(Pansharpener):
 
     def prepare(self, data: Any, session: Any) -> None:
         """Set up what :meth:`loss` needs beyond the batch (operators of the zero-shot nets)."""
-
-    # ------------------------------------------------------------------ recipe
-    def recipe_values(self, device: Any) -> dict[str, Any]:
-        """The training settings: the recipe's values, overridden by the parameters given explicitly."""
-        name = self.recipe
-        if name == "auto":
-            name = "published" if getattr(device, "type", str(device)) == "cuda" else "cpu"
-        base = dict(self.published_recipe if name == "published" else self.cpu_recipe)
-        for key in RECIPE_KEYS:
-            if key in self._given:
-                base[key] = self.config[key]
-        base["recipe"] = name
-        return base
 
     # ------------------------------------------------------------------ training and inference
     def train(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
