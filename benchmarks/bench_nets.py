@@ -216,9 +216,12 @@ def main() -> None:
             kw = {"niters" if key == "iterations" else "epochs": n, "device": "cpu", "dtype": "float32", "seed": 0}
             init_s = 0.0
             if name == "MiSiCNet":
-                t = time.process_time(); sivm_init(Y, p); init_s = time.process_time() - t
+                t = time.process_time()
+                sivm_init(Y, p)
+                init_s = time.process_time() - t
             elif name == "PGMSU":
-                t = time.process_time(); vca_init(Y, p, 0)
+                t = time.process_time()
+                vca_init(Y, p, 0)
                 init_s = time.process_time() - t
             t0, c0 = time.perf_counter(), time.process_time()
             if name == "UnDIP":

@@ -168,7 +168,10 @@ def admmnet_train(Y: np.ndarray, E0: np.ndarray, *, epochs: int = 300, lr: float
                 v = x - th if d is None else x - d - th
                 m = v > 0
                 z = v * m
-                xs.append(x); zs.append(z); ds.append(d); ms.append(m)
+                xs.append(x)
+                zs.append(z)
+                ds.append(d)
+                ms.append(m)
                 if k < nblocks - 1:
                     d = -eta * (x - z) if d is None else d - eta * (x - z)
             S = z.sum(dim=1, keepdim=True) + _EPS
