@@ -161,7 +161,7 @@ def train_on_dataset(method: Any, dataset: Any, *, sensor: str | None = None, it
     """
     from hysupp.fusion.pansharpening.common import check_ratio_power_of_two
     from hysupp.fusion.pansharpening.nets import PansharpeningNet
-    from hysupp.nn.fusion_training import Checkpoint, TrainingData, _plain
+    from hysupp.nn.fusion_training import TrainingData, _plain
     from hysupp.nn.training import torch_session
 
     if not isinstance(method, PansharpeningNet):
@@ -190,13 +190,10 @@ def train_on_dataset(method: Any, dataset: Any, *, sensor: str | None = None, it
     # the data the net's prepare() sees (a no-op for the supervised nets): the first sample
     first = sampler.dataset.sample(int(sampler.indices[0]))
     data = TrainingData(ms=first["ms"], lms=first["lms"], pan=first["pan"], gt=first["gt"], ratio=ratio, scale=norm)
-    result, rec = method.fit(sampler, data, rec, s, iterations=iterations)
+    ck = method.fit(data, s, iterations=iterations, sampler=sampler)
     protocol = {"name": "pancollection-h5", "ratio": ratio, "sensor": sensor or "generic",
                 "source": str(dataset.path), "n_samples": int(sampler.indices.size),
                 "sample_shapes": {k: list(v[1:]) for k, v in dataset.shapes.items()},
                 "interpolation": "file lms" if dataset.has_lms else "interp23tap", "data_scale": dataset.scale}
-    training = {**result.info(), "recipe": rec, **s.info()}
-    return Checkpoint(method=method.name, architecture={"name": method.arch, "n_bands": dataset.n_bands, "ratio": ratio},
-                      params={k: v for k, v in method.config.items() if k != "weights"},
-                      protocol=_plain(protocol), normalisation={"kind": "dataset", "scale": norm},
-                      state_dict=result.state_dict, training=training)
+    ck.protocol, ck.normalisation = _plain(protocol), {"kind": "dataset", "scale": norm}
+    return ck

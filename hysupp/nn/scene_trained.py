@@ -122,7 +122,8 @@ class SceneTrainedNet(RecipeMixin):
         return result.state_dict
 
     # ------------------------------------------------------------------ training
-    def fit(self, data: Any, session: Any, *, init: Any = None, iterations: int | None = None) -> Any:
+    def fit(self, data: Any, session: Any, *, init: Any = None, iterations: int | None = None,
+            sampler: Any = None) -> Any:
         """Train on ``data`` (a :class:`~hysupp.nn.fusion_training.TrainingData`) and return a
         :class:`~hysupp.nn.fusion_training.Checkpoint`. ``init``: a checkpoint to start from
         (fine-tuning at ``fine_tune_lr``, no EMA nor learning-rate steps); ``iterations`` then
@@ -131,8 +132,9 @@ class SceneTrainedNet(RecipeMixin):
 
         s = session
         rec = self.recipe_values(s.device)
-        patch = self.check_patch(min(int(rec["patch_size"]), *data.lms.shape[1:]), int(data.ratio))
-        sampler = PatchSampler(data, patch, device=s.device, dtype=s.dtype, seed=s.seed)
+        if sampler is None:   # random aligned patches of data (another sampler: e.g. a data set's samples)
+            patch = self.check_patch(min(int(rec["patch_size"]), *data.lms.shape[1:]), int(data.ratio))
+            sampler = PatchSampler(data, patch, device=s.device, dtype=s.dtype, seed=s.seed)
         if iterations is None:
             iterations = int(rec["iterations"])
             if self.epochs is not None:
@@ -149,7 +151,7 @@ class SceneTrainedNet(RecipeMixin):
                                lr_step=rec.get("lr_step") if init is None else None, lr_gamma=self.lr_gamma,
                                ema_decay=float(rec["ema_decay"]) if init is None else 0.0,
                                history_every=self.history_every)
-        rec.update(iterations=iterations, patch_size=patch, lr=lr)
+        rec.update(iterations=iterations, patch_size=sampler.patch, lr=lr)
         state = self.after_fit(net, result, data, sampler, s, init, rec)
         training = {**result.info(), "recipe": rec, **s.info()}
         if init is not None:

@@ -32,16 +32,14 @@ import numpy as np
 from hysupp.methods.base import FusionResult, Pansharpener
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
-from hysupp.nn.scene_trained import RecipeMixin, net_params
+from hysupp.nn.scene_trained import SceneTrainedNet, net_params
 
 __all__ = ["APNN", "PNN", "ZPNN", "DiCNN", "FusionNet", "LearnedDegradation", "PanNet", "PansharpeningNet", "VOGTNet"]
 
-class PansharpeningNet(RecipeMixin, Pansharpener):
-    """Base of the scene-trained pansharpening networks (module docstring)."""
+class PansharpeningNet(SceneTrainedNet, Pansharpener):
+    """Base of the scene-trained pansharpening networks (module docstring); the recipe, training
+    loop and checkpoint come from :class:`hysupp.nn.scene_trained.SceneTrainedNet`."""
 
-    arch: ClassVar[str] = ""
-    published_recipe: ClassVar[dict[str, Any]] = {}
-    cpu_recipe: ClassVar[dict[str, Any]] = {}
     #: Settings of the seconds-long CPU smoke training that the test suite runs for every registered net
     #: (tests/test_fusion_nets.py; iterations, batch and device are set there).
     smoke_params: ClassVar[dict[str, Any]] = {"patch_size": 16}
@@ -59,22 +57,16 @@ class PansharpeningNet(RecipeMixin, Pansharpener):
                                     patch_help="training patch size on the PAN grid (published)") + tuple(cls.extra_params)
 
     # ------------------------------------------------------------------ pieces a net may override
-    def build(self, n_bands: int, ratio: int) -> Any:
+    def build(self, architecture: dict[str, Any]) -> Any:
         from hysupp.nn.pansharpening_nets import build
 
-        return build(self.arch, n_bands, ratio)
+        return build(architecture["name"], int(architecture["n_bands"]), int(architecture["ratio"]))
 
     def loss(self, net: Any, batch: dict[str, Any]) -> Any:
         """Mean squared error to the reference patch (every net here is trained with an L2 loss)."""
         import torch
 
         return torch.nn.functional.mse_loss(net(batch["ms"], batch["lms"], batch["pan"]), batch["gt"])
-
-    def param_groups(self, net: Any, lr: float) -> list[dict[str, Any]] | None:
-        return None
-
-    def check_patch(self, patch: int, ratio: int) -> None:
-        """Raise :class:`hysupp.errors.ParameterError` when the net cannot train on ``patch`` pixels."""
 
     def training_data(self, ms: np.ndarray, pan: np.ndarray, ratio: int, sensor: str | None, *,
                       scale: float | None = None) -> Any:
@@ -83,9 +75,6 @@ class PansharpeningNet(RecipeMixin, Pansharpener):
 
         return pansharpening_training_data(ms, pan, ratio, sensor, scale=scale)
 
-    def prepare(self, data: Any, session: Any) -> None:
-        """Set up what :meth:`loss` needs beyond the batch (operators of the zero-shot nets)."""
-
     # ------------------------------------------------------------------ training and inference
     def train(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
               session: Any = None, init: Any = None, iterations: int | None = None) -> Any:
@@ -93,55 +82,15 @@ class PansharpeningNet(RecipeMixin, Pansharpener):
         scene for the zero-shot nets); return a :class:`~hysupp.nn.fusion_training.Checkpoint`
         (``.save(path)`` to keep it). ``init``: a checkpoint to start from (target-adaptive
         fine-tuning: its weights and normalisation are kept), ``iterations`` then overrides the recipe's."""
-        from hysupp.nn.fusion_training import Checkpoint, PatchSampler
         from hysupp.nn.training import torch_session
 
         ms, pan, ratio = self.check_inputs(ms, pan, ratio)
         if session is None:
             with torch_session(self.device, self.dtype, self.seed) as s:
                 return self.train(ms, pan, ratio=ratio, sensor=sensor, session=s, init=init, iterations=iterations)
-        s = session
-        rec = self.recipe_values(s.device)
         scale = None if init is None else float(init.normalisation["scale"])
-        data = self.training_data(ms, pan, ratio, sensor, scale=scale)
-        patch = min(int(rec["patch_size"]), *data.lms.shape[1:])
-        self.check_patch(patch, ratio)
-        sampler = PatchSampler(data, patch, device=s.device, dtype=s.dtype, seed=s.seed)
-        result, rec = self.fit(sampler, data, rec, s, init=init, iterations=iterations)
-        training = {**result.info(), "recipe": rec, **s.info()}
-        if init is not None:
-            training = {**training, "fine_tuned_from": {"training": init.training, "protocol": init.protocol}}
-        return Checkpoint(method=self.name, architecture={"name": self.arch, "n_bands": data.n_bands, "ratio": ratio},
-                          params={k: v for k, v in self.config.items() if k != "weights"},
-                          protocol=data.protocol, normalisation={"kind": "max", "scale": data.scale},
-                          state_dict=result.state_dict, training=training)
-
-    def fit(self, sampler: Any, data: Any, rec: dict[str, Any], session: Any, *, init: Any = None,
-            iterations: int | None = None) -> tuple[Any, dict[str, Any]]:
-        """The training loop on ``sampler``'s batches with the recipe ``rec`` (shared by :meth:`train`
-        and :func:`hysupp.nn.dataset_training.train_on_dataset`): iterations (``epochs`` over the
-        sampler's tiles when set), network, ``init`` weights (fine-tuning: its learning rate, no
-        step decay, no EMA), :meth:`prepare` on ``data``, then
-        :func:`~hysupp.nn.fusion_training.train_network`. Returns the result and the recipe actually used."""
-        from hysupp.nn.fusion_training import train_network
-
-        s = session
-        if iterations is None:
-            iterations = int(rec["iterations"])
-            if self.epochs is not None:
-                iterations = int(self.epochs) * math.ceil(sampler.n_tiles() / int(rec["batch_size"]))
-        net = self.build(data.n_bands, data.ratio)
-        if init is not None:
-            net.load_state_dict(init.state_dict)
-        net = net.to(device=s.device, dtype=s.dtype)
-        self.prepare(data, s)
-        lr = float(rec["lr"]) if init is None else float(self.fine_tune_lr)
-        result = train_network(net, self.loss, sampler, iterations=int(iterations), batch=int(rec["batch_size"]),
-                               optimizer=rec["optimizer"], lr=lr, param_groups=self.param_groups(net, lr),
-                               lr_step=rec.get("lr_step") if init is None else None,
-                               ema_decay=float(rec["ema_decay"]) if init is None else 0.0,
-                               history_every=self.history_every)
-        return result, {**rec, "iterations": int(iterations), "patch_size": sampler.patch, "lr": lr}
+        return self.fit(self.training_data(ms, pan, ratio, sensor, scale=scale), session, init=init,
+                        iterations=iterations)
 
     def load_weights(self, path: str, n_bands: int, ratio: int) -> Any:
         from hysupp.nn.fusion_training import Checkpoint
@@ -158,8 +107,7 @@ class PansharpeningNet(RecipeMixin, Pansharpener):
         s = session
         scale = float(checkpoint.normalisation["scale"])
         data = full_resolution_inputs(ms, pan, ratio, scale)
-        arch = checkpoint.architecture
-        net = self.build(int(arch["n_bands"]), int(arch["ratio"]))
+        net = self.build(dict(checkpoint.architecture))
         net.load_state_dict(checkpoint.state_dict)
         net = net.to(device=s.device, dtype=s.dtype).eval()
         with torch.no_grad():
@@ -256,12 +204,13 @@ class PNN(PansharpeningNet):
         head = [p for n, p in net.named_parameters() if not n.startswith("conv3.")]
         return [{"params": head, "lr": lr}, {"params": list(net.conv3.parameters()), "lr": lr / 10.0}]
 
-    def check_patch(self, patch: int, ratio: int) -> None:
+    def check_patch(self, patch: int, ratio: int) -> int:
         from hysupp.errors import ParameterError
 
         if patch <= 2 * 8:
             raise ParameterError(f"PNN: the training patch must be > 16 pixels (valid convolutions remove 16), got "
                                  f"{patch} (patch_size {self.patch_size} on a training image of the MS size)")
+        return patch
 
 
 @register
@@ -353,12 +302,13 @@ class PanNet(PansharpeningNet):
     reference: ClassVar[str] = ("J. Yang, X. Fu, Y. Hu, Y. Huang, X. Ding, J. Paisley, \"PanNet: A deep network "
                                 "architecture for pan-sharpening\", ICCV 2017, doi:10.1109/ICCV.2017.193")
 
-    def check_patch(self, patch: int, ratio: int) -> None:
+    def check_patch(self, patch: int, ratio: int) -> int:
         from hysupp.errors import ParameterError
 
         if patch % ratio or patch // ratio < 3:
             raise ParameterError(f"PanNet: the training patch must be a multiple of the ratio ({ratio}) and at least "
                                  f"3 x ratio pixels, got {patch}")
+        return patch
 
 
 @register
@@ -512,12 +462,13 @@ class ZPNN(PansharpeningNet):
                                 "convolutional neural networks in the full resolution framework\", IEEE TGRS 60, 2022, "
                                 "doi:10.1109/TGRS.2022.3163887")
 
-    def check_patch(self, patch: int, ratio: int) -> None:
+    def check_patch(self, patch: int, ratio: int) -> int:
         from hysupp.errors import ParameterError
 
         if patch % ratio or patch < 2 * ratio:
             raise ParameterError(f"Z-PNN: the training patch must be a multiple of the ratio ({ratio}) and at least "
                                  f"2 x ratio pixels, got {patch}")
+        return patch
 
     def training_data(self, ms: np.ndarray, pan: np.ndarray, ratio: int, sensor: str | None, *,
                       scale: float | None = None) -> Any:
@@ -703,11 +654,12 @@ class VOGTNet(PansharpeningNet):
                                 "panchromatic image fusion\", IEEE TNNLS, 2024 (PubMed 38885100; "
                                 "https://github.com/HZC-1998/VOGTNet)")
 
-    def check_patch(self, patch: int, ratio: int) -> None:
+    def check_patch(self, patch: int, ratio: int) -> int:
         from hysupp.errors import ParameterError
 
         if patch % ratio:
             raise ParameterError(f"VOGTNet: the training patch must be a multiple of the ratio ({ratio}), got {patch}")
+        return patch
 
     def training_data(self, ms: np.ndarray, pan: np.ndarray, ratio: int, sensor: str | None, *,
                       scale: float | None = None) -> Any:
