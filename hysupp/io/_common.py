@@ -103,6 +103,24 @@ def drop_bad_bands(cube: np.ndarray, keep: np.ndarray, reasons: dict[str, int], 
     return (cube, None if wavelengths is None else wavelengths[keep], None if fwhm is None else fwhm[keep])
 
 
+def clean_bands_and_mask(cube: np.ndarray, bbl: Any, nodata: float | None, notes: list[str],
+                         wavelengths: np.ndarray | None, fwhm: np.ndarray | None, extras: dict[str, Any],
+                         nodata_label: str = "nodata") -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None,
+                                                                np.ndarray | None]:
+    """What every raster reader does after reading: drop the bad bands (:func:`bad_band_keep`,
+    :func:`drop_bad_bands`), then mask the pixels that are non-finite or ``nodata`` in any band,
+    with a note. Returns ``(cube, wavelengths, fwhm, mask)``; ``mask`` is None when every pixel is
+    valid. ``nodata_label`` names the nodata value in the note (e.g. ENVI's 'data ignore value')."""
+    keep, reasons = bad_band_keep(cube, bbl, nodata)
+    cube, wavelengths, fwhm = drop_bad_bands(cube, keep, reasons, notes, wavelengths, fwhm, extras)
+    mask = valid_mask(cube, nodata)
+    if mask.all():
+        return cube, wavelengths, fwhm, None
+    what = "non-finite" if nodata is None else f"{nodata_label} ({nodata:g}) or non-finite"
+    notes.append(f"{int((~mask).sum())} of {mask.size} pixels are {what}: mask False")
+    return cube, wavelengths, fwhm, mask
+
+
 def compact_ranges(idx: Sequence[int]) -> str:
     """``[0, 1, 2, 5, 7, 8]`` -> ``"0-2, 5, 7-8"``."""
     idx = [int(i) for i in idx]

@@ -36,7 +36,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from hysupp.errors import InputError
-from hysupp.io._common import FileInfo, bad_band_keep, drop_bad_bands, stem_name, to_nm, valid_mask
+from hysupp.io._common import FileInfo, clean_bands_and_mask, stem_name, to_nm
 from hysupp.io.atomic import atomic_output
 from hysupp.scene import Georef, Scene
 
@@ -187,13 +187,7 @@ def read_geotiff(path: str | os.PathLike, key: str | None = None) -> tuple[Scene
     if layout_tag:
         notes.append(f"written by hysupp from a scene with layout {layout_tag!r}")
         extras["hysupp_layout"] = layout_tag
-    keep, reasons = bad_band_keep(cube, bbl, nodata)
-    cube, wl, fwhm = drop_bad_bands(cube, keep, reasons, notes, wl, fwhm, extras)
-    mask = valid_mask(cube, nodata)
-    if mask.all():
-        mask = None
-    else:
-        notes.append(f"{int((~mask).sum())} of {mask.size} pixels are nodata ({nodata}) or non-finite: mask False")
+    cube, wl, fwhm, mask = clean_bands_and_mask(cube, bbl, nodata, notes, wl, fwhm, extras)
     georef = None
     if crs is not None or not identity or nodata is not None:
         georef = Georef(crs=crs, transform=None if identity and crs is None else transform, nodata=nodata)

@@ -216,7 +216,7 @@ def scene_from_dataarray(da: Any, *, name: str | None = None) -> Scene:
     ``extras["xarray_template"]`` keeps the input's spatial coords and attributes (no data) for
     :func:`maps_to_dataarray`.
     """
-    from hysupp.io._common import bad_band_keep, drop_bad_bands, valid_mask
+    from hysupp.io._common import clean_bands_and_mask
 
     require("xarray")
     bdim = band_dim(da)
@@ -232,13 +232,7 @@ def scene_from_dataarray(da: Any, *, name: str | None = None) -> Scene:
         extras["band_names"] = [str(v) for v in da.coords[bdim].values]
     # bad bands as hysupp.load drops them: flagged in a per-band ``bbl`` coordinate, or all nodata/NaN
     bbl = da.coords["bbl"].values if "bbl" in da.coords and da.coords["bbl"].dims == (bdim,) else None
-    keep, reasons = bad_band_keep(cube, bbl, nodata)
-    cube, wl, fwhm = drop_bad_bands(cube, keep, reasons, notes, wl, fwhm, extras)
-    mask = valid_mask(cube, nodata)
-    if mask.all():
-        mask = None
-    else:
-        notes.append(f"{int((~mask).sum())} of {mask.size} pixels are nodata or non-finite: mask False")
+    cube, wl, fwhm, mask = clean_bands_and_mask(cube, bbl, nodata, notes, wl, fwhm, extras)
     return Scene(cube=cube, wavelengths=wl, fwhm=fwhm, mask=mask, georef=georef,
                  name=name or str(da.name or "dataarray"), layout="xarray", notes=notes, extras=extras)
 
