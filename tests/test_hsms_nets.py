@@ -115,6 +115,8 @@ def test_training_is_deterministic_and_checkpoint_reloads_bit_for_bit(pair, tmp_
         SSRNet(weights=str(path), device="cpu").fuse(hs, ms, ratio=RATIO, srf=R)
     with pytest.raises(InputError, match="trained for 8 bands"):
         SST(weights=str(path), device="cpu").fuse(hs[:5], ms, ratio=RATIO, srf=R[:, :5])
+    with pytest.raises(InputError, match="trained with 3 MS bands; the MS image has 2"):
+        SST(weights=str(path), device="cpu").fuse(hs, ms[:2], ratio=RATIO, srf=R[:2])
     loaded = Checkpoint.load(path)
     assert loaded.protocol["name"] == "wald-reduced-resolution+consistency" and loaded.protocol["srf_given"]
 

@@ -228,6 +228,10 @@ class HSMSNet(RecipeMixin, HSMSFuser):
         with torch_session(self.device, self.dtype, self.seed) as s:
             if self.weights is not None:
                 ck = Checkpoint.load(self.weights, method=self.name, n_bands=hs.shape[0], ratio=ratio)
+                n_ms = ck.architecture.get("n_ms")
+                if n_ms is not None and n_ms != ms.shape[0]:
+                    raise InputError(f"weights file {self.weights!r} was trained with {n_ms} MS bands; the MS "
+                                     f"image has {ms.shape[0]}")
             else:
                 ck = self.train(hs, ms, ratio=ratio, srf=srf, psf=psf, session=s)
             fused = self.apply(ck, hs, ms, ratio=ratio, session=s)
