@@ -18,18 +18,11 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse
 import json
-import subprocess
 import time
 from pathlib import Path
 
-import numpy as np
 
-DATA = Path(os.environ.get("HYSUPP_SHARED_DATA", "/work/shared/data")) / "pavia_university" / "reg_pavia_dataset.mat"
 OUT = Path(__file__).parent / "results" / "hsms_nets_pavia.json"
-
-
-def _uptime() -> str:
-    return subprocess.run(["uptime"], check=False, capture_output=True, text=True).stdout.strip()
 
 
 def main() -> None:
@@ -41,33 +34,29 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(1)
-    import hysupp
-    from hysupp.methods.registry import get_method
-    from hysupp.metrics.fusion import evaluate_fusion
-    from hysupp.physics.sampling import bicubic
-    from hysupp.simulate.fusion import hs_ms_pair
+    from _common import hsms_scores, pavia_hs_ms_pair, uptime
 
-    pair = hs_ms_pair(hysupp.load(str(DATA)), 4, snr_hs=35, snr_ms=35)
-    hs, ms, ref = pair.low.require_cube(), pair.high.require_cube(), pair.reference.require_cube()
-    R = np.asarray(pair.protocol["operators"]["ms_srf"]["R"], dtype=np.float64)
-    fwhm = pair.protocol["psf"]["fwhm"]
+    from hysupp.methods.registry import get_method
+    from hysupp.physics.sampling import bicubic
+
+    p = pavia_hs_ms_pair()
+    hs, ms, ref, R, fwhm = p["hs"], p["ms"], p["ref"], p["R"], p["fwhm"]
 
     def score(fused):
-        m = evaluate_fusion(ref, np.asarray(fused), ratio=4, include_ssim=False)
-        return {k: float(m[k]) for k in ("psnr_db", "sam_deg", "ergas")}
+        return hsms_scores(ref, fused)
 
     rows = {"bicubic": score(bicubic(hs, 4))}
     previous = json.loads(OUT.read_text()) if OUT.is_file() else {}
     for name in args.nets:
         net = get_method(name, "hs-ms-fusion")(device="cpu", seed=args.seed)
-        before = _uptime()
+        before = uptime()
         t0 = time.perf_counter()
         res = net.fuse(hs, ms, ratio=4, srf=R, psf=fwhm)
         wall = time.perf_counter() - t0
         tr = res.info["training"]
         rows[name] = {**score(res.fused), "wall_s": wall, "training_s": tr["training_time_s"],
                       "iterations": tr["iterations"], "recipe": tr["recipe"], "final_loss": tr["loss"][-1],
-                      "uptime_before": before, "uptime_after": _uptime(), "seed": args.seed}
+                      "uptime_before": before, "uptime_after": uptime(), "seed": args.seed}
         print(f"{name:8s} PSNR {rows[name]['psnr_db']:6.2f} dB  SAM {rows[name]['sam_deg']:5.2f} deg  "
               f"ERGAS {rows[name]['ergas']:6.3f}  training {tr['training_time_s']:.0f} s", flush=True)
     b = rows["bicubic"]
@@ -75,8 +64,7 @@ def main() -> None:
     results = {**previous.get("results", {}), **rows}
     record = {
         "benchmark": "HS-MS fusion networks trained on the observed pair, Pavia University crop",
-        "pair": {"data": str(DATA), "ratio": 4, "snr_hs_db": 35, "snr_ms_db": 35, "psf_fwhm": fwhm,
-                 "hs_shape": list(hs.shape), "ms_shape": list(ms.shape), "srf_psf": "known (given to the nets)"},
+        "pair": {**p["info"], "srf_psf": "known (given to the nets)"},
         "protocol": "trained on Wald reduced-resolution pairs of the observed HS/MS plus full-resolution "
                     "consistency (hysupp.fusion.hsms.nets); the reference is used for scoring only",
         "metrics": "hysupp.metrics.fusion.evaluate_fusion(ref, fused, ratio=4, include_ssim=False)",

@@ -1,4 +1,5 @@
-"""HS-MS fusion on the Pavia University crop: every registered ``hs-ms-fusion`` method vs bicubic.
+"""HS-MS fusion on the Pavia University crop: every registered classical ``hs-ms-fusion`` method vs bicubic
+(the networks: ``hsms_nets_pavia.py``).
 
 Pair: :func:`hysupp.simulate.fusion.hs_ms_pair` (ratio 4, SNR 35 dB on HS and MS, IKONOS SRF,
 Gaussian PSF of FWHM 4), the known SRF and PSF given to the methods. Metrics:
@@ -17,13 +18,11 @@ for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse
 import json
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 
-DATA = Path(os.environ.get("HYSUPP_SHARED_DATA", "/work/shared/data")) / "pavia_university" / "reg_pavia_dataset.mat"
 OUT = Path(__file__).parent / "results" / "hsms_pavia.json"
 
 
@@ -32,17 +31,14 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
 
-    import hysupp
-    from hysupp.methods.registry import available
-    from hysupp.metrics.fusion import evaluate_fusion
-    from hysupp.physics.sampling import bicubic
-    from hysupp.simulate.fusion import hs_ms_pair
+    from _common import hsms_scores, pavia_hs_ms_pair, uptime
 
-    pair = hs_ms_pair(hysupp.load(str(DATA)), 4, snr_hs=35, snr_ms=35)
-    hs, ms, ref = pair.low.require_cube(), pair.high.require_cube(), pair.reference.require_cube()
-    R = np.asarray(pair.protocol["operators"]["ms_srf"]["R"], dtype=np.float64)
-    fwhm = pair.protocol["psf"]["fwhm"]
-    uptime_before = subprocess.run(["uptime"], check=False, capture_output=True, text=True).stdout.strip()
+    from hysupp.methods.registry import available
+    from hysupp.physics.sampling import bicubic
+
+    p = pavia_hs_ms_pair()
+    hs, ms, ref, R, fwhm = p["hs"], p["ms"], p["ref"], p["R"], p["fwhm"]
+    uptime_before = uptime()
 
     def timed(fn):
         times, out = [], None
@@ -53,13 +49,14 @@ def main() -> None:
         return out, float(np.median(times))
 
     def score(fused):
-        m = evaluate_fusion(ref, np.asarray(fused), ratio=4, include_ssim=False)
-        return {k: float(m[k]) for k in ("psnr_db", "sam_deg", "ergas")}
+        return hsms_scores(ref, fused)
 
     rows = {}
     fused, t = timed(lambda: bicubic(hs, 4))
     rows["bicubic"] = {**score(fused), "time_s": t, "params": {}}
-    for cls in sorted(available("hs-ms-fusion"), key=lambda c: c.name):
+    # the networks (trained on the pair, a "weights" parameter) have their own script: hsms_nets_pavia.py
+    classical = [c for c in available("hs-ms-fusion") if "weights" not in {q.name for q in c.params}]
+    for cls in sorted(classical, key=lambda c: c.name):
         name = cls.name
         method = cls()
         res, t = timed(lambda method=method: method.fuse(hs, ms, ratio=4, srf=R, psf=fwhm))
@@ -70,12 +67,11 @@ def main() -> None:
           f"ERGAS {rows['bicubic']['ergas']:5.3f}")
     result = {
         "benchmark": "HS-MS fusion, Pavia University crop",
-        "pair": {"data": str(DATA), "ratio": 4, "snr_hs_db": 35, "snr_ms_db": 35, "psf_fwhm": fwhm,
-                 "hs_shape": list(hs.shape), "ms_shape": list(ms.shape), "srf_psf": "known (given to the methods)"},
+        "pair": {**p["info"], "srf_psf": "known (given to the methods)"},
         "metrics": "hysupp.metrics.fusion.evaluate_fusion(ref, fused, ratio=4, include_ssim=False)",
         "timing": f"median of {args.runs} runs, 1 thread (OMP/OPENBLAS/MKL_NUM_THREADS=1)",
         "uptime_before": uptime_before,
-        "uptime_after": subprocess.run(["uptime"], check=False, capture_output=True, text=True).stdout.strip(),
+        "uptime_after": uptime(),
         "results": rows,
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
