@@ -200,9 +200,8 @@ class PixelUnmixer:
         from hysupp.methods.registry import get_method
 
         L, h, w = block.shape
-        out = np.full((self.k, h * w), np.nan, dtype=np.float32)
         if h * w == 0:
-            return out.reshape(self.k, h, w)
+            return np.empty((self.k, h, w), dtype=np.float32)
         valid = valid_mask(block, self.nodata).ravel()
         dtype = np.float64 if self.E.dtype == np.float64 else np.float32
         Y = block.reshape(L, h * w)
@@ -216,9 +215,9 @@ class PixelUnmixer:
         for s in range(0, Y.shape[1], PIXEL_BLOCK):
             A[:, s:s + PIXEL_BLOCK] = unmixer.unmix(Y[:, s:s + PIXEL_BLOCK], self.E).abundances  # type: ignore[attr-defined]
         if idx is None:
-            out = A
-        else:
-            out[:, idx] = A
+            return A.reshape(self.k, h, w)
+        out = np.full((self.k, h * w), np.nan, dtype=np.float32)   # invalid pixels: NaN
+        out[:, idx] = A
         return out.reshape(self.k, h, w)
 
 
