@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from hysupp.errors import InputError, ParameterError
+from hysupp.nn.fusion_training import aligned_patch_grid
 
 __all__ = ["DatasetSampler", "train_on_dataset"]
 
@@ -94,10 +95,7 @@ class DatasetSampler:
         self.patch, self.ratio = patch, int(dataset.ratio)
         self.scale = float(scale)
         self.device, self.dtype = device, dtype or torch.float32
-        r = self.ratio
-        self.n_rows = (H - patch) // r + 1
-        self.n_cols = (W - patch) // r + 1
-        self.with_ms = patch % r == 0
+        self.n_rows, self.n_cols, self.with_ms = aligned_patch_grid(H, W, patch, self.ratio)
         self.generator = torch.Generator(device="cpu")
         self.generator.manual_seed(int(seed))
         L = dataset.n_bands

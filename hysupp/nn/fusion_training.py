@@ -150,6 +150,13 @@ def full_resolution_inputs(ms: np.ndarray, pan: np.ndarray, ratio: int, scale: f
     return TrainingData(ms=m, lms=expand(m, int(ratio)), pan=p, gt=None, ratio=int(ratio), scale=float(scale))
 
 
+def aligned_patch_grid(H: int, W: int, patch: int, ratio: int) -> tuple[int, int, bool]:
+    """The corners a ``patch``-pixel crop of an ``H x W`` high-resolution image can take on the
+    low-resolution grid (multiples of ``ratio``): the number of row and column positions, and whether
+    the matching low-resolution crop is whole (``patch`` a multiple of ``ratio``)."""
+    return (H - patch) // ratio + 1, (W - patch) // ratio + 1, patch % ratio == 0
+
+
 class PatchSampler:
     """Random batches of aligned training patches.
 
@@ -173,10 +180,7 @@ class PatchSampler:
         t = lambda a: torch.from_numpy(np.ascontiguousarray(a)).to(device=device, dtype=dtype)
         self.ms, self.lms, self.pan = t(data.ms), t(data.lms), t(data.pan)
         self.gt = None if data.gt is None else t(data.gt)
-        r = self.ratio
-        self.n_rows = (H - patch) // r + 1
-        self.n_cols = (W - patch) // r + 1
-        self.with_ms = patch % r == 0
+        self.n_rows, self.n_cols, self.with_ms = aligned_patch_grid(H, W, patch, self.ratio)
         self.generator = torch.Generator(device="cpu")
         self.generator.manual_seed(int(seed))
 
