@@ -460,8 +460,11 @@ def test_worldview3_swir_option():
 
 
 def test_sensor_errors():
-    with pytest.raises(InputError, match=r"unknown sensor 'spot7'.*sentinel2.*landsat8.*worldview2"
-                                         r".*worldview3.*quickbird.*ikonos"):
+    with pytest.raises(InputError, match=r"unknown sensor 'spot6'.*quickbird.*ikonos.*worldview2"
+                                         r".*worldview3.*sentinel2.*landsat8"):
+        sensor_srf("spot6", FINE)
+    # SPOT-7 is in the sensor table, with MTF gains but no bands
+    with pytest.raises(InputError, match=r"'spot7' \(SPOT-7 \(NAOMI\)\) has no spectral bands.*quickbird"):
         sensor_srf("spot7", FINE)
     with pytest.raises(InputError, match="no panchromatic band"):
         sensor_srf("sentinel2", FINE, pan=True)

@@ -856,13 +856,9 @@ def _toolbox_kernel_gain(g: float, ratio: int, taps: int = 41, beta: float = 0.5
     """DC gain (sum) of the toolbox's un-normalised ``genMTF.m`` kernel: ``fwind1`` of the sampled
     Gaussian with a rotated Kaiser window is not renormalised, so it sums to slightly less than 1
     (0.99890 for GNyq 0.35, 0.99863 for 0.27 at ratio 4)."""
-    from hysupp.physics.mtf import _kaiser_radial
+    from hysupp.physics.mtf import toolbox_dc_gain
 
-    alpha = (taps - 1) / (2.0 * ratio) / math.sqrt(-2.0 * math.log(g))
-    k = np.arange(taps) - taps // 2
-    Hd = np.exp(-(k[:, None] ** 2 + k[None, :] ** 2) / (2 * alpha ** 2))
-    h = np.real(np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(Hd))))
-    return float(np.sum(h * _kaiser_radial(taps, beta)))
+    return toolbox_dc_gain(g, ratio, taps, beta)
 
 
 def _mtf_filter(x: np.ndarray, sensor: Any, ratio: int, mtf_design: str, gnyq: Any = None,

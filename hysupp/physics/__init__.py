@@ -5,8 +5,9 @@ and ``adjoint`` on numpy arrays and torch tensors: spatial blur and MTF filters
 (:mod:`~hysupp.physics.blur`, :mod:`~hysupp.physics.mtf`), decimation and interpolation
 (:mod:`~hysupp.physics.sampling`), linear mixing (:mod:`~hysupp.physics.mixing`) and spectral
 response functions of sensors (:mod:`~hysupp.physics.spectral`). Noise models live in
-:mod:`hysupp.physics.noise`. The two sensor tables are exported as ``get_mtf_sensor`` (Nyquist
-gains) and ``get_spectral_sensor`` (band centres and widths).
+:mod:`hysupp.physics.noise`. Every sensor is declared once, in the sensor table
+:mod:`hysupp.physics.sensors` (``SENSOR_TABLE``, ``lookup_sensor``); ``get_mtf_sensor`` (Nyquist
+gains) and ``get_spectral_sensor`` (band centres and widths) are its two views.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from hysupp.physics.noise import (NoiseModel, add_awgn, add_band_noise, add_colo
                                   noise_sigma, snr_db)
 from hysupp.physics.operator import Composition, LinearOperator, adjoint_mismatch
 from hysupp.physics.sampling import Decimation, Upsampling, bicubic, interp23tap, nearest, upsample
+from hysupp.physics.sensors import SENSOR_TABLE, Sensor, lookup_sensor
 from hysupp.physics.spectral import SENSORS_SPECTRAL, SpectralResponse, gaussian_srf, sensor_srf, srf_from_table
 from hysupp.physics.spectral import get_sensor as get_spectral_sensor
 
@@ -36,6 +38,8 @@ __all__ = [
     "NoiseModel",
     "SENSORS",
     "SENSORS_SPECTRAL",
+    "SENSOR_TABLE",
+    "Sensor",
     "SensorMTF",
     "SpectralResponse",
     "Upsampling",
@@ -59,6 +63,7 @@ __all__ = [
     "interp23tap",
     "kernel_sigma",
     "list_sensors",
+    "lookup_sensor",
     "mtf_blur",
     "mtf_kernel",
     "mtf_sigma",

@@ -24,10 +24,13 @@ the toolbox kernels are N/(N-1) (2.5 % for N = 41) wider than the formula and th
 is about :math:`G_{Nyq}^{(N/(N-1))^2}` (0.282 instead of 0.30 at ratio 4). Use it to reproduce
 published toolbox numbers; use the default to simulate a sensor with the stated gain.
 
-The sensor table :data:`SENSORS` (one :class:`SensorMTF` per sensor: band names, per-band MS
-gains, PAN gain, nominal ratio and the source of the numbers) is data; :func:`get_sensor` looks a
-sensor up by name or alias. :func:`mtf_blur` returns a :class:`~hysupp.physics.blur.Blur` with one
-kernel per band.
+The gains are data of the sensor table, :mod:`hysupp.physics.sensors` (where every sensor is
+declared once); :data:`SENSORS` is its MTF view (one :class:`SensorMTF` per sensor with gains:
+band names, per-band MS gains, PAN gain, nominal ratio and the source of the numbers) and
+:func:`get_sensor` looks a sensor up by name or alias. :func:`mtf_blur` returns a
+:class:`~hysupp.physics.blur.Blur` with one kernel per band. :func:`kaiser_radial` is the
+rotated Kaiser window of the toolbox's ``fwind1`` design, the one copy every toolbox-kernel
+construction uses.
 
 References
 ----------
@@ -56,7 +59,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -65,6 +67,7 @@ from scipy.optimize import brentq
 
 from hysupp.errors import InputError, ParameterError
 from hysupp.physics.blur import Blur
+from hysupp.physics.sensors import SENSOR_TABLE, Sensor, find_sensor
 
 __all__ = [
     "SENSORS",
@@ -72,52 +75,24 @@ __all__ = [
     "get_sensor",
     "gnyq_from_sigma",
     "gnyq_of_kernel",
+    "kaiser_radial",
     "list_sensors",
     "mtf_blur",
     "mtf_kernel",
     "mtf_kernel_1d",
     "mtf_sigma",
+    "toolbox_dc_gain",
 ]
 
 DEFAULT_TAPS = 41
 DEFAULT_BETA = 0.5  # MATLAB kaiser(N) default, as used by genMTF.m/MTF.m
 
 # --------------------------------------------------------------------------------------------
-# sensor table
+# the MTF view of the sensor table (hysupp.physics.sensors)
 # --------------------------------------------------------------------------------------------
-# Where the numbers come from (values only; no code was taken):
-# [TB13]  Pansharpening Toolbox v1.3 (Vivone et al., TGRS 2015), MTF.m / MTF_PAN.m /
-#         resize_images.m: QB, IKONOS, GeoEye1, WV2 MS and PAN gains; 'none' = 0.29 (MS) /
-#         0.15 (PAN). Public copy read: github.com/liuyuim/Pansharpening-Evaluation,
-#         "Toolbox/Pansharpening Tool ver 1.3/resize_images.m" @ 32ad0a4.
-# [DLP]   DLPan-Toolbox (Deng et al., IEEE GRSM 2022), Matlab test toolbox, Tools/genMTF.m and
-#         Tools/MTF_PAN.m: the same QB/IKONOS/GeoEye1/WV2 values and WV3 (MS and PAN = 0.14).
-#         github.com/liangjiandeng/DLPan-Toolbox @ 3af93d2.
-# [HSTB]  Later versions of the toolbox's MTF.m / MTF_PAN.m extended for hyperspectral
-#         pansharpening (Loncan et al., GRSM 2015): 'Pleiades' MS 0.3 x 4 / PAN 0.15,
-#         'HYP' (EO-1 Hyperion, 242 bands) MS per-band blocks / PAN 0.11 (ALI PAN),
-#         'Ali_MS' 9 bands / 'Ali_PAN' 0.11 (marked "To check" in that source). Read from public
-#         copies in the code index (the copies do not name their upstream repository).
-# [HPTB]  Hyperspectral pansharpening toolbox (Ciotola, Vivone et al.),
-#         github.com/matciotola/hyperspectral_pansharpening_toolbox, Utils/spectral_tools.py @
-#         056c0cd: PRISMA HS 0.3 (all bands), PAN 0.2 (citing ASI's PRISMA mission status, 2021).
-_SRC_TB = ("Vivone et al. 2015 Pansharpening Toolbox (MTF.m, MTF_PAN.m, resize_images.m); "
-           "copies: liuyuim/Pansharpening-Evaluation@32ad0a4 (ver 1.3), "
-           "liangjiandeng/DLPan-Toolbox@3af93d2 (Tools/genMTF.m, MTF_PAN.m)")
-_SRC_HSTB = ("hyperspectral extension of the Pansharpening Toolbox MTF.m/MTF_PAN.m "
-             "(Loncan et al., IEEE GRSM 2015), public copies")
-
-_WV_BANDS = ("Coastal", "Blue", "Green", "Yellow", "Red", "RedEdge", "NIR1", "NIR2")
-_BGRN = ("Blue", "Green", "Red", "NIR")
-
-
-def _norm_name(name: str) -> str:
-    return re.sub(r"[^0-9a-z]", "", str(name).lower().replace("é", "e"))
-
-
 @dataclass(frozen=True)
 class SensorMTF:
-    """Nyquist gains of one sensor (a row of the sensor table).
+    """Nyquist gains of one sensor (the MTF view of a :class:`~hysupp.physics.sensors.Sensor`).
 
     Attributes
     ----------
@@ -151,6 +126,12 @@ class SensorMTF:
     source: str = ""
     note: str = ""
     uniform: bool = field(default=False)
+
+    @classmethod
+    def from_sensor(cls, s: Sensor) -> "SensorMTF":
+        """The view of a sensor-table entry that has gains (``s.has_mtf``)."""
+        return cls(s.key, s.name, () if s.uniform else s.gain_band_names, tuple(s.ms_gnyq), float(s.pan_gnyq),
+                   int(s.ratio), tuple(s.aliases), s.mtf_source, s.note, s.uniform)
 
     def gains(self, n_bands: int | None = None,
               bands: Sequence[int | str] | None = None) -> np.ndarray:
@@ -189,68 +170,13 @@ class SensorMTF:
         return g
 
 
-def _hyperion_gains() -> tuple[float, ...]:
-    g = np.empty(242)
-    g[0:21] = 0.27     # VNIR bands 1-21
-    g[21:41] = 0.28    # 22-41
-    g[41:70] = 0.26    # 42-70
-    g[70:130] = 0.30   # SWIR 71-130
-    g[130:242] = 0.27  # 131-242
-    return tuple(float(v) for v in g)
-
-
-_TABLE = [
-    SensorMTF("QB", "QuickBird", _BGRN, (0.34, 0.32, 0.30, 0.22), 0.15, 4,
-              ("QuickBird", "QB"), _SRC_TB),
-    SensorMTF("IKONOS", "IKONOS", _BGRN, (0.26, 0.28, 0.29, 0.28), 0.17, 4, ("IKONOS",), _SRC_TB),
-    SensorMTF("GeoEye1", "GeoEye-1", _BGRN, (0.23, 0.23, 0.23, 0.23), 0.16, 4,
-              ("GeoEye-1", "GeoEye1", "GE1", "GE-1"), _SRC_TB),
-    SensorMTF("WV2", "WorldView-2", _WV_BANDS, (0.35,) * 7 + (0.27,), 0.11, 4,
-              ("WorldView-2", "WorldView2", "WV2", "WV-2"), _SRC_TB),
-    SensorMTF("WV3", "WorldView-3", _WV_BANDS,
-              (0.325, 0.355, 0.360, 0.350, 0.365, 0.360, 0.335, 0.315), 0.14, 4,
-              ("WorldView-3", "WorldView3", "WV3", "WV-3"),
-              "DLPan-Toolbox Tools/genMTF.m and MTF_PAN.m (liangjiandeng/DLPan-Toolbox@3af93d2)",
-              "VNIR MS bands only; the toolbox's 'WV3_4bands' subset is bands=[1, 2, 4, 6]."),
-    SensorMTF("Pleiades", "Pleiades 1A/1B", _BGRN, (0.30, 0.30, 0.30, 0.30), 0.15, 4,
-              ("Pleiades", "Pleiades-1", "Pleiades1", "PHR", "Pleiades-1A", "Pleiades-1B"),
-              _SRC_HSTB),
-    SensorMTF("SPOT7", "SPOT-7 (NAOMI)", _BGRN, (0.29, 0.29, 0.29, 0.29), 0.15, 4,
-              ("SPOT-7", "SPOT7", "SPOT 7"),
-              "no published toolbox value found; the toolbox's generic default ('none') is used",
-              "PLACEHOLDER: generic default gains (0.29 MS, 0.15 PAN); replace with measured "
-              "values or pass gnyq= explicitly."),
-    SensorMTF("ALI", "EO-1 ALI",
-              ("MS-1p", "MS-1", "MS-2", "MS-3", "MS-4", "MS-4p", "MS-5p", "MS-5", "MS-7"),
-              (0.29, 0.30, 0.28, 0.29, 0.28, 0.29, 0.25, 0.25, 0.25), 0.11, 3,
-              ("ALI", "EO-1 ALI", "EO1-ALI", "Ali_MS"), _SRC_HSTB,
-              "the PAN gain 0.11 is marked 'To check' in the source."),
-    SensorMTF("Hyperion", "EO-1 Hyperion", tuple(f"B{i:03d}" for i in range(1, 243)),
-              _hyperion_gains(), 0.11, 3, ("Hyperion", "HYP", "EO-1 Hyperion", "EO1-Hyperion"),
-              _SRC_HSTB,
-              "242 bands (1-21: 0.27, 22-41: 0.28, 42-70: 0.26, 71-130: 0.30, 131-242: 0.27); "
-              "the PAN gain is the EO-1 ALI PAN (0.11) used with Hyperion in HS pansharpening; "
-              "the toolbox's 'HYP_14_33' subset is bands=range(13, 33)."),
-    SensorMTF("PRISMA", "PRISMA (ASI)", (), (0.30,), 0.20, 6, ("PRISMA",),
-              "matciotola/hyperspectral_pansharpening_toolbox@056c0cd Utils/spectral_tools.py "
-              "(PAN value citing ASI's PRISMA mission status, 2021)",
-              "uniform HS gain for any number of bands (pass n_bands).", uniform=True),
-    SensorMTF("generic", "generic sensor (toolbox default)", (), (0.29,), 0.15, 4,
-              ("generic", "none", "default"), _SRC_TB + " ('none' case)",
-              "uniform gain for any number of bands.", uniform=True),
-]
-
-#: The sensor table: canonical key -> :class:`SensorMTF`.
-SENSORS: dict[str, SensorMTF] = {s.key: s for s in _TABLE}
-
-_LOOKUP: dict[str, str] = {}
-for _s in _TABLE:
-    for _a in (_s.key, _s.name) + _s.aliases:
-        _LOOKUP[_norm_name(_a)] = _s.key
+#: The sensors with Nyquist gains: canonical key -> :class:`SensorMTF` (a view of
+#: :data:`hysupp.physics.sensors.SENSOR_TABLE`, where sensors are declared).
+SENSORS: dict[str, SensorMTF] = {s.key: SensorMTF.from_sensor(s) for s in SENSOR_TABLE.values() if s.has_mtf}
 
 
 def list_sensors() -> list[str]:
-    """Canonical keys of the sensor table."""
+    """Canonical keys of the sensors with Nyquist gains."""
     return list(SENSORS)
 
 
@@ -260,18 +186,22 @@ def get_sensor(name: str | SensorMTF) -> SensorMTF:
     Raises
     ------
     hysupp.errors.InputError
-        For an unknown name; the message lists the known sensors.
+        For an unknown name, or a sensor of the table without Nyquist gains; the message lists
+        the sensors with gains.
 
     >>> get_sensor("worldview-3").key, get_sensor("GE1").pan_gnyq
     ('WV3', 0.16)
     """
     if isinstance(name, SensorMTF):
         return name
-    key = _LOOKUP.get(_norm_name(name))
-    if key is None:
-        known = ", ".join(f"{s.key} ({s.name})" for s in _TABLE)
+    entry = find_sensor(name)
+    known = ", ".join(f"{s.key} ({s.name})" for s in SENSORS.values())
+    if entry is None:
         raise InputError(f"unknown sensor {name!r}; known sensors: {known}")
-    return SENSORS[key]
+    if not entry.has_mtf:
+        raise InputError(f"sensor {name!r} ({entry.name}) has no MTF gains in the sensor table "
+                         f"(hysupp.physics.sensors); sensors with gains: {known}")
+    return SENSORS[entry.key]
 
 
 # --------------------------------------------------------------------------------------------
@@ -324,8 +254,17 @@ def _kaiser_1d(taps: int, beta: float) -> np.ndarray:
     return np.kaiser(taps, beta)
 
 
-def _kaiser_radial(taps: int, beta: float) -> np.ndarray:
-    """A 1-D Kaiser window rotated into a circularly symmetric 2-D one (zero beyond radius 1)."""
+def kaiser_radial(taps: int, beta: float = DEFAULT_BETA) -> np.ndarray:
+    """A 1-D Kaiser window rotated into a circularly symmetric 2-D one (zero beyond radius 1).
+
+    The window of the toolbox's MTF kernels (``fwind1(Hd, kaiser(N, beta))`` in ``genMTF.m``):
+    the 1-D window ``kaiser(taps, beta)`` on ``t in [-1, 1]`` read at the radius
+    ``r = sqrt(t_i^2 + t_j^2)`` (linear interpolation), zero for ``r > 1``.
+
+    >>> w = kaiser_radial(5)
+    >>> w.shape, bool(w[2, 2] == w.max()), float(w[0, 0])
+    ((5, 5), True, 0.0)
+    """
     w1 = _kaiser_1d(taps, beta)
     t = (np.arange(taps) - (taps - 1) / 2) * (2.0 / (taps - 1))
     r = np.hypot(t[:, None], t[None, :])
@@ -374,7 +313,7 @@ def _exact_1d(sigma: float, taps: int, beta: float) -> np.ndarray:
 
 def _exact_2d(sigma: float, taps: int, beta: float) -> np.ndarray:
     g = _gauss(taps, sigma)
-    h = np.outer(g, g) * _kaiser_radial(taps, beta)
+    h = np.outer(g, g) * kaiser_radial(taps, beta)
     return h / h.sum()
 
 
@@ -404,12 +343,34 @@ def _toolbox_1d(gnyq: float, ratio: int, taps: int, beta: float) -> np.ndarray:
     return h / h.sum()
 
 
-def _toolbox_2d(gnyq: float, ratio: int, taps: int, beta: float) -> np.ndarray:
+def _toolbox_2d_unnormalised(gnyq: float, ratio: int, taps: int, beta: float) -> np.ndarray:
+    """``fwind1(Hd, kaiser(N))`` of ``genMTF.m``: the frequency-sampled Gaussian, inverse DFT,
+    rotated Kaiser window, not rescaled."""
     alpha = (taps - 1) / (2.0 * ratio) / math.sqrt(-2.0 * math.log(gnyq))
     k = np.arange(taps) - taps // 2
     Hd = np.exp(-(k[:, None] ** 2 + k[None, :] ** 2) / (2 * alpha ** 2))
-    h = np.real(np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(Hd)))) * _kaiser_radial(taps, beta)
+    return np.real(np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(Hd)))) * kaiser_radial(taps, beta)
+
+
+def _toolbox_2d(gnyq: float, ratio: int, taps: int, beta: float) -> np.ndarray:
+    h = _toolbox_2d_unnormalised(gnyq, ratio, taps, beta)
     return h / h.sum()
+
+
+@functools.lru_cache(maxsize=256)
+def toolbox_dc_gain(gnyq: float, ratio: int, taps: int = DEFAULT_TAPS, beta: float = DEFAULT_BETA) -> float:
+    r"""Sum of the *unnormalised* toolbox kernel ``fwind1(Hd, kaiser(N))`` (``genMTF.m``).
+
+    MATLAB's ``fwind1`` does not rescale its output, so the toolbox's MTF kernels have a DC gain
+    slightly below 1: the frequency-sampled Gaussian :math:`h_0 = \mathcal F^{-1}[H_d]` sums to
+    :math:`H_d(0) = 1`, and the radial Kaiser window :math:`w` (:func:`kaiser_radial`, 1 at the
+    centre only) removes a little mass. :func:`mtf_kernel` normalises its kernels to unit sum;
+    code that reproduces the toolbox multiplies a filtered image back by this gain.
+
+    >>> round(toolbox_dc_gain(0.35, 4), 8), round(toolbox_dc_gain(0.27, 4), 8)
+    (0.99889927, 0.99863111)
+    """
+    return float(_toolbox_2d_unnormalised(float(gnyq), int(ratio), int(taps), float(beta)).sum())
 
 
 @functools.lru_cache(maxsize=512)

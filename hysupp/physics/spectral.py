@@ -15,7 +15,8 @@ build ``R``:
 * :func:`gaussian_srf` -- Gaussian responses from band centres and FWHM;
 * :func:`srf_from_table` -- a tabulated (measured) response curve resampled onto any HS grid;
 * :func:`sensor_srf` -- Gaussian approximations of common MS/PAN sensors from their published band
-  centres and widths (:data:`SENSORS_SPECTRAL`).
+  centres and widths (:data:`SENSORS_SPECTRAL`, the spectral view of the sensor table
+  :mod:`hysupp.physics.sensors`).
 
 Wavelengths are in nanometres everywhere. "Target wavelengths" are the centres of the HS bands the
 SRF is expressed on (the *input* bands of the operator, its ``source_wavelengths``).
@@ -76,6 +77,7 @@ from scipy.special import ndtr
 
 from hysupp.errors import InputError, ParameterError
 from hysupp.physics.mixing import ChannelMatrix
+from hysupp.physics.sensors import SENSOR_TABLE, Sensor, SpectralBand, find_sensor
 
 __all__ = [
     "SENSORS_SPECTRAL",
@@ -409,34 +411,20 @@ def srf_from_table(table_wavelengths: Any, responses: Any, target_wavelengths: A
 
 # ---------------------------------------------------------------------------- built-in sensors
 @dataclass(frozen=True)
-class SpectralBand:
-    """One band of a built-in sensor: Gaussian approximation from its published centre and width.
-
-    ``group`` is ``"ms"`` (the standard multispectral set), ``"pan"`` (panchromatic) or
-    ``"swir"`` (an optional extra set, WorldView-3's SWIR instrument).
-    """
-
-    name: str
-    centre: float
-    fwhm: float
-    group: str = "ms"
-    long_name: str = ""
-
-
-def _edges(name: str, lo: float, hi: float, group: str = "ms", long_name: str = "") -> SpectralBand:
-    """A band given by its lower/upper band edges (nm): centre = midpoint, FWHM = width."""
-    return SpectralBand(name, (lo + hi) / 2.0, hi - lo, group, long_name)
-
-
-@dataclass(frozen=True)
 class SensorSpectral:
-    """A built-in sensor: its bands (in product order) and where the numbers come from."""
+    """A sensor's bands (in product order) and where the numbers come from: the spectral view of a
+    :class:`~hysupp.physics.sensors.Sensor` (the table where sensors are declared)."""
 
     key: str
     name: str
     bands: tuple[SpectralBand, ...]
     source: str
     aliases: tuple[str, ...] = ()
+
+    @classmethod
+    def from_sensor(cls, s: Sensor) -> "SensorSpectral":
+        """The view of a sensor-table entry that has bands (``s.has_srf``)."""
+        return cls(s.spectral_key, s.name, tuple(s.bands), s.srf_source, tuple(s.aliases))
 
     def group(self, group: str) -> tuple[SpectralBand, ...]:
         return tuple(b for b in self.bands if b.group == group)
@@ -446,158 +434,31 @@ class SensorSpectral:
         return [b.name for b in self.bands]
 
 
-# Sentinel-2A MSI, 13 bands: central wavelength and bandwidth (nm) of the Sentinel-2A spectral
-# responses, ESA "Sentinel-2 Spectral Response Functions" (COPE-GSEG-EOPG-TN-15-0007, issue 3.0)
-# as tabulated in ESA's Sentinel-2 MSI user guide (radiometric resolutions). The rounded design
-# values of the Sentinel-2 User Handbook (ESA, 2015) are 443/20, 490/65, 560/35, 665/30, 705/15,
-# 740/15, 783/20, 842/115, 865/20, 945/20, 1375/30, 1610/90, 2190/180; the S2A numbers used here
-# are the measured band centres (B8's measured centre is ~833 nm, not the design 842 nm).
-_SENTINEL2 = SensorSpectral(
-    key="sentinel2",
-    name="Sentinel-2A MSI",
-    bands=(
-        SpectralBand("B1", 442.7, 21.0, "ms", "coastal aerosol"),
-        SpectralBand("B2", 492.4, 66.0, "ms", "blue"),
-        SpectralBand("B3", 559.8, 36.0, "ms", "green"),
-        SpectralBand("B4", 664.6, 31.0, "ms", "red"),
-        SpectralBand("B5", 704.1, 15.0, "ms", "red edge 1"),
-        SpectralBand("B6", 740.5, 15.0, "ms", "red edge 2"),
-        SpectralBand("B7", 782.8, 20.0, "ms", "red edge 3"),
-        SpectralBand("B8", 832.8, 106.0, "ms", "NIR"),
-        SpectralBand("B8A", 864.7, 21.0, "ms", "narrow NIR"),
-        SpectralBand("B9", 945.1, 20.0, "ms", "water vapour"),
-        SpectralBand("B10", 1373.5, 31.0, "ms", "SWIR cirrus"),
-        SpectralBand("B11", 1613.7, 91.0, "ms", "SWIR 1"),
-        SpectralBand("B12", 2202.4, 175.0, "ms", "SWIR 2"),
-    ),
-    source="ESA, Sentinel-2A spectral responses (COPE-GSEG-EOPG-TN-15-0007 v3.0): centre/bandwidth",
-    aliases=("s2", "s2a", "sentinel2a", "sentinel2msi", "msi"),
-)
-
-# Landsat-8 OLI, bands 1-7 and PAN 8: centre wavelength and FWHM (nm) of the pre-launch band-average
-# relative spectral responses, Barsi, Lee, Kvaran, Markham & Pedelty, "The Spectral Response of the
-# Landsat-8 Operational Land Imager", Remote Sensing 6(10):10232-10251, 2014 (consistent with the
-# band edges in the USGS Landsat 8 Data Users Handbook: 435-451, 452-512, 533-590, 636-673,
-# 851-879, 1566-1651, 2107-2294, PAN 503-676 nm). Band 9 (cirrus, 1373.4/20.4) is not included.
-_LANDSAT8 = SensorSpectral(
-    key="landsat8",
-    name="Landsat-8 OLI",
-    bands=(
-        SpectralBand("B1", 442.96, 15.98, "ms", "coastal/aerosol"),
-        SpectralBand("B2", 482.04, 60.04, "ms", "blue"),
-        SpectralBand("B3", 561.41, 57.33, "ms", "green"),
-        SpectralBand("B4", 654.59, 37.47, "ms", "red"),
-        SpectralBand("B5", 864.67, 28.25, "ms", "NIR"),
-        SpectralBand("B6", 1608.86, 84.72, "ms", "SWIR 1"),
-        SpectralBand("B7", 2200.73, 186.66, "ms", "SWIR 2"),
-        SpectralBand("B8", 589.50, 172.40, "pan", "panchromatic"),
-    ),
-    source="Barsi et al., Remote Sens. 6:10232 (2014), OLI band-average RSR centre/FWHM",
-    aliases=("l8", "oli", "landsat8oli", "landsatoli"),
-)
-
-# WorldView-2: band edges (nm) from DigitalGlobe's WorldView-2 datasheet (as also listed in the
-# International Charter / ESA mission page for WV-2's WV110 imager); centre = midpoint of the
-# edges, FWHM = edge-to-edge width. MS bands in product order.
-_WV_VNIR = (
-    _edges("Coastal", 400.0, 450.0, "ms", "coastal blue"),
-    _edges("Blue", 450.0, 510.0),
-    _edges("Green", 510.0, 580.0),
-    _edges("Yellow", 585.0, 625.0),
-    _edges("Red", 630.0, 690.0),
-    _edges("RedEdge", 705.0, 745.0, "ms", "red edge"),
-    _edges("NIR1", 770.0, 895.0),
-    _edges("NIR2", 860.0, 1040.0),
-    _edges("PAN", 450.0, 800.0, "pan", "panchromatic"),
-)
-_WORLDVIEW2 = SensorSpectral(
-    key="worldview2",
-    name="WorldView-2",
-    bands=_WV_VNIR,
-    source="DigitalGlobe WorldView-2 datasheet band edges (centre = midpoint, FWHM = width)",
-    aliases=("wv2", "wv02", "worldview-2"),
-)
-
-# WorldView-3: DigitalGlobe WorldView-3 datasheet band edges. The 8 VNIR MS bands and PAN are the
-# same as WorldView-2's; the optional SWIR instrument (3.7 m GSD) adds SWIR-1..8:
-# 1195-1225, 1550-1590, 1640-1680, 1710-1750, 2145-2185, 2185-2225, 2235-2285, 2295-2365 nm.
-_WORLDVIEW3 = SensorSpectral(
-    key="worldview3",
-    name="WorldView-3",
-    bands=_WV_VNIR + (
-        _edges("SWIR1", 1195.0, 1225.0, "swir"),
-        _edges("SWIR2", 1550.0, 1590.0, "swir"),
-        _edges("SWIR3", 1640.0, 1680.0, "swir"),
-        _edges("SWIR4", 1710.0, 1750.0, "swir"),
-        _edges("SWIR5", 2145.0, 2185.0, "swir"),
-        _edges("SWIR6", 2185.0, 2225.0, "swir"),
-        _edges("SWIR7", 2235.0, 2285.0, "swir"),
-        _edges("SWIR8", 2295.0, 2365.0, "swir"),
-    ),
-    source="DigitalGlobe WorldView-3 datasheet band edges (centre = midpoint, FWHM = width)",
-    aliases=("wv3", "wv03", "worldview-3"),
-)
-
-# QuickBird: nominal bandpasses from DigitalGlobe's QuickBird datasheet (blue 450-520, green
-# 520-600, red 630-690, NIR 760-900, PAN 450-900 nm); centre = midpoint, FWHM = width. (The
-# QuickBird Imagery Products guide lists the wider full response ranges 430-545, 466-620, 590-710,
-# 715-918 and PAN 405-1053 nm, which are not half-maximum widths.)
-_QUICKBIRD = SensorSpectral(
-    key="quickbird",
-    name="QuickBird",
-    bands=(
-        _edges("B", 450.0, 520.0, "ms", "blue"),
-        _edges("G", 520.0, 600.0, "ms", "green"),
-        _edges("R", 630.0, 690.0, "ms", "red"),
-        _edges("NIR", 760.0, 900.0, "ms", "near infrared"),
-        _edges("PAN", 450.0, 900.0, "pan", "panchromatic"),
-    ),
-    source="DigitalGlobe QuickBird datasheet nominal bandpasses (centre = midpoint, FWHM = width)",
-    aliases=("qb", "qb2", "quickbird2"),
-)
-
-# IKONOS: 50 % band edges of Space Imaging's IKONOS relative spectral responses, as reported by
-# Pagnutti et al., "Radiometric characterization of IKONOS multispectral imagery", Remote Sensing of
-# Environment 88:53-68 (2003): blue 444.7-516.0, green 506.4-595.0, red 631.9-697.7,
-# NIR 757.3-852.7, PAN 525.8-928.5 nm (agrees to 5 nm with the tabulated IKONOS responses
-# distributed with HySure, which tests/test_physics_spectral.py checks).
-_IKONOS = SensorSpectral(
-    key="ikonos",
-    name="IKONOS",
-    bands=(
-        _edges("B", 444.7, 516.0, "ms", "blue"),
-        _edges("G", 506.4, 595.0, "ms", "green"),
-        _edges("R", 631.9, 697.7, "ms", "red"),
-        _edges("NIR", 757.3, 852.7, "ms", "near infrared"),
-        _edges("PAN", 525.8, 928.5, "pan", "panchromatic"),
-    ),
-    source="Space Imaging IKONOS RSR 50% band edges (Pagnutti et al., RSE 88:53, 2003)",
-    aliases=("ik", "ikonos2"),
-)
-
-#: Built-in sensors by canonical key. Each entry's ``source`` says where its numbers come from;
-#: :func:`get_sensor` also accepts the aliases (case, ``-``, ``_`` and spaces ignored).
+#: Sensors with spectral bands by key (a view of :data:`hysupp.physics.sensors.SENSOR_TABLE`, where
+#: each entry's ``srf_source`` says where its numbers come from); :func:`get_sensor` also accepts
+#: the aliases (case, ``-``, ``_`` and spaces ignored).
 SENSORS_SPECTRAL: dict[str, SensorSpectral] = {
-    s.key: s for s in (_SENTINEL2, _LANDSAT8, _WORLDVIEW2, _WORLDVIEW3, _QUICKBIRD, _IKONOS)
+    s.spectral_key: SensorSpectral.from_sensor(s) for s in SENSOR_TABLE.values() if s.has_srf
 }
 
 
-def _norm_key(name: str) -> str:
-    return "".join(ch for ch in str(name).lower() if ch.isalnum())
-
-
 def get_sensor(name: str) -> SensorSpectral:
-    """The built-in sensor called ``name`` (canonical key or alias, case-insensitive).
+    """The sensor called ``name`` (canonical key or alias, case-insensitive).
+
+    Raises :class:`~hysupp.errors.InputError` for an unknown name or a sensor of the table without
+    spectral bands; the message lists the sensors with bands.
 
     >>> get_sensor("Sentinel-2").key, get_sensor("WV2").name
     ('sentinel2', 'WorldView-2')
     """
-    key = _norm_key(name)
-    for s in SENSORS_SPECTRAL.values():
-        if key == _norm_key(s.key) or key in {_norm_key(a) for a in s.aliases}:
-            return s
+    entry = find_sensor(name)
     known = ", ".join(f"{s.key} ({', '.join(s.aliases)})" for s in SENSORS_SPECTRAL.values())
-    raise InputError(f"unknown sensor {name!r}; known sensors (aliases): {known}")
+    if entry is None:
+        raise InputError(f"unknown sensor {name!r}; known sensors (aliases): {known}")
+    if not entry.has_srf:
+        raise InputError(f"sensor {name!r} ({entry.name}) has no spectral bands in the sensor table "
+                         f"(hysupp.physics.sensors); sensors with bands (aliases): {known}")
+    return SENSORS_SPECTRAL[entry.spectral_key]
 
 
 def sensor_srf(name: str, target_wavelengths: Any, *, pan: bool = False, swir: bool = False,

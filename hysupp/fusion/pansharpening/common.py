@@ -77,13 +77,9 @@ def toolbox_dc_gain(gnyq: float, ratio: int, taps: int = MTF_TAPS, beta: float =
     gain so that the methods reproduce the toolbox (relative difference 1e-3 otherwise, measured
     against the toolbox under GNU Octave, ``benchmarks/parity_pansharpening.py``).
     """
-    from hysupp.physics.mtf import _kaiser_radial
+    from hysupp.physics.mtf import toolbox_dc_gain as mtf_toolbox_dc_gain
 
-    alpha = (taps - 1) / (2.0 * ratio) / math.sqrt(-2.0 * math.log(gnyq))
-    k = np.arange(taps) - taps // 2
-    Hd = np.exp(-(k[:, None] ** 2 + k[None, :] ** 2) / (2 * alpha ** 2))
-    h = np.real(np.fft.fftshift(np.fft.ifft2(np.fft.ifftshift(Hd)))) * _kaiser_radial(taps, beta)
-    return float(h.sum())
+    return mtf_toolbox_dc_gain(gnyq, ratio, taps, beta)
 
 
 def decimate(x: np.ndarray, ratio: int) -> np.ndarray:
