@@ -49,7 +49,7 @@ CRS = "EPSG:32633"
 
 
 def _endmembers() -> tuple[np.ndarray, list[str], np.ndarray]:
-    from hysupp.libraries import named_library
+    from hysupp.datasets import named_library
 
     lib = named_library("usgs1995")
     names = [str(lib.library_names[k]) if lib.library_names else f"D{k + 1}" for k in ATOMS]

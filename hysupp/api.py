@@ -114,7 +114,8 @@ def _load(path: str | os.PathLike) -> Scene:
 def _attach_library(scene: Scene, library: str | os.PathLike | Scene) -> Scene:
     """``scene`` with ``library`` (a name such as ``"usgs1995"``, a file or a Scene) matched to its
     bands by wavelength (:func:`hysupp.libraries.library_for_scene`)."""
-    from hysupp.libraries import LIBRARIES, _key, library_for_scene, named_library
+    from hysupp.datasets import LIBRARIES, library_key, named_library
+    from hysupp.libraries import library_for_scene
 
     if isinstance(library, Scene):
         source = library
@@ -123,7 +124,7 @@ def _attach_library(scene: Scene, library: str | os.PathLike | Scene) -> Scene:
             raise InputError(f"library array must be 2-D (L bands, M atoms), got shape {library.shape}")
         same = scene.wavelengths is not None and library.shape[0] == scene.n_bands
         source = Scene(library=library, wavelengths=scene.wavelengths if same else None, name="library array")
-    elif isinstance(library, str) and _key(library) in LIBRARIES:
+    elif isinstance(library, str) and library_key(library) in LIBRARIES:
         source = named_library(library)
     else:
         source = _load(library)

@@ -1,10 +1,11 @@
-r"""Spectral library tools: angle pruning, band matching and named libraries.
+r"""Spectral library tools: angle pruning and band matching.
 
 A spectral library is a matrix ``D`` of shape ``(L, M)``: ``M`` signatures (atoms, columns)
 sampled at ``L`` wavelengths (rows, nanometres). The functions here are plain functions on arrays;
-:func:`library_for_scene`, :func:`take_atoms` and :func:`named_library` work on
+:func:`library_for_scene`, :func:`take_atoms` and :func:`copy_library` work on
 :class:`~hysupp.scene.Scene` objects that carry a ``library`` (readers such as
-:func:`hysupp.io.matlab.read_usgs_splib` return those).
+:func:`hysupp.io.matlab.read_usgs_splib` return those). The libraries shipped with hysupp, by name,
+are in :mod:`hysupp.datasets` (:func:`hysupp.datasets.named_library`).
 
 Spectral angles and pruning
 ---------------------------
@@ -49,11 +50,12 @@ and the HySUPP Python package", IEEE TGRS 62, 2024.
 Example
 -------
 >>> import numpy as np
->>> from hysupp.libraries import prune_library, min_pairwise_angle, named_library
+>>> from hysupp.io.shipped import usgs_library
+>>> from hysupp.libraries import prune_library, min_pairwise_angle
 >>> D = np.array([[1.0, 1.0, 0.0], [0.0, 0.01, 1.0]])   # atoms 0 and 1 are 0.57 deg apart
 >>> prune_library(D, 1.0).tolist()
 [0, 2]
->>> lib = named_library("usgs1995")
+>>> lib = usgs_library()
 >>> lib.library.shape
 (224, 498)
 >>> keep = prune_library(lib.library, 4.44, order="min_angle")
@@ -67,7 +69,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -77,10 +78,9 @@ from hysupp.scene import Scene
 
 __all__ = [
     "DEFAULT_SELECT_TOL_NM",
-    "LIBRARIES",
+    "copy_library",
     "library_for_scene",
     "min_pairwise_angle",
-    "named_library",
     "nearest_bands",
     "prune_library",
     "resample_library",
@@ -93,9 +93,6 @@ __all__ = [
 #: Default tolerance (nm) of :func:`select_bands`: bands of one sensor calibration coincide to well
 #: under a nanometre; a larger offset means another calibration, whose spectra should be resampled.
 DEFAULT_SELECT_TOL_NM = 1.0
-
-#: Minimum angle (degrees) of the DC1/DC2 library (Iordache et al. 2012; SUnCNN; HySUPP).
-DC_MIN_ANGLE_DEG = 4.44
 
 
 # ------------------------------------------------------------------------------- validation
@@ -343,6 +340,25 @@ def take_atoms(library_scene: Scene, index: Sequence[int] | np.ndarray, *, note:
     notes = list(library_scene.notes) + ([note] if note else [])
     return replace(library_scene, library=np.ascontiguousarray(D[:, idx]), library_names=names,
                    library_index=None, extras=extras, notes=notes)
+
+
+def copy_library(library_scene: Scene) -> Scene:
+    """A copy of a library Scene that the caller may modify: the ``library``, ``wavelengths`` and
+    ``fwhm`` arrays, ``library_names``, ``notes`` and the arrays in ``extras`` are copied.
+
+    >>> import numpy as np
+    >>> s = Scene(library=np.eye(2), library_names=["a", "b"])
+    >>> c = copy_library(s)
+    >>> c.library[0, 0] = 5.0
+    >>> float(s.library[0, 0])
+    1.0
+    """
+    lib = library_scene
+    copies = {k: (None if getattr(lib, k) is None else np.array(getattr(lib, k)))
+              for k in ("library", "wavelengths", "fwhm")}
+    return replace(lib, library_names=None if lib.library_names is None else list(lib.library_names),
+                   notes=list(lib.notes), extras={k: (np.array(v) if isinstance(v, np.ndarray) else v)
+                                                  for k, v in lib.extras.items()}, **copies)
 
 
 # ------------------------------------------------------------------------------- band matching
@@ -686,78 +702,3 @@ def _known_band_subset(library_scene: Scene, scene: Scene, arrays: dict[str, np.
     return replace(library_scene, cube=None, mask=None, wavelengths=wl, fwhm=fwhm,
                    extras={**library_scene.extras, "band_index": idx}, notes=list(library_scene.notes) + [note],
                    **{k: np.ascontiguousarray(a[idx]) for k, a in arrays.items()})
-
-
-# ------------------------------------------------------------------------------- named libraries
-#: The 188 AVIRIS channels (0-based, of 224) kept in the usual Cuprite scene: channels 1-2, 104-113,
-#: 148-167 and 221-224 (1-based; water absorption and low SNR) removed, as in the NMF-QMV, HySUPP
-#: and NEBEAE Cuprite files (``slctBnds`` of ``groundTruth_Cuprite_nEnd12.mat``).
-AVIRIS_CUPRITE_188 = tuple(b - 1 for b in range(1, 225)
-                           if not (b <= 2 or 104 <= b <= 113 or 148 <= b <= 167 or b >= 221))
-_AVIRIS_SUBSETS = {188: (AVIRIS_CUPRITE_188, "the standard AVIRIS Cuprite selection (channels 1-2, 104-113, "
-                                             "148-167, 221-224 of 224 removed)")}
-
-@lru_cache(maxsize=1)
-def _usgs1995_pruned() -> Scene:
-    from hysupp.datasets import usgs_library
-
-    lib = usgs_library()
-    keep = prune_library(lib.library, DC_MIN_ANGLE_DEG, order="min_angle")
-    out = take_atoms(lib, keep, note=(
-        f"pruned to a minimum pairwise angle of {DC_MIN_ANGLE_DEG} deg ({keep.size} atoms, greedy in "
-        f"library order) and ordered by increasing angle to the nearest atom (Iordache et al. 2011/2012; "
-        f"the DC1/DC2 library of SUnCNN/HySUPP)"))
-    out.name = "USGS_1995_Library_pruned_4.44"
-    out.extras["band_subsets"] = _AVIRIS_SUBSETS
-    return out
-
-
-def _usgs1995() -> Scene:
-    from hysupp.datasets import usgs_library
-
-    lib = usgs_library()
-    lib.extras["band_subsets"] = _AVIRIS_SUBSETS
-    return lib
-
-
-#: Named libraries: name -> (factory, one-line description). Names are matched case-insensitively,
-#: ignoring ``-``, ``_``, ``.`` and spaces.
-LIBRARIES: dict[str, tuple[Any, str]] = {
-    "usgs1995": (_usgs1995, "USGS splib 1995 at 224 AVIRIS bands (498 atoms, bundled)"),
-    "usgs1995pruned": (_usgs1995_pruned, ("USGS 1995 pruned to 4.44 deg and ordered by angle: the "
-                                          "240-atom DC1/DC2 library")),
-}
-
-
-def _key(name: str) -> str:
-    return "".join(ch for ch in str(name).lower() if ch not in "-_. ")
-
-
-def named_library(name: str) -> Scene:
-    """A library shipped with hysupp, by name (the ``--library`` option of the CLI).
-
-    ``"usgs1995"``: the bundled USGS 1995 library (224 x 498, sorted by wavelength, nm);
-    ``"usgs1995-pruned"``: its 240-atom DC1/DC2 subset (:func:`prune_library` at 4.44° with
-    ``order="min_angle"``). Names ignore case, ``-``, ``_``, ``.`` and spaces. The arrays are
-    copies: the caller may modify them.
-
-    Raises
-    ------
-    InputError
-        Unknown name (the message lists the available ones).
-
-    Examples
-    --------
-    >>> named_library("USGS-1995").library.shape, named_library("usgs1995_pruned").library.shape
-    ((224, 498), (224, 240))
-    """
-    try:
-        factory, _ = LIBRARIES[_key(name)]
-    except KeyError:
-        raise InputError(f"unknown library {name!r}; available: usgs1995, usgs1995-pruned") from None
-    lib = factory()
-    copies = {k: (None if getattr(lib, k) is None else np.array(getattr(lib, k)))
-              for k in ("library", "wavelengths", "fwhm")}
-    return replace(lib, library_names=None if lib.library_names is None else list(lib.library_names),
-                   notes=list(lib.notes), extras={k: (np.array(v) if isinstance(v, np.ndarray) else v)
-                                                  for k, v in lib.extras.items()}, **copies)

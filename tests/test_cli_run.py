@@ -8,6 +8,7 @@ import scipy.io as sio
 from click.testing import CliRunner
 
 import hysupp
+import hysupp.datasets
 from hysupp.cli import main
 from hysupp.datasets import builtin_scene
 
@@ -176,13 +177,13 @@ def test_fasun_on_the_cuprite_crop_names_the_dominant_atoms(shared_data, tmp_pat
     notes = " | ".join(record["input"]["notes"])
     assert "standard AVIRIS Cuprite selection" in notes and "scaled by 1e-4" in notes
     header = (out / "endmembers.csv").read_text().splitlines()[0].split(",")
-    usgs = set(hysupp.libraries.named_library("usgs1995").library_names)
+    usgs = set(hysupp.datasets.named_library("usgs1995").library_names)
     assert header[0] == "wavelength_nm" and len(header) == 15
     assert all(name.rsplit(" (", 1)[0] in usgs for name in header[1:])
     run = hysupp.unmix(str(crop), "FaSUn", p=14, library="usgs1995", params={"T": 2})
     np.testing.assert_allclose(run.scene.wavelengths,
-                               hysupp.libraries.named_library("usgs1995").wavelengths[
-                                   list(hysupp.libraries.AVIRIS_CUPRITE_188)])
+                               hysupp.datasets.named_library("usgs1995").wavelengths[
+                                   list(hysupp.datasets.AVIRIS_CUPRITE_188)])
     assert float(np.nanmax(run.scene.cube)) < 1.0
     # an explicit scale is respected (no automatic 1e-4)
     kept = hysupp.unmix(str(crop), "FaSUn", p=3, library="usgs1995", scale=1.0, params={"T": 2})

@@ -9,10 +9,10 @@ import pytest
 import scipy.io
 
 from hysupp import Scene
-from hysupp.datasets import usgs_library
+from hysupp.datasets import named_library, usgs_library
 from hysupp.errors import InputError, ParameterError
 from hysupp.io import load
-from hysupp.libraries import (library_for_scene, min_pairwise_angle, named_library, nearest_bands,
+from hysupp.libraries import (library_for_scene, min_pairwise_angle, nearest_bands,
                               prune_library, resample_library, select_bands, sort_by_min_angle,
                               spectral_angles, take_atoms)
 
@@ -208,3 +208,22 @@ def test_named_library() -> None:
     assert named_library("USGS-1995").library_names == lib.library_names
     with pytest.raises(InputError, match="unknown library 'usgs2007'; available: usgs1995"):
         named_library("usgs2007")
+
+
+def test_named_libraries_are_datasets_over_the_shipped_loader() -> None:
+    # the shipped loader (below simulate and datasets) is shared, never modified by a named library
+    from hysupp.datasets import AVIRIS_CUPRITE_188
+    from hysupp.io.shipped import usgs_library as shipped
+    from hysupp.simulate.dc import dc_library
+
+    assert usgs_library() is shipped()
+    full = named_library("usgs1995")
+    assert full.extras["band_subsets"][188][0] == AVIRIS_CUPRITE_188
+    assert "band_subsets" not in shipped().extras
+    full.library[:] = 0.0                                   # a copy
+    assert shipped().library.max() > 0
+    pruned, dc = named_library("usgs1995-pruned"), dc_library()
+    np.testing.assert_array_equal(pruned.library, dc.library)
+    assert pruned.library_names == dc.library_names and pruned.name == dc.name == "USGS_1995_Library_pruned_4.44"
+    assert pruned.extras["band_subsets"][188][0] == AVIRIS_CUPRITE_188 and "band_subsets" not in dc.extras
+    np.testing.assert_array_equal(pruned.extras["atom_index"], dc.extras["atom_index"])

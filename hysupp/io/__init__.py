@@ -54,9 +54,9 @@ def _read(path: str | os.PathLike, key: str | None) -> tuple[Scene, FileInfo]:
     suffix = p.suffix.lower()
     if not p.exists():
         if suffix != ".hdr":
-            from hysupp.io.envi import _exists_ci, _header_candidates
+            from hysupp.io.envi import find_header
 
-            hdr = _exists_ci(_header_candidates(p))
+            hdr = find_header(p)
             if hdr is not None:
                 raise InputError(f"ENVI data file {str(p)!r} not found (its header {str(hdr)!r} exists)")
         raise InputError(f"file not found: {str(p)!r}")

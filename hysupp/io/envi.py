@@ -28,7 +28,7 @@ from hysupp.errors import InputError
 from hysupp.io._common import FileInfo, bad_band_keep, drop_bad_bands, drop_bands, stem_name, to_nm, valid_mask
 from hysupp.scene import Georef, Scene
 
-__all__ = ["read_envi", "resolve_envi", "is_envi", "parse_map_info"]
+__all__ = ["find_header", "read_envi", "resolve_envi", "is_envi", "parse_map_info"]
 
 DATA_EXTENSIONS = ("", ".img", ".dat", ".sli", ".bsq", ".bil", ".bip", ".raw", ".bin", ".spc")
 
@@ -48,6 +48,12 @@ def _header_candidates(data: Path) -> list[Path]:
     if data.suffix:
         cands.append(data.with_suffix(".hdr"))
     return cands
+
+
+def find_header(data: str | os.PathLike) -> Path | None:
+    """The ENVI header of a data file, if one sits next to it (``DATA.hdr`` or ``DATA`` with its
+    extension replaced by ``.hdr``; an upper-case ``.HDR`` too), else None."""
+    return _exists_ci(_header_candidates(Path(data)))
 
 
 def is_envi(path: str | os.PathLike) -> bool:

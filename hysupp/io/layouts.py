@@ -16,7 +16,7 @@ layout                variables
 ``endmembers``        ``M``/``E (L, p)`` with names (``cood``/``labels``), optional ``waveLength``
                       and ``slctBnds`` (kept bands, stored 0-based in ``extras['band_selection']``)
 ``truth``             ``E``/``M`` and ``A`` without Zhu's names (row-major pixels)
-``usgs-splib``        ``datalib`` + ``names`` (see :func:`hysupp.io.matlab.usgs_splib_scene`)
+``usgs-splib``        ``datalib`` + ``names`` (see :func:`usgs_splib_scene`)
 ``pansharpening-pair`` ``I_MS (H, W, B)`` + ``I_PAN (H', W')``, ``ratio``, ``sensor``, ``L`` (bits)
 ``cube``              one 3-D image (MATLAB ``(H, W, L)`` -> ``(L, H, W)``; ``.npz``/``.npy``
                       arrays are already channels-first) + wavelengths/fwhm/bbl/ENVI ``params``
@@ -467,12 +467,93 @@ def _truth(ctx: _Ctx) -> Scene | None:
 # =============================================================================================
 # USGS splib and pansharpening pairs
 # =============================================================================================
+#: Values below this flag deleted channels in USGS splib ``datalib`` matrices.
+USGS_DELETED = -1e30
+
+
+def _char_rows(names: Any) -> list[str]:
+    if isinstance(names, str):
+        return [names.strip()]
+    if isinstance(names, list):
+        return [str(n).strip() for n in names]
+    arr = np.asarray(names)
+    if arr.dtype.kind in "US":
+        return [str(n).strip() for n in arr.ravel()]
+    arr = np.atleast_2d(arr)
+    return ["".join(chr(int(c)) for c in row if int(c) > 0).strip() for row in arr]
+
+
+_USGS_META = re.compile(r"^(wavelength|resolution|data value|channel|bandpass|fwhm)", re.IGNORECASE)
+
+
+def usgs_splib_scene(datalib: np.ndarray, names: Any, *, label: str, name: str = "usgs-splib") -> Scene:
+    """Build the library Scene from a USGS ``datalib`` matrix and its ``names`` char rows.
+
+    ``datalib`` is ``(L, 3 + M)``: 0-based column 0 is the wavelength (um), column 1 the
+    resolution (um, used as FWHM), column 2 the channel number; the signatures are columns 3..
+    (MATLAB's ``datalib(:, 4:end)``). Row ``j`` of ``names`` names column ``j``; the number of
+    metadata columns is taken from the leading ``names`` rows that describe them ("Wavelengths in
+    microns", "Resolution in microns", "Data value = channel number"), 3 when ``names`` is absent.
+    Rows are sorted by wavelength; values below -1e30 flag deleted channels: in signatures they
+    become NaN, and bands deleted in every signature are dropped.
+    """
+    data = np.asarray(datalib, dtype=np.float64)
+    if data.ndim != 2 or data.shape[1] < 4:
+        raise LayoutError(f"{label}: datalib must be 2-D (bands, 3 + signatures), got shape {data.shape}")
+    rows = _char_rows(names) if names is not None and len(names) else []
+    notes: list[str] = []
+    L, ncol = data.shape
+    n_meta = 3
+    if len(rows) == ncol:
+        n_meta = 0
+        while n_meta < len(rows) and _USGS_META.match(rows[n_meta]):
+            n_meta += 1
+        if n_meta < 2:
+            raise LayoutError(f"{label}: 'names' rows do not describe datalib's metadata columns "
+                              f"(first rows: {rows[:3]})")
+    order = np.argsort(data[:, 0], kind="stable")
+    if np.any(order != np.arange(L)):
+        moved = int((order != np.arange(L)).sum())
+        notes.append(f"rows sorted by wavelength ({moved} of {L} rows moved)")
+        data = data[order]
+    wl = data[:, 0] * 1000.0
+    fwhm = data[:, 1] * 1000.0
+    notes.append("wavelengths (column 0) and resolution (column 1, used as fwhm) converted from micrometres to nm")
+    lib = data[:, n_meta:].copy()
+    meta_flags = int((data[:, 1:n_meta] < USGS_DELETED).sum())
+    deleted = lib < USGS_DELETED
+    extras: dict[str, Any] = {}
+    if deleted.any():
+        lib[deleted] = np.nan
+        notes.append(f"{int(deleted.sum())} deleted-channel values (< -1e30) set to NaN")
+    if meta_flags:
+        notes.append(f"{meta_flags} deleted-channel flags (< -1e30) in metadata columns 1..{n_meta - 1} "
+                     f"ignored (signatures unaffected)")
+    all_deleted = deleted.all(axis=1)
+    if all_deleted.any():
+        keep = ~all_deleted
+        notes.append(f"dropped {int(all_deleted.sum())} bands deleted in every signature")
+        lib, wl, fwhm = lib[keep], wl[keep], fwhm[keep]
+        extras["kept_bands"] = np.flatnonzero(keep)
+    m = lib.shape[1]
+    if len(rows) == ncol:
+        lib_names = rows[n_meta:]
+    elif len(rows) == m:
+        lib_names = rows
+    else:
+        lib_names = [f"signature {k + 1}" for k in range(m)]
+        notes.append(f"'names' has {len(rows)} rows, expected {ncol} or {m}: signatures numbered instead")
+    notes.append(f"USGS splib layout: datalib columns 0..{n_meta - 1} are metadata"
+                 + (f" ({'; '.join(rows[:n_meta])})" if len(rows) == ncol else "")
+                 + f", columns {n_meta}.. the {m} signatures named by the matching rows of 'names'")
+    return Scene(cube=None, library=lib, library_names=lib_names, wavelengths=wl, fwhm=fwhm,
+                 name=name, layout="usgs-splib", notes=notes, extras=extras)
+
+
 def _usgs(ctx: _Ctx) -> Scene | None:
     dk = ctx.ci("datalib")
     if dk is None or not _is_num(ctx.v[dk]):
         return None
-    from hysupp.io.matlab import usgs_splib_scene
-
     nk = ctx.ci("names")
     return usgs_splib_scene(ctx.v[dk], ctx.v[nk] if nk else [], label=ctx.label, name=ctx.name)
 

@@ -27,7 +27,6 @@ Example
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +35,10 @@ import numpy as np
 from hysupp.errors import InputError, LayoutError
 from hysupp.io._common import FileInfo, stem_name
 from hysupp.io.atomic import atomic_output
+from hysupp.io.layouts import interpret, usgs_splib_scene
 from hysupp.scene import Scene
 
-__all__ = ["load_mat_variables", "read_mat", "read_usgs_splib", "usgs_splib_scene", "write_mat"]
+__all__ = ["load_mat_variables", "read_mat", "read_usgs_splib", "write_mat"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -323,8 +323,6 @@ def load_mat_variables(path: str | os.PathLike) -> tuple[dict[str, Any], list[di
 
 def read_mat(path: str | os.PathLike, key: str | None = None) -> tuple[Scene, FileInfo]:
     """Read a ``.mat`` file into a Scene (layout detection in :mod:`hysupp.io.layouts`)."""
-    from hysupp.io.layouts import interpret
-
     p = Path(path)
     variables, infos, version = load_mat_variables(p)
     scene = interpret(variables, key=key, label=str(p), name=stem_name(p), convention="matlab", infos=infos)
@@ -336,88 +334,6 @@ def read_mat(path: str | os.PathLike, key: str | None = None) -> tuple[Scene, Fi
 # ---------------------------------------------------------------------------------------------
 # USGS splib (datalib + names)
 # ---------------------------------------------------------------------------------------------
-USGS_DELETED = -1e30
-
-
-def _char_rows(names: Any) -> list[str]:
-    if isinstance(names, str):
-        return [names.strip()]
-    if isinstance(names, list):
-        return [str(n).strip() for n in names]
-    arr = np.asarray(names)
-    if arr.dtype.kind in "US":
-        return [str(n).strip() for n in arr.ravel()]
-    arr = np.atleast_2d(arr)
-    return ["".join(chr(int(c)) for c in row if int(c) > 0).strip() for row in arr]
-
-
-_USGS_META = re.compile(r"^(wavelength|resolution|data value|channel|bandpass|fwhm)", re.IGNORECASE)
-
-
-def usgs_splib_scene(datalib: np.ndarray, names: Any, *, label: str, name: str = "usgs-splib") -> Scene:
-    """Build the library Scene from a USGS ``datalib`` matrix and its ``names`` char rows.
-
-    ``datalib`` is ``(L, 3 + M)``: 0-based column 0 is the wavelength (um), column 1 the
-    resolution (um, used as FWHM), column 2 the channel number; the signatures are columns 3..
-    (MATLAB's ``datalib(:, 4:end)``). Row ``j`` of ``names`` names column ``j``; the number of
-    metadata columns is taken from the leading ``names`` rows that describe them ("Wavelengths in
-    microns", "Resolution in microns", "Data value = channel number"), 3 when ``names`` is absent.
-    Rows are sorted by wavelength; values below -1e30 flag deleted channels: in signatures they
-    become NaN, and bands deleted in every signature are dropped.
-    """
-    data = np.asarray(datalib, dtype=np.float64)
-    if data.ndim != 2 or data.shape[1] < 4:
-        raise LayoutError(f"{label}: datalib must be 2-D (bands, 3 + signatures), got shape {data.shape}")
-    rows = _char_rows(names) if names is not None and len(names) else []
-    notes: list[str] = []
-    L, ncol = data.shape
-    n_meta = 3
-    if len(rows) == ncol:
-        n_meta = 0
-        while n_meta < len(rows) and _USGS_META.match(rows[n_meta]):
-            n_meta += 1
-        if n_meta < 2:
-            raise LayoutError(f"{label}: 'names' rows do not describe datalib's metadata columns "
-                              f"(first rows: {rows[:3]})")
-    order = np.argsort(data[:, 0], kind="stable")
-    if np.any(order != np.arange(L)):
-        moved = int((order != np.arange(L)).sum())
-        notes.append(f"rows sorted by wavelength ({moved} of {L} rows moved)")
-        data = data[order]
-    wl = data[:, 0] * 1000.0
-    fwhm = data[:, 1] * 1000.0
-    notes.append("wavelengths (column 0) and resolution (column 1, used as fwhm) converted from micrometres to nm")
-    lib = data[:, n_meta:].copy()
-    meta_flags = int((data[:, 1:n_meta] < USGS_DELETED).sum())
-    deleted = lib < USGS_DELETED
-    extras: dict[str, Any] = {}
-    if deleted.any():
-        lib[deleted] = np.nan
-        notes.append(f"{int(deleted.sum())} deleted-channel values (< -1e30) set to NaN")
-    if meta_flags:
-        notes.append(f"{meta_flags} deleted-channel flags (< -1e30) in metadata columns 1..{n_meta - 1} "
-                     f"ignored (signatures unaffected)")
-    all_deleted = deleted.all(axis=1)
-    if all_deleted.any():
-        keep = ~all_deleted
-        notes.append(f"dropped {int(all_deleted.sum())} bands deleted in every signature")
-        lib, wl, fwhm = lib[keep], wl[keep], fwhm[keep]
-        extras["kept_bands"] = np.flatnonzero(keep)
-    m = lib.shape[1]
-    if len(rows) == ncol:
-        lib_names = rows[n_meta:]
-    elif len(rows) == m:
-        lib_names = rows
-    else:
-        lib_names = [f"signature {k + 1}" for k in range(m)]
-        notes.append(f"'names' has {len(rows)} rows, expected {ncol} or {m}: signatures numbered instead")
-    notes.append(f"USGS splib layout: datalib columns 0..{n_meta - 1} are metadata"
-                 + (f" ({'; '.join(rows[:n_meta])})" if len(rows) == ncol else "")
-                 + f", columns {n_meta}.. the {m} signatures named by the matching rows of 'names'")
-    return Scene(cube=None, library=lib, library_names=lib_names, wavelengths=wl, fwhm=fwhm,
-                 name=name, layout="usgs-splib", notes=notes, extras=extras)
-
-
 def read_usgs_splib(path: str | os.PathLike) -> Scene:
     """Read a USGS spectral library ``.mat`` (``datalib`` + ``names``), e.g. ``USGS_1995_Library.mat``.
 

@@ -54,14 +54,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from hysupp.errors import InputError
-from hysupp.libraries import DC_MIN_ANGLE_DEG  # 4.44 degrees
+from hysupp.io.shipped import usgs_library
+from hysupp.libraries import copy_library, prune_library, take_atoms
 from hysupp.scene import Scene
 
+#: Minimum angle (degrees) of the DC1/DC2 library (Iordache et al. 2012; SUnCNN; HySUPP).
+DC_MIN_ANGLE_DEG = 4.44
 DC1_MIN_ANGLE_DEG = DC_MIN_ANGLE_DEG  # kept for callers of the first version
 
 #: True endmembers of DC1 (HySUPP's ``reference_endmembers.txt``), library columns 1..5.
@@ -117,20 +121,31 @@ def dc1_abundances(size: int = 75, square: int = 5, spacing: int = 15, offset: i
     return A
 
 
+@lru_cache(maxsize=1)
+def _dc_library_cached() -> Scene:
+    lib = usgs_library()
+    keep = prune_library(lib.library, DC_MIN_ANGLE_DEG, order="min_angle")
+    out = take_atoms(lib, keep, note=(
+        f"pruned to a minimum pairwise angle of {DC_MIN_ANGLE_DEG} deg ({keep.size} atoms, greedy in "
+        f"library order) and ordered by increasing angle to the nearest atom (Iordache et al. 2011/2012; "
+        f"the DC1/DC2 library of SUnCNN/HySUPP)"))
+    out.name = "USGS_1995_Library_pruned_4.44"
+    return out
+
+
 def dc_library() -> Scene:
     """The 240-atom DC1/DC2 library (``EE``) as a library Scene (a fresh copy).
 
-    USGS 1995 sorted by wavelength, pruned to 4.44° and ordered by angle
-    (``hysupp.libraries.named_library("usgs1995-pruned")``); ``extras["atom_index"]`` holds the
+    The bundled USGS 1995 library sorted by wavelength, pruned to 4.44° and ordered by angle
+    (:func:`hysupp.libraries.prune_library` with ``order="min_angle"``; also
+    ``hysupp.datasets.named_library("usgs1995-pruned")``); ``extras["atom_index"]`` holds the
     columns of the 498-atom library it was taken from.
 
     >>> lib = dc_library()
     >>> lib.library.shape, lib.library_names[1]
     ((224, 240), 'Jarosite GDS101 Na,Sy 200')
     """
-    from hysupp.libraries import named_library
-
-    return named_library("usgs1995-pruned")
+    return copy_library(_dc_library_cached())
 
 
 def _columns(lib: Scene, names: Sequence[str]) -> list[int]:
@@ -138,8 +153,6 @@ def _columns(lib: Scene, names: Sequence[str]) -> list[int]:
     cols = []
     for n in names:
         if n not in lib_names:
-            from hysupp.datasets import usgs_library
-
             where = ("it is one of the USGS 1995 atoms removed by the 4.44 deg pruning"
                      if n in (usgs_library().library_names or []) else "it is not a USGS 1995 signature name")
             raise InputError(f"endmember {n!r} is not an atom of the 240-atom DC library ({where})")

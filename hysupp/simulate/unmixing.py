@@ -129,7 +129,7 @@ class LibraryMixture(Recipe):
         return E @ A
 
     def generate(self) -> Scene:
-        from hysupp.datasets import usgs_library
+        from hysupp.io.shipped import usgs_library
         from hysupp.physics.noise import add_awgn
 
         seeds = np.random.SeedSequence(self.seed).spawn(2)
