@@ -22,7 +22,7 @@ Nothing is read at construction beyond the dataset shapes; :meth:`PanCollection.
 sample, a slice or an index list of one dataset (h5py hyperslabs; an index list is read in sorted
 order and returned in the requested order), so a multi-gigabyte training set never needs to fit in
 memory. ``lms`` is optional: when the file lacks it it is computed from ``ms`` with the toolbox's
-23-tap interpolation (:func:`hysupp.fusion.pansharpening.common.expand`).
+23-tap interpolation (:func:`hysupp.physics.sampling.expand`).
 
 Errors (:class:`hysupp.errors.InputError`, naming the file and the dataset): a missing or
 unreadable file, a missing ``ms``/``pan`` dataset, a dataset that is not 4-D, sample counts or band
@@ -203,7 +203,7 @@ class PanCollection:
             raise ParameterError(f"PanCollection dataset must be one of {DATASETS}, got {key!r}")
         if key == "lms" and not self.has_lms:
             ms = self.read("ms", index)
-            from hysupp.fusion.pansharpening.common import expand
+            from hysupp.physics.sampling import expand
 
             if ms.ndim == 3:
                 return expand(ms, self.ratio).astype(self.dtype, copy=False)

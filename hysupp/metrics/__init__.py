@@ -39,7 +39,7 @@ from hysupp.metrics.unmixing import (
     sre,
 )
 from hysupp.metrics.fusion import FUSION_CONVENTIONS, TOOLBOX_DIM_CUT, evaluate_fusion
-from hysupp.metrics.unmixing import _library_truth
+from hysupp.metrics.unmixing import library_truth
 
 __all__ = ["Alignment", "align", "alignment_cost_matrix", "armse", "embed_library_abundances",
            "ermse", "evaluate_unmixing", "library_sre", "reconstruction_rmse", "sad", "sad_matrix",
@@ -160,7 +160,7 @@ def evaluate_unmixing(*, Y: Any = None, E_true: Any = None, A_true: Any = None, 
 
     if library_index is not None:
         if At is not None and Ae is not None:
-            truth_idx, truth_full, idx = _library_truth(At, Ae, library_index)
+            truth_idx, truth_full, idx = library_truth(At, Ae, library_index)
             out["sre_db"] = sre(truth_idx, Ae[idx])
             out["sre_full_db"] = sre(truth_full, Ae)
             out["armse"] = float(armse(truth_idx, Ae[idx]))

@@ -43,7 +43,7 @@ import numpy as np
 from hysupp.errors import InputError, ParameterError
 
 __all__ = ["sre", "armse", "ermse", "sad", "sad_matrix", "reconstruction_rmse", "library_sre",
-           "embed_library_abundances", "as_abundance_matrix", "as_endmember_matrix"]
+           "embed_library_abundances", "library_truth", "as_abundance_matrix", "as_endmember_matrix"]
 
 #: Scale factor HySUPP applies to aRMSE and eRMSE (results are "in percent").
 HYSUPP_RMSE_SCALE = 100.0
@@ -441,8 +441,19 @@ def embed_library_abundances(A_true: object, index: Sequence[int] | np.ndarray, 
     return full
 
 
-def _library_truth(A_true: object, A_est: np.ndarray, idx_obj: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (truth on the index rows (p, N), full truth (M, N), index)."""
+def library_truth(A_true: object, A_est: np.ndarray, idx_obj: object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The truth of a library-based estimate: ``(A_true on the index rows (p, N), A_true over the
+    whole library (M, N), index)``.
+
+    ``A_true`` may have ``p = len(index)`` rows (the true endmembers, in ``index`` order) or ``M``
+    rows (library order, like ``A_est``); when ``p == M`` and ``index`` is a non-trivial
+    permutation both fit and :class:`~hysupp.errors.InputError` asks for the library order.
+
+    >>> import numpy as np
+    >>> A_idx, A_full, idx = library_truth(np.ones((1, 3)), np.zeros((4, 3)), [2])
+    >>> A_full[:, 0].tolist(), idx.tolist()
+    ([0.0, 0.0, 1.0, 0.0], [2])
+    """
     M = A_est.shape[0]
     idx = _check_index(idx_obj, M)
     At = as_abundance_matrix(A_true, "A_true")
@@ -509,5 +520,5 @@ def library_sre(A_true: object, A_est: object, index: Sequence[int] | np.ndarray
     {'sre_index': inf, 'sre_full': 20.0}
     """
     Ae = as_abundance_matrix(A_est, "A_est")
-    A_idx, A_full, idx = _library_truth(A_true, Ae, index)
+    A_idx, A_full, idx = library_truth(A_true, Ae, index)
     return {"sre_index": sre(A_idx, Ae[idx]), "sre_full": sre(A_full, Ae)}

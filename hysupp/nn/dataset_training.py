@@ -140,16 +140,17 @@ class DatasetSampler:
         return out
 
 
-def _zero_shot(method: Any) -> bool:
-    from hysupp.fusion.pansharpening.nets import PansharpeningNet
-
-    return type(method).training_data is not PansharpeningNet.training_data
-
-
 def train_on_dataset(method: Any, dataset: Any, *, sensor: str | None = None, iterations: int | None = None,
                      indices: Any = None, session: Any = None, cache_mb: float = 512.0) -> Any:
     """Train the pansharpening net ``method`` (a configured
     :class:`~hysupp.fusion.pansharpening.nets.PansharpeningNet`) on ``dataset`` (module docstring).
+
+    The trainer knows no method class (``nn`` sits below the methods): ``method`` says whether it
+    can learn from a data set through its ``trains_on_datasets`` attribute (True for the supervised
+    nets; False for the nets that train on the scene they fuse; absent for anything that is not a
+    pansharpening net) and provides ``name``, ``device``, ``dtype``, ``seed``,
+    ``recipe_values(device)``, ``check_patch(patch, ratio)`` and ``fit(data, session, iterations=,
+    sampler=)``.
 
     ``iterations`` overrides the recipe's (and ``epochs``); ``indices`` selects the training
     samples; ``sensor`` is recorded in the protocol (checked against the sensor at ``fuse`` time).
@@ -157,15 +158,15 @@ def train_on_dataset(method: Any, dataset: Any, *, sensor: str | None = None, it
     else the largest MS/PAN value of the file. Returns a
     :class:`~hysupp.nn.fusion_training.Checkpoint`.
     """
-    from hysupp.fusion.pansharpening.common import check_ratio_power_of_two
-    from hysupp.fusion.pansharpening.nets import PansharpeningNet
-    from hysupp.nn.fusion_training import TrainingData, _plain
+    from hysupp.nn.fusion_training import TrainingData, json_plain
     from hysupp.nn.training import torch_session
+    from hysupp.physics.sampling import check_ratio_power_of_two
 
-    if not isinstance(method, PansharpeningNet):
+    trains = getattr(method, "trains_on_datasets", None)
+    if trains is None:
         raise InputError(f"{getattr(method, 'name', type(method).__name__)} is not a pansharpening network; "
                          f"training from a data set needs one of the PansharpeningNet methods")
-    if _zero_shot(method):
+    if not trains:
         raise InputError(f"{method.name} is a zero-shot network (it trains on the scene it fuses); it cannot "
                          f"train on a data set")
     if session is None:
@@ -193,5 +194,5 @@ def train_on_dataset(method: Any, dataset: Any, *, sensor: str | None = None, it
                 "source": str(dataset.path), "n_samples": int(sampler.indices.size),
                 "sample_shapes": {k: list(v[1:]) for k, v in dataset.shapes.items()},
                 "interpolation": "file lms" if dataset.has_lms else "interp23tap", "data_scale": dataset.scale}
-    ck.protocol, ck.normalisation = _plain(protocol), {"kind": "dataset", "scale": norm}
+    ck.protocol, ck.normalisation = json_plain(protocol), {"kind": "dataset", "scale": norm}
     return ck

@@ -71,15 +71,20 @@ import numpy as np
 
 from hysupp.errors import InputError, ParameterError
 
-__all__ = ["CHECKPOINT_FORMAT", "Checkpoint", "PatchSampler", "TrainingData", "WeightEMA",
+__all__ = ["CHECKPOINT_FORMAT", "Checkpoint", "PatchSampler", "TrainingData", "WeightEMA", "json_plain",
            "pansharpening_training_data", "train_network"]
 
 CHECKPOINT_FORMAT = "hysupp-fusion-net"
 CHECKPOINT_VERSION = 1
 
 
-def _plain(x: Any) -> Any:
-    """JSON round trip: numpy scalars/arrays and tuples become plain Python (weights_only-safe)."""
+def json_plain(x: Any) -> Any:
+    """JSON round trip: numpy scalars/arrays and tuples become plain Python (weights_only-safe).
+
+    >>> import numpy as np
+    >>> json_plain({"ratio": np.int64(4), "gains": np.array([0.3, 0.2]), "shape": (4, 16)})
+    {'ratio': 4, 'gains': [0.3, 0.2], 'shape': [4, 16]}
+    """
     from hysupp.records import to_jsonable
 
     return json.loads(json.dumps(to_jsonable(x)))
@@ -119,7 +124,7 @@ def pansharpening_training_data(ms: np.ndarray, pan: np.ndarray, ratio: int, sen
     """Wald's reduced-resolution training pair of ``ms`` ``(L, h, w)`` and ``pan`` ``(H, W)`` or
     ``(1, H, W)`` (module docstring), normalised by ``scale`` (default: :func:`normalisation_scale`
     of the inputs)."""
-    from hysupp.fusion.pansharpening.common import check_ratio_power_of_two, expand
+    from hysupp.physics.sampling import check_ratio_power_of_two, expand
     from hysupp.simulate.fusion import wald_pansharpening_pair
 
     check_ratio_power_of_two(int(ratio), "fusion-net training")
@@ -136,12 +141,12 @@ def pansharpening_training_data(ms: np.ndarray, pan: np.ndarray, ratio: int, sen
                 "phase": pair.protocol.get("phase"), "interpolation": "interp23tap",
                 "training_shapes": pair.protocol.get("shapes")}
     return TrainingData(ms=low, lms=expand(low, int(ratio)), pan=pair.high.require_cube() / s,
-                        gt=pair.reference.require_cube() / s, ratio=int(ratio), scale=s, protocol=_plain(protocol))
+                        gt=pair.reference.require_cube() / s, ratio=int(ratio), scale=s, protocol=json_plain(protocol))
 
 
 def full_resolution_inputs(ms: np.ndarray, pan: np.ndarray, ratio: int, scale: float) -> TrainingData:
     """The full-resolution inputs of a trained network (no target), normalised by ``scale``."""
-    from hysupp.fusion.pansharpening.common import check_ratio_power_of_two, expand
+    from hysupp.physics.sampling import check_ratio_power_of_two, expand
 
     check_ratio_power_of_two(int(ratio), "fusion-net inference")
     m = np.asarray(ms, dtype=np.float64) / scale
@@ -323,9 +328,9 @@ class Checkpoint:
         from hysupp import __version__
 
         return {"format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION, "hysupp": __version__,
-                "method": self.method, "architecture": _plain(self.architecture), "params": _plain(self.params),
-                "protocol": _plain(self.protocol), "normalisation": _plain(self.normalisation),
-                "training": _plain(self.training),
+                "method": self.method, "architecture": json_plain(self.architecture), "params": json_plain(self.params),
+                "protocol": json_plain(self.protocol), "normalisation": json_plain(self.normalisation),
+                "training": json_plain(self.training),
                 "state_dict": {k: v.detach().to("cpu").contiguous() for k, v in self.state_dict.items()}}
 
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:

@@ -76,8 +76,12 @@ from hysupp.physics.operator import LinearOperator, is_torch
 __all__ = [
     "BORDER_MODES",
     "Blur",
+    "as_numpy_input",
+    "axis_apply_np",
     "boundary_index",
     "canonical_mode",
+    "check_torch_input",
+    "float_dtype",
     "fwhm_to_sigma",
     "gaussian_kernel",
     "gaussian_kernel_1d",
@@ -150,7 +154,7 @@ def _index_matrix(src: np.ndarray, n_in: int, weights: np.ndarray | None = None)
     return sp.csr_matrix((w[keep], (rows[keep], src[keep])), shape=(src.size, n_in))
 
 
-def _axis_apply_np(x: np.ndarray, M: sp.spmatrix, axis: int) -> np.ndarray:
+def axis_apply_np(x: np.ndarray, M: sp.spmatrix, axis: int) -> np.ndarray:
     """Apply the sparse matrix ``M`` (n_out x n_in) along ``axis`` of ``x`` (float64 result)."""
     xm = np.moveaxis(np.asarray(x, dtype=np.float64), axis, 0)
     shp = xm.shape
@@ -159,11 +163,14 @@ def _axis_apply_np(x: np.ndarray, M: sp.spmatrix, axis: int) -> np.ndarray:
     return np.moveaxis(out, 0, axis)
 
 
-def _float_dtype(x: np.ndarray) -> np.dtype:
+def float_dtype(x: np.ndarray) -> np.dtype:
+    """The dtype an operator returns for ``x``: its own if floating, else float64."""
     return x.dtype if np.issubdtype(x.dtype, np.floating) else np.dtype(np.float64)
 
 
-def _as_numpy_input(x: Any, name: str = "x", min_ndim: int = 2) -> np.ndarray:
+def as_numpy_input(x: Any, name: str = "x", min_ndim: int = 2) -> np.ndarray:
+    """``x`` as a numpy array, checked: real numeric (or boolean), at least ``min_ndim``
+    dimensions ``(..., H, W)``; :class:`~hysupp.errors.InputError` naming ``name`` otherwise."""
     arr = np.asarray(x)
     if np.iscomplexobj(arr) or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
         raise InputError(f"{name} must be a real numeric array, got dtype {arr.dtype}")
@@ -173,7 +180,9 @@ def _as_numpy_input(x: Any, name: str = "x", min_ndim: int = 2) -> np.ndarray:
     return arr
 
 
-def _check_torch_input(x: Any, name: str = "x", min_ndim: int = 2) -> None:
+def check_torch_input(x: Any, name: str = "x", min_ndim: int = 2) -> None:
+    """Check a tensor input: at least ``min_ndim`` dimensions ``(..., H, W)`` and floating point;
+    :class:`~hysupp.errors.InputError` naming ``name`` otherwise."""
     if x.ndim < min_ndim:
         raise InputError(f"{name} must have at least {min_ndim} dimensions (..., H, W), "
                          f"got shape {tuple(x.shape)}")
@@ -338,7 +347,7 @@ def _pad_adjoint_np(z: np.ndarray, H: int, W: int, py: int, px: int, mode: str) 
         return z[..., py:py + H, px:px + W]
     My = _index_matrix(_pad_indices(H, py, py, mode), H).T.tocsr()
     Mx = _index_matrix(_pad_indices(W, px, px, mode), W).T.tocsr()
-    return _axis_apply_np(_axis_apply_np(z, My, -2), Mx, -1)
+    return axis_apply_np(axis_apply_np(z, My, -2), Mx, -1)
 
 
 def _pad_torch(x: Any, py: int, px: int, mode: str) -> Any:
@@ -576,12 +585,12 @@ class Blur(LinearOperator):
 
     def _apply(self, x: Any, adjoint: bool) -> Any:
         if is_torch(x):
-            _check_torch_input(x)
+            check_torch_input(x)
             self._check_bands(tuple(x.shape))
             return self._apply_torch(x, adjoint)
-        arr = _as_numpy_input(x)
+        arr = as_numpy_input(x)
         self._check_bands(arr.shape)
-        out_dtype = _float_dtype(arr)
+        out_dtype = float_dtype(arr)
         out = self._apply_np(arr.astype(np.float64, copy=False), adjoint)
         return out.astype(out_dtype, copy=False)
 

@@ -76,8 +76,11 @@ import numpy as np
 import scipy.sparse as sp
 
 from hysupp.errors import InputError, ParameterError
-from hysupp.physics.blur import (_as_numpy_input, _axis_apply_np, _check_torch_input, _float_dtype,
-                                 boundary_index, canonical_mode)
+from hysupp.physics.blur import as_numpy_input as _as_numpy_input
+from hysupp.physics.blur import axis_apply_np as _axis_apply_np
+from hysupp.physics.blur import boundary_index, canonical_mode
+from hysupp.physics.blur import check_torch_input as _check_torch_input
+from hysupp.physics.blur import float_dtype as _float_dtype
 from hysupp.physics.operator import LinearOperator, is_torch
 
 __all__ = [
@@ -576,3 +579,20 @@ def bicubic(x: Any, ratio: int, *, phase: int | str = "center", mode: str = "sym
 def nearest(x: Any, ratio: int, *, phase: int | str = "center", mode: str = "replicate") -> Any:
     """Nearest-neighbour interpolation (pixel replication with the default ``phase="center"``)."""
     return Upsampling(ratio, "nearest", phase=phase, mode=mode).forward(x)
+
+
+def expand(ms: Any, ratio: int) -> np.ndarray:
+    r"""``ms`` ``(L, h, w)`` interpolated to ``(L, h r, w r)`` with the 23-tap polynomial kernel
+    (circular borders, LR sample ``i`` at HR pixel ``i r + r // 2``, as ``interp23tap.m``), float64.
+
+    The pansharpening methods' :math:`\widetilde{M}`, PanCollection's ``lms`` and the fusion nets'
+    inputs; power-of-two ratios (:func:`check_ratio_power_of_two`).
+    """
+    return np.asarray(interp23tap(np.asarray(ms, dtype=np.float64), ratio), dtype=np.float64)
+
+
+def check_ratio_power_of_two(ratio: int, method: str) -> None:
+    """Raise :class:`~hysupp.errors.InputError` naming ``method`` unless ``ratio`` is a power of two
+    (what the 23-tap interpolation :func:`expand` needs)."""
+    if ratio & (ratio - 1):
+        raise InputError(f"{method}: the 23-tap interpolation needs a power-of-two ratio, got {ratio}")

@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from hysupp.errors import InputError
+from hysupp.physics.sampling import check_ratio_power_of_two, expand  # noqa: F401 - the methods use C.check_ratio_power_of_two
 
 #: Size of the toolbox's MTF kernels.
 MTF_TAPS = 41
@@ -28,14 +29,6 @@ MTF_TAPS = 41
 LPFILTER_GAUSS_GNYQ = 0.3
 #: MATLAB's ``eps`` (guards the divisions of the HPM / ratio methods as the toolbox does).
 EPS = float(np.finfo(np.float64).eps)
-
-
-def expand(ms: np.ndarray, ratio: int) -> np.ndarray:
-    """``ms`` ``(L, h, w)`` interpolated to ``(L, h r, w r)`` with the 23-tap polynomial kernel
-    (circular borders, LR sample ``i`` at HR pixel ``i r + r // 2``, as ``interp23tap.m``)."""
-    from hysupp.physics.sampling import interp23tap
-
-    return np.asarray(interp23tap(np.asarray(ms, dtype=np.float64), ratio), dtype=np.float64)
 
 
 def sensor_gains(sensor: str | None, n_bands: int) -> tuple[np.ndarray, str]:
@@ -149,11 +142,6 @@ def covariance_gain(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     Xc = X - X.mean(axis=1, keepdims=True)
     Yc = Y - Y.mean(axis=1, keepdims=True)
     return (Xc * Yc).sum(axis=1) / np.maximum((Yc * Yc).sum(axis=1), EPS)
-
-
-def check_ratio_power_of_two(ratio: int, method: str) -> None:
-    if ratio & (ratio - 1):
-        raise InputError(f"{method}: the 23-tap interpolation needs a power-of-two ratio, got {ratio}")
 
 
 def levels(ratio: int) -> int:

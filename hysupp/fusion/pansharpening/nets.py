@@ -56,6 +56,14 @@ class PansharpeningNet(SceneTrainedNet, Pansharpener):
             cls.params = net_params(cls.published_recipe, *cls.fine_tune_defaults,
                                     patch_help="training patch size on the PAN grid (published)") + tuple(cls.extra_params)
 
+    @property
+    def trains_on_datasets(self) -> bool:
+        """Whether the net can learn from a data set of reference samples
+        (:func:`hysupp.nn.dataset_training.train_on_dataset`): the supervised nets, whose training data
+        is Wald's reduced-resolution pair; not the nets that override :meth:`training_data` (they train
+        on the scene they fuse)."""
+        return type(self).training_data is PansharpeningNet.training_data
+
     # ------------------------------------------------------------------ pieces a net may override
     def build(self, architecture: dict[str, Any]) -> Any:
         from hysupp.nn.pansharpening_nets import build
@@ -475,18 +483,18 @@ class ZPNN(PansharpeningNet):
         """The full-resolution scene itself (normalised), with the sensor's MTF gains as protocol."""
         from hysupp.fusion.pansharpening.common import sensor_gains
         from hysupp.nn.fusion_training import (
-            _plain,
             full_resolution_inputs,
+            json_plain,
             normalisation_scale,
         )
         from hysupp.physics.mtf import get_sensor
 
         data = full_resolution_inputs(ms, pan, ratio, normalisation_scale(ms, pan) if scale is None else scale)
         gains, key = sensor_gains(sensor, data.n_bands)
-        data.protocol = _plain({"name": "full-resolution (zero-shot)", "ratio": int(ratio), "sensor": key,
-                                "mtf": {"ms_gnyq": gains, "pan_gnyq": get_sensor(key.split(" ")[0]).pan_gnyq,
-                                        "design": "exact", "taps": 41},
-                                "phase": int(ratio) // 2, "interpolation": "interp23tap"})
+        data.protocol = json_plain({"name": "full-resolution (zero-shot)", "ratio": int(ratio), "sensor": key,
+                                    "mtf": {"ms_gnyq": gains, "pan_gnyq": get_sensor(key.split(" ")[0]).pan_gnyq,
+                                            "design": "exact", "taps": 41},
+                                    "phase": int(ratio) // 2, "interpolation": "interp23tap"})
         return data
 
     def prepare(self, data: Any, session: Any) -> None:

@@ -94,7 +94,7 @@ def sr_training_data(cube: np.ndarray, ratio: int, psf: Any = None, *, scale: fl
     ``h' = r (h // r)``, and an empty ``pan`` ``(0, h', w')``; all divided by ``scale`` (default
     the largest value of the image).
     """
-    from hysupp.nn.fusion_training import TrainingData, _plain, normalisation_scale
+    from hysupp.nn.fusion_training import TrainingData, json_plain, normalisation_scale
 
     r = int(ratio)
     y = np.asarray(cube, dtype=np.float64)
@@ -110,7 +110,7 @@ def sr_training_data(cube: np.ndarray, ratio: int, psf: Any = None, *, scale: fl
     protocol = {"name": "sr-reduced-resolution", "ratio": r, "psf": blur.to_dict(), "phase": r // 2,
                 "interpolation": interpolation, "training_shapes": {"low": list(low.shape), "target": list(y.shape)}}
     return TrainingData(ms=low, lms=lms, pan=np.zeros((0, hh, ww)), gt=y / s, ratio=r, scale=s,
-                        protocol=_plain(protocol))
+                        protocol=json_plain(protocol))
 
 
 def upsample_shift_free(x: np.ndarray, ratio: int, method: str = "bicubic") -> np.ndarray:
