@@ -115,6 +115,7 @@ def main() -> int:
     import hysupp
     from hysupp.fusion.pansharpening import cs, cs_adaptive, exp, morphological, mra
     from hysupp.fusion.pansharpening.common import expand
+    from hysupp.io.pair import pair_arrays
     from hysupp.metrics.fusion import evaluate_fusion
     from hysupp.simulate.fusion import wald_pansharpening_pair
 
@@ -134,7 +135,7 @@ def main() -> int:
         (shim / name).write_text(text)
 
     scene = hysupp.load(str(DATA))
-    a = wald_pansharpening_pair(scene, design="toolbox", dtype="float64").arrays()
+    a = pair_arrays(wald_pansharpening_pair(scene, design="toolbox", dtype="float64"))
     lr, pan, gt = (np.asarray(a[k], dtype=np.float64) for k in ("ms", "pan", "gt"))
     pan = pan[0]
     last = lambda x: np.ascontiguousarray(np.moveaxis(x, 0, -1))

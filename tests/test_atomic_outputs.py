@@ -100,7 +100,7 @@ def _figure():
 
 def _writers():
     from hysupp.simulate import wald_pansharpening_pair
-    from hysupp.simulate.fusion import save_fusion_pair
+    from hysupp.io.pair import save_fusion_pair
     from hysupp.viz import save_figure
 
     scene = Scene(cube=CUBE, wavelengths=np.linspace(400, 700, 4), name="s")

@@ -152,7 +152,8 @@ def test_bad_srf_shape(cls):
 
 def test_run_fuse_saved_pair(tmp_path):
     from hysupp.fusion.run import fuse
-    from hysupp.simulate.fusion import hs_ms_pair, save_fusion_pair
+    from hysupp.io.pair import save_fusion_pair
+    from hysupp.simulate.fusion import hs_ms_pair
 
     X, _ = _periodic_scene(L=40, rank=3, H=32, W=32)
     wl = np.linspace(400, 1000, 40)

@@ -148,7 +148,8 @@ def test_cli_train_on_a_saved_hs_ms_pair_then_fuse_with_weights(tmp_path):
     from click.testing import CliRunner
 
     from hysupp.cli import main
-    from hysupp.simulate.fusion import hs_ms_pair, save_fusion_pair
+    from hysupp.io.pair import save_fusion_pair
+    from hysupp.simulate.fusion import hs_ms_pair
 
     rng = np.random.default_rng(1)
     wl = np.linspace(430, 860, 24)

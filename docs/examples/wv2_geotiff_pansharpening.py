@@ -26,6 +26,7 @@ from rasterio.transform import from_origin
 
 import hysupp
 from hysupp.bench.suite import shared_data_dir
+from hysupp.io.pair import upsampled_low
 from hysupp.viz import rgb_composite
 
 
@@ -75,7 +76,7 @@ print({k: round(run.metrics[k], 4) for k in ("d_lambda", "d_s", "qnr")})
 # axes are map coordinates (metres).
 
 # %%
-ms_up = run.pair.upsampled_low()
+ms_up = upsampled_low(run.pair)
 extent = [float(pan.x.min()), float(pan.x.max()), float(pan.y.min()), float(pan.y.max())]
 views = [("MS, interpolated (23-tap)", rgb_composite(ms_up, (4, 2, 1))),
          ("MTF-GLP fused", rgb_composite(fused.values, (4, 2, 1))),

@@ -20,6 +20,7 @@ from IPython.display import Image, display
 
 import hysupp
 from hysupp.bench.suite import shared_data_dir
+from hysupp.io.pair import upsampled_low
 from hysupp.simulate import simulate
 from hysupp.viz import rgb_composite
 
@@ -72,7 +73,7 @@ def sam_map(x, y):
     return np.degrees(np.arccos(np.clip(num / den, -1, 1)))
 
 
-images = {"reference": ref, "HS, interpolated": pair.upsampled_low()}
+images = {"reference": ref, "HS, interpolated": upsampled_low(pair)}
 images.update({m: r.fused.cube for m, r in runs.items()})
 fig, axes = plt.subplots(2, 5, figsize=(12, 5.5), constrained_layout=True)
 for ax, (title, img) in zip(axes[0], images.items()):

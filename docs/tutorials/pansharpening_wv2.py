@@ -24,6 +24,7 @@ from IPython.display import Image, display
 
 import hysupp
 from hysupp.bench.suite import shared_data_dir
+from hysupp.io.pair import upsampled_low
 from hysupp.viz import rgb_composite
 
 
@@ -94,7 +95,7 @@ print({k: round(q[k], 4) for k in ("d_lambda", "d_s", "qnr", "d_lambda_khan", "h
 print(fr.fused.cube.shape)
 
 # %%
-ms_up = fr.pair.upsampled_low()
+ms_up = upsampled_low(fr.pair)
 crop = (slice(None), slice(100, 400), slice(100, 400))
 fig, axes = plt.subplots(1, 3, figsize=(11, 4), constrained_layout=True)
 axes[0].imshow(rgb_composite(fr.pair.high.cube[crop], (0, 0, 0)))

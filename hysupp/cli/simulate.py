@@ -51,7 +51,7 @@ def simulate(recipe: str | None, params: tuple[str, ...], out: str | None, overw
         protocol = result.extras.get("protocol", {})
         save(result, out, overwrite=overwrite)
     else:
-        from hysupp.simulate.fusion import save_fusion_pair
+        from hysupp.io.pair import save_fusion_pair
 
         protocol = result.protocol
         save_fusion_pair(result, out, overwrite=overwrite)

@@ -18,8 +18,9 @@ import sys
 import types
 from typing import Any
 
-from hysupp.simulate.fusion import (FusionPair, hs_ms_pair, load_fusion_pair, save_fusion_pair,
-                                    synthesize_pansharpening_pair, wald_pansharpening_pair)
+from hysupp.io.pair import load_fusion_pair, save_fusion_pair
+from hysupp.pair import FusionPair
+from hysupp.simulate.fusion import hs_ms_pair, synthesize_pansharpening_pair, wald_pansharpening_pair
 from hysupp.simulate.recipes import Recipe, available_recipes, get_recipe, register_recipe, simulate
 
 __all__ = ["FusionPair", "Recipe", "available_recipes", "get_recipe", "hs_ms_pair", "load_fusion_pair",

@@ -2,9 +2,10 @@ r"""Fusion pairs (DESIGN §2): reduced-resolution MS+PAN pairs and HS+MS pairs w
 
 A fusion method needs a *low* spatial resolution image (MS for pansharpening, HS for HS-MS fusion),
 a *high* spatial resolution image (PAN, or MS) and, to be scored, the *reference* it should
-recover. Three simulators build such a :class:`FusionPair` from physics operators
-(:mod:`hysupp.physics`), and every operator's ``to_dict()`` goes into ``pair.protocol``, a JSON
-value that travels with the data (and into every file written by :func:`save_fusion_pair`).
+recover. Three simulators build such a :class:`~hysupp.pair.FusionPair` (the data model,
+:mod:`hysupp.pair`) from physics operators (:mod:`hysupp.physics`), and every operator's
+``to_dict()`` goes into ``pair.protocol``, a JSON value that travels with the data (and into every
+file written by :func:`hysupp.io.pair.save_fusion_pair`).
 
 Wald's reduced-resolution protocol (:func:`wald_pansharpening_pair`)
 --------------------------------------------------------------------
@@ -90,13 +91,9 @@ high-resolution pixels; block-mean decimation and bicubic resizing: no offset).
 
 Files
 -----
-:func:`save_fusion_pair` writes ``.npz`` (channels first: ``gt``, ``ms``, ``lms``, ``pan`` for
-pansharpening -- PanCollection's names, ``lms`` being the ``interp23tap``-upsampled ``ms`` -- or
-``gt``, ``hs``, ``ms`` for HS-MS), ``.mat`` (the same names in MATLAB's ``(H, W, C)`` order, PAN as
-``(H, W)``) and ``.h5`` (PanCollection layout ``N x C x H x W`` with ``N = 1``). Each file embeds
-the protocol as a JSON string (``protocol_json``) and the scene metadata (``layout_json``:
-wavelengths, georef, names, how ``lms`` was made); :func:`load_fusion_pair` reads them back (and
-item ``index`` of a PanCollection ``.h5`` without a protocol).
+Pairs are written and read by :mod:`hysupp.io.pair` (:func:`~hysupp.io.pair.save_fusion_pair`:
+``.npz``, ``.mat``, PanCollection ``.h5``, with the protocol embedded;
+:func:`~hysupp.io.pair.load_fusion_pair`); ``hysupp.simulate`` re-exports both.
 
 References
 ----------
@@ -131,10 +128,8 @@ Example
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -142,27 +137,18 @@ import numpy as np
 
 from hysupp.errors import HysuppError, InputError
 from hysupp.methods.params import Param
+from hysupp.pair import FusionPair, attach_protocol, check_ratio
 from hysupp.physics.operator import LinearOperator, is_torch
 from hysupp.scene import Georef, Scene
 from hysupp.simulate.recipes import Recipe, register_recipe
 
 __all__ = [
-    "KINDS",
-    "FusionPair",
     "ImresizeBicubic",
     "full_resolution_pair",
     "hs_ms_pair",
-    "load_fusion_pair",
-    "save_fusion_pair",
     "synthesize_pansharpening_pair",
     "wald_pansharpening_pair",
 ]
-
-#: The two kinds of pair.
-KINDS = ("pansharpening", "hs-ms")
-
-FORMAT_NAME = "hysupp-fusion-pair"
-FORMAT_VERSION = 1
 
 REF_WALD = ("L. Wald, T. Ranchin, M. Mangolini, 'Fusion of satellite images of different spatial resolutions: "
             "assessing the quality of resulting images', PE&RS 63(6):691-699, 1997")
@@ -180,155 +166,8 @@ _PAN_FILTERS = ("mtf", "bicubic")
 
 
 # =============================================================================================
-# the pair
-# =============================================================================================
-@dataclass
-class FusionPair:
-    """Inputs of a fusion method, the reference it should recover and how they were made.
-
-    Parameters
-    ----------
-    reference : Scene or None
-        The ground-truth high-resolution cube ``(L, H, W)`` (the original MS in Wald's protocol,
-        the HR MS or HS cube for simulated pairs); ``None`` for a full-resolution pair.
-    low : Scene
-        The low spatial resolution input ``(L, H / ratio, W / ratio)``: MS for pansharpening,
-        HS for HS-MS fusion.
-    high : Scene
-        The high spatial resolution input ``(C, H, W)``: PAN (``C = 1``) or MS.
-    ratio : int
-        Resolution ratio between ``high`` and ``low``.
-    protocol : dict
-        JSON-serialisable description: every operator's ``to_dict()``, sensor, phase, SNRs,
-        seeds, source, crop (see the module notes).
-    kind : {"pansharpening", "hs-ms"}
-
-    Raises
-    ------
-    InputError
-        Inconsistent sizes: ``high`` must be ``ratio`` times ``low`` on both axes, ``reference``
-        the size of ``high`` with the bands of ``low``, a pansharpening ``high`` one band.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from hysupp import Scene
-    >>> lo, hi = Scene(cube=np.zeros((3, 2, 2))), Scene(cube=np.zeros((1, 8, 8)))
-    >>> FusionPair(None, lo, hi, 4, {}, "pansharpening").full_resolution
-    True
-    >>> FusionPair(None, lo, Scene(cube=np.zeros((1, 8, 6))), 4)   # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    ...
-    hysupp.errors.InputError: fusion pair: high is 8 x 6 pixels, expected ratio 4 x low (2 x 2) = 8 x 8
-    """
-
-    reference: Scene | None
-    low: Scene
-    high: Scene
-    ratio: int
-    protocol: dict[str, Any] = field(default_factory=dict)
-    kind: str = "pansharpening"
-
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise InputError(f"fusion pair: kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
-        self.ratio = _check_ratio(self.ratio)
-        for role in ("low", "high"):
-            s = getattr(self, role)
-            if not isinstance(s, Scene):
-                raise InputError(f"fusion pair: {role} must be a Scene, got {type(s).__name__}")
-            s.require_cube()
-        h, w = self.low.image_shape
-        H, W = self.high.image_shape
-        r = self.ratio
-        if (H, W) != (h * r, w * r):
-            raise InputError(f"fusion pair: high is {H} x {W} pixels, expected ratio {r} x low ({h} x {w}) = "
-                             f"{h * r} x {w * r}")
-        if self.kind == "pansharpening" and self.high.n_bands != 1:
-            raise InputError(f"fusion pair: a pansharpening pair's high input is a PAN with 1 band, "
-                             f"got {self.high.n_bands}")
-        if self.reference is not None:
-            if not isinstance(self.reference, Scene):
-                raise InputError(f"fusion pair: reference must be a Scene or None, got "
-                                 f"{type(self.reference).__name__}")
-            L, Hr, Wr = self.reference.shape
-            if (Hr, Wr) != (H, W):
-                raise InputError(f"fusion pair: reference is {Hr} x {Wr} pixels, the high input {H} x {W}")
-            if L != self.low.n_bands:
-                raise InputError(f"fusion pair: reference has {L} bands, the low input {self.low.n_bands}")
-
-    # ------------------------------------------------------------------ views
-    @property
-    def full_resolution(self) -> bool:
-        """Whether the pair has no reference (a real pair at its native resolution)."""
-        return self.reference is None
-
-    def lms_operator(self, method: str | None = None) -> LinearOperator:
-        """The interpolator that makes ``lms`` (low upsampled to the high grid).
-
-        ``interp23tap`` (PanCollection's ``lms``, power-of-two ratios) on the decimation phase of
-        the protocol, otherwise bicubic (pixel-centre alignment).
-        """
-        from hysupp.physics.sampling import Upsampling
-
-        r = self.ratio
-        pow2 = 2 ** round(math.log2(r)) == r
-        m = method or ("interp23tap" if pow2 else "bicubic")
-        phase = self.protocol.get("phase")
-        if m == "interp23tap":
-            return Upsampling(r, m, phase=phase if isinstance(phase, int) and 0 <= phase < r else None)
-        return Upsampling(r, m)
-
-    def upsampled_low(self, method: str | None = None) -> np.ndarray:
-        """``low`` interpolated to the size of ``high`` (``lms``), see :meth:`lms_operator`."""
-        cube = self.low.require_cube()
-        return np.asarray(self.lms_operator(method).forward(cube)).astype(cube.dtype, copy=False)
-
-    def arrays(self) -> dict[str, np.ndarray]:
-        """The arrays under their file names, channels first.
-
-        Pansharpening: ``gt`` (if a reference), ``ms``, ``lms``, ``pan``; HS-MS: ``gt``, ``hs``,
-        ``ms``.
-        """
-        out: dict[str, np.ndarray] = {}
-        if self.reference is not None:
-            out["gt"] = self.reference.require_cube()
-        if self.kind == "pansharpening":
-            out["ms"] = self.low.require_cube()
-            out["lms"] = self.upsampled_low()
-            out["pan"] = self.high.require_cube()
-        else:
-            out["hs"] = self.low.require_cube()
-            out["ms"] = self.high.require_cube()
-        return out
-
-    def summary(self) -> dict[str, Any]:
-        """A short JSON-serialisable description."""
-        return {"kind": self.kind, "ratio": self.ratio,
-                "reference": None if self.reference is None else list(self.reference.shape),
-                "low": list(self.low.shape), "high": list(self.high.shape),
-                "protocol": self.protocol.get("protocol"), "sensor": self.protocol.get("sensor")}
-
-    def save(self, path: str | Path, overwrite: bool = False) -> Path:
-        """:func:`save_fusion_pair` ``(self, path, overwrite)``."""
-        return save_fusion_pair(self, path, overwrite=overwrite)
-
-
-# =============================================================================================
 # validation helpers
 # =============================================================================================
-def _check_ratio(ratio: Any) -> int:
-    if isinstance(ratio, (bool, np.bool_)) or not isinstance(ratio, (int, float, np.integer, np.floating)):
-        raise InputError(f"ratio must be an integer >= 2 (the resolution ratio), got {ratio!r}")
-    f = float(ratio)
-    if not math.isfinite(f) or not f.is_integer():
-        raise InputError(f"ratio must be an integer >= 2 (the resolution ratio), got {ratio!r}: fusion pairs "
-                         f"need an integer ratio")
-    if f < 2:
-        raise InputError(f"ratio must be an integer >= 2 (the resolution ratio), got {ratio!r}")
-    return int(f)
-
-
 def _parse_phase(phase: Any) -> Any:
     """Recipe strings like '2' become integers; names are kept."""
     if isinstance(phase, str):
@@ -462,14 +301,6 @@ def _apply_noise(Y: np.ndarray, model: Any, seq: np.random.SeedSequence) -> np.n
     return np.asarray(model.apply(Y, seed=np.random.default_rng(seq)))
 
 
-def _attach(pair: FusionPair) -> FusionPair:
-    """Every scene of the pair carries the protocol too (``extras['protocol']``)."""
-    for s in (pair.reference, pair.low, pair.high):
-        if s is not None:
-            s.extras["protocol"] = pair.protocol
-    return pair
-
-
 # =============================================================================================
 # MATLAB imresize(x, 1/r) as an operator (toolbox v1.3 PAN degradation)
 # =============================================================================================
@@ -505,7 +336,7 @@ class ImresizeBicubic(LinearOperator):
     """
 
     def __init__(self, ratio: int) -> None:
-        self.ratio = _check_ratio(ratio)
+        self.ratio = check_ratio(ratio)
         self._cache: dict[int, np.ndarray] = {}
 
     def to_dict(self) -> dict[str, Any]:
@@ -655,7 +486,7 @@ def wald_pansharpening_pair(ms: Scene | np.ndarray, pan: Scene | np.ndarray | No
         ratio = extras.get("ratio")
         if ratio is None:
             raise InputError("give ratio= (the MS Scene has no extras['ratio'])")
-    r = _check_ratio(ratio)
+    r = check_ratio(ratio)
     if sensor is None:
         sensor = extras.get("sensor")
     if sensor is None and (gnyq is None or gnyq_pan is None):
@@ -734,7 +565,7 @@ def wald_pansharpening_pair(ms: Scene | np.ndarray, pan: Scene | np.ndarray | No
                 notes=[f"MS degraded by its MTF ({sensor_key}) and decimated by {r} (phase {dec.phase})"])
     hi = _scene(high, dt, name, "high", georef=pan_g,
                 notes=[f"PAN degraded to the MS resolution ({pan_filter})"])
-    return _attach(FusionPair(ref, lo, hi, r, protocol, "pansharpening"))
+    return attach_protocol(FusionPair(ref, lo, hi, r, protocol, "pansharpening"))
 
 
 def full_resolution_pair(ms: Scene | np.ndarray, pan: Scene | np.ndarray | None = None,
@@ -757,7 +588,7 @@ def full_resolution_pair(ms: Scene | np.ndarray, pan: Scene | np.ndarray | None 
         if pan is None:
             raise InputError("no PAN image: pass pan=, or an MS Scene read from an MS+PAN file (extras['pan'])")
     P, pan_scene = _as_pan(pan)
-    r = _check_ratio(ratio if ratio is not None else extras.get("ratio"))
+    r = check_ratio(ratio if ratio is not None else extras.get("ratio"))
     sensor = sensor if sensor is not None else extras.get("sensor")
     L, h, w = M.shape
     H, W = P.shape[1:]
@@ -775,7 +606,7 @@ def full_resolution_pair(ms: Scene | np.ndarray, pan: Scene | np.ndarray | None 
     lo = _scene(M, dt, name, "low", wavelengths=ms_scene.wavelengths if ms_scene else None,
                 fwhm=ms_scene.fwhm if ms_scene else None, georef=ms_scene.georef if ms_scene else None)
     hi = _scene(P, dt, name, "high", georef=pan_scene.georef if pan_scene is not None else None)
-    return _attach(FusionPair(None, lo, hi, r, protocol, "pansharpening"))
+    return attach_protocol(FusionPair(None, lo, hi, r, protocol, "pansharpening"))
 
 
 # =============================================================================================
@@ -932,7 +763,7 @@ def synthesize_pansharpening_pair(hr_cube: Scene | np.ndarray, sensor: str = "WV
     from hysupp.physics.spectral import SENSORS_SPECTRAL
     from hysupp.physics.spectral import get_sensor as get_spectral
 
-    r = _check_ratio(ratio)
+    r = check_ratio(ratio)
     X, scene, wl = _hr_scene(hr_cube, wavelengths, "the high-resolution cube")
     spec = get_spectral(sensor)
     if not spec.group("pan"):
@@ -1001,7 +832,7 @@ def synthesize_pansharpening_pair(hr_cube: Scene | np.ndarray, sensor: str = "WV
                 notes=[f"LR MS: MTF blur, decimation by {r}, noise {snr_ms} dB"])
     hi = _scene(pan_hr, dt, name, "high", wavelengths=srf_pan.target_centres, fwhm=srf_pan.target_fwhm,
                 georef=g_ref, extras={"band_names": ["PAN"]}, notes=[f"PAN: {spec.name} PAN SRF, noise {snr_pan} dB"])
-    return _attach(FusionPair(ref, lo, hi, r, protocol, "pansharpening"))
+    return attach_protocol(FusionPair(ref, lo, hi, r, protocol, "pansharpening"))
 
 
 def hs_ms_pair(hr_hs: Scene | np.ndarray, ratio: int = 4, *, psf_fwhm: float | None = None,
@@ -1073,7 +904,7 @@ def hs_ms_pair(hr_hs: Scene | np.ndarray, ratio: int = 4, *, psf_fwhm: float | N
     from hysupp.physics.blur import Blur
     from hysupp.physics.sampling import Decimation
 
-    r = _check_ratio(ratio)
+    r = check_ratio(ratio)
     explicit = not isinstance(msi_sensor, str)
     if explicit and wavelengths is None and not (isinstance(hr_hs, Scene) and hr_hs.wavelengths is not None):
         X, scene = _as_cube(hr_hs, "the HS cube")
@@ -1136,239 +967,7 @@ def hs_ms_pair(hr_hs: Scene | np.ndarray, ratio: int = 4, *, psf_fwhm: float | N
     hi = _scene(ms, dt, name, "high", wavelengths=srf.target_centres, fwhm=srf.target_fwhm, georef=g_ref,
                 extras={"band_names": list(srf.band_names)},
                 notes=[f"HR MS: {sensor_name} SRF, noise {snr_ms} dB"])
-    return _attach(FusionPair(ref, lo, hi, r, protocol, "hs-ms"))
-
-
-# =============================================================================================
-# files
-# =============================================================================================
-_ROLES = {"pansharpening": {"gt": "reference", "ms": "low", "pan": "high"},
-          "hs-ms": {"gt": "reference", "hs": "low", "ms": "high"}}
-
-
-def _scene_meta(s: Scene | None) -> Any:
-    if s is None:
-        return None
-    return {"name": s.name, "wavelengths": None if s.wavelengths is None else s.wavelengths.tolist(),
-            "fwhm": None if s.fwhm is None else s.fwhm.tolist(),
-            "georef": None if s.georef is None else s.georef.to_dict(),
-            "band_names": s.extras.get("band_names"), "notes": list(s.notes)}
-
-
-def _layout(pair: FusionPair, fmt: str) -> dict[str, Any]:
-    lay = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "kind": pair.kind, "ratio": pair.ratio,
-           "file_format": fmt, "roles": _ROLES[pair.kind],
-           "scenes": {"reference": _scene_meta(pair.reference), "low": _scene_meta(pair.low),
-                      "high": _scene_meta(pair.high)}}
-    if pair.kind == "pansharpening":
-        lay["lms"] = pair.lms_operator().to_dict()
-    if fmt == "mat":
-        lay["axes"] = "MATLAB (H, W, C); pan (H, W)"
-    elif fmt == "h5":
-        lay["axes"] = "(N, C, H, W), N = 1"
-    else:
-        lay["axes"] = "(C, H, W)"
-    return _jsonable(lay)
-
-
-def save_fusion_pair(pair: FusionPair, path: str | Path, overwrite: bool = False) -> Path:
-    """Write a pair to ``.npz``, ``.mat`` or ``.h5`` (atomic; never overwrites unless asked).
-
-    ============ ======================================================= =========================
-    format       arrays                                                  axes
-    ============ ======================================================= =========================
-    ``.npz``     pansharpening: ``gt``, ``ms``, ``lms``, ``pan``;        ``(C, H, W)``
-                 HS-MS: ``gt``, ``hs``, ``ms``
-    ``.mat``     the same names (MATLAB toolboxes' order)                ``(H, W, C)``, pan ``(H, W)``
-    ``.h5``      PanCollection: the same names                           ``(N, C, H, W)``, ``N = 1``
-    ============ ======================================================= =========================
-
-    ``gt`` is absent for a full-resolution pair; ``lms`` is ``ms`` upsampled with ``interp23tap``
-    (bicubic for ratios that are not powers of two). Every file also holds ``protocol_json`` (the
-    protocol, a JSON string), ``layout_json`` (wavelengths, georef, names, the ``lms``
-    interpolator), ``kind`` and ``ratio`` (``.h5``: as root attributes).
-
-    Raises
-    ------
-    OutputExistsError
-        ``path`` exists and ``overwrite`` is false.
-    InputError
-        Unsupported extension.
-
-    >>> import numpy as np, tempfile, os
-    >>> pair = wald_pansharpening_pair(np.ones((4, 8, 8)), np.ones((32, 32)), 4, "QB")
-    >>> out = save_fusion_pair(pair, os.path.join(tempfile.mkdtemp(), "pair.npz"))
-    >>> sorted(np.load(out).files)
-    ['gt', 'kind', 'layout_json', 'lms', 'ms', 'pan', 'protocol_json', 'ratio']
-    """
-    from hysupp.io.atomic import atomic_output, check_target
-
-    if not isinstance(pair, FusionPair):
-        raise InputError(f"save_fusion_pair takes a FusionPair, got {type(pair).__name__}")
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix not in (".npz", ".mat", ".h5", ".hdf5"):
-        raise InputError(f"{str(p)!r}: fusion pairs are written as .npz, .mat or .h5, "
-                         f"got {suffix or 'no extension'!r}")
-    check_target(p, overwrite)
-    arrays = pair.arrays()
-    protocol_json = json.dumps(_jsonable(pair.protocol))
-    fmt = {".npz": "npz", ".mat": "mat"}.get(suffix, "h5")
-    layout_json = json.dumps(_layout(pair, fmt))
-    with atomic_output(p, overwrite) as tmp:
-        if fmt == "npz":
-            np.savez_compressed(tmp, protocol_json=np.array(protocol_json), layout_json=np.array(layout_json),
-                                kind=np.array(pair.kind), ratio=np.array(pair.ratio), **arrays)
-        elif fmt == "mat":
-            import scipy.io as sio
-
-            mat = {}
-            for k, v in arrays.items():
-                mat[k] = v[0] if (k == "pan") else np.moveaxis(v, 0, -1)
-            mat.update(protocol_json=protocol_json, layout_json=layout_json, kind=pair.kind,
-                       ratio=float(pair.ratio))
-            sio.savemat(tmp, mat, do_compression=True, oned_as="column")
-        else:
-            import h5py
-
-            with h5py.File(tmp, "w") as fh:
-                for k, v in arrays.items():
-                    fh.create_dataset(k, data=v[None])
-                fh.attrs["protocol_json"] = protocol_json
-                fh.attrs["layout_json"] = layout_json
-                fh.attrs["kind"] = pair.kind
-                fh.attrs["ratio"] = pair.ratio
-    return p
-
-
-def _text(v: Any) -> str:
-    if isinstance(v, bytes):
-        return v.decode("utf-8")
-    if isinstance(v, np.ndarray):
-        if v.dtype.kind in ("U", "S"):
-            return _text(v.reshape(-1)[0] if v.size == 1 else "".join(map(str, v.reshape(-1))))
-        if v.dtype == object and v.size == 1:
-            return _text(v.reshape(-1)[0])
-    return str(v)
-
-
-def _restore_scene(cube: np.ndarray, meta: Any, role: str, protocol: dict) -> Scene:
-    meta = meta or {}
-    g = meta.get("georef")
-    georef = None
-    if g:
-        georef = Georef(crs=g.get("crs"), transform=None if g.get("transform") is None else tuple(g["transform"]),
-                        nodata=g.get("nodata"))
-    extras: dict[str, Any] = {"fusion_role": role, "protocol": protocol}
-    if meta.get("band_names") is not None:
-        extras["band_names"] = meta["band_names"]
-    return Scene(cube=np.ascontiguousarray(cube), wavelengths=meta.get("wavelengths"), fwhm=meta.get("fwhm"),
-                 georef=georef, name=meta.get("name") or role, layout=f"fusion:{role}",
-                 notes=list(meta.get("notes") or []), extras=extras)
-
-
-def _pair_from_arrays(arrays: dict[str, np.ndarray], protocol: dict, layout: dict | None, path: Path,
-                      kind: str | None, ratio: Any) -> FusionPair:
-    if kind is None:
-        kind = "hs-ms" if "hs" in arrays else "pansharpening"
-    if kind not in KINDS:
-        raise InputError(f"{str(path)!r}: unknown pair kind {kind!r}")
-    need = ("ms", "pan") if kind == "pansharpening" else ("hs", "ms")
-    missing = [k for k in need if k not in arrays]
-    if missing:
-        raise InputError(f"{str(path)!r}: a {kind} pair needs arrays {', '.join(need)}; missing "
-                         f"{', '.join(missing)} (found {', '.join(sorted(arrays))})")
-    low_key, high_key = need
-    low, high = arrays[low_key], arrays[high_key]
-    if ratio is None:
-        ratio = high.shape[-1] / low.shape[-1]
-    scenes = (layout or {}).get("scenes", {})
-    ref = None
-    if "gt" in arrays:
-        ref = _restore_scene(arrays["gt"], scenes.get("reference"), "reference", protocol)
-    lo = _restore_scene(low, scenes.get("low"), "low", protocol)
-    hi = _restore_scene(high, scenes.get("high"), "high", protocol)
-    return FusionPair(ref, lo, hi, _check_ratio(ratio), protocol, kind)
-
-
-def load_fusion_pair(path: str | Path, *, index: int = 0) -> FusionPair:
-    """Read a pair written by :func:`save_fusion_pair` (``.npz``, ``.h5``, ``.mat``).
-
-    A PanCollection ``.h5`` (``gt``, ``ms``, ``lms``, ``pan`` of shape ``(N, C, H, W)``) without an
-    embedded protocol is read too: item ``index``, with a protocol saying where it came from.
-    ``lms`` is not read back (it is recomputed by :meth:`FusionPair.upsampled_low`).
-
-    Raises
-    ------
-    InputError
-        Missing file, unsupported extension, missing arrays, ``index`` out of range.
-
-    >>> import numpy as np, tempfile, os
-    >>> pair = wald_pansharpening_pair(np.ones((4, 8, 8)), np.ones((32, 32)), 4, "QB")
-    >>> back = load_fusion_pair(save_fusion_pair(pair, os.path.join(tempfile.mkdtemp(), "p.h5")))
-    >>> back.kind, back.ratio, back.low.shape, back.protocol == pair.protocol
-    ('pansharpening', 4, (4, 2, 2), True)
-    """
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"file not found: {str(p)!r}")
-    suffix = p.suffix.lower()
-    names = ("gt", "ms", "pan", "hs")
-    if suffix == ".npz":
-        with np.load(p, allow_pickle=False) as z:
-            if "protocol_json" not in z.files:
-                raise InputError(f"{str(p)!r} is not a hysupp fusion pair (no protocol_json; arrays: "
-                                 f"{', '.join(z.files)})")
-            protocol = json.loads(_text(z["protocol_json"]))
-            layout = json.loads(_text(z["layout_json"])) if "layout_json" in z.files else None
-            kind = _text(z["kind"]) if "kind" in z.files else None
-            ratio = int(z["ratio"]) if "ratio" in z.files else None
-            arrays = {k: np.asarray(z[k]) for k in names if k in z.files}
-    elif suffix in (".h5", ".hdf5"):
-        import h5py
-
-        with h5py.File(p, "r") as fh:
-            found = {k: fh[k] for k in names if k in fh}
-            if not found:
-                raise InputError(f"{str(p)!r}: no fusion arrays (gt, ms, pan, hs); datasets: {', '.join(fh.keys())}")
-            n = {k: v.shape[0] for k, v in found.items()}
-            if any(v.ndim != 4 for v in found.values()):
-                raise InputError(f"{str(p)!r}: expected (N, C, H, W) datasets, got "
-                                 f"{ {k: v.shape for k, v in found.items()} }")
-            n_items = min(n.values())
-            if not 0 <= index < n_items:
-                raise InputError(f"{str(p)!r} holds {n_items} item(s); index {index} is out of range")
-            arrays = {k: np.asarray(v[index]) for k, v in found.items()}
-            attrs = dict(fh.attrs)
-        if "protocol_json" in attrs:
-            protocol = json.loads(_text(attrs["protocol_json"]))
-            layout = json.loads(_text(attrs["layout_json"])) if "layout_json" in attrs else None
-            kind = _text(attrs["kind"]) if "kind" in attrs else None
-            ratio = int(attrs["ratio"]) if "ratio" in attrs else None
-        else:
-            protocol = {"protocol": "unknown (foreign file)", "source": {"file": str(p), "index": index},
-                        "note": "no embedded protocol; ratio inferred from the array sizes"}
-            layout, kind, ratio = None, None, None
-    elif suffix == ".mat":
-        import scipy.io as sio
-
-        raw = sio.loadmat(p)
-        if "protocol_json" not in raw:
-            raise InputError(f"{str(p)!r} is not a hysupp fusion pair (no protocol_json); read it with hysupp.load")
-        protocol = json.loads(_text(raw["protocol_json"]))
-        layout = json.loads(_text(raw["layout_json"])) if "layout_json" in raw else None
-        kind = _text(raw["kind"]) if "kind" in raw else None
-        ratio = int(np.asarray(raw["ratio"]).ravel()[0]) if "ratio" in raw else None
-        arrays = {}
-        for k in names:
-            if k in raw:
-                v = np.asarray(raw[k])
-                arrays[k] = v[None] if v.ndim == 2 else np.moveaxis(v, -1, 0)
-    else:
-        raise InputError(f"{str(p)!r}: fusion pairs are read from .npz, .h5 or .mat, "
-                         f"got {suffix or 'no extension'!r}")
-    pair = _pair_from_arrays(arrays, protocol, layout, p, kind, ratio)
-    return _attach(pair)
+    return attach_protocol(FusionPair(ref, lo, hi, r, protocol, "hs-ms"))
 
 
 # =============================================================================================
@@ -1407,7 +1006,7 @@ def _read(recipe: Recipe, path: str | None, what: str) -> tuple[Scene, dict[str,
 def _finish(recipe: Recipe, pair: FusionPair, info: dict[str, Any]) -> FusionPair:
     pair.protocol.setdefault("source", {}).update(_jsonable(info))
     pair.protocol["recipe"] = recipe.protocol()
-    return _attach(pair)
+    return attach_protocol(pair)
 
 
 @register_recipe
