@@ -23,55 +23,50 @@ _SRC_TB = ("Vivone et al. 2015 Pansharpening Toolbox (MTF.m, MTF_PAN.m, resize_i
 _SRC_HSTB = ("hyperspectral extension of the Pansharpening Toolbox MTF.m/MTF_PAN.m (Loncan et al., IEEE GRSM "
              "2015), public copies")
 
+_BGRN = ("Blue", "Green", "Red", "NIR")
+_WV = ("Coastal", "Blue", "Green", "Yellow", "Red", "RedEdge", "NIR1", "NIR2")
+_ALI = ("MS-1p", "MS-1", "MS-2", "MS-3", "MS-4", "MS-4p", "MS-5p", "MS-5", "MS-7")
+
 # key: (name, ms_bands, ms_gnyq, pan_gnyq, ratio, uniform, aliases)
 OLD_MTF = {
-    'QB': ('QuickBird', ('Blue', 'Green', 'Red', 'NIR'), (0.34, 0.32, 0.3, 0.22), 0.15, 4, False,
-        ('QuickBird', 'QB')),
-    'IKONOS': ('IKONOS', ('Blue', 'Green', 'Red', 'NIR'), (0.26, 0.28, 0.29, 0.28), 0.17, 4, False,
-        ('IKONOS',)),
-    'GeoEye1': ('GeoEye-1', ('Blue', 'Green', 'Red', 'NIR'), (0.23, 0.23, 0.23, 0.23), 0.16, 4, False,
-        ('GeoEye-1', 'GeoEye1', 'GE1', 'GE-1')),
-    'WV2': ('WorldView-2', ('Coastal', 'Blue', 'Green', 'Yellow', 'Red', 'RedEdge', 'NIR1', 'NIR2'), (0.35, 0.35, 0.35, 0.35, 0.35, 0.35, 0.35, 0.27), 0.11, 4, False,
-        ('WorldView-2', 'WorldView2', 'WV2', 'WV-2')),
-    'WV3': ('WorldView-3', ('Coastal', 'Blue', 'Green', 'Yellow', 'Red', 'RedEdge', 'NIR1', 'NIR2'), (0.325, 0.355, 0.36, 0.35, 0.365, 0.36, 0.335, 0.315), 0.14, 4, False,
-        ('WorldView-3', 'WorldView3', 'WV3', 'WV-3')),
-    'Pleiades': ('Pleiades 1A/1B', ('Blue', 'Green', 'Red', 'NIR'), (0.3, 0.3, 0.3, 0.3), 0.15, 4, False,
-        ('Pleiades', 'Pleiades-1', 'Pleiades1', 'PHR', 'Pleiades-1A', 'Pleiades-1B')),
-    'SPOT7': ('SPOT-7 (NAOMI)', ('Blue', 'Green', 'Red', 'NIR'), (0.29, 0.29, 0.29, 0.29), 0.15, 4, False,
-        ('SPOT-7', 'SPOT7', 'SPOT 7')),
-    'ALI': ('EO-1 ALI', ('MS-1p', 'MS-1', 'MS-2', 'MS-3', 'MS-4', 'MS-4p', 'MS-5p', 'MS-5', 'MS-7'), (0.29, 0.3, 0.28, 0.29, 0.28, 0.29, 0.25, 0.25, 0.25), 0.11, 3, False,
-        ('ALI', 'EO-1 ALI', 'EO1-ALI', 'Ali_MS')),
-    'Hyperion': ('EO-1 Hyperion', HYPERION_BANDS, HYPERION, 0.11, 3, False,
-        ('Hyperion', 'HYP', 'EO-1 Hyperion', 'EO1-Hyperion')),
-    'PRISMA': ('PRISMA (ASI)', (), (0.3,), 0.2, 6, True,
-        ('PRISMA',)),
-    'generic': ('generic sensor (toolbox default)', (), (0.29,), 0.15, 4, True,
-        ('generic', 'none', 'default')),
+    "QB": ("QuickBird", _BGRN, (0.34, 0.32, 0.3, 0.22), 0.15, 4, False, ("QuickBird", "QB")),
+    "IKONOS": ("IKONOS", _BGRN, (0.26, 0.28, 0.29, 0.28), 0.17, 4, False, ("IKONOS",)),
+    "GeoEye1": ("GeoEye-1", _BGRN, (0.23, 0.23, 0.23, 0.23), 0.16, 4, False, ("GeoEye-1", "GeoEye1", "GE1", "GE-1")),
+    "WV2": ("WorldView-2", _WV, (0.35, 0.35, 0.35, 0.35, 0.35, 0.35, 0.35, 0.27), 0.11, 4, False,
+            ("WorldView-2", "WorldView2", "WV2", "WV-2")),
+    "WV3": ("WorldView-3", _WV, (0.325, 0.355, 0.36, 0.35, 0.365, 0.36, 0.335, 0.315), 0.14, 4, False,
+            ("WorldView-3", "WorldView3", "WV3", "WV-3")),
+    "Pleiades": ("Pleiades 1A/1B", _BGRN, (0.3, 0.3, 0.3, 0.3), 0.15, 4, False,
+                 ("Pleiades", "Pleiades-1", "Pleiades1", "PHR", "Pleiades-1A", "Pleiades-1B")),
+    "SPOT7": ("SPOT-7 (NAOMI)", _BGRN, (0.29, 0.29, 0.29, 0.29), 0.15, 4, False, ("SPOT-7", "SPOT7", "SPOT 7")),
+    "ALI": ("EO-1 ALI", _ALI, (0.29, 0.3, 0.28, 0.29, 0.28, 0.29, 0.25, 0.25, 0.25), 0.11, 3, False,
+            ("ALI", "EO-1 ALI", "EO1-ALI", "Ali_MS")),
+    "Hyperion": ("EO-1 Hyperion", HYPERION_BANDS, HYPERION, 0.11, 3, False,
+                 ("Hyperion", "HYP", "EO-1 Hyperion", "EO1-Hyperion")),
+    "PRISMA": ("PRISMA (ASI)", (), (0.3,), 0.2, 6, True, ("PRISMA",)),
+    "generic": ("generic sensor (toolbox default)", (), (0.29,), 0.15, 4, True, ("generic", "none", "default")),
 }
 # key: (source, note)
 OLD_MTF_TEXT = {
-    'QB': (_SRC_TB,
-        ''),
-    'IKONOS': (_SRC_TB,
-        ''),
-    'GeoEye1': (_SRC_TB,
-        ''),
-    'WV2': (_SRC_TB,
-        ''),
-    'WV3': ('DLPan-Toolbox Tools/genMTF.m and MTF_PAN.m (liangjiandeng/DLPan-Toolbox@3af93d2)',
-        "VNIR MS bands only; the toolbox's 'WV3_4bands' subset is bands=[1, 2, 4, 6]."),
-    'Pleiades': (_SRC_HSTB,
-        ''),
-    'SPOT7': ("no published toolbox value found; the toolbox's generic default ('none') is used",
-        'PLACEHOLDER: generic default gains (0.29 MS, 0.15 PAN); replace with measured values or pass gnyq= explicitly.'),
-    'ALI': (_SRC_HSTB,
-        "the PAN gain 0.11 is marked 'To check' in the source."),
-    'Hyperion': (_SRC_HSTB,
-        "242 bands (1-21: 0.27, 22-41: 0.28, 42-70: 0.26, 71-130: 0.30, 131-242: 0.27); the PAN gain is the EO-1 ALI PAN (0.11) used with Hyperion in HS pansharpening; the toolbox's 'HYP_14_33' subset is bands=range(13, 33)."),
-    'PRISMA': ("matciotola/hyperspectral_pansharpening_toolbox@056c0cd Utils/spectral_tools.py (PAN value citing ASI's PRISMA mission status, 2021)",
-        'uniform HS gain for any number of bands (pass n_bands).'),
-    'generic': (_SRC_TB + " ('none' case)",
-        'uniform gain for any number of bands.'),
+    "QB": (_SRC_TB, ""),
+    "IKONOS": (_SRC_TB, ""),
+    "GeoEye1": (_SRC_TB, ""),
+    "WV2": (_SRC_TB, ""),
+    "WV3": ("DLPan-Toolbox Tools/genMTF.m and MTF_PAN.m (liangjiandeng/DLPan-Toolbox@3af93d2)",
+            "VNIR MS bands only; the toolbox's 'WV3_4bands' subset is bands=[1, 2, 4, 6]."),
+    "Pleiades": (_SRC_HSTB, ""),
+    "SPOT7": ("no published toolbox value found; the toolbox's generic default ('none') is used",
+              "PLACEHOLDER: generic default gains (0.29 MS, 0.15 PAN); replace with measured values or pass "
+              "gnyq= explicitly."),
+    "ALI": (_SRC_HSTB, "the PAN gain 0.11 is marked 'To check' in the source."),
+    "Hyperion": (_SRC_HSTB,
+                 "242 bands (1-21: 0.27, 22-41: 0.28, 42-70: 0.26, 71-130: 0.30, 131-242: 0.27); the PAN gain is "
+                 "the EO-1 ALI PAN (0.11) used with Hyperion in HS pansharpening; the toolbox's 'HYP_14_33' "
+                 "subset is bands=range(13, 33)."),
+    "PRISMA": ("matciotola/hyperspectral_pansharpening_toolbox@056c0cd Utils/spectral_tools.py (PAN value citing "
+               "ASI's PRISMA mission status, 2021)",
+               "uniform HS gain for any number of bands (pass n_bands)."),
+    "generic": (_SRC_TB + " ('none' case)", "uniform gain for any number of bands."),
 }
 # key: (name, aliases, source, bands (name, centre, fwhm, group, long_name))
 OLD_SRF = {

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from hysupp.errors import InputError
-from hysupp.physics.sampling import check_ratio_power_of_two, expand  # noqa: F401 - the methods use C.check_ratio_power_of_two
+from hysupp.physics.sampling import check_ratio_power_of_two, expand  # noqa: F401 - C.check_ratio_power_of_two
 
 #: Size of the toolbox's MTF kernels.
 MTF_TAPS = 41
