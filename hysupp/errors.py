@@ -41,3 +41,42 @@ class OutputExistsError(HysuppError, FileExistsError):
 class DivergenceError(HysuppError, FloatingPointError):
     """An iterative method's iterates (or loss) became NaN/Inf; the message names the method and the
     iteration (raised through :func:`hysupp.optim.guards.check_finite`)."""
+
+
+# ------------------------------------------------------------------------------------------ warnings
+class HysuppWarning(UserWarning):
+    """Base class of every warning hysupp raises: something doubtful that still ran.
+
+    Library code raises them with :func:`warnings.warn` (a library prints nothing by itself: Python
+    shows each warning once on stderr, and callers can filter them by category); the CLI prints
+    them on stderr and every run records them in ``run.json`` under ``warnings``.
+    """
+
+
+class UnitsWarning(HysuppWarning):
+    """Units or scale were guessed or harmonised: integer/float data read as reflectance x 10^4, a
+    GDAL/ENVI scale factor applied, an image and a library in different units."""
+
+
+class LayoutWarning(HysuppWarning):
+    """A file's layout or axis order was decided by a heuristic that could be wrong."""
+
+
+class ConvergenceWarning(HysuppWarning):
+    """An iterative method stopped at its iteration cap without meeting its tolerance, or its
+    objective grew (diverging runs raise :class:`DivergenceError`)."""
+
+
+class ConditioningWarning(HysuppWarning):
+    """A linear system was ill-conditioned (e.g. nearly collinear endmembers): the result may be
+    inaccurate; the record holds the condition number or residual."""
+
+
+class DegeneratePixelsWarning(HysuppWarning):
+    """Input pixels that a method cannot explain: negative, all-zero, constant, saturated."""
+
+
+class DegenerateResultWarning(HysuppWarning):
+    """A result that is formally valid but physically doubtful: an all-zero endmember, an endmember
+    far outside the data's range, an implausible estimated SRF/PSF, fused values far outside the
+    inputs' range."""
