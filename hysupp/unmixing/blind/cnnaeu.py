@@ -64,7 +64,7 @@ import numpy as np
 
 from hysupp.errors import InputError
 from hysupp.methods.base import BlindUnmixer, UnmixingResult
-from hysupp.methods.params import Param
+from hysupp.methods.params import ODD, Param
 from hysupp.methods.registry import register
 from hysupp.nn.training import LossHistory, loader_order, make_optimizer, run_params, to_numpy, to_tensor, torch_session
 
@@ -135,22 +135,16 @@ class CNNAEU(BlindUnmixer):
               "int(250 H W L / (307*307*162)), at least 1", low=1, optional=True),
         Param("scale", float, 3.0, "softmax scale s (abundances = softmax(s * code))", low=0.0),
         Param("hidden", int, 48, "channels of the first encoder convolution", low=1),
-        Param("decoder_kernel", int, 11, "odd side of the decoder kernel", low=1),
+        Param("decoder_kernel", int, 11, "odd side of the decoder kernel", low=1, check=ODD),
         Param("negative_slope", float, 0.02, "LeakyReLU negative slope", low=0.0),
         Param("dropout", float, 0.2, "Dropout2d probability", low=0.0, high=0.999),
     ) + run_params(history_every=1)
 
-    def unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
-        Y = self.check_inputs(Y, p, image_shape)
+    def _unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         c = self.config
-        p = int(p)
         L, N = Y.shape
-        H, W = int(image_shape[0]), int(image_shape[1])
+        H, W = image_shape
         k = c["decoder_kernel"]
-        if k % 2 == 0:
-            from hysupp.errors import ParameterError
-
-            raise ParameterError(f"CNNAEU: parameter 'decoder_kernel' must be odd, got {k}")
         ps = min(c["patch_size"], H, W)
         if k // 2 >= ps:
             raise InputError(f"CNNAEU: the {k}x{k} decoder (reflect padding {k // 2}) needs patches and an image "
@@ -192,6 +186,6 @@ class CNNAEU(BlindUnmixer):
             A = to_numpy(abund[0].reshape(p, N))
             E = to_numpy(net.decoder.weight.mean(dim=(2, 3)))
             info = {"epochs": epochs, "iterations": epochs * -(-n_patches // bs), "num_patches": int(n_patches),
-                    "patch_size": ps, "train_time": t_train, "wall_time": time.perf_counter() - t0,
+                    "patch_size": ps, "train_time": t_train,
                     **hist.as_info(), **s.info()}
         return UnmixingResult(abundances=A, endmembers=E, info=info)

@@ -159,10 +159,8 @@ class PGMSU(BlindUnmixer):
         Param("batch_size", int, None, "pixels per batch; None: N // 10 (reference)", low=1, optional=True),
     ) + run_params(history_every=1)
 
-    def unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
-        Y = self.check_inputs(Y, p, image_shape)
+    def _unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         c = self.config
-        p = int(p)
         L, N = Y.shape
         bs = c["batch_size"] or max(1, N // 10)
         if bs < 2 and N > 1:
@@ -216,6 +214,6 @@ class PGMSU(BlindUnmixer):
             E_out = to_numpy(em.mean(0).T.contiguous())
             E_std = to_numpy(em.std(0).T.contiguous()) if N > 1 else np.zeros_like(E_out)
             info = {"epochs": epochs, "batch_size": int(bs), "iterations": epochs * -(-N // bs), "init": "VCA",
-                    "endmember_std": E_std, "train_time": t_train, "wall_time": time.perf_counter() - t0,
+                    "endmember_std": E_std, "train_time": t_train,
                     **hist.as_info(), **s.info()}
         return UnmixingResult(abundances=A_out, endmembers=E_out, info=info)
