@@ -8,7 +8,6 @@ import numpy as np
 
 from hysupp.errors import InputError
 from hysupp.fusion.hsms import common as C
-from hysupp.fusion.hsms.fuse_sylvester import _kernel_fft
 from hysupp.methods.base import FusionResult, HSMSFuser
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -36,7 +35,7 @@ def solve_hysure(hs: np.ndarray, ms: np.ndarray, ratio: int, srf: np.ndarray, ke
     Cb, H, W = ms.shape
     p = E.shape[1]
     fft2, ifft2 = np.fft.fft2, np.fft.ifft2
-    Bf = _kernel_fft(kernel, (H, W), offset)[None]                  # blur, sampled at ratio * i afterwards
+    Bf = C.kernel_fft(kernel, (H, W), offset)[None]                  # blur, sampled at ratio * i afterwards
     u = np.exp(-2j * np.pi * np.fft.fftfreq(H))[:, None]
     v = np.exp(-2j * np.pi * np.fft.fftfreq(W))[None, :]
     # periodic forward differences x[j + 1] - x[j]: symbols e^{+2 pi i f} - 1
@@ -147,9 +146,8 @@ class HySure(HSMSFuser):
         "M. Simoes, J. Bioucas-Dias, L. B. Almeida, J. Chanussot, \"A convex formulation for hyperspectral image "
         "superresolution via subspace-based regularization\", IEEE TGRS 53(6), 2015, doi:10.1109/TGRS.2014.2375320")
 
-    def fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
-             psf: Any = None) -> FusionResult:
-        hs, ms, ratio = self.check_inputs(hs, ms, ratio)
+    def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
+              psf: Any = None) -> FusionResult:
         hs = np.asarray(hs, dtype=np.float64)
         ms = np.asarray(ms, dtype=np.float64)
         if not self.mu > 0:

@@ -219,12 +219,11 @@ class HSMSNet(RecipeMixin, HSMSFuser):
             out = net(to_tensor(C.upsample(hs, ratio)[None] / scale, s), to_tensor(ms[None] / scale, s))[0]
         return np.asarray(to_numpy(out), dtype=np.float64) * scale
 
-    def fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
-             psf: Any = None) -> FusionResult:
+    def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
+              psf: Any = None) -> FusionResult:
         from hysupp.nn.fusion_training import Checkpoint
         from hysupp.nn.training import torch_session
 
-        hs, ms, ratio = self.check_inputs(hs, ms, ratio)
         with torch_session(self.device, self.dtype, self.seed) as s:
             if self.weights is not None:
                 ck = Checkpoint.load(self.weights, method=self.name, n_bands=hs.shape[0], ratio=ratio)

@@ -114,10 +114,9 @@ class PansharpeningNet(SceneTrainedNet, Pansharpener):
             out = net(to_tensor(data.ms[None], s), to_tensor(data.lms[None], s), to_tensor(data.pan[None], s))[0]
         return np.asarray(to_numpy(out), dtype=np.float64) * scale
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         from hysupp.nn.training import torch_session
 
-        ms, pan, ratio = self.check_inputs(ms, pan, ratio)
         with torch_session(self.device, self.dtype, self.seed) as s:
             if self.weights is not None:
                 ck = self.load_weights(self.weights, ms.shape[0], ratio)

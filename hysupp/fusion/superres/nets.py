@@ -98,10 +98,9 @@ class SRNet(SceneTrainedNet, SuperResolver):
             out = net(to_tensor(y[None], s), to_tensor(upsample_shift_free(y, ratio)[None], s))[0]
         return np.asarray(to_numpy(out), dtype=np.float64) * scale
 
-    def super_resolve(self, cube: np.ndarray, *, ratio: int, psf: Any = None) -> FusionResult:
+    def _super_resolve(self, cube: np.ndarray, *, ratio: int, psf: Any = None) -> FusionResult:
         from hysupp.nn.training import torch_session
 
-        cube, ratio = self.check_inputs(cube, ratio)
         with torch_session(self.device, self.dtype, self.seed) as s:
             ck = self.obtain_checkpoint(s, lambda scale: self.training_data(cube, ratio, psf, scale),
                                         n_bands=cube.shape[0], ratio=ratio)
