@@ -136,7 +136,7 @@ class HySure(HSMSFuser):
         Param("p", int, 10, "dimension of the HS subspace", low=1),
         Param("lambda_m", float, 1.0, "weight of the MS data term", low=0.0),
         Param("lambda_phi", float, 5e-4, "weight of the vector total variation", low=0.0),
-        Param("mu", float, 0.05, "ADMM penalty parameter", low=0.0),
+        Param("mu", float, 0.05, "ADMM penalty parameter", low=0.0, low_open=True),
         Param("iters", int, 200, "number of ADMM iterations", low=1),
         Param("tol", float, 0.0, "stop when ||Z - Z_prev|| <= tol ||Z_prev|| (0: run all iterations)", low=0.0),
         Param("basis", str, "vca", "subspace basis: VCA endmembers of the HS image or its leading singular vectors",
@@ -150,8 +150,6 @@ class HySure(HSMSFuser):
               psf: Any = None) -> FusionResult:
         hs = np.asarray(hs, dtype=np.float64)
         ms = np.asarray(ms, dtype=np.float64)
-        if not self.mu > 0:
-            raise InputError(f"HySure: mu must be > 0, got {self.mu}")
         R = C.estimate_srf(hs, ms, ratio, psf) if srf is None else np.asarray(srf, dtype=np.float64)
         if R.shape != (ms.shape[0], hs.shape[0]):
             raise InputError(f"HySure: srf must be (MS bands, HS bands) = {(ms.shape[0], hs.shape[0])}, got {R.shape}")

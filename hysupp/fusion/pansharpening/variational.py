@@ -149,8 +149,9 @@ class TV(Pansharpener):
         Param("lam", float, None, "TV weight lambda (None: toolbox per-sensor value, else 1e-3)", low=0.0,
               optional=True),
         Param("alpha", float, None, "MM majorisation constant (None: toolbox per-sensor value, else 0.75)",
-              low=0.0, optional=True),
-        Param("c", float, None, "dual step constant, > 8 (None: 8 as the toolbox)", low=0.0, optional=True),
+              low=0.0, low_open=True, optional=True),
+        Param("c", float, None, "dual step constant, > 8 (None: 8 as the toolbox)", low=0.0, low_open=True,
+              optional=True),
         Param("n_iter", int, None, "iterations (None: toolbox per-sensor value, else 50)", low=1, optional=True),
         Param("weights", list[float], None, "PAN weights w_1,...,w_L, one per band (None: toolbox per-sensor "
               "or NNLS regression)", optional=True, check=FINITE),

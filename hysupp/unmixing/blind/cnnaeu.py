@@ -128,7 +128,7 @@ class CNNAEU(BlindUnmixer):
                                 "doi:10.1109/TGRS.2020.2992743")
     params: ClassVar[tuple[Param, ...]] = (
         Param("epochs", int, 320, "training epochs over the patches (HySUPP/paper: 320)", low=0),
-        Param("lr", float, 3e-4, "RMSprop learning rate", low=0.0),
+        Param("lr", float, 3e-4, "RMSprop learning rate", low=0.0, low_open=True),
         Param("batch_size", int, 15, "patches per batch", low=1),
         Param("patch_size", int, 40, "patch side (reduced to the image size when larger)", low=1),
         Param("num_patches", int, None, "number of random training patches; None: HySUPP's "

@@ -340,7 +340,7 @@ class ELMM(BlindUnmixer):
     name: ClassVar[str] = "ELMM"
     spatial: ClassVar[bool] = True
     params: ClassVar[tuple[Param, ...]] = (
-        Param("lambda_s", float, 0.5, "weight of ||S_n - E0 diag(psi_n)||_F^2 / 2", low=0.0),
+        Param("lambda_s", float, 0.5, "weight of ||S_n - E0 diag(psi_n)||_F^2 / 2", low=0.0, low_open=True),
         Param("lambda_a", float, 0.01, "weight of the spatial regularisation of the abundances", low=0.0),
         Param("lambda_psi", float, 0.05, "weight of the smoothness of the scaling maps", low=0.0),
         Param("norm", str, "1,1", "mixed norm of the abundance differences", choices=("1,1", "2,1")),

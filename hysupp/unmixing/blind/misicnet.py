@@ -117,7 +117,7 @@ class MiSiCNet(BlindUnmixer):
                                 "doi:10.1109/TGRS.2022.3146904")
     params: ClassVar[tuple[Param, ...]] = (
         Param("niters", int, 8000, "Adam iterations (HySUPP config: 8000)", low=0),
-        Param("lr", float, 1e-3, "Adam learning rate", low=0.0),
+        Param("lr", float, 1e-3, "Adam learning rate", low=0.0, low_open=True),
         Param("exp_weight", float, 0.99, "weight w of the EMA of the abundance outputs", low=0.0, high=0.999999),
         Param("lambd", float, 0.1, "weight lambda of the minimum-simplex term ||E - mean(Y) 1^T||_F^2 "
               "(HySUPP config: 0.1)", low=0.0),

@@ -150,7 +150,7 @@ class PGMSU(BlindUnmixer):
     params: ClassVar[tuple[Param, ...]] = (
         Param("epochs", int, 200, "training epochs (HySUPP config: 200; the first half pre-trains towards VCA)",
               low=0),
-        Param("lr", float, 1e-3, "Adam learning rate", low=0.0),
+        Param("lr", float, 1e-3, "Adam learning rate", low=0.0, low_open=True),
         Param("z_dim", int, 4, "dimension d of the latent code of the endmembers", low=1),
         Param("lambda_kl", float, 0.1, "weight of the KL divergence", low=0.0),
         Param("lambda_sad", float, 0.0, "weight of the spectral-angle variability term", low=0.0),

@@ -14,7 +14,6 @@ from typing import ClassVar
 
 import numpy as np
 
-from hysupp.errors import ParameterError
 from hysupp.methods.base import UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -181,7 +180,7 @@ class S2WSU(LibraryADMMUnmixer):
         Param("inner_iters", int, 5, "ADMM iterations between two weight updates (HySUPP AL_iters)", low=1),
         Param("outer_iters", int, 60, "number of weight updates (HySUPP AL_iters2)", low=1),
         Param("eps_spa", float, 0.01, "regulariser of the spatial weight 1/(eps + |neighbourhood mean|)",
-              low=0.0),
+              low=0.0, low_open=True),
         Param("eps_spe", float, 0.0, "regulariser of the spectral weight 1/(||X_i|| + eps)", low=0.0),
     ) + tuple(p for p in ADMM_PARAMS if p.name != "max_iter")
     per_snr: ClassVar[dict[int, dict[str, float]]] = {20: {"lam": 0.1}, 30: {"lam": 0.005}, 40: {"lam": 0.001}}
@@ -195,8 +194,6 @@ class S2WSU(LibraryADMMUnmixer):
                image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         """Abundances ``(M, N)`` of every library atom; ``image_shape = (H, W)`` is required."""
         t0 = time.perf_counter()
-        if self.eps_spa <= 0:
-            raise ParameterError(f"{self.name}: parameter 'eps_spa' must be > 0, got {self.eps_spa!r}")
         shape = (int(image_shape[0]), int(image_shape[1]))
         dt = np.dtype(self.dtype)
         M, N = D.shape[1], Y.shape[1]

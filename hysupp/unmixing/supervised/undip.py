@@ -76,7 +76,7 @@ class UnDIP(SupervisedUnmixer):
                                 "Using Deep Image Prior, IEEE TGRS 60, 2022, doi:10.1109/TGRS.2021.3067802")
     params: ClassVar[tuple[Param, ...]] = (
         Param("niters", int, 3000, "Adam iterations (HySUPP config: 3000)", low=0),
-        Param("lr", float, 1e-3, "Adam learning rate", low=0.0),
+        Param("lr", float, 1e-3, "Adam learning rate", low=0.0, low_open=True),
         Param("exp_weight", float, 0.99, "weight w of the EMA of the abundance outputs", low=0.0, high=0.999999),
         Param("noisy_input", bool, True, "feed uniform noise (True, reference) or the image itself"),
         Param("kernel_size", int, 3, "odd kernel size of the k x k convolutions", low=1, check=ODD),
