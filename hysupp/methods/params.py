@@ -243,7 +243,7 @@ def _coerce(method: str, param: Param, value: Any) -> Any:
         if param.optional:
             return None
         raise ParameterError(f"{where} must be {param.describe()}, got None")
-    if isinstance(value, str) and param.optional and param.type is not str and value.strip().lower() in {"none", "null"}:
+    if isinstance(value, str) and param.optional and value.strip().lower() in {"none", "null"}:
         return None
     if not param.is_list:
         return _coerce_scalar(where, param.type, value)

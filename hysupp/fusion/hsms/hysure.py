@@ -132,6 +132,8 @@ class HySure(HSMSFuser):
     """
 
     name: ClassVar[str] = "HySure"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"iters": 10}
     params: ClassVar[tuple[Param, ...]] = (
         Param("p", int, 10, "dimension of the HS subspace", low=1),
         Param("lambda_m", float, 1.0, "weight of the MS data term", low=0.0),

@@ -358,6 +358,7 @@ class MAP_SMM(HSMSFuser):
     """
 
     name: ClassVar[str] = "MAP-SMM"
+    output_dtype: ClassVar[str] = "dtype"   # the fused cube has the dtype parameter's dtype
     params: ClassVar[tuple[Param, ...]] = (
         Param("n_endmembers", int, 4, "number of endmember classes M of the SMM", low=1),
         Param("n_levels", int, 4, "fraction levels J (fractions in {0, 1/J, ..., 1})", low=1),

@@ -138,6 +138,8 @@ class HSMSNet(RecipeMixin, HSMSFuser):
     """Base of the pair-trained HS-MS fusion networks (module docstring)."""
 
     recipe_keys: ClassVar[tuple[str, ...]] = ("iterations", "patch_size", "lr", "ema_decay", "consistency")
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"iterations": 2, "patch_size": 8}
 
     # ------------------------------------------------------------------ per-net pieces
     def architecture(self, n_bands: int, srf: np.ndarray) -> dict[str, Any]:  # pragma: no cover - interface
@@ -358,6 +360,8 @@ class SST(HSMSNet):
     """
 
     name: ClassVar[str] = "SST"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {**HSMSNet.fast_params, "dim": 8, "window": 4}
     published_recipe: ClassVar[dict[str, Any]] = {"iterations": 10_000, "patch_size": 128, "lr": 1e-4,
                                                   "ema_decay": 0.0, "consistency": 1.0}
     cpu_recipe: ClassVar[dict[str, Any]] = dict(_CPU)

@@ -2,7 +2,7 @@ r"""Variational pansharpening: total-variation regularised inversion (TV, Palsso
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -145,6 +145,8 @@ class TV(Pansharpener):
     """
 
     name: ClassVar[str] = "TV"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"n_iter": 5}
     params: ClassVar[tuple[Param, ...]] = (
         Param("lam", float, None, "TV weight lambda (None: toolbox per-sensor value, else 1e-3)", low=0.0,
               optional=True),

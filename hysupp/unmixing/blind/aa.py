@@ -359,6 +359,8 @@ class AA(BlindUnmixer):
     """
 
     name: ClassVar[str] = "AA"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"steps_as": 5, "fista_iters": 5}
     reference: ClassVar[str] = (
         "A. Cutler, L. Breiman, Archetypal analysis, Technometrics 36(4), 1994, doi:10.1080/00401706.1994.10485840; "
         "Y. Chen, J. Mairal, Z. Harchaoui, Fast and robust archetypal analysis for representation learning, "
@@ -587,6 +589,8 @@ class EDAA(BlindUnmixer):
     """
 
     name: ClassVar[str] = "EDAA"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"T": 3, "M": 3}
     reference: ClassVar[str] = (
         "A. Zouaoui, G. Muhawenayo, B. Rasti, J. Chanussot, J. Mairal, Entropic Descent Archetypal Analysis for "
         "Blind Hyperspectral Unmixing, IEEE TIP 32, 2023, doi:10.1109/TIP.2023.3301769")

@@ -275,6 +275,8 @@ class ADMMNet(BlindUnmixer):
     """
 
     name: ClassVar[str] = "ADMMNet"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"epochs": 2, "batch_size": 32}
     spatial: ClassVar[bool] = False
     reference: ClassVar[str] = ("C. Zhou, M. R. D. Rodrigues, ADMM-based hyperspectral unmixing networks for "
                                 "abundance and endmember estimation, IEEE TGRS 60, 2022, "

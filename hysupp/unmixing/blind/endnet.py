@@ -197,6 +197,8 @@ class EndNet(BlindUnmixer):
     """
 
     name: ClassVar[str] = "EndNet"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"epochs": 2, "num_spectra": 64, "batch_size": 32}
     spatial: ClassVar[bool] = False
     reference: ClassVar[str] = ("S. Ozkan, B. Kaya, G. B. Akar, EndNet: Sparse autoencoder network for endmember "
                                 "extraction and hyperspectral unmixing, IEEE TGRS 57(1), 2019, "

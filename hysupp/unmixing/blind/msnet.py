@@ -262,6 +262,8 @@ class MSNet(BlindUnmixer):
     """
 
     name: ClassVar[str] = "MSNet"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"epochs": 2}
     spatial: ClassVar[bool] = True
     reference: ClassVar[str] = ("Y. Yu, Y. Ma, X. Mei, F. Fan, J. Huang, H. Li, Multi-stage convolutional "
                                 "autoencoder network for hyperspectral unmixing, Int. J. Appl. Earth Obs. Geoinf. "

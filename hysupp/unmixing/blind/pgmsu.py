@@ -142,6 +142,8 @@ class PGMSU(BlindUnmixer):
     """
 
     name: ClassVar[str] = "PGMSU"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"epochs": 2}
     #: the parameter that sets the training length (for a generic ``--max-iter`` override)
     iteration_param: ClassVar[str] = "epochs"
     reference: ClassVar[str] = ("S. Shi, M. Zhao, L. Zhang, Y. Altmann, J. Chen, Probabilistic Generative Model for "

@@ -458,6 +458,8 @@ def fasun_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 10000, TA: int
 class _FaSUnBase(SemiSupervisedUnmixer):
     needs_p: ClassVar[bool] = True
     b_step: ClassVar[str] = "simplex"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"T": 5}
 
     def _solver_kwargs(self) -> dict[str, Any]:
         return {}

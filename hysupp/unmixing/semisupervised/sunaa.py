@@ -221,6 +221,8 @@ class SUnAA(SemiSupervisedUnmixer):
     """
 
     name: ClassVar[str] = "SUnAA"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"T": 5}
     needs_p: ClassVar[bool] = True
     reference: ClassVar[str] = ("B. Rasti, A. Zouaoui, J. Mairal, J. Chanussot, SUnAA: Sparse Unmixing Using "
                                 "Archetypal Analysis, IEEE GRSL 20, 2023, doi:10.1109/LGRS.2023.3251219")

@@ -48,7 +48,7 @@ True
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -101,6 +101,8 @@ class SUnCNN(SemiSupervisedUnmixer):
     """
 
     name: ClassVar[str] = "SUnCNN"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"niters": 3}
     spatial: ClassVar[bool] = True
     reference: ClassVar[str] = ("B. Rasti, B. Koirala, SUnCNN: Sparse Unmixing Using Unsupervised Convolutional "
                                 "Neural Network, IEEE GRSL 19, 2022, doi:10.1109/LGRS.2021.3124289")

@@ -69,6 +69,8 @@ class UnDIP(SupervisedUnmixer):
     """
 
     name: ClassVar[str] = "UnDIP"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"niters": 3, "hidden": 8}
     spatial: ClassVar[bool] = True
     #: the parameter that sets the training length (for a generic ``--max-iter`` override)
     iteration_param: ClassVar[str] = "niters"
