@@ -52,13 +52,13 @@ class Method(Configurable):
     task: ClassVar[str] = ""
     output_dtype: ClassVar[str] = "dtype"
     fast_params: ClassVar[dict[str, Any]] = {}
-    #: (public method, underscore method) of the task's template; empty on :class:`Method` itself.
-    entry_points: ClassVar[tuple[str, str]] = ()
+    #: (public method, underscore hook) of the task's template method; empty on :class:`Method` itself.
+    template: ClassVar[tuple[str, str]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if cls.entry_points:
-            public = cls.entry_points[0]
+        if cls.template:
+            public = cls.template[0]
             own = cls.__dict__.get(public)
             if own is not None and not getattr(own, "_hysupp_template", False):
                 setattr(cls, public, _legacy_entry(own))
@@ -192,7 +192,7 @@ class Extractor(Method):
 
     task: ClassVar[str] = "extractor"
     output_dtype: ClassVar[str] = "input"
-    entry_points: ClassVar[tuple[str, str]] = ("extract", "_extract")
+    template: ClassVar[tuple[str, str]] = ("extract", "_extract")
 
     @_template
     def extract(self, Y: np.ndarray, p: int) -> ExtractionResult:
@@ -228,7 +228,7 @@ class SupervisedUnmixer(Method):
 
     task: ClassVar[str] = "supervised"
     spatial: ClassVar[bool] = False
-    entry_points: ClassVar[tuple[str, str]] = ("unmix", "_unmix")
+    template: ClassVar[tuple[str, str]] = ("unmix", "_unmix")
 
     @_template
     def unmix(self, Y: np.ndarray, E: np.ndarray, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
@@ -273,7 +273,7 @@ class SemiSupervisedUnmixer(Method):
     task: ClassVar[str] = "semi-supervised"
     needs_p: ClassVar[bool] = False
     spatial: ClassVar[bool] = False
-    entry_points: ClassVar[tuple[str, str]] = ("unmix", "_unmix")
+    template: ClassVar[tuple[str, str]] = ("unmix", "_unmix")
 
     @_template
     def unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
@@ -325,7 +325,7 @@ class BlindUnmixer(Method):
 
     task: ClassVar[str] = "blind"
     spatial: ClassVar[bool] = False
-    entry_points: ClassVar[tuple[str, str]] = ("unmix", "_unmix")
+    template: ClassVar[tuple[str, str]] = ("unmix", "_unmix")
 
     @_template
     def unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
@@ -404,7 +404,7 @@ class Pansharpener(Method):
 
     task: ClassVar[str] = "pansharpening"
     output_dtype: ClassVar[str] = "float64"
-    entry_points: ClassVar[tuple[str, str]] = ("fuse", "_fuse")
+    template: ClassVar[tuple[str, str]] = ("fuse", "_fuse")
 
     @_template
     def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
@@ -439,7 +439,7 @@ class HSMSFuser(Method):
 
     task: ClassVar[str] = "hs-ms-fusion"
     output_dtype: ClassVar[str] = "float64"
-    entry_points: ClassVar[tuple[str, str]] = ("fuse", "_fuse")
+    template: ClassVar[tuple[str, str]] = ("fuse", "_fuse")
 
     @_template
     def fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
@@ -475,7 +475,7 @@ class SuperResolver(Method):
 
     task: ClassVar[str] = "super-resolution"
     output_dtype: ClassVar[str] = "float64"
-    entry_points: ClassVar[tuple[str, str]] = ("super_resolve", "_super_resolve")
+    template: ClassVar[tuple[str, str]] = ("super_resolve", "_super_resolve")
 
     @_template
     def super_resolve(self, cube: np.ndarray, *, ratio: int, psf: Any = None) -> FusionResult:

@@ -42,8 +42,9 @@ expected and what was found (:class:`MethodCheckError`, an ``AssertionError``):
     plus ``seed`` for a seeded method) and is JSON-serialisable through
     :func:`hysupp.records.info_jsonable`.
 
-Runs use the class's ``fast_params`` (few iterations, small networks) and ``device="cpu"`` for
-torch methods, so the whole registry is checked in well under a minute.
+Runs use the class's ``fast_params`` (few iterations, small networks; ``quick=False`` runs the
+default parameters instead) and ``device="cpu"`` for torch methods, so the whole registry is
+checked in well under a minute.
 
 Example
 -------
@@ -207,7 +208,7 @@ class _Context:
                                 f"[{check}]: {message}")
 
     def run_params(self, dtype: str | None = None) -> dict[str, Any]:
-        kw = dict(getattr(self.cls, "fast_params", {}) or {})
+        kw = dict(getattr(self.cls, "fast_params", {}) or {}) if self.quick else {}
         if "device" in self.names:
             kw["device"] = "cpu"
         if dtype is not None and "dtype" in self.names:
@@ -248,7 +249,7 @@ def _main(result: Any) -> np.ndarray:
 
 
 def _is_template(cls: type[Method]) -> bool:
-    public, private = cls.entry_points
+    public, private = cls.template
     return not getattr(getattr(cls, public), "_hysupp_legacy", False)
 
 
@@ -311,7 +312,7 @@ def _check_declaration(ctx: _Context) -> None:
         cls(**ctx.run_params())
     except ParameterError as exc:
         raise ctx.fail(check, f"fast_params are invalid: {exc}") from None
-    public, private = cls.entry_points
+    public, private = cls.template
     if _is_template(cls) and getattr(cls, private) is getattr(base, private):
         raise ctx.fail(check, f"the class implements neither {private}() (the template's hook) nor {public}()")
 
@@ -556,8 +557,7 @@ _FUNCTIONS: dict[str, Callable[[_Context], None]] = {
 
 def method_checks(cls: type[Method], *, quick: bool = True) -> Iterator[tuple[str, Callable[[], None]]]:
     """The checks of :func:`check_method` as ``(name, callable)`` pairs sharing the runs on the tiny
-    problem (for a test parametrised by check). ``quick`` is reserved for longer checks; every
-    current check is quick."""
+    problem (for a test parametrised by check)."""
     ctx = _Context(cls, quick)
     for name in CHECKS:
         yield name, (lambda f=_FUNCTIONS[name]: f(ctx))
@@ -568,7 +568,9 @@ def check_method(cls: type[Method], *, quick: bool = True) -> list[str]:
 
     Runs the sub-checks in order and raises :class:`MethodCheckError` (an ``AssertionError``) at the
     first failure, naming the method, the check, what was expected and what was found. Returns the
-    names of the checks passed.
+    names of the checks passed. ``quick=True`` runs the tiny problem with the class's
+    ``fast_params``; ``quick=False`` with its default parameters (the published settings: minutes
+    for a network).
     """
     passed = []
     for name, run in method_checks(cls, quick=quick):
