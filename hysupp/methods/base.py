@@ -44,9 +44,8 @@ class Method(Configurable):
     ``output_dtype`` declares the dtype of the main output (endmembers of an extractor, abundances,
     the fused cube): ``"input"`` (that of the input pixels), ``"dtype"`` (the method's ``dtype``
     parameter, float32 without one), ``"float32"`` or ``"float64"``; :func:`hysupp.testing.check_method`
-    checks it. ``fast_params`` are settings that make a run on a tiny problem take a fraction of a
-    second (few iterations, small networks) for the contract checks and smoke tests; they never
-    change what the method computes, only how long.
+    checks it. ``fast_params`` are settings for a sub-second run on a tiny problem (few iterations,
+    small networks) used by the contract checks and smoke tests, never for results.
     """
 
     task: ClassVar[str] = ""
