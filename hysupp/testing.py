@@ -7,6 +7,7 @@
 True
 """
 
-from hysupp.methods.testing import CHECKS, MethodCheckError, check_method, method_checks, tiny_problem
+from hysupp.methods.testing import (CHECKS, MethodCheckError, TinyProblem, check_method, method_checks, run_method,
+                                    tiny_problem)
 
-__all__ = ["CHECKS", "MethodCheckError", "check_method", "method_checks", "tiny_problem"]
+__all__ = ["CHECKS", "MethodCheckError", "TinyProblem", "check_method", "method_checks", "run_method", "tiny_problem"]

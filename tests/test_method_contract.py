@@ -12,7 +12,7 @@ import pytest
 from hysupp.errors import InputError, ParameterError
 from hysupp.methods import ODD, Param, SupervisedUnmixer, UnmixingResult, available, get_method
 from hysupp.methods.base import STANDARD_INFO_KEYS
-from hysupp.testing import CHECKS, MethodCheckError, check_method, method_checks, tiny_problem
+from hysupp.testing import CHECKS, MethodCheckError, check_method, method_checks, run_method, tiny_problem
 
 
 @pytest.fixture(autouse=True)
@@ -183,3 +183,28 @@ def test_tiny_problems_are_consistent():
     hm = tiny_problem("hs-ms-fusion")
     assert hm.low.shape == (8, 8, 8) and hm.high.shape == (3, 32, 32) and np.allclose(hm.srf.sum(1), 1)
     assert tiny_problem("super-resolution").low.shape == (4, 16, 16)
+
+
+# ---------------------------------------------------------------------- bounds tightened to > 0
+@pytest.mark.parametrize("name, param", [("UnDIP", "lr"), ("CNNAEU", "lr"), ("MiSiCNet", "lr"), ("PGMSU", "lr"),
+                                         ("ELMM", "lambda_s"), ("TV", "alpha"), ("TV", "c")])
+def test_zero_breaks_the_methods_whose_bound_became_open(name, param):
+    """These parameters were declared ``>= 0`` but 0 breaks the method (the optimiser refuses a zero
+    learning rate, ELMM's scaling update divides by lambda_s, TV's majoriser and dual step divide by
+    alpha and c): now refused at construction."""
+    from hysupp.errors import HysuppError
+
+    cls = get_method(name)
+    with pytest.raises(ParameterError, match=f"'{param}' must be > 0.0"):
+        cls(**{param: 0.0})
+    cpu = {"device": "cpu"} if "device" in cls.__signature__.parameters else {}
+    method = cls(**cls.fast_params, **cpu)
+    method.config[param] = 0.0          # bypass the declaration: what 0 did before
+    setattr(method, param, 0.0)
+    with np.errstate(all="ignore"):
+        try:
+            result = run_method(method, tiny_problem(cls.task))
+        except HysuppError:
+            return
+    out = result.fused if hasattr(result, "fused") else result.abundances
+    assert not np.isfinite(out).all()

@@ -71,7 +71,7 @@ from hysupp.methods.base import (STANDARD_INFO_KEYS, BlindUnmixer, ExtractionRes
                                  SupervisedUnmixer, UnmixingResult)
 from hysupp.methods.params import Param, check_value, documented_names, format_value, parse_param_strings
 
-__all__ = ["CHECKS", "MethodCheckError", "TinyProblem", "check_method", "method_checks", "tiny_problem"]
+__all__ = ["CHECKS", "MethodCheckError", "TinyProblem", "check_method", "method_checks", "run_method", "tiny_problem"]
 
 #: The task base class of every task.
 TASK_BASES: dict[str, type[Method]] = {
