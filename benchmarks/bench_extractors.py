@@ -151,7 +151,7 @@ def main() -> None:
     from hysupp.metrics import align, sad
     from hysupp.physics import add_awgn
     from hysupp.unmixing.extractors.nfindr import nfindr_indices
-    from hysupp.unmixing.extractors.vca import _moments, _project, _top_eigvecs
+    from hysupp.unmixing.extractors.subspace import moments, project, top_eigvecs
     from hysupp.unmixing.order import estimate_noise, hfc, hysime, nwhfc
 
     def msad(E, M):
@@ -218,9 +218,9 @@ def main() -> None:
             if S is not None:
                 r["ATGP"].update({"same_indices_as_pysptools": res_atgp.indices.tolist() == S[name + "/atgp"].tolist(),
                                   "time_pysptools_s": float(np.median(S[name + "/atgp_t"]))})
-                mean, R = _moments(Y)
-                _, U = _top_eigvecs(R - np.outer(mean, mean), p - 1)
-                X = _project(Y, U, mean)
+                mean, R = moments(Y)
+                _, U = top_eigvecs(R - np.outer(mean, mean), p - 1)
+                X = project(Y, U, mean)
                 init = S[name + "/nfindr_init"]
                 t0 = time.perf_counter()
                 idx = nfindr_indices(X, init.copy(), 3 * p)[0]

@@ -30,7 +30,7 @@ def registered_nets() -> list[str]:
 
 def tiny(name: str, **kw):
     cls = get_method(name)
-    return cls(**{**TINY, **cls.smoke_params, **kw})
+    return cls(**{**cls.fast_params, **TINY, **kw})
 
 
 def test_registry_lists_the_known_nets():

@@ -142,6 +142,30 @@ def test_plugin_runs_end_to_end(installed_plugin, tmp_path):
     assert np.allclose(A, 0.2)
 
 
+def test_plugin_follows_the_method_contract(installed_plugin):
+    """The installed plugin overrides the public ``unmix`` (the pre-template contract): it keeps
+    working and passes hysupp.testing.check_method, found through its entry point."""
+    code = ("from hysupp.methods import get_method; from hysupp.testing import check_method; "
+            "print(','.join(check_method(get_method('UniformDemo'))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env_with(installed_plugin))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().split(",")[-1] == "info"
+
+
+def test_method_signature_and_docstring_come_from_params():
+    import inspect
+
+    cls = get_method("SUnSAL")
+    sig = inspect.signature(cls)
+    assert list(sig.parameters) == [p.name for p in cls.params]
+    assert sig.parameters["lam"].default == 1e-3 and sig.parameters["lam"].kind is inspect.Parameter.KEYWORD_ONLY
+    # a hand-written Parameters section is kept as written (no generated duplicate)
+    assert cls.__doc__.count("Parameters\n----------") == 1 and "lam : float\n" in cls.__doc__
+    # a class without one gets it generated from params (type, default, allowed values, doc)
+    doc = get_method("CLSUnSAL").__doc__
+    assert "mu : float, default 0.1\n    initial ADMM penalty" in doc and "Allowed: > 0.0." in doc
+
+
 def test_broken_plugin_is_reported_not_fatal(tmp_path, monkeypatch):
     from importlib.metadata import EntryPoint
 

@@ -59,7 +59,7 @@ def cell(value) -> str:
 def fmt_default(p) -> str:
     if p.default is None:
         return "`None`"
-    return f"`{p.default!r}`"
+    return f"`{list(p.default) if p.is_list else p.default!r}`"
 
 
 def params_table(cls) -> list[str]:
@@ -71,7 +71,7 @@ def params_table(cls) -> list[str]:
         if p.optional:
             allowed = (allowed + " or None") if allowed else "None allowed"
         default = fmt_default(p).replace("|", "\\|")
-        lines.append(f"| `{p.name}` | {p.type.__name__} | {default} | {cell(allowed)} | {cell(p.doc)} |")
+        lines.append(f"| `{p.name}` | {p.type_name} | {default} | {cell(allowed)} | {cell(p.doc)} |")
     return lines
 
 

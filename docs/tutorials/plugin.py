@@ -18,11 +18,25 @@
 # ## 1. The method
 #
 # Subclass the base class of your task (`Extractor`, `SupervisedUnmixer`,
-# `SemiSupervisedUnmixer`, `BlindUnmixer`, `Pansharpener`, `HSMSFuser`; see
+# `SemiSupervisedUnmixer`, `BlindUnmixer`, `Pansharpener`, `HSMSFuser`, `SuperResolver`; see
 # [the API](../api/methods.md)), set `name`, `params` (typed `Param` declarations with the
-# reference defaults), `reference` (paper with DOI), write the class docstring (problem, maths)
-# and implement the task's method. Here: per-pixel nonnegative least squares with an optional
-# ridge term, \(\min_{a \ge 0} \tfrac12\lVert y - Ea\rVert_2^2 + \tfrac{\lambda}{2}\lVert a\rVert_2^2\).
+# reference defaults and the paper's constraints: bounds, open bounds such as `low=0.0,
+# low_open=True` for a step that must be positive, `choices`, a predicate such as `check=ODD`,
+# list types such as `list[float]`), `reference` (paper with DOI), write the class docstring
+# (problem, maths) and implement the task's **underscore method**: `_extract(Y, p)`,
+# `_unmix(Y, E)` (supervised), `_unmix(Y, D, *, p, image_shape)` (semi-supervised),
+# `_unmix(Y, p, *, image_shape)` (blind), `_fuse(...)`, `_super_resolve(...)`.
+#
+# The base class's public method (`unmix`, `extract`, `fuse`, `super_resolve`) is a template:
+# it validates the inputs (2-D finite pixels, matching band counts, `p`, the image grid of a
+# spatial method, the fusion ratio and sizes) and raises `InputError` with a clear message, times
+# the call, calls your `_unmix` with the checked arrays, and adds the standard `info` keys
+# (`wall_time`, `dtype`, `device`, and `seed` for a seeded method). Your `_unmix` keeps only the
+# checks peculiar to the method. The declaration also gives the class its signature
+# (`inspect.signature(NNLSDemo)`) and its docstring's *Parameters* section.
+#
+# Here: per-pixel nonnegative least squares with an optional ridge term,
+# \(\min_{a \ge 0} \tfrac12\lVert y - Ea\rVert_2^2 + \tfrac{\lambda}{2}\lVert a\rVert_2^2\).
 # Import heavy dependencies (torch…) inside the methods, not at module top level.
 
 # %%
@@ -57,11 +71,10 @@ pkg.mkdir()
         reference = ("C. L. Lawson, R. J. Hanson, Solving Least Squares Problems, SIAM 1995, "
                      "doi:10.1137/1.9781611971217")
 
-        def unmix(self, Y, E):
+        def _unmix(self, Y, E):
             from scipy.optimize import nnls  # heavy imports inside the method
 
-            Y, E = self.check_inputs(Y, E)
-            p = E.shape[1]
+            p = E.shape[1]                    # Y (L, N), E (L, p): already checked by unmix()
             Ea = np.vstack([E, np.sqrt(self.ridge) * np.eye(p)]) if self.ridge else E
             pad = np.zeros(p) if self.ridge else np.zeros(0)
             A = np.stack([nnls(Ea, np.concatenate([y, pad]), maxiter=self.max_iter)[0] for y in Y.T], axis=1)
@@ -134,6 +147,15 @@ except hysupp.ParameterError as exc:
     print("ParameterError:", exc)
 
 # %% [markdown]
+# The declaration is the class's signature and the *Parameters* section of its docstring:
+
+# %%
+import inspect
+
+print(inspect.signature(cls))
+print(cls.__doc__[cls.__doc__.index("Parameters"):])
+
+# %% [markdown]
 # A run on a small simulated scene with known endmembers (Dirichlet abundances, 30 dB):
 
 # %%
@@ -144,6 +166,25 @@ for method in ("NNLS-Demo", "FCLS"):
           f"mean sum of abundances = {run.abundances.sum(0).mean():.3f}")
 
 # %% [markdown]
+# ## 4. Check the method contract
+#
+# `hysupp.testing.check_method` runs the checks every registered method passes (like
+# scikit-learn's `check_estimator`): the declaration (name, task, reference, docstring,
+# valid defaults, signature), parameter validation (out-of-range, wrong-type and unknown values
+# raise `ParameterError`) and the CLI round trip of every default, then runs on a tiny seeded
+# problem of the task: output shapes and finite values, the output dtype for float32 and float64
+# inputs (`output_dtype`: `"dtype"` follows the method's `dtype` parameter, float32 without one),
+# determinism, rejection of invalid inputs (NaN pixel, wrong band count, wrong `p`) with
+# `InputError`, and the standard `info` keys, JSON-serialisable. It raises an `AssertionError`
+# naming the method and the failed check. Put it in your plugin's tests; a method that needs many
+# iterations declares `fast_params` (e.g. `{"max_iter": 5}`) for these runs.
+
+# %%
+from hysupp.testing import check_method
+
+print(check_method(cls))
+
+# %% [markdown]
 # ## Checklist for a real plugin
 #
 # - one class per algorithm, `name` unique within its task, `task` one of
@@ -152,7 +193,12 @@ for method in ("NNLS-Demo", "FCLS"):
 # - class docstring: the optimisation problem (maths), the algorithm, the reference with its DOI;
 # - vectorised over pixels; float32 by default with a `dtype` option; torch methods take `device`
 #   and `seed` (see `hysupp.nn.device`);
-# - tests on small synthetic scenes (exact recovery without noise, parameter validation).
+# - tests on small synthetic scenes (exact recovery without noise, parameter validation) and
+#   `hysupp.testing.check_method(YourMethod)`.
+#
+# A plugin written for an older hysupp that overrides the public `unmix` itself (and calls
+# `self.check_inputs`) keeps working: the override is kept and the standard `info` keys it does not
+# set are added around it. New code implements `_unmix`.
 #
 # Its documentation page is then generated like those under [Methods](../methods/index.md) when
 # the plugin is installed while the site is built.

@@ -3,17 +3,35 @@
 A method is a class with a ``name``, a ``task``, a ``params`` declaration and a ``reference``.
 It is constructed with keyword hyperparameters (validated against ``params``), receives arrays
 (never paths) and returns a result object.
+
+Each task base class is a *template*: its public method (``Extractor.extract``,
+``SupervisedUnmixer.unmix``, ``Pansharpener.fuse``, ...) validates the inputs once
+(``check_inputs``), times the call, calls the method's own underscore method (``_extract``,
+``_unmix``, ``_fuse``, ``_super_resolve``) with the checked arrays, and completes the result's
+``info`` with the standard keys (:data:`STANDARD_INFO_KEYS`). A method implements only the
+underscore method, plus the checks peculiar to it. A class that overrides the public method itself
+(the contract before the templates, still accepted for plugins) keeps it; the standard ``info`` keys
+it does not set are added around it.
 """
 
 from __future__ import annotations
 
+import functools
+import time
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
 from hysupp.errors import InputError
 from hysupp.methods.params import Configurable
+
+#: The ``info`` keys every method's result carries (set by the task base classes):
+#: ``wall_time`` (seconds of the public call, input checks included), ``dtype`` (the dtype the
+#: method reports computing in, else that of its main output), ``device`` (``"cpu"`` for methods
+#: without a ``device`` parameter; torch methods report the device they resolved) and, for methods
+#: with a ``seed`` parameter, ``seed``.
+STANDARD_INFO_KEYS = ("wall_time", "dtype", "device")
 
 
 class Method(Configurable):
@@ -22,9 +40,77 @@ class Method(Configurable):
     Subclasses set ``name``, ``task``, ``params`` (a tuple of :class:`Param`) and ``reference``
     (the paper, with DOI). ``self.config`` holds the full validated parameter dict and each
     parameter is also an attribute.
+
+    ``output_dtype`` declares the dtype of the main output (endmembers of an extractor, abundances,
+    the fused cube): ``"input"`` (that of the input pixels), ``"dtype"`` (the method's ``dtype``
+    parameter, float32 without one), ``"float32"`` or ``"float64"``; :func:`hysupp.testing.check_method`
+    checks it. ``fast_params`` are settings for a sub-second run on a tiny problem (few iterations,
+    small networks) used by the contract checks and smoke tests, never for results.
     """
 
     task: ClassVar[str] = ""
+    output_dtype: ClassVar[str] = "dtype"
+    fast_params: ClassVar[dict[str, Any]] = {}
+    #: (public method, underscore hook) of the task's template method; empty on :class:`Method` itself.
+    template: ClassVar[tuple[str, str]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.template:
+            public = cls.template[0]
+            own = cls.__dict__.get(public)
+            if own is not None and not getattr(own, "_hysupp_template", False):
+                setattr(cls, public, _legacy_entry(own))
+
+    def _finish_info(self, info: dict[str, Any], main: Any, t0: float, *, keep_time: bool = False) -> dict[str, Any]:
+        """Add the standard keys to ``info`` (in place): the wall time since ``t0`` (kept if
+        ``keep_time`` and already there), the dtype of ``main``, ``device`` and ``seed``."""
+        elapsed = time.perf_counter() - t0
+        if keep_time:
+            info.setdefault("wall_time", elapsed)
+        else:
+            info["wall_time"] = elapsed
+        dtype = getattr(main, "dtype", None)
+        if dtype is not None:
+            info.setdefault("dtype", np.dtype(dtype).name)
+        names = {p.name for p in self.params}
+        if "device" not in names:
+            info.setdefault("device", "cpu")
+        if "seed" in names:
+            info.setdefault("seed", self.config["seed"])
+        return info
+
+
+def _template(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a task base class's public method as the template (not a legacy override)."""
+    fn._hysupp_template = True  # type: ignore[attr-defined]
+    return fn
+
+
+def _main_output(result: Any) -> Any:
+    for name in ("fused", "abundances", "endmembers"):
+        value = getattr(result, name, None)
+        if value is not None:
+            return value
+    return None
+
+
+def _legacy_entry(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a public ``unmix``/``extract``/``fuse``/``super_resolve`` written by a subclass (the
+    pre-template contract): it runs as written; the standard ``info`` keys it lacks are added."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Method, *args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        result = fn(self, *args, **kwargs)
+        info = getattr(result, "info", None)
+        if isinstance(info, dict):
+            self._finish_info(info, _main_output(result), t0, keep_time=True)
+        return result
+
+    wrapper._hysupp_template = True  # type: ignore[attr-defined]
+    wrapper._hysupp_legacy = True  # type: ignore[attr-defined]
+    return wrapper
 
 
 @dataclass
@@ -87,13 +173,37 @@ def check_pixels(Y: np.ndarray, what: str = "Y") -> np.ndarray:
     return Y
 
 
+def _check_image_shape(method: Method, Y: np.ndarray, image_shape: Any) -> None:
+    """A spatial method's ``image_shape`` ``(H, W)`` must have ``H * W = N`` (the columns of ``Y``)."""
+    N = Y.shape[1]
+    if image_shape is None or int(image_shape[0]) * int(image_shape[1]) != N:
+        raise InputError(f"{method.name} is spatial: image_shape (H, W) with H*W = N = {N} is required, "
+                         f"got {image_shape!r}")
+
+
 class Extractor(Method):
-    """Endmember extraction: ``extract(Y, p) -> ExtractionResult``."""
+    """Endmember extraction: ``extract(Y, p) -> ExtractionResult``.
+
+    A subclass implements ``_extract(Y, p)``: ``Y`` the checked pixel matrix ``(L, N)`` (2-D,
+    finite, float), ``p`` an integer with ``2 <= p <= min(L, N)``. The endmembers have the dtype
+    of ``Y`` (``output_dtype = "input"``).
+    """
 
     task: ClassVar[str] = "extractor"
+    output_dtype: ClassVar[str] = "input"
+    template: ClassVar[tuple[str, str]] = ("extract", "_extract")
 
-    def extract(self, Y: np.ndarray, p: int) -> ExtractionResult:  # pragma: no cover - interface
-        raise NotImplementedError
+    @_template
+    def extract(self, Y: np.ndarray, p: int) -> ExtractionResult:
+        """Extract ``p`` endmembers ``(L, p)`` from the pixels ``Y`` ``(L, N)``."""
+        t0 = time.perf_counter()
+        Y = self.check_inputs(Y, p)
+        result = self._extract(Y, int(p))
+        self._finish_info(result.info, result.endmembers, t0)
+        return result
+
+    def _extract(self, Y: np.ndarray, p: int) -> ExtractionResult:  # pragma: no cover - interface
+        raise NotImplementedError(f"{type(self).__name__} must implement _extract(Y, p)")
 
     @staticmethod
     def check_inputs(Y: np.ndarray, p: int) -> np.ndarray:
@@ -117,9 +227,27 @@ class SupervisedUnmixer(Method):
 
     task: ClassVar[str] = "supervised"
     spatial: ClassVar[bool] = False
+    template: ClassVar[tuple[str, str]] = ("unmix", "_unmix")
 
-    def unmix(self, Y: np.ndarray, E: np.ndarray) -> UnmixingResult:  # pragma: no cover - interface
-        raise NotImplementedError
+    @_template
+    def unmix(self, Y: np.ndarray, E: np.ndarray, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
+        """Abundances ``(p, N)`` of the pixels ``Y`` ``(L, N)`` for the endmembers ``E`` ``(L, p)``.
+
+        Calls ``_unmix(Y, E)`` with the checked arrays, or ``_unmix(Y, E, image_shape=(H, W))``
+        for a ``spatial`` method (``image_shape`` is then required and checked).
+        """
+        t0 = time.perf_counter()
+        Y, E = self.check_inputs(Y, E)
+        if self.spatial:
+            _check_image_shape(self, Y, image_shape)
+            result = self._unmix(Y, E, image_shape=(int(image_shape[0]), int(image_shape[1])))  # type: ignore[index]
+        else:
+            result = self._unmix(Y, E)
+        self._finish_info(result.info, result.abundances, t0)
+        return result
+
+    def _unmix(self, Y: np.ndarray, E: np.ndarray, **kwargs: Any) -> UnmixingResult:  # pragma: no cover
+        raise NotImplementedError(f"{type(self).__name__} must implement _unmix(Y, E)")
 
     @staticmethod
     def check_inputs(Y: np.ndarray, E: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -144,10 +272,27 @@ class SemiSupervisedUnmixer(Method):
     task: ClassVar[str] = "semi-supervised"
     needs_p: ClassVar[bool] = False
     spatial: ClassVar[bool] = False
+    template: ClassVar[tuple[str, str]] = ("unmix", "_unmix")
 
+    @_template
     def unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
-              image_shape: tuple[int, int] | None = None) -> UnmixingResult:  # pragma: no cover - interface
-        raise NotImplementedError
+              image_shape: tuple[int, int] | None = None) -> UnmixingResult:
+        """Unmix the pixels ``Y`` ``(L, N)`` over the library ``D`` ``(L, M)``; calls
+        ``_unmix(Y, D, p=p, image_shape=image_shape)`` with the checked arrays (``p`` an int when
+        ``needs_p``, ``image_shape`` a checked ``(H, W)`` when ``spatial``)."""
+        t0 = time.perf_counter()
+        Y, D = self.check_inputs(Y, D, p, image_shape)
+        if self.needs_p:
+            p = int(p)  # type: ignore[arg-type]
+        if self.spatial:
+            image_shape = (int(image_shape[0]), int(image_shape[1]))  # type: ignore[index]
+        result = self._unmix(Y, D, p=p, image_shape=image_shape)
+        self._finish_info(result.info, result.abundances, t0)
+        return result
+
+    def _unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
+               image_shape: tuple[int, int] | None = None) -> UnmixingResult:  # pragma: no cover - interface
+        raise NotImplementedError(f"{type(self).__name__} must implement _unmix(Y, D, p=, image_shape=)")
 
     def check_inputs(self, Y: np.ndarray, D: np.ndarray, p: int | None = None,
                      image_shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -164,9 +309,7 @@ class SemiSupervisedUnmixer(Method):
             if p > D.shape[1]:
                 raise InputError(f"{self.name}: p = {p} exceeds the number of library atoms M = {D.shape[1]}")
         if self.spatial:
-            if image_shape is None or int(image_shape[0]) * int(image_shape[1]) != N:
-                raise InputError(f"{self.name} is spatial: image_shape (H, W) with H*W = N = {N} is required, "
-                                 f"got {image_shape!r}")
+            _check_image_shape(self, Y, image_shape)
         return Y, D
 
 
@@ -181,19 +324,30 @@ class BlindUnmixer(Method):
 
     task: ClassVar[str] = "blind"
     spatial: ClassVar[bool] = False
+    template: ClassVar[tuple[str, str]] = ("unmix", "_unmix")
 
-    def unmix(self, Y: np.ndarray, p: int, *,
-              image_shape: tuple[int, int] | None = None) -> UnmixingResult:  # pragma: no cover - interface
-        raise NotImplementedError
+    @_template
+    def unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
+        """Endmembers ``(L, p)`` and abundances ``(p, N)`` of the pixels ``Y`` ``(L, N)``; calls
+        ``_unmix(Y, p, image_shape=image_shape)`` with the checked ``Y``, an int ``p`` and, when
+        ``spatial``, a checked ``(H, W)``."""
+        t0 = time.perf_counter()
+        Y = self.check_inputs(Y, p, image_shape)
+        if self.spatial:
+            image_shape = (int(image_shape[0]), int(image_shape[1]))  # type: ignore[index]
+        result = self._unmix(Y, int(p), image_shape=image_shape)
+        self._finish_info(result.info, result.abundances, t0)
+        return result
+
+    def _unmix(self, Y: np.ndarray, p: int, *,
+               image_shape: tuple[int, int] | None = None) -> UnmixingResult:  # pragma: no cover - interface
+        raise NotImplementedError(f"{type(self).__name__} must implement _unmix(Y, p, image_shape=)")
 
     def check_inputs(self, Y: np.ndarray, p: int, image_shape: tuple[int, int] | None = None) -> np.ndarray:
         """Validate ``Y`` (L, N), ``p`` (2 <= p <= min(L, N)) and, for spatial methods, ``image_shape``."""
         Y = Extractor.check_inputs(Y, p)
         if self.spatial:
-            N = Y.shape[1]
-            if image_shape is None or int(image_shape[0]) * int(image_shape[1]) != N:
-                raise InputError(f"{self.name} is spatial: image_shape (H, W) with H*W = N = {N} is required, "
-                                 f"got {image_shape!r}")
+            _check_image_shape(self, Y, image_shape)
         return Y
 
 
@@ -248,10 +402,24 @@ class Pansharpener(Method):
     """
 
     task: ClassVar[str] = "pansharpening"
+    output_dtype: ClassVar[str] = "float64"
+    template: ClassVar[tuple[str, str]] = ("fuse", "_fuse")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int,
-             sensor: str | None = None) -> FusionResult:  # pragma: no cover - interface
-        raise NotImplementedError
+    @_template
+    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+             **kwargs: Any) -> FusionResult:
+        """The fused cube ``(L, H, W)``; calls ``_fuse(ms, pan, ratio=, sensor=, **kwargs)`` with the
+        checked float cubes ``ms`` ``(L, h, w)``, ``pan`` ``(1, H, W)`` and the int ratio
+        (``kwargs``: a method's own options, e.g. the tiled runs' ``stats``)."""
+        t0 = time.perf_counter()
+        ms, pan, ratio = self.check_inputs(ms, pan, ratio)
+        result = self._fuse(ms, pan, ratio=ratio, sensor=sensor, **kwargs)
+        self._finish_info(result.info, result.fused, t0)
+        return result
+
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+              **kwargs: Any) -> FusionResult:  # pragma: no cover - interface
+        raise NotImplementedError(f"{type(self).__name__} must implement _fuse(ms, pan, ratio=, sensor=)")
 
     @staticmethod
     def check_inputs(ms: np.ndarray, pan: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -269,10 +437,23 @@ class HSMSFuser(Method):
     """
 
     task: ClassVar[str] = "hs-ms-fusion"
+    output_dtype: ClassVar[str] = "float64"
+    template: ClassVar[tuple[str, str]] = ("fuse", "_fuse")
 
+    @_template
     def fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
-             psf: Any = None) -> FusionResult:  # pragma: no cover - interface
-        raise NotImplementedError
+             psf: Any = None) -> FusionResult:
+        """The fused cube ``(L, H, W)``; calls ``_fuse(hs, ms, ratio=, srf=, psf=)`` with the checked
+        float cubes ``hs`` ``(L, h, w)``, ``ms`` ``(C, H, W)`` and the int ratio."""
+        t0 = time.perf_counter()
+        hs, ms, ratio = self.check_inputs(hs, ms, ratio)
+        result = self._fuse(hs, ms, ratio=ratio, srf=srf, psf=psf)
+        self._finish_info(result.info, result.fused, t0)
+        return result
+
+    def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
+              psf: Any = None) -> FusionResult:  # pragma: no cover - interface
+        raise NotImplementedError(f"{type(self).__name__} must implement _fuse(hs, ms, ratio=, srf=, psf=)")
 
     @staticmethod
     def check_inputs(hs: np.ndarray, ms: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -292,10 +473,22 @@ class SuperResolver(Method):
     """
 
     task: ClassVar[str] = "super-resolution"
+    output_dtype: ClassVar[str] = "float64"
+    template: ClassVar[tuple[str, str]] = ("super_resolve", "_super_resolve")
 
-    def super_resolve(self, cube: np.ndarray, *, ratio: int,
-                      psf: Any = None) -> FusionResult:  # pragma: no cover - interface
-        raise NotImplementedError
+    @_template
+    def super_resolve(self, cube: np.ndarray, *, ratio: int, psf: Any = None) -> FusionResult:
+        """The super-resolved cube ``(L, ratio h, ratio w)``; calls ``_super_resolve(cube, ratio=,
+        psf=)`` with the checked float cube ``(L, h, w)`` and the int ratio."""
+        t0 = time.perf_counter()
+        cube, ratio = self.check_inputs(cube, ratio)
+        result = self._super_resolve(cube, ratio=ratio, psf=psf)
+        self._finish_info(result.info, result.fused, t0)
+        return result
+
+    def _super_resolve(self, cube: np.ndarray, *, ratio: int,
+                       psf: Any = None) -> FusionResult:  # pragma: no cover - interface
+        raise NotImplementedError(f"{type(self).__name__} must implement _super_resolve(cube, ratio=, psf=)")
 
     @staticmethod
     def check_inputs(cube: np.ndarray, ratio: int) -> tuple[np.ndarray, int]:

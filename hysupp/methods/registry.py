@@ -49,6 +49,7 @@ def register(cls: M) -> M:
         raise TypeError(f"{cls.__qualname__} must set a non-empty class attribute 'name'")
     if cls.task not in TASKS:
         raise TypeError(f"{cls.__qualname__}.task = {cls.task!r}; expected one of {', '.join(TASKS)}")
+    cls.declare()  # params may have been assigned after the class was created (e.g. by a base's hook)
     key = (cls.task, cls.name.lower())
     existing = _REGISTRY.get(key)
     if existing is not None and existing is not cls and existing.__qualname__ != cls.__qualname__:

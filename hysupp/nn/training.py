@@ -62,8 +62,8 @@ import numpy as np
 from hysupp.errors import ParameterError
 from hysupp.optim.guards import check_finite
 
-__all__ = ["EMA", "FitResult", "LossHistory", "Session", "fit", "loader_order", "make_optimizer", "run_params",
-           "to_numpy", "to_tensor", "torch_session"]
+__all__ = ["EMA", "FitResult", "LossHistory", "Session", "fit", "fused_adam", "loader_order", "make_optimizer",
+           "run_params", "to_numpy", "to_tensor", "torch_session"]
 
 
 def loader_order(n: int) -> Any:
@@ -253,6 +253,13 @@ def make_optimizer(params: Iterable[Any], name: str = "adam", lr: float = 1e-3, 
     if not lr > 0:
         raise ParameterError(f"learning rate must be > 0, got {lr!r}")
     return table[key](params, lr=lr, **kwargs)
+
+
+def fused_adam(session: Any) -> dict[str, Any]:
+    """Keywords selecting Adam's fused (single-kernel) implementation where torch has it for the
+    session's device (``{"fused": True}`` on CPU and CUDA): the same update as the default
+    per-tensor loop, without its Python overhead on small tensors."""
+    return {"fused": True} if session.device.type in ("cpu", "cuda") else {}
 
 
 def fit(closure: Callable[[int], tuple[Any, Any]], optimizer: Any, n_iter: int, *, history_every: int = 100,

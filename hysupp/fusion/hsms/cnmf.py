@@ -83,11 +83,10 @@ class CNMF(HSMSFuser):
         "N. Yokoya, T. Yairi, A. Iwasaki, \"Coupled nonnegative matrix factorization unmixing for hyperspectral "
         "and multispectral data fusion\", IEEE TGRS 50(2), 2012, doi:10.1109/TGRS.2011.2161320")
 
-    def fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
-             psf: Any = None) -> FusionResult:
+    def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
+              psf: Any = None) -> FusionResult:
         from hysupp.methods.registry import get_method
 
-        hs, ms, ratio = self.check_inputs(hs, ms, ratio)
         if hs.min() < 0 or ms.min() < 0:
             raise InputError("CNMF factorises non-negative data: the HS or MS image has negative values")
         L, h, w = hs.shape

@@ -83,3 +83,16 @@ def subspace(hs: np.ndarray, dim: int) -> np.ndarray:
         raise InputError(f"subspace dimension must be in [1, {L}], got {dim}")
     U, _, _ = np.linalg.svd(hs.reshape(L, -1), full_matrices=False)
     return U[:, :dim]
+
+
+def kernel_fft(kernel: np.ndarray, shape: tuple[int, int], offset: int) -> np.ndarray:
+    r"""FFT of the circulant blur :math:`k'` with :math:`k'[t] = k[t + \text{offset}]` (taps
+    relative to the kernel centre, wrapped): sampling :math:`x * k'` at ``ratio * i`` equals
+    sampling :math:`x * k` at ``ratio * i + offset``."""
+    H, W = shape
+    kh, kw = kernel.shape
+    K = np.zeros(shape)
+    rows = (np.arange(kh) - kh // 2 - offset) % H
+    cols = (np.arange(kw) - kw // 2 - offset) % W
+    np.add.at(K, (rows[:, None], cols[None, :]), kernel)
+    return np.fft.fft2(K)

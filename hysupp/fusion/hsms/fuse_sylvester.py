@@ -15,19 +15,6 @@ from hysupp.methods.registry import register
 __all__ = ["FUSE", "solve_fuse"]
 
 
-def _kernel_fft(kernel: np.ndarray, shape: tuple[int, int], offset: int) -> np.ndarray:
-    """FFT of the circulant blur :math:`k'` with :math:`k'[t] = k[t + \text{offset}]` (taps
-    relative to the kernel centre, wrapped): sampling :math:`x * k'` at ``ratio * i`` equals
-    sampling :math:`x * k` at ``ratio * i + offset``."""
-    H, W = shape
-    kh, kw = kernel.shape
-    K = np.zeros(shape)
-    rows = (np.arange(kh) - kh // 2 - offset) % H
-    cols = (np.arange(kw) - kw // 2 - offset) % W
-    np.add.at(K, (rows[:, None], cols[None, :]), kernel)
-    return np.fft.fft2(K)
-
-
 def solve_fuse(hs: np.ndarray, ms: np.ndarray, ratio: int, srf: np.ndarray, kernel: np.ndarray, *,
                lam: float, dim: int, offset: int) -> np.ndarray:
     r"""Closed-form minimiser of (module docstring of :class:`FUSE`) on a periodic grid."""
@@ -35,7 +22,7 @@ def solve_fuse(hs: np.ndarray, ms: np.ndarray, ratio: int, srf: np.ndarray, kern
     Cb, H, W = ms.shape
     d = ratio * ratio
     E = C.subspace(hs, dim)                                        # (L, dim)
-    D = _kernel_fft(kernel, (H, W), offset)                        # (H, W)
+    D = C.kernel_fft(kernel, (H, W), offset)                        # (H, W)
     # right-hand side C3 = E^T Y_h S^T B^T + E^T R^T Y_m + lam * prior, in Fourier per row
     zf = np.zeros((L, H, W))
     zf[:, ::ratio, ::ratio] = hs
@@ -109,9 +96,8 @@ class FUSE(HSMSFuser):
         "Q. Wei, N. Dobigeon, J.-Y. Tourneret, \"Fast fusion of multi-band images based on solving a Sylvester "
         "equation\", IEEE TIP 24(11), 2015, doi:10.1109/TIP.2015.2458572")
 
-    def fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
-             psf: Any = None) -> FusionResult:
-        hs, ms, ratio = self.check_inputs(hs, ms, ratio)
+    def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
+              psf: Any = None) -> FusionResult:
         R = C.estimate_srf(hs, ms, ratio, psf) if srf is None else np.asarray(srf, dtype=np.float64)
         if R.shape != (ms.shape[0], hs.shape[0]):
             raise InputError(f"FUSE: srf must be (MS bands, HS bands) = {(ms.shape[0], hs.shape[0])}, got {R.shape}")

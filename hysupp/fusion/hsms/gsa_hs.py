@@ -8,7 +8,7 @@ import numpy as np
 
 from hysupp.errors import InputError
 from hysupp.fusion.hsms import common as C
-from hysupp.fusion.pansharpening.cs import _gs_inject
+from hysupp.fusion.pansharpening.common import gs_inject
 from hysupp.methods.base import FusionResult, HSMSFuser
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -77,9 +77,8 @@ class GSA_HS(HSMSFuser):
         "N. Yokoya, C. Grohnfeldt, J. Chanussot, \"Hyperspectral and multispectral data fusion: A comparative "
         "review of the recent literature\", IEEE GRSM 5(2), 2017, doi:10.1109/MGRS.2016.2637824")
 
-    def fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
-             psf: Any = None) -> FusionResult:
-        hs, ms, ratio = self.check_inputs(hs, ms, ratio)
+    def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
+              psf: Any = None) -> FusionResult:
         hs = np.asarray(hs, dtype=np.float64)
         ms = np.asarray(ms, dtype=np.float64)
         L, Cb = hs.shape[0], ms.shape[0]
@@ -101,6 +100,6 @@ class GSA_HS(HSMSFuser):
             alpha, *_ = np.linalg.lstsq(design.T, target, rcond=None)
             M0 = up[idx] - up[idx].mean(axis=(1, 2), keepdims=True)
             I = (np.tensordot(alpha[:n], M0, axes=1) + alpha[n])[None]
-            fused[idx], _ = _gs_inject(up[idx], I, (ms[k] - ms[k].mean())[None])
+            fused[idx], _ = gs_inject(up[idx], I, (ms[k] - ms[k].mean())[None])
             weights[k] = alpha.tolist()
         return FusionResult(fused=fused, info={"groups": groups.tolist(), "weights": weights})

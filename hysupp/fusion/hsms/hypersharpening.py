@@ -47,7 +47,6 @@ class _Hypersharpening(HSMSFuser):
     reference: ClassVar[str] = _REF
 
     def _details(self, hs: np.ndarray, ms: np.ndarray, ratio: int, psf: Any):
-        hs, ms, ratio = self.check_inputs(hs, ms, ratio)
         W, P = synthetic_pans(hs, ms, ratio, psf)
         P_lp = C.upsample(C.degrade(P, ratio, psf), ratio)
         return C.upsample(hs, ratio), P, P_lp, {"weights": W.tolist()}
@@ -71,8 +70,8 @@ class GLP_HS(_Hypersharpening):
 
     name: ClassVar[str] = "GLP-HS"
 
-    def fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
-             psf: Any = None) -> FusionResult:
+    def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
+              psf: Any = None) -> FusionResult:
         from hysupp.fusion.pansharpening.common import covariance_gain
 
         up, P, P_lp, info = self._details(hs, ms, ratio, psf)
@@ -95,8 +94,8 @@ class SFIM_HS(_Hypersharpening):
 
     name: ClassVar[str] = "SFIM-HS"
 
-    def fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
-             psf: Any = None) -> FusionResult:
+    def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
+              psf: Any = None) -> FusionResult:
         up, P, P_lp, info = self._details(hs, ms, ratio, psf)
         eps = np.finfo(np.float64).eps
         return FusionResult(fused=up * (P / (P_lp + eps)), info=info)

@@ -8,7 +8,6 @@ import numpy as np
 
 from hysupp.errors import InputError
 from hysupp.fusion.hsms import common as C
-from hysupp.fusion.hsms.fuse_sylvester import _kernel_fft
 from hysupp.methods.base import FusionResult, HSMSFuser
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -36,7 +35,7 @@ def solve_hysure(hs: np.ndarray, ms: np.ndarray, ratio: int, srf: np.ndarray, ke
     Cb, H, W = ms.shape
     p = E.shape[1]
     fft2, ifft2 = np.fft.fft2, np.fft.ifft2
-    Bf = _kernel_fft(kernel, (H, W), offset)[None]                  # blur, sampled at ratio * i afterwards
+    Bf = C.kernel_fft(kernel, (H, W), offset)[None]                  # blur, sampled at ratio * i afterwards
     u = np.exp(-2j * np.pi * np.fft.fftfreq(H))[:, None]
     v = np.exp(-2j * np.pi * np.fft.fftfreq(W))[None, :]
     # periodic forward differences x[j + 1] - x[j]: symbols e^{+2 pi i f} - 1
@@ -133,11 +132,13 @@ class HySure(HSMSFuser):
     """
 
     name: ClassVar[str] = "HySure"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"iters": 10}
     params: ClassVar[tuple[Param, ...]] = (
         Param("p", int, 10, "dimension of the HS subspace", low=1),
         Param("lambda_m", float, 1.0, "weight of the MS data term", low=0.0),
         Param("lambda_phi", float, 5e-4, "weight of the vector total variation", low=0.0),
-        Param("mu", float, 0.05, "ADMM penalty parameter", low=0.0),
+        Param("mu", float, 0.05, "ADMM penalty parameter", low=0.0, low_open=True),
         Param("iters", int, 200, "number of ADMM iterations", low=1),
         Param("tol", float, 0.0, "stop when ||Z - Z_prev|| <= tol ||Z_prev|| (0: run all iterations)", low=0.0),
         Param("basis", str, "vca", "subspace basis: VCA endmembers of the HS image or its leading singular vectors",
@@ -147,13 +148,10 @@ class HySure(HSMSFuser):
         "M. Simoes, J. Bioucas-Dias, L. B. Almeida, J. Chanussot, \"A convex formulation for hyperspectral image "
         "superresolution via subspace-based regularization\", IEEE TGRS 53(6), 2015, doi:10.1109/TGRS.2014.2375320")
 
-    def fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
-             psf: Any = None) -> FusionResult:
-        hs, ms, ratio = self.check_inputs(hs, ms, ratio)
+    def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
+              psf: Any = None) -> FusionResult:
         hs = np.asarray(hs, dtype=np.float64)
         ms = np.asarray(ms, dtype=np.float64)
-        if not self.mu > 0:
-            raise InputError(f"HySure: mu must be > 0, got {self.mu}")
         R = C.estimate_srf(hs, ms, ratio, psf) if srf is None else np.asarray(srf, dtype=np.float64)
         if R.shape != (ms.shape[0], hs.shape[0]):
             raise InputError(f"HySure: srf must be (MS bands, HS bands) = {(ms.shape[0], hs.shape[0])}, got {R.shape}")

@@ -10,7 +10,6 @@ import numpy as np
 
 from hysupp.errors import InputError
 from hysupp.fusion.hsms import common as C
-from hysupp.fusion.hsms.fuse_sylvester import _kernel_fft
 from hysupp.methods.base import FusionResult, HSMSFuser
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -71,9 +70,8 @@ class MAP_Hardie(HSMSFuser):
         "R. C. Hardie, M. T. Eismann, G. L. Wilson, \"MAP estimation for hyperspectral image resolution enhancement "
         "using an auxiliary sensor\", IEEE TIP 13(9), 2004, doi:10.1109/TIP.2004.829779")
 
-    def fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
-             psf: Any = None) -> FusionResult:
-        hs, ms, ratio = self.check_inputs(hs, ms, ratio)
+    def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
+              psf: Any = None) -> FusionResult:
         hs = np.asarray(hs, dtype=np.float64)
         ms = np.asarray(ms, dtype=np.float64)
         L, h, w = hs.shape
@@ -99,7 +97,7 @@ class MAP_Hardie(HSMSFuser):
         lam = np.maximum(lam, 0.0)
         mu = (mz + G @ (ms.reshape(Cb, -1) - my)).reshape(L, H, W)
         kernel = C.psf_kernel(psf, ratio)
-        Bf = _kernel_fft(kernel, (H, W), ratio // 2)                       # blur whose ::ratio sampling is W
+        Bf = C.kernel_fft(kernel, (H, W), ratio // 2)                       # blur whose ::ratio sampling is W
         resid = hs - np.real(np.fft.ifft2(np.fft.fft2(mu) * Bf))[:, ::ratio, ::ratio]
         g = (np.abs(Bf) ** 2).reshape(ratio, h, ratio, w).sum(axis=(0, 2)) / (ratio * ratio)   # symbol of W W^T
         rk = np.fft.fft2(np.tensordot(V.T, resid, axes=1))                  # eigen-bands, HS-grid spectra
@@ -360,6 +358,7 @@ class MAP_SMM(HSMSFuser):
     """
 
     name: ClassVar[str] = "MAP-SMM"
+    output_dtype: ClassVar[str] = "dtype"   # the fused cube has the dtype parameter's dtype
     params: ClassVar[tuple[Param, ...]] = (
         Param("n_endmembers", int, 4, "number of endmember classes M of the SMM", low=1),
         Param("n_levels", int, 4, "fraction levels J (fractions in {0, 1/J, ..., 1})", low=1),
@@ -380,11 +379,10 @@ class MAP_SMM(HSMSFuser):
         "M. T. Eismann, R. C. Hardie, \"Hyperspectral resolution enhancement using high-resolution multispectral "
         "imagery with arbitrary response functions\", IEEE TGRS 43(3), 2005, doi:10.1109/TGRS.2004.837324")
 
-    def fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
-             psf: Any = None) -> FusionResult:
+    def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
+              psf: Any = None) -> FusionResult:
         import scipy.fft as sfft
 
-        hs, ms, ratio = self.check_inputs(hs, ms, ratio)
         dt = np.dtype(self.dtype)
         hs = np.asarray(hs, dtype=np.float64)
         ms = np.asarray(ms, dtype=np.float64)
@@ -432,7 +430,7 @@ class MAP_SMM(HSMSFuser):
         z0 = (V.T.astype(dt) @ (up.reshape(L, -1) - mean.astype(dt))).reshape(K, H, W)   # interpolated components
         z = z0.reshape(K, -1).astype(np.float64)
         kernel = C.psf_kernel(psf, ratio)
-        Bf = _kernel_fft(kernel, (H, W), ratio // 2).astype(np.complex64 if dt == np.float32 else np.complex128)
+        Bf = C.kernel_fft(kernel, (H, W), ratio // 2).astype(np.complex64 if dt == np.float32 else np.complex128)
         yk = Y.reshape(K, h, w).astype(dt)
         sig2 = max(noise_var, 1e-12 * max(float(lam[-1]), 1e-300))
         g = (np.abs(Bf) ** 2).reshape(ratio, h, ratio, w).sum(axis=(0, 2)) / (ratio * ratio)   # symbol of W W^T

@@ -138,6 +138,8 @@ class HSMSNet(RecipeMixin, HSMSFuser):
     """Base of the pair-trained HS-MS fusion networks (module docstring)."""
 
     recipe_keys: ClassVar[tuple[str, ...]] = ("iterations", "patch_size", "lr", "ema_decay", "consistency")
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"iterations": 2, "patch_size": 8}
 
     # ------------------------------------------------------------------ per-net pieces
     def architecture(self, n_bands: int, srf: np.ndarray) -> dict[str, Any]:  # pragma: no cover - interface
@@ -219,12 +221,11 @@ class HSMSNet(RecipeMixin, HSMSFuser):
             out = net(to_tensor(C.upsample(hs, ratio)[None] / scale, s), to_tensor(ms[None] / scale, s))[0]
         return np.asarray(to_numpy(out), dtype=np.float64) * scale
 
-    def fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
-             psf: Any = None) -> FusionResult:
+    def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
+              psf: Any = None) -> FusionResult:
         from hysupp.nn.fusion_training import Checkpoint
         from hysupp.nn.training import torch_session
 
-        hs, ms, ratio = self.check_inputs(hs, ms, ratio)
         with torch_session(self.device, self.dtype, self.seed) as s:
             if self.weights is not None:
                 ck = Checkpoint.load(self.weights, method=self.name, n_bands=hs.shape[0], ratio=ratio)
@@ -359,6 +360,8 @@ class SST(HSMSNet):
     """
 
     name: ClassVar[str] = "SST"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {**HSMSNet.fast_params, "dim": 8, "window": 4}
     published_recipe: ClassVar[dict[str, Any]] = {"iterations": 10_000, "patch_size": 128, "lr": 1e-4,
                                                   "ema_decay": 0.0, "consistency": 1.0}
     cpu_recipe: ClassVar[dict[str, Any]] = dict(_CPU)

@@ -212,3 +212,15 @@ def imresize_down_up(x: np.ndarray, ratio: int) -> np.ndarray:
     from hysupp.simulate.fusion import ImresizeBicubic
 
     return np.asarray(bicubic(ImresizeBicubic(ratio).forward(x), ratio), dtype=np.float64)
+
+
+def gs_inject(ms_up: np.ndarray, I: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""Gram-Schmidt injection (``GS.m``/``GSA.m``): on zero-mean bands,
+    :math:`\widehat M_l = M_l^0 + g_l (P - I^0)`, :math:`g_l = \operatorname{cov}(I^0, M^0_l) /
+    \operatorname{var}(I^0)`, then each band's mean restored to that of :math:`\widetilde M_l`."""
+    means = mean2(ms_up)[:, None, None]
+    M0 = ms_up - means
+    I0 = I - I.mean()
+    g = covariance_gain(M0, I0)
+    fused = M0 + g[:, None, None] * (P - I0)
+    return fused - mean2(fused)[:, None, None] + means, g

@@ -19,14 +19,13 @@ from hysupp.methods.base import FusionResult, Pansharpener
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
 
-__all__ = ["BDSD", "BT", "BT_H", "GIHS", "GS", "GSA", "PCA"]
+__all__ = ["BDSD", "BT", "BT_H", "CSPansharpener", "GIHS", "GS", "GSA", "PCA"]
 
 
-class _CS(Pansharpener):
+class CSPansharpener(Pansharpener):
     params: ClassVar[tuple[Param, ...]] = ()
 
     def _prepare(self, ms: np.ndarray, pan: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
-        ms, pan, ratio = self.check_inputs(ms, pan, ratio)
         C.check_ratio_power_of_two(ratio, self.name)
         return ms, pan, ratio, C.expand(ms, ratio)
 
@@ -43,20 +42,8 @@ def _equalise_with(pan: np.ndarray, stats: dict, mean_key: str = "intensity_mean
             + stats[mean_key])
 
 
-def _gs_inject(ms_up: np.ndarray, I: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r"""Gram-Schmidt injection (``GS.m``/``GSA.m``): on zero-mean bands,
-    :math:`\widehat M_l = M_l^0 + g_l (P - I^0)`, :math:`g_l = \operatorname{cov}(I^0, M^0_l) /
-    \operatorname{var}(I^0)`, then each band's mean restored to that of :math:`\widetilde M_l`."""
-    means = C.mean2(ms_up)[:, None, None]
-    M0 = ms_up - means
-    I0 = I - I.mean()
-    g = C.covariance_gain(M0, I0)
-    fused = M0 + g[:, None, None] * (P - I0)
-    return fused - C.mean2(fused)[:, None, None] + means, g
-
-
 @register
-class BT(_CS):
+class BT(CSPansharpener):
     r"""Brovey transform: :math:`\widehat M_l = \widetilde M_l\, P_I / (I + \epsilon)`,
     :math:`I = \frac1L\sum_l \widetilde M_l`, :math:`P_I` the PAN equalised to :math:`I` (mean, std).
 
@@ -79,8 +66,8 @@ class BT(_CS):
         "A. R. Gillespie, A. B. Kahle, R. E. Walker, Remote Sens. Environ. 22(3), 343-365, 1987, "
         "doi:10.1016/0034-4257(87)90088-5")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
-             stats: dict | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+              stats: dict | None = None) -> FusionResult:
         """``stats`` (optional): ``pan_mean``, ``pan_std``, ``intensity_mean``, ``intensity_std`` of
         the whole scene (a tiled run's global statistics); computed from the inputs when None."""
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
@@ -97,7 +84,7 @@ class BT(_CS):
 
 
 @register
-class BT_H(_CS):
+class BT_H(CSPansharpener):
     r"""BT-H: Brovey with haze correction and regression intensity,
     :math:`\widehat M_l = (\widetilde M_l - h_l)_+\, P_I / (I + \epsilon) + h_l`.
 
@@ -127,7 +114,7 @@ class BT_H(_CS):
     #: haze fractions of the 1st percentile for 4-band (B, G, R, NIR) sensors
     HAZE_FRACTIONS: ClassVar[tuple[float, ...]] = (0.95, 0.45, 0.40, 0.05)
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         L = ms_up.shape[0]
         flat = ms_up.reshape(L, -1)
@@ -145,7 +132,7 @@ class BT_H(_CS):
 
 
 @register
-class GIHS(_CS):
+class GIHS(CSPansharpener):
     r"""GIHS: generalised IHS, :math:`\widehat M_l = \widetilde M_l + (P_I - I)`,
     :math:`I = \frac1L\sum_l \widetilde M_l`, :math:`P_I` the PAN equalised to :math:`I`.
 
@@ -167,8 +154,8 @@ class GIHS(_CS):
         "T.-M. Tu, S.-C. Su, H.-C. Shyu, P. S. Huang, \"A new look at IHS-like image fusion methods\", "
         "Inf. Fusion 2(3), 2001, doi:10.1016/S1566-2535(01)00036-7")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
-             stats: dict | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+              stats: dict | None = None) -> FusionResult:
         """``stats``: as :meth:`BT.fuse`."""
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         if stats is not None:
@@ -183,7 +170,7 @@ class GIHS(_CS):
 
 
 @register
-class PCA(_CS):
+class PCA(CSPansharpener):
     r"""PCA: the first principal component of :math:`\widetilde M` replaced by the PAN.
 
     With centred pixels :math:`X = \widetilde M - \bar m` and eigenvectors :math:`V` of their
@@ -210,7 +197,7 @@ class PCA(_CS):
         "P. S. Chavez Jr., A. Y. Kwarteng, \"Extracting spectral contrast in Landsat Thematic Mapper image data "
         "using selective principal component analysis\", PE&RS 55(3), 339-348, 1989")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         L = ms_up.shape[0]
         X = ms_up.reshape(L, -1)
@@ -225,7 +212,7 @@ class PCA(_CS):
 
 
 @register
-class GS(_CS):
+class GS(CSPansharpener):
     r"""Gram-Schmidt (mode 1): intensity :math:`I = \frac1L\sum_l \widetilde M_l`, PAN equalised to
     :math:`I` (mean, std), injection gains :math:`g_l = \operatorname{cov}(I, \widetilde M_l) /
     \operatorname{var}(I)`: :math:`\widehat M_l = \widetilde M_l + g_l (P_I - I)`.
@@ -247,8 +234,8 @@ class GS(_CS):
     reference: ClassVar[str] = ("C. A. Laben, B. V. Brower, \"Process for enhancing the spatial resolution of "
                                 "multispectral imagery using pan-sharpening\", U.S. Patent 6 011 875, 2000")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
-             stats: dict | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+              stats: dict | None = None) -> FusionResult:
         """``stats`` (optional): the scene statistics of :meth:`inject` (a tiled run's global
         statistics); computed from the inputs when None."""
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
@@ -257,7 +244,7 @@ class GS(_CS):
                                 info={"gains": np.asarray(stats["gains"]).tolist()})
         I = ms_up.mean(axis=0, keepdims=True)
         I0 = I - I.mean()
-        fused, g = _gs_inject(ms_up, I, _equalise(pan, I0))
+        fused, g = C.gs_inject(ms_up, I, _equalise(pan, I0))
         return FusionResult(fused=fused, info={"gains": g.tolist()})
 
     @staticmethod
@@ -266,7 +253,7 @@ class GS(_CS):
         ``intensity_mean`` (:math:`\bar I`), ``intensity_std``, ``intensity0_mean`` (mean of
         :math:`I - \bar I`, zero up to rounding) and the Gram-Schmidt ``gains``
         :math:`g_l = \operatorname{cov}(I, \widetilde M_l)/\operatorname{var}(I)`. The band-mean
-        correction of :func:`_gs_inject` is zero in exact arithmetic and dropped:
+        correction of :func:`~hysupp.fusion.pansharpening.common.gs_inject` is zero in exact arithmetic and dropped:
         :math:`\widehat M_l = \widetilde M_l + g_l (P_I - I + \bar I)`."""
         g = np.asarray(stats["gains"], dtype=np.float64)[:, None, None]
         I0 = ms_up.mean(axis=0, keepdims=True) - stats["intensity_mean"]
@@ -275,7 +262,7 @@ class GS(_CS):
 
 
 @register
-class GSA(_CS):
+class GSA(CSPansharpener):
     r"""GSA: Gram-Schmidt adaptive. The intensity weights come from the least-squares regression
     of the low-pass, decimated PAN on the (zero-mean) low-resolution MS bands and a constant:
 
@@ -308,7 +295,7 @@ class GSA(_CS):
         "B. Aiazzi, S. Baronti, M. Selva, \"Improving component substitution pansharpening through multivariate "
         "regression of MS+Pan data\", IEEE TGRS 45(10), 2007, doi:10.1109/TGRS.2007.901007")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         L = ms.shape[0]
         ms_lr0 = (ms - C.mean2(ms)[:, None, None]).reshape(L, -1)
@@ -317,12 +304,12 @@ class GSA(_CS):
         alpha, *_ = np.linalg.lstsq(design.T, pan_lr, rcond=None)
         M0 = ms_up - C.mean2(ms_up)[:, None, None]
         I = (np.tensordot(alpha[:L], M0, axes=1) + alpha[L])[None]
-        fused, g = _gs_inject(ms_up, I, pan - pan.mean())
+        fused, g = C.gs_inject(ms_up, I, pan - pan.mean())
         return FusionResult(fused=fused, info={"weights": alpha.tolist(), "gains": g.tolist()})
 
 
 @register
-class BDSD(_CS):
+class BDSD(CSPansharpener):
     r"""BDSD: band-dependent spatial detail, MMSE injection estimated at reduced resolution.
 
     For each band :math:`l`, :math:`\widehat M_l = \widetilde M_l + H\gamma_l` with
@@ -362,7 +349,7 @@ class BDSD(_CS):
         "A. Garzelli, F. Nencini, L. Capobianco, \"Optimal MMSE pan sharpening of very high resolution "
         "multispectral images\", IEEE TGRS 46(1), 2008, doi:10.1109/TGRS.2007.907604")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         from hysupp.physics.mtf import get_sensor
         from hysupp.simulate.fusion import ImresizeBicubic
 

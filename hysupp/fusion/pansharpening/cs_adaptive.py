@@ -13,7 +13,7 @@ from typing import ClassVar
 import numpy as np
 
 from hysupp.fusion.pansharpening import common as C
-from hysupp.fusion.pansharpening.cs import _CS
+from hysupp.fusion.pansharpening.cs import CSPansharpener
 from hysupp.methods.base import FusionResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -32,7 +32,7 @@ def _nonneg_pan_nonpos_ms_lsq(H: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 @register
-class BDSD_PC(_CS):
+class BDSD_PC(CSPansharpener):
     r"""BDSD-PC: band-dependent spatial detail with physical constraints.
 
     For each band :math:`l`, :math:`\widehat M_l = \widetilde M_l + \gamma_{l,0} P -
@@ -74,7 +74,7 @@ class BDSD_PC(_CS):
         "G. Vivone, \"Robust band-dependent spatial-detail approaches for panchromatic sharpening\", "
         "IEEE TGRS 57(9), 2019, doi:10.1109/TGRS.2019.2908412")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         from hysupp.physics.mtf import get_sensor
         from hysupp.simulate.fusion import ImresizeBicubic
 
@@ -156,7 +156,7 @@ def segment_gains(I: np.ndarray, ms_up: np.ndarray, labels: np.ndarray) -> np.nd
 
 
 @register
-class C_GSA(_CS):
+class C_GSA(CSPansharpener):
     r"""C-GSA: context-based (clustered) Gram-Schmidt adaptive pansharpening.
 
     .. math::
@@ -197,7 +197,7 @@ class C_GSA(_CS):
         "R. Restaino, M. Dalla Mura, G. Vivone, J. Chanussot, \"Context-adaptive pansharpening based on image "
         "segmentation\", IEEE TGRS 55(2), 2017, doi:10.1109/TGRS.2016.2614367")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         labels = kmeans_labels(ms_up, self.n_segments, seed=self.seed, max_iter=self.max_iter)
         I = gsa_intensity(ms, ms_up, pan, ratio)
@@ -217,7 +217,7 @@ def _regress(y: np.ndarray, X: np.ndarray) -> np.ndarray:
 
 
 @register
-class PRACS(_CS):
+class PRACS(CSPansharpener):
     r"""PRACS: partial replacement adaptive component substitution.
 
     With :math:`\widetilde M_l` the expanded MS, :math:`P^L = \mathrm{imresize}(\mathrm{imresize}(P,
@@ -261,7 +261,7 @@ class PRACS(_CS):
         "J. Choi, K. Yu, Y. Kim, \"A new adaptive component-substitution-based satellite image fusion by using "
         "partial replacement\", IEEE TGRS 49(1), 2011, doi:10.1109/TGRS.2010.2051674")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         ms, pan, ratio, M = self._prepare(ms, pan, ratio)
         L, H, W = M.shape
         P = pan[0]

@@ -45,7 +45,6 @@ class EXP(Pansharpener):
         "resolution images based on oversampled multiresolution analysis\", IEEE TGRS 40(10), 2002, "
         "doi:10.1109/TGRS.2002.803623")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
-        ms, pan, ratio = self.check_inputs(ms, pan, ratio)
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         check_ratio_power_of_two(ratio, self.name)
         return FusionResult(fused=expand(ms, ratio), info={"interpolation": "interp23tap"})

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from hysupp.fusion.pansharpening import common as C
-from hysupp.fusion.pansharpening.mra import _MRA
+from hysupp.fusion.pansharpening.mra import MRAPansharpener
 from hysupp.methods.base import FusionResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -49,7 +49,7 @@ def _phases(J: int) -> list[int]:
 
 
 @register
-class Indusion(_MRA):
+class Indusion(MRAPansharpener):
     r"""Indusion: induction scaling with CDF 9/7 filters, details of the PAN added to the upscaled MS.
 
     For a dyadic ratio :math:`r = 2^J`, with :math:`\mathcal D` (analysis low-pass and decimation
@@ -88,8 +88,7 @@ class Indusion(_MRA):
         "M. M. Khan, J. Chanussot, L. Condat, A. Montanvert, \"Indusion: fusion of multispectral and panchromatic "
         "images using the induction scaling technique\", IEEE GRSL 5(1), 2008, doi:10.1109/LGRS.2007.909934")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
-        ms, pan, ratio = self.check_inputs(ms, pan, ratio)
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         C.check_ratio_power_of_two(ratio, self.name)
         J = C.levels(ratio)
         a = C.std2(ms) / max(float(C.std2(pan)[0]), C.EPS)

@@ -7,7 +7,7 @@ from typing import ClassVar
 import numpy as np
 
 from hysupp.fusion.pansharpening import common as C
-from hysupp.fusion.pansharpening.mra import _MRA
+from hysupp.fusion.pansharpening.mra import MRAPansharpener
 from hysupp.methods.base import FusionResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -54,7 +54,7 @@ def _up2(x: np.ndarray) -> np.ndarray:
 
 
 @register
-class MF(_MRA):
+class MF(MRAPansharpener):
     r"""MF: morphological-filter pansharpening with the half-gradient pyramid (high-pass modulation).
 
     .. math::
@@ -91,7 +91,7 @@ class MF(_MRA):
         "R. Restaino, G. Vivone, M. Dalla Mura, J. Chanussot, \"Fusion of multispectral and panchromatic images "
         "based on morphological operators\", IEEE TIP 25(6), 2016, doi:10.1109/TIP.2016.2556944")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         a = C.std2(ms_up) / max(float(C.std2(pan)[0]), C.EPS)
         b = C.mean2(ms_up) - a * pan.mean()

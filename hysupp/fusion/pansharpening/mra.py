@@ -19,27 +19,26 @@ from hysupp.methods.base import FusionResult, Pansharpener
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
 
-__all__ = ["ATWT", "AWLP", "HPF", "MTF_GLP", "MTF_GLP_CBD", "MTF_GLP_FS", "MTF_GLP_HPM", "SFIM"]
+__all__ = ["ATWT", "AWLP", "HPF", "MRAPansharpener", "MTF_GLP", "MTF_GLP_CBD", "MTF_GLP_FS", "MTF_GLP_HPM", "SFIM"]
 
 _VIVONE_2015 = ("G. Vivone et al., \"A critical comparison among pansharpening algorithms\", IEEE TGRS 53(5), "
                 "2565-2586, 2015, doi:10.1109/TGRS.2014.2361734")
 
 
-class _MRA(Pansharpener):
+class MRAPansharpener(Pansharpener):
     """Shared input handling: float cubes, power-of-two ratio, the expanded MS."""
 
     def _prepare(self, ms: np.ndarray, pan: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
-        ms, pan, ratio = self.check_inputs(ms, pan, ratio)
         C.check_ratio_power_of_two(ratio, self.name)
         return ms, pan, ratio, C.expand(ms, ratio)
 
 
-class _BoxMRA(_MRA):
+class _BoxMRA(MRAPansharpener):
     """HPF / SFIM: PAN equalised to each band by its own std, box low-pass of ``ratio + 1`` pixels."""
 
     multiplicative: ClassVar[bool] = False
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         P = C.match_pan(pan, ms_up)
         P_lp = C.box_lowpass(P, ratio + 1)
@@ -101,7 +100,7 @@ class SFIM(_BoxMRA):
 
 
 @register
-class ATWT(_MRA):
+class ATWT(MRAPansharpener):
     r"""ATWT: additive injection of the undecimated wavelet details of the PAN,
     :math:`\widehat M_l = \widetilde M_l + P_l - W_J(P_l)`.
 
@@ -129,7 +128,7 @@ class ATWT(_MRA):
         "J. Nunez, X. Otazu, O. Fors, A. Prades, V. Pala, R. Arbiol, \"Multiresolution-based image fusion with "
         "additive wavelet decomposition\", IEEE TGRS 37(3), 1999, doi:10.1109/36.763274")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         P = C.match_pan(pan, ms_up)
         n = C.levels(ratio)
@@ -137,7 +136,7 @@ class ATWT(_MRA):
 
 
 @register
-class AWLP(_MRA):
+class AWLP(MRAPansharpener):
     r"""AWLP: additive wavelet luminance proportional,
     :math:`\widehat M_l = \widetilde M_l + \frac{\widetilde M_l}{\frac1L\sum_k \widetilde M_k}
     \big(P_l - W_J(P_l)\big)`.
@@ -167,7 +166,7 @@ class AWLP(_MRA):
         "image fusion methods. Application to wavelet-based methods\", IEEE TGRS 43(10), 2005, "
         "doi:10.1109/TGRS.2005.856106")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         intensity_ratio = ms_up / (ms_up.mean(axis=0, keepdims=True) + C.EPS)
         P = C.match_pan(pan, ms_up, pan_low=C.imresize_down_up(pan, ratio))
@@ -176,7 +175,7 @@ class AWLP(_MRA):
         return FusionResult(fused=ms_up + details * intensity_ratio, info={"levels": n})
 
 
-class _GLP(_MRA):
+class _GLP(MRAPansharpener):
     """MTF-matched generalised Laplacian pyramid: ``P_lp = glp_lowpass(P)`` with the sensor's gains."""
 
     params: ClassVar[tuple[Param, ...]] = ()
@@ -241,8 +240,8 @@ class MTF_GLP(_GLP):
         "B. Aiazzi, L. Alparone, S. Baronti, A. Garzelli, M. Selva, \"MTF-tailored multiscale fusion of "
         "high-resolution MS and Pan imagery\", PE&RS 72(5), 2006, doi:10.14358/PERS.72.5.591")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
-             stats: dict | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+              stats: dict | None = None) -> FusionResult:
         """``stats`` (optional): ``{"scale": a, "offset": b}`` of the PAN equalisation
         (:meth:`matching`), precomputed on a whole scene; computed from the inputs when None."""
         ms_up, _, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=True, stats=stats)
@@ -279,8 +278,8 @@ class MTF_GLP_HPM(_GLP):
         "B. Aiazzi, S. Baronti, F. Lotti, M. Selva, \"A comparison between global and context-adaptive "
         "pansharpening of multispectral images\", IEEE GRSL 6(2), 2009, doi:10.1109/LGRS.2008.2012003")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
-             stats: dict | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+              stats: dict | None = None) -> FusionResult:
         """``stats``: as :meth:`MTF_GLP.fuse`."""
         ms_up, _, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=True, stats=stats)
         return FusionResult(fused=self.inject(ms_up, P, P_lp), info=info)
@@ -316,8 +315,8 @@ class MTF_GLP_FS(_GLP):
         "G. Vivone, R. Restaino, J. Chanussot, \"Full scale regression-based injection coefficients for "
         "panchromatic sharpening\", IEEE TIP 27(7), 2018, doi:10.1109/TIP.2018.2819501")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
-             stats: dict | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+              stats: dict | None = None) -> FusionResult:
         """``stats`` (optional): ``{"gains": g}`` computed on a whole scene (a tiled run's global
         statistics); estimated from the inputs when None."""
         ms_up, pan, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=False)
@@ -362,8 +361,8 @@ class MTF_GLP_CBD(_GLP):
         "B. Aiazzi, S. Baronti, M. Selva, \"Improving component substitution pansharpening through multivariate "
         "regression of MS+Pan data\", IEEE TGRS 45(10), 2007, doi:10.1109/TGRS.2007.901007")
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
-             stats: dict | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
+              stats: dict | None = None) -> FusionResult:
         """``stats``: as :meth:`MTF_GLP_FS.fuse`."""
         ms_up, _, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=False)
         g = C.covariance_gain(ms_up, P_lp) if stats is None else np.asarray(stats["gains"], dtype=np.float64)

@@ -40,9 +40,9 @@ class PansharpeningNet(SceneTrainedNet, Pansharpener):
     """Base of the scene-trained pansharpening networks (module docstring); the recipe, training
     loop and checkpoint come from :class:`hysupp.nn.scene_trained.SceneTrainedNet`."""
 
-    #: Settings of the seconds-long CPU smoke training that the test suite runs for every registered net
-    #: (tests/test_fusion_nets.py; iterations, batch and device are set there).
-    smoke_params: ClassVar[dict[str, Any]] = {"patch_size": 16}
+    #: Settings of a sub-second CPU training on a tiny scene (hysupp.testing.check_method and
+    #: tests/test_fusion_nets.py, which sets its own iterations and batch).
+    fast_params: ClassVar[dict[str, Any]] = {"iterations": 2, "batch_size": 2, "patch_size": 16, "history_every": 1}
     #: Defaults of ``fine_tune`` (iterations) and ``fine_tune_lr`` of the net.
     fine_tune_defaults: ClassVar[tuple[int, float]] = (0, 1e-4)
     #: The net's own parameters, after the common ones.
@@ -122,10 +122,9 @@ class PansharpeningNet(SceneTrainedNet, Pansharpener):
             out = net(to_tensor(data.ms[None], s), to_tensor(data.lms[None], s), to_tensor(data.pan[None], s))[0]
         return np.asarray(to_numpy(out), dtype=np.float64) * scale
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         from hysupp.nn.training import torch_session
 
-        ms, pan, ratio = self.check_inputs(ms, pan, ratio)
         with torch_session(self.device, self.dtype, self.seed) as s:
             if self.weights is not None:
                 ck = self.load_weights(self.weights, ms.shape[0], ratio)
@@ -197,7 +196,7 @@ class PNN(PansharpeningNet):
     arch: ClassVar[str] = "PNN"
     published_recipe: ClassVar[dict[str, Any]] = _published(1_120_000, 128, 33, 1e-4, "sgd")
     cpu_recipe: ClassVar[dict[str, Any]] = {**_CPU, "patch_size": 48}
-    smoke_params: ClassVar[dict[str, Any]] = {"patch_size": 24}
+    fast_params: ClassVar[dict[str, Any]] = {**PansharpeningNet.fast_params, "patch_size": 24}
     reference: ClassVar[str] = ("G. Masi, D. Cozzolino, L. Verdoliva, G. Scarpa, \"Pansharpening by convolutional "
                                 "neural networks\", Remote Sensing 8(7), 594, 2016, doi:10.3390/rs8070594")
 
@@ -258,7 +257,7 @@ class APNN(PNN):
     arch: ClassVar[str] = "A-PNN"
     published_recipe: ClassVar[dict[str, Any]] = _published(100_000, 128, 33, 1e-4)
     cpu_recipe: ClassVar[dict[str, Any]] = {**_CPU, "patch_size": 48}
-    smoke_params: ClassVar[dict[str, Any]] = {"patch_size": 24}
+    fast_params: ClassVar[dict[str, Any]] = {**PansharpeningNet.fast_params, "patch_size": 24}
     fine_tune_defaults: ClassVar[tuple[int, float]] = (50, 1e-4)
     reference: ClassVar[str] = ("G. Scarpa, S. Vitale, D. Cozzolino, \"Target-adaptive CNN-based pansharpening\", "
                                 "IEEE TGRS 56(9), 2018, doi:10.1109/TGRS.2018.2817393")
@@ -647,7 +646,7 @@ class VOGTNet(PansharpeningNet):
     arch: ClassVar[str] = "DualBranch"
     published_recipe: ClassVar[dict[str, Any]] = _published(50_000, 32, 64, 1e-3)
     cpu_recipe: ClassVar[dict[str, Any]] = {**_CPU, "iterations": 1500}
-    smoke_params: ClassVar[dict[str, Any]] = {"patch_size": 16, "degradation_iterations": 10}
+    fast_params: ClassVar[dict[str, Any]] = {**PansharpeningNet.fast_params, "degradation_iterations": 10}
     extra_params: ClassVar[tuple[Param, ...]] = (
         Param("degradation_iterations", int, 300, "stage 1: Adam steps learning the PSF and SRF", low=1),
         Param("degradation_lr", float, 0.05, "stage 1: learning rate", low=1e-12),

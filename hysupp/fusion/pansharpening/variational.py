@@ -2,13 +2,13 @@ r"""Variational pansharpening: total-variation regularised inversion (TV, Palsso
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from hysupp.errors import InputError
 from hysupp.methods.base import FusionResult, Pansharpener
-from hysupp.methods.params import Param
+from hysupp.methods.params import FINITE, Param
 from hysupp.methods.registry import register
 
 __all__ = ["TV"]
@@ -145,15 +145,18 @@ class TV(Pansharpener):
     """
 
     name: ClassVar[str] = "TV"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"n_iter": 5}
     params: ClassVar[tuple[Param, ...]] = (
         Param("lam", float, None, "TV weight lambda (None: toolbox per-sensor value, else 1e-3)", low=0.0,
               optional=True),
         Param("alpha", float, None, "MM majorisation constant (None: toolbox per-sensor value, else 0.75)",
-              low=0.0, optional=True),
-        Param("c", float, None, "dual step constant, > 8 (None: 8 as the toolbox)", low=0.0, optional=True),
+              low=0.0, low_open=True, optional=True),
+        Param("c", float, None, "dual step constant, > 8 (None: 8 as the toolbox)", low=0.0, low_open=True,
+              optional=True),
         Param("n_iter", int, None, "iterations (None: toolbox per-sensor value, else 50)", low=1, optional=True),
-        Param("weights", str, None, "comma-separated PAN weights w_1,...,w_L (None: toolbox per-sensor or "
-              "NNLS regression)", optional=True),
+        Param("weights", list[float], None, "PAN weights w_1,...,w_L, one per band (None: toolbox per-sensor "
+              "or NNLS regression)", optional=True, check=FINITE),
     )
     reference: ClassVar[str] = (
         "F. Palsson, J. R. Sveinsson, M. O. Ulfarsson, \"A new pansharpening algorithm based on total variation\", "
@@ -168,10 +171,7 @@ class TV(Pansharpener):
             if getattr(self, k) is not None:
                 out[k] = getattr(self, k)
         if self.weights is not None:
-            try:
-                w = np.array([float(v) for v in str(self.weights).split(",")])
-            except ValueError:
-                raise InputError(f"TV: weights must be comma-separated numbers, got {self.weights!r}") from None
+            w = np.asarray(self.weights, dtype=np.float64)
             if w.size != ms.shape[0]:
                 raise InputError(f"TV: weights has {w.size} values for {ms.shape[0]} bands")
             out["w"] = w
@@ -188,8 +188,8 @@ class TV(Pansharpener):
             out["alpha"] = max(0.75, 0.55 * (1.0 + float(out["w"] @ out["w"])))
         return out
 
-    def fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
-        ms, pan, r = self.check_inputs(ms, pan, ratio)
+    def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
+        r = ratio
         L, h, w_ = ms.shape
         H, W = pan.shape[1:]
         s = self._settings(sensor, ms, pan, r)

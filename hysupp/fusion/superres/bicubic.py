@@ -59,10 +59,9 @@ class Bicubic(SuperResolver):
     reference: ClassVar[str] = ("R. Keys, \"Cubic convolution interpolation for digital image processing\", IEEE "
                                 "TASSP 29(6), 1981, doi:10.1109/TASSP.1981.1163711")
 
-    def super_resolve(self, cube: np.ndarray, *, ratio: int, psf: Any = None) -> FusionResult:
+    def _super_resolve(self, cube: np.ndarray, *, ratio: int, psf: Any = None) -> FusionResult:
         from hysupp.physics.sampling import Upsampling
 
-        cube, ratio = self.check_inputs(cube, ratio)
         up = Upsampling(ratio, "bicubic", phase=ratio // 2, mode=self.border, a=self.a)
         fused = np.asarray(up(cube.astype(np.float64, copy=False)), dtype=np.float64)
         return FusionResult(fused=fused, info={"interpolation": up.to_dict()})

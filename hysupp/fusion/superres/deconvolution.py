@@ -164,10 +164,10 @@ class Deconvolution(SuperResolver):
                                 "image super-resolution using a new analytical solution for l2-l2 problems\", IEEE "
                                 "TIP 25(8), 2016, doi:10.1109/TIP.2016.2567075")
 
-    def super_resolve(self, cube: np.ndarray, *, ratio: int, psf: Any = None) -> FusionResult:
+    def _super_resolve(self, cube: np.ndarray, *, ratio: int, psf: Any = None) -> FusionResult:
         from hysupp.fusion.superres.common import psf_kernel, resolve_psf, upsample_shift_free
 
-        cube, r = self.check_inputs(cube, ratio)
+        r = ratio
         y = cube.astype(np.float64, copy=False)
         info: dict[str, Any] = {}
         if isinstance(psf, str) and psf.strip().lower() == "estimate":

@@ -40,6 +40,8 @@ class SRNet(SceneTrainedNet, SuperResolver):
 
     #: Architecture parameters copied from the method's config into the checkpoint.
     arch_params: ClassVar[tuple[str, ...]] = ()
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"iterations": 2, "batch_size": 2, "patch_size": 8}
 
     def build(self, architecture: dict[str, Any]) -> Any:
         from hysupp.nn.superres_nets import build
@@ -98,10 +100,9 @@ class SRNet(SceneTrainedNet, SuperResolver):
             out = net(to_tensor(y[None], s), to_tensor(upsample_shift_free(y, ratio)[None], s))[0]
         return np.asarray(to_numpy(out), dtype=np.float64) * scale
 
-    def super_resolve(self, cube: np.ndarray, *, ratio: int, psf: Any = None) -> FusionResult:
+    def _super_resolve(self, cube: np.ndarray, *, ratio: int, psf: Any = None) -> FusionResult:
         from hysupp.nn.training import torch_session
 
-        cube, ratio = self.check_inputs(cube, ratio)
         with torch_session(self.device, self.dtype, self.seed) as s:
             ck = self.obtain_checkpoint(s, lambda scale: self.training_data(cube, ratio, psf, scale),
                                         n_bands=cube.shape[0], ratio=ratio)
@@ -190,6 +191,8 @@ class VDSR(SRNet):
     """
 
     name: ClassVar[str] = "VDSR"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {**SRNet.fast_params, "depth": 3}
     arch: ClassVar[str] = "VDSR"
     arch_params: ClassVar[tuple[str, ...]] = ("depth",)
     published_recipe: ClassVar[dict[str, Any]] = {"iterations": 100_000, "batch_size": 64, "patch_size": 41,
@@ -233,6 +236,8 @@ class EDSR(SRNet):
     """
 
     name: ClassVar[str] = "EDSR"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {**SRNet.fast_params, "blocks": 1, "features": 8}
     arch: ClassVar[str] = "EDSR"
     arch_params: ClassVar[tuple[str, ...]] = ("blocks", "features", "res_scale")
     lr_gamma: ClassVar[float] = 0.5
@@ -286,6 +291,8 @@ class S5Net(SRNet):
     """
 
     name: ClassVar[str] = "S5Net"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {**SRNet.fast_params, "band_iterations": 2, "bands_per_batch": 2}
     arch: ClassVar[str] = "S5Net"
     published_recipe: ClassVar[dict[str, Any]] = {"iterations": 50_000, "batch_size": 64, "patch_size": 33,
                                                   "lr": 1e-4, "optimizer": "adam", "ema_decay": 0.0, "lr_step": None}

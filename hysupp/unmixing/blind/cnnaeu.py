@@ -64,7 +64,7 @@ import numpy as np
 
 from hysupp.errors import InputError
 from hysupp.methods.base import BlindUnmixer, UnmixingResult
-from hysupp.methods.params import Param
+from hysupp.methods.params import ODD, Param
 from hysupp.methods.registry import register
 from hysupp.nn.training import LossHistory, loader_order, make_optimizer, run_params, to_numpy, to_tensor, torch_session
 
@@ -120,6 +120,9 @@ class CNNAEU(BlindUnmixer):
     """
 
     name: ClassVar[str] = "CNNAEU"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"epochs": 2, "patch_size": 4, "num_patches": 2, "batch_size": 2,
+                                                  "hidden": 8, "decoder_kernel": 3}
     spatial: ClassVar[bool] = True
     #: the parameter that sets the training length (for a generic ``--max-iter`` override)
     iteration_param: ClassVar[str] = "epochs"
@@ -128,29 +131,23 @@ class CNNAEU(BlindUnmixer):
                                 "doi:10.1109/TGRS.2020.2992743")
     params: ClassVar[tuple[Param, ...]] = (
         Param("epochs", int, 320, "training epochs over the patches (HySUPP/paper: 320)", low=0),
-        Param("lr", float, 3e-4, "RMSprop learning rate", low=0.0),
+        Param("lr", float, 3e-4, "RMSprop learning rate", low=0.0, low_open=True),
         Param("batch_size", int, 15, "patches per batch", low=1),
         Param("patch_size", int, 40, "patch side (reduced to the image size when larger)", low=1),
         Param("num_patches", int, None, "number of random training patches; None: HySUPP's "
               "int(250 H W L / (307*307*162)), at least 1", low=1, optional=True),
         Param("scale", float, 3.0, "softmax scale s (abundances = softmax(s * code))", low=0.0),
         Param("hidden", int, 48, "channels of the first encoder convolution", low=1),
-        Param("decoder_kernel", int, 11, "odd side of the decoder kernel", low=1),
+        Param("decoder_kernel", int, 11, "odd side of the decoder kernel", low=1, check=ODD),
         Param("negative_slope", float, 0.02, "LeakyReLU negative slope", low=0.0),
         Param("dropout", float, 0.2, "Dropout2d probability", low=0.0, high=0.999),
     ) + run_params(history_every=1)
 
-    def unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
-        Y = self.check_inputs(Y, p, image_shape)
+    def _unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         c = self.config
-        p = int(p)
         L, N = Y.shape
-        H, W = int(image_shape[0]), int(image_shape[1])
+        H, W = image_shape
         k = c["decoder_kernel"]
-        if k % 2 == 0:
-            from hysupp.errors import ParameterError
-
-            raise ParameterError(f"CNNAEU: parameter 'decoder_kernel' must be odd, got {k}")
         ps = min(c["patch_size"], H, W)
         if k // 2 >= ps:
             raise InputError(f"CNNAEU: the {k}x{k} decoder (reflect padding {k // 2}) needs patches and an image "
@@ -192,6 +189,6 @@ class CNNAEU(BlindUnmixer):
             A = to_numpy(abund[0].reshape(p, N))
             E = to_numpy(net.decoder.weight.mean(dim=(2, 3)))
             info = {"epochs": epochs, "iterations": epochs * -(-n_patches // bs), "num_patches": int(n_patches),
-                    "patch_size": ps, "train_time": t_train, "wall_time": time.perf_counter() - t0,
+                    "patch_size": ps, "train_time": t_train,
                     **hist.as_info(), **s.info()}
         return UnmixingResult(abundances=A, endmembers=E, info=info)

@@ -52,7 +52,6 @@ iterations.
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -341,7 +340,7 @@ class ELMM(BlindUnmixer):
     name: ClassVar[str] = "ELMM"
     spatial: ClassVar[bool] = True
     params: ClassVar[tuple[Param, ...]] = (
-        Param("lambda_s", float, 0.5, "weight of ||S_n - E0 diag(psi_n)||_F^2 / 2", low=0.0),
+        Param("lambda_s", float, 0.5, "weight of ||S_n - E0 diag(psi_n)||_F^2 / 2", low=0.0, low_open=True),
         Param("lambda_a", float, 0.01, "weight of the spatial regularisation of the abundances", low=0.0),
         Param("lambda_psi", float, 0.05, "weight of the smoothness of the scaling maps", low=0.0),
         Param("norm", str, "1,1", "mixed norm of the abundance differences", choices=("1,1", "2,1")),
@@ -360,13 +359,11 @@ class ELMM(BlindUnmixer):
         "unmixing using an extended linear mixing model to address spectral variability\", IEEE Trans. Image "
         "Process. 25(8), 3890-3905, 2016, doi:10.1109/TIP.2016.2579259")
 
-    def unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
+    def _unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         """VCA references, SCLSU initial abundances, then ELMM; see the class docstring."""
         from hysupp.unmixing.extractors.vca import VCA
 
-        t0 = time.perf_counter()
-        Y = self.check_inputs(Y, p, image_shape)
-        ext = VCA(seed=self.seed).extract(Y, int(p))
+        ext = VCA(seed=self.seed).extract(Y, p)
         E0 = np.asarray(ext.endmembers, dtype=np.float64)
         Yd = np.asarray(Y, dtype=np.float64)
         A0, _ = sclsu(Yd, E0)
@@ -377,7 +374,6 @@ class ELMM(BlindUnmixer):
             eps_admm_abs=self.eps_admm_abs, eps_admm_rel=self.eps_admm_rel)
         info = {"method": self.name, **info, "seed": self.seed, "extractor": "VCA", "vca_indices": ext.indices,
                 "scaling_mean": float(psi.mean()), "scaling_min": float(psi.min()),
-                "scaling_max": float(psi.max()), "dtype": self.dtype, "device": "cpu",
-                "wall_time": time.perf_counter() - t0}
+                "scaling_max": float(psi.max()), "dtype": self.dtype, "device": "cpu"}
         dt = np.dtype(self.dtype)
         return UnmixingResult(abundances=A.astype(dt), endmembers=E.astype(dt), info=info)

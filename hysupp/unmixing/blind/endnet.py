@@ -68,20 +68,20 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hysupp.errors import ParameterError
 from hysupp.methods.base import BlindUnmixer, UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
 from hysupp.nn.training import (
     LossHistory,
     fit,
+    fused_adam,
     make_optimizer,
     run_params,
     to_numpy,
     to_tensor,
     torch_session,
 )
-from hysupp.unmixing.blind.admmnet import _fused, vca_init
+from hysupp.unmixing.blind.admmnet import vca_init
 
 __all__ = ["EndNet", "endnet_train"]
 
@@ -117,7 +117,7 @@ def endnet_train(Y: np.ndarray, E0: np.ndarray, *, num_spectra: int = 4000, batc
         rho = torch.zeros(p, dtype=s.dtype, device=s.device, requires_grad=True)
         run_mean = torch.zeros(p, dtype=s.dtype, device=s.device)
         run_var = torch.ones(p, dtype=s.dtype, device=s.device)
-        opt = make_optimizer([We, Wd, rho], "adam", lr=lr, betas=(lr_beta_1, 0.999), **_fused(s))
+        opt = make_optimizer([We, Wd, rho], "adam", lr=lr, betas=(lr_beta_1, 0.999), **fused_adam(s))
 
         def angle(u: Any, v: Any) -> Any:
             """Spectral angles between the rows of ``u`` (b, L) and the columns of ``v`` (L, k)."""
@@ -197,6 +197,8 @@ class EndNet(BlindUnmixer):
     """
 
     name: ClassVar[str] = "EndNet"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"epochs": 2, "num_spectra": 64, "batch_size": 32}
     spatial: ClassVar[bool] = False
     reference: ClassVar[str] = ("S. Ozkan, B. Kaya, G. B. Akar, EndNet: Sparse autoencoder network for endmember "
                                 "extraction and hyperspectral unmixing, IEEE TGRS 57(1), 2019, "
@@ -205,7 +207,7 @@ class EndNet(BlindUnmixer):
         Param("epochs", int, 40, "passes over the training spectra; lower it for quick runs", low=1),
         Param("num_spectra", int, 4000, "training pixels drawn at random (with replacement) from the image", low=1),
         Param("batch_size", int, 64, "pixels per mini-batch", low=1),
-        Param("lr", float, 1e-3, "Adam learning rate", low=0.0),
+        Param("lr", float, 1e-3, "Adam learning rate", low=0.0, low_open=True),
         Param("lr_beta_1", float, 0.7, "Adam beta1", low=0.0, high=0.999),
         Param("lambda0", float, 0.01, "weight of the squared-error term", low=0.0),
         Param("lambda1", float, 50.0, "weight of the KL (SAD-similarity) term", low=0.0),
@@ -219,17 +221,14 @@ class EndNet(BlindUnmixer):
         Param("init", str, "vca", "initialisation of encoder and decoder weights", choices=("vca",)),
     ) + run_params(history_every=100)
 
-    def unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
-        Y = self.check_inputs(Y, p, image_shape)
+    def _unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         c = self.config
-        if not c["lr"] > 0:
-            raise ParameterError(f"{self.name}: parameter 'lr' must be > 0, got {c['lr']!r}")
         t0 = time.perf_counter()
-        E0 = vca_init(Y, int(p), c["seed"])
+        E0 = vca_init(Y, p, c["seed"])
         t_init = time.perf_counter() - t0
         keys = ("num_spectra", "batch_size", "lr", "epochs", "lambda0", "lambda1", "lambda2", "weight_decay",
                 "noise_std", "noise_fraction", "dropout_rate", "lr_beta_1", "bn_eval", "seed", "device", "dtype",
                 "history_every")
         E, A, info = endnet_train(Y, E0, **{k: c[k] for k in keys})
-        info.update(init=c["init"], init_time=t_init, wall_time=time.perf_counter() - t0)
+        info.update(init=c["init"], init_time=t_init)
         return UnmixingResult(abundances=A, endmembers=E, info=info)

@@ -91,13 +91,14 @@ from hysupp.methods.registry import register
 from hysupp.nn.training import (
     LossHistory,
     fit,
+    fused_adam,
     make_optimizer,
     run_params,
     to_numpy,
     to_tensor,
     torch_session,
 )
-from hysupp.unmixing.blind.admmnet import _fused, vca_init
+from hysupp.unmixing.blind.admmnet import vca_init
 
 __all__ = ["MSNet", "msnet_train"]
 
@@ -226,7 +227,7 @@ def msnet_train(Y: np.ndarray, E0: np.ndarray, image_shape: tuple[int, int], *, 
 
         # the aliased decoders are updated one after the other, as by torch's per-tensor Adam loop
         opt = make_optimizer(net.parameters(), "adam", lr=lr, weight_decay=weight_decay,
-                             **({"foreach": False} if tie_decoders else _fused(s)))
+                             **({"foreach": False} if tie_decoders else fused_adam(s)))
         sched = torch.optim.lr_scheduler.StepLR(opt, step_size=step_size, gamma=gamma)
         net.train()
         res = fit(closure, opt, epochs, post_step=lambda k: sched.step(),
@@ -261,6 +262,8 @@ class MSNet(BlindUnmixer):
     """
 
     name: ClassVar[str] = "MSNet"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"epochs": 2}
     spatial: ClassVar[bool] = True
     reference: ClassVar[str] = ("Y. Yu, Y. Ma, X. Mei, F. Fan, J. Huang, H. Li, Multi-stage convolutional "
                                 "autoencoder network for hyperspectral unmixing, Int. J. Appl. Earth Obs. Geoinf. "
@@ -268,7 +271,8 @@ class MSNet(BlindUnmixer):
     params: ClassVar[tuple[Param, ...]] = (
         Param("epochs", int, 800, "training iterations (one step on the whole image each; HySUPP: 800); "
               "lower it for quick runs", low=1),
-        Param("lr", float, 1e-3, "Adam learning rate (HySUPP config; its class default is 0.03)", low=0.0),
+        Param("lr", float, 1e-3, "Adam learning rate (HySUPP config; its class default is 0.03)", low=0.0,
+              low_open=True),
         Param("alpha", float, 0.1, "weight of the MSE reconstruction terms", low=0.0),
         Param("beta", float, 0.03, "weight of the cross-scale edge (Laplacian) terms", low=0.0),
         Param("drop_out", float, 0.2, "dropout rate of the encoder stages", low=0.0, high=0.99),
@@ -280,22 +284,19 @@ class MSNet(BlindUnmixer):
         Param("init", str, "vca", "endmember initialisation of the decoders", choices=("vca",)),
     ) + run_params(history_every=50)
 
-    def unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
-        Y = self.check_inputs(Y, p, image_shape)
+    def _unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         c = self.config
-        if not c["lr"] > 0:
-            raise ParameterError(f"{self.name}: parameter 'lr' must be > 0, got {c['lr']!r}")
-        H, W = (int(v) for v in image_shape)
+        H, W = image_shape
         if min(H, W) < 2:
             raise ParameterError(f"{self.name}: the image must be at least 2 x 2 pixels, got {H} x {W}")
         t0 = time.perf_counter()
-        E0 = vca_init(Y, int(p), c["seed"])
+        E0 = vca_init(Y, p, c["seed"])
         t_init = time.perf_counter() - t0
         E, A, info = msnet_train(
             Y, E0, (H, W), epochs=c["epochs"], alpha=c["alpha"], beta=c["beta"], drop_out=c["drop_out"],
             lr=c["lr"], weight_decay=c["weight_decay"], step_size=c["step_size"], gamma=c["gamma"],
             seed=c["seed"], device=c["device"], dtype=c["dtype"], history_every=c["history_every"],
             tie_decoders=c["tie_decoders"])
-        info.update(init=c["init"], init_time=t_init, wall_time=time.perf_counter() - t0)
+        info.update(init=c["init"], init_time=t_init)
         return UnmixingResult(abundances=A, endmembers=E, info=info)
 

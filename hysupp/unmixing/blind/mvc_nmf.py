@@ -39,7 +39,6 @@ or :math:`O(p^2 N)` (``S``), and a gradient one :math:`O(LpN)` product.
 from __future__ import annotations
 
 import math
-import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -149,13 +148,10 @@ class MVCNMF(BlindUnmixer):
         "nonnegative matrix factorization\", IEEE Trans. Geosci. Remote Sens. 45(3), 765-777, 2007, "
         "doi:10.1109/TGRS.2006.888466")
 
-    def unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
+    def _unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         """VCA + FCLS initialisation, then alternating projected gradient; see the class docstring."""
         from hysupp.unmixing.extractors.vca import VCA
 
-        t0 = time.perf_counter()
-        Y = self.check_inputs(Y, p, image_shape)
-        p = int(p)
         X = np.asarray(Y, dtype=np.float64)
         N = X.shape[1]
         mean = X.mean(axis=1)
@@ -233,7 +229,7 @@ class MVCNMF(BlindUnmixer):
             "method": self.name, "iterations": it, "converged": converged, "objective": F,
             "objective_history": history, "volume": abs(d) / math.factorial(p - 1), "tau": tau,
             "step_A": alpha_a, "step_S": alpha_s, "seed": self.seed, "vca_indices": ext.indices,
-            "dtype": self.dtype, "device": "cpu", "wall_time": time.perf_counter() - t0,
+            "dtype": self.dtype, "device": "cpu",
         }
         dt = np.dtype(self.dtype)
         return UnmixingResult(abundances=S.astype(dt), endmembers=A.astype(dt), info=info)

@@ -41,14 +41,12 @@ projections of it (FastBPI).
 from __future__ import annotations
 
 import math
-import time
 from typing import Any, ClassVar
 
 import numpy as np
 
-from hysupp.errors import ParameterError
 from hysupp.methods.base import BlindUnmixer, UnmixingResult
-from hysupp.methods.params import Param
+from hysupp.methods.params import FINITE, Param
 from hysupp.methods.registry import register
 from hysupp.optim import fcls
 
@@ -158,8 +156,9 @@ class NMFQMV(BlindUnmixer):
     ----------
     term : {"boundary", "center", "totalVar"}
         Quadratic minimum-volume term.
-    betas : str
-        Comma-separated candidates of :math:`\beta` (default ``logspace(2, -2, 5)``).
+    betas : list[float]
+        Candidates of :math:`\beta` (default ``logspace(2, -2, 5)``; ``betas=100,1`` on the command
+        line).
     max_iter : int
         PAO iterations per candidate.
     delta : float
@@ -192,7 +191,8 @@ class NMFQMV(BlindUnmixer):
     params: ClassVar[tuple[Param, ...]] = (
         Param("term", str, "center", "quadratic minimum-volume term (HySUPP yaml: center)",
               choices=("boundary", "center", "totalVar")),
-        Param("betas", str, "100,10,1,0.1,0.01", "comma-separated candidates of the volume weight beta"),
+        Param("betas", list[float], (100.0, 10.0, 1.0, 0.1, 0.01), "candidates of the volume weight beta "
+              "(HySUPP: logspace(2, -2, 5))", low=0.0, check=FINITE),
         Param("max_iter", int, 100, "proximal alternating iterations per beta", low=1),
         Param("delta", float, 1e-8, "stop at this relative reconstruction error", low=0.0),
         Param("spherize", str, "cov", "sphere the subspace coordinates", choices=("cov", "no")),
@@ -204,25 +204,8 @@ class NMFQMV(BlindUnmixer):
         "minimum volume hyperspectral unmixing\", IEEE Trans. Geosci. Remote Sens. 57(12), 9858-9877, 2019, "
         "doi:10.1109/TGRS.2019.2929776")
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.beta_values = self._parse_betas(self.betas)
-
-    def _parse_betas(self, text: str) -> list[float]:
-        try:
-            vals = [float(v) for v in str(text).replace(";", ",").split(",") if v.strip()]
-        except ValueError:
-            raise ParameterError(f"{self.name}: parameter 'betas' must be comma-separated numbers, got {text!r}") \
-                from None
-        if not vals or any(not (math.isfinite(v) and v >= 0) for v in vals):
-            raise ParameterError(f"{self.name}: parameter 'betas' must list numbers >= 0, got {text!r}")
-        return vals
-
-    def unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
+    def _unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         """Run NMF-QMV for every beta and keep the selected one; see the class docstring."""
-        t0 = time.perf_counter()
-        Y = self.check_inputs(Y, p, image_shape)
-        p = int(p)
         Yd = np.asarray(Y, dtype=np.float64)
         N = Yd.shape[1]
         mean = Yd.mean(axis=1)
@@ -243,7 +226,7 @@ class NMFQMV(BlindUnmixer):
         else:
             O, B = np.zeros((p - 1, p)), np.eye(p) - np.ones((p, p)) / p
         runs = []
-        for beta in self.beta_values:
+        for beta in self.betas:
             M, S, iters = _pao(Gs, p, beta, Mvca, S0, O, B, max_iter=self.max_iter, delta=self.delta,
                                mu_a=1e-4 * N * p, mu_s=0.1)
             M = M / c[:, None]                                   # undo the sphering
@@ -256,7 +239,6 @@ class NMFQMV(BlindUnmixer):
             "method": self.name, "term": self.term, "beta": beta, "criterion": crit,
             "candidates": [{"beta": r[1], "criterion": r[0], "iterations": r[4]} for r in runs],
             "n_boundary_pixels": int(bidx.size), "seed": self.seed, "dtype": self.dtype, "device": "cpu",
-            "wall_time": time.perf_counter() - t0,
         }
         dt = np.dtype(self.dtype)
         return UnmixingResult(abundances=S.astype(dt), endmembers=E.astype(dt), info=info)

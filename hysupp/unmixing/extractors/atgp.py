@@ -18,7 +18,6 @@ Implementation: an orthonormal basis of :math:`\operatorname{span}(U_k)` is grow
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -100,11 +99,8 @@ class ATGP(Extractor):
         "H. Ren and C.-I. Chang, \"Automatic spectral target recognition in hyperspectral imagery\", IEEE Trans. "
         "Aerosp. Electron. Syst. 39(4), 1232-1249, 2003, doi:10.1109/TAES.2003.1261124")
 
-    def extract(self, Y: np.ndarray, p: int) -> ExtractionResult:
+    def _extract(self, Y: np.ndarray, p: int) -> ExtractionResult:
         """Pick ``p`` pixels of ``Y`` ``(L, N)`` by successive orthogonal subspace projections."""
-        t0 = time.perf_counter()
-        Y = self.check_inputs(Y, p)
-        idx, energies = atgp_indices(Y, int(p))
-        info: dict[str, Any] = {"method": self.name, "residual_energies": energies.tolist(),
-                                "wall_time": time.perf_counter() - t0}
+        idx, energies = atgp_indices(Y, p)
+        info: dict[str, Any] = {"method": self.name, "residual_energies": energies.tolist()}
         return ExtractionResult(endmembers=Y[:, idx], indices=idx, info=info)

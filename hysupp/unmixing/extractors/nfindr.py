@@ -17,7 +17,6 @@ so the volumes of all ``N`` candidate replacements come from one ``(p, N)`` prod
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,7 +25,7 @@ from hysupp.errors import InputError
 from hysupp.methods.base import ExtractionResult, Extractor
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
-from hysupp.unmixing.extractors.vca import _moments, _project, _top_eigvecs
+from hysupp.unmixing.extractors.subspace import moments, project, top_eigvecs
 
 __all__ = ["NFINDR", "nfindr_indices", "random_affine_init"]
 
@@ -146,14 +145,11 @@ class NFINDR(Extractor):
         "M. E. Winter, \"N-FINDR: an algorithm for fast autonomous spectral end-member determination in "
         "hyperspectral data\", Proc. SPIE 3753, Imaging Spectrometry V, 266-275, 1999, doi:10.1117/12.366289")
 
-    def extract(self, Y: np.ndarray, p: int) -> ExtractionResult:
+    def _extract(self, Y: np.ndarray, p: int) -> ExtractionResult:
         """Pick the ``p`` pixels of ``Y`` ``(L, N)`` spanning the largest simplex."""
-        t0 = time.perf_counter()
-        Y = self.check_inputs(Y, p)
-        p = int(p)
-        mean, R = _moments(Y)
-        _, U = _top_eigvecs(R - np.outer(mean, mean), p - 1)
-        X = _project(Y, U, mean)
+        mean, R = moments(Y)
+        _, U = top_eigvecs(R - np.outer(mean, mean), p - 1)
+        X = project(Y, U, mean)
         rng = np.random.default_rng(self.seed)
         if self.init == "atgp":
             from hysupp.unmixing.extractors.atgp import atgp_indices
@@ -166,6 +162,5 @@ class NFINDR(Extractor):
         info: dict[str, Any] = {"method": self.name, "seed": self.seed, "init": self.init,
                                 "init_indices": np.asarray(init).tolist(),
                                 "abs_det": vol, "sweeps": sweeps, "replacements": repl,
-                                "converged": converged,
-                                "wall_time": time.perf_counter() - t0}
+                                "converged": converged}
         return ExtractionResult(endmembers=Y[:, idx], indices=idx, info=info)

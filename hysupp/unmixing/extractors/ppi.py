@@ -22,7 +22,6 @@ skewers and pixels (``(K_b, d) @ (d, N)`` products).
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -30,7 +29,7 @@ import numpy as np
 from hysupp.methods.base import ExtractionResult, Extractor
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
-from hysupp.unmixing.extractors.vca import _moments, _project, _top_eigvecs
+from hysupp.unmixing.extractors.subspace import moments, project, top_eigvecs
 
 __all__ = ["PPI", "ppi_counts"]
 
@@ -138,19 +137,16 @@ class PPI(Extractor):
         "F. A. Kruse and R. O. Green, \"Mapping target signatures via partial unmixing of AVIRIS data\", "
         "Summaries of the 5th JPL Airborne Earth Science Workshop, JPL Pub. 95-1, vol. 1, 23-26, 1995")
 
-    def extract(self, Y: np.ndarray, p: int) -> ExtractionResult:
+    def _extract(self, Y: np.ndarray, p: int) -> ExtractionResult:
         """Pick the ``p`` purest pixels of ``Y`` ``(L, N)``."""
-        t0 = time.perf_counter()
-        Y = self.check_inputs(Y, p)
-        p = int(p)
         L = Y.shape[0]
-        mean, R = _moments(Y)
+        mean, R = moments(Y)
         d = p - 1 if self.reduce else L
         if self.reduce:
-            _, U = _top_eigvecs(R - np.outer(mean, mean), d)
+            _, U = top_eigvecs(R - np.outer(mean, mean), d)
         else:
             U = np.eye(L)
-        X = _project(Y, U, mean)
+        X = project(Y, U, mean)
         counts = ppi_counts(X, self.n_skewers, np.random.default_rng(self.seed))
         order = np.argsort(-counts, kind="stable")
         n_cand = int((counts >= self.threshold).sum())
@@ -169,5 +165,5 @@ class PPI(Extractor):
         info: dict[str, Any] = {"method": self.name, "seed": self.seed, "n_skewers": self.n_skewers,
                                 "counts": counts[idx].tolist(), "pooled_counts": pooled[rank].tolist(),
                                 "n_candidates": n_cand, "n_merged": int(merged),
-                                "filled": filled, "wall_time": time.perf_counter() - t0}
+                                "filled": filled}
         return ExtractionResult(endmembers=Y[:, idx], indices=idx, info=info)

@@ -39,7 +39,6 @@ a ``(p, p) @ (p, N)`` product and element-wise operations over all pixels.
 from __future__ import annotations
 
 import math
-import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -49,7 +48,10 @@ from hysupp.methods.base import ExtractionResult, Extractor
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
 from hysupp.optim.guards import check_finite
-from hysupp.unmixing.extractors.vca import VCA, _moments, _project, _top_eigvecs
+from hysupp.unmixing.extractors.subspace import moments as _moments
+from hysupp.unmixing.extractors.subspace import project as _project
+from hysupp.unmixing.extractors.subspace import top_eigvecs as _top_eigvecs
+from hysupp.unmixing.extractors.vca import VCA
 
 __all__ = ["SISAL", "sisal", "soft_neg"]
 
@@ -233,11 +235,9 @@ class SISAL(Extractor):
         "First IEEE Workshop on Hyperspectral Image and Signal Processing (WHISPERS), 2009, "
         "doi:10.1109/WHISPERS.2009.5289072")
 
-    def extract(self, Y: np.ndarray, p: int) -> ExtractionResult:
+    def _extract(self, Y: np.ndarray, p: int) -> ExtractionResult:
         """Estimate ``p`` endmembers ``(L, p)`` of ``Y`` ``(L, N)`` as the minimum-volume simplex."""
-        t0 = time.perf_counter()
-        Y = self.check_inputs(Y, p)
-        M, info = sisal(Y, int(p), mm_iters=self.mm_iters, tau=self.tau, mu=self.mu, spherize=self.spherize,
+        M, info = sisal(Y, p, mm_iters=self.mm_iters, tau=self.tau, mu=self.mu, spherize=self.spherize,
                         seed=self.seed)
-        info = {"method": self.name, **info, "seed": self.seed, "wall_time": time.perf_counter() - t0}
+        info = {"method": self.name, **info, "seed": self.seed}
         return ExtractionResult(endmembers=M.astype(Y.dtype, copy=False), indices=None, info=info)

@@ -26,7 +26,6 @@ convex hull of the data: on noise-free data with pure pixels SiVM returns the en
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -123,11 +122,8 @@ class SiVM(Extractor):
         "maximization framework for hyperspectral endmember extraction\", IEEE Trans. Geosci. Remote Sens. 49(12), "
         "5046-5060, 2011, doi:10.1109/TGRS.2011.2119457")
 
-    def extract(self, Y: np.ndarray, p: int) -> ExtractionResult:
+    def _extract(self, Y: np.ndarray, p: int) -> ExtractionResult:
         """Pick ``p`` pixels of ``Y`` ``(L, N)`` maximising the simplex volume greedily."""
-        t0 = time.perf_counter()
-        Y = self.check_inputs(Y, p)
-        idx, crit = sivm_indices(Y, int(p))
-        info: dict[str, Any] = {"method": self.name, "volume_criteria": crit.tolist(),
-                                "wall_time": time.perf_counter() - t0}
+        idx, crit = sivm_indices(Y, p)
+        info: dict[str, Any] = {"method": self.name, "volume_criteria": crit.tolist()}
         return ExtractionResult(endmembers=Y[:, idx], indices=idx, info=info)

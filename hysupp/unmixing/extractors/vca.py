@@ -10,7 +10,6 @@ taken as the next endmember. Implemented from the paper's description (Sections 
 from __future__ import annotations
 
 import math
-import time
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,46 +17,11 @@ import numpy as np
 from hysupp.methods.base import ExtractionResult, Extractor
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
+from hysupp.unmixing.extractors.subspace import moments as _moments
+from hysupp.unmixing.extractors.subspace import project as _project
+from hysupp.unmixing.extractors.subspace import top_eigvecs as _top_eigvecs
 
 __all__ = ["VCA", "estimate_snr"]
-
-_CHUNK = 16384
-
-
-def _moments(Y: np.ndarray, chunk: int = _CHUNK) -> tuple[np.ndarray, np.ndarray]:
-    """Mean ``(L,)`` and second-moment matrix ``Y Y^T / N`` ``(L, L)`` in float64, by chunks."""
-    L, N = Y.shape
-    s = np.zeros(L)
-    R = np.zeros((L, L))
-    for c0 in range(0, N, chunk):
-        Yc = np.asarray(Y[:, c0:c0 + chunk], dtype=np.float64)
-        s += Yc.sum(axis=1)
-        R += Yc @ Yc.T
-    return s / N, R / N
-
-
-def _top_eigvecs(S: np.ndarray, d: int) -> tuple[np.ndarray, np.ndarray]:
-    """The ``d`` leading eigenpairs of the symmetric ``S``, largest first, with a fixed sign
-    convention (the largest-magnitude entry of each vector is positive) for reproducibility."""
-    w, V = np.linalg.eigh(S)
-    w, V = w[::-1][:d], V[:, ::-1][:, :d]
-    rows = np.abs(V).argmax(axis=0)
-    V = V * np.sign(V[rows, np.arange(d)])
-    return w, np.ascontiguousarray(V)
-
-
-def _project(Y: np.ndarray, U: np.ndarray, shift: np.ndarray | None, chunk: int = _CHUNK) -> np.ndarray:
-    """``U^T (Y - shift)`` in float64, ``(d, N)``, by chunks."""
-    d, N = U.shape[1], Y.shape[1]
-    X = np.empty((d, N))
-    Ut = np.ascontiguousarray(U.T)
-    for c0 in range(0, N, chunk):
-        Yc = np.asarray(Y[:, c0:c0 + chunk], dtype=np.float64)
-        if shift is not None:
-            Yc = Yc - shift[:, None]
-        np.matmul(Ut, Yc, out=X[:, c0:c0 + chunk])
-    return X
-
 
 def estimate_snr(Y: np.ndarray, p: int) -> float:
     r"""SNR estimate of Nascimento & Bioucas-Dias (2005), in dB.
@@ -156,11 +120,8 @@ class VCA(Extractor):
         "to unmix hyperspectral data\", IEEE Trans. Geosci. Remote Sens. 43(4), 898-910, 2005, "
         "doi:10.1109/TGRS.2005.844293")
 
-    def extract(self, Y: np.ndarray, p: int) -> ExtractionResult:
+    def _extract(self, Y: np.ndarray, p: int) -> ExtractionResult:
         """Pick ``p`` pixels of ``Y`` ``(L, N)`` as endmembers."""
-        t0 = time.perf_counter()
-        Y = self.check_inputs(Y, p)
-        p = int(p)
         L, N = Y.shape
         rng = np.random.default_rng(self.seed)
         mean, R = _moments(Y)
@@ -228,6 +189,5 @@ class VCA(Extractor):
             "n_excluded_pixels": excluded,
             "seed": self.seed,
             "projected": self.projected,
-            "wall_time": time.perf_counter() - t0,
         }
         return ExtractionResult(endmembers=endmembers, indices=indices, info=info)

@@ -107,7 +107,6 @@ from typing import Any, ClassVar
 import numpy as np
 from scipy import linalg as scipy_linalg
 
-from hysupp.errors import ParameterError
 from hysupp.methods.base import SemiSupervisedUnmixer, UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -126,9 +125,9 @@ def _common_params(T: int = 10000) -> tuple[Param, ...]:
         Param("T", int, T, "outer iterations (FUnmix default for DC1 and the paper's runs: 10000)", low=1),
         Param("TA", int, 5, "inner ADMM iterations on A per outer iteration", low=1),
         Param("TB", int, 5, "inner ADMM iterations on B per outer iteration", low=1),
-        Param("mu1", float, 50.0, "ADMM penalty of the split S1 = A (> 0)", low=0.0),
-        Param("mu2", float, 2.0, "ADMM penalty of the split S2 = B (> 0)", low=0.0),
-        Param("mu3", float, 1.0, "ADMM penalty of the split S3 = D B (> 0)", low=0.0),
+        Param("mu1", float, 50.0, "ADMM penalty of the split S1 = A", low=0.0, low_open=True),
+        Param("mu2", float, 2.0, "ADMM penalty of the split S2 = B", low=0.0, low_open=True),
+        Param("mu3", float, 1.0, "ADMM penalty of the split S3 = D B", low=0.0, low_open=True),
     )
 
 
@@ -459,19 +458,17 @@ def fasun_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 10000, TA: int
 class _FaSUnBase(SemiSupervisedUnmixer):
     needs_p: ClassVar[bool] = True
     b_step: ClassVar[str] = "simplex"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"T": 5}
 
     def _solver_kwargs(self) -> dict[str, Any]:
         return {}
 
-    def unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
-              image_shape: tuple[int, int] | None = None) -> UnmixingResult:
-        Y, D = self.check_inputs(Y, D, p, image_shape)
+    def _unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
+               image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         c = self.config
-        for key in ("mu1", "mu2", "mu3"):
-            if not c[key] > 0:
-                raise ParameterError(f"{self.name}: parameter {key!r} (an ADMM penalty) must be > 0, got {c[key]!r}")
         A, B, info = fasun_solve(
-            Y, D, int(p), T=c["T"], TA=c["TA"], TB=c["TB"], mu1=c["mu1"], mu2=c["mu2"], mu3=c["mu3"],
+            Y, D, p, T=c["T"], TA=c["TA"], TB=c["TB"], mu1=c["mu1"], mu2=c["mu2"], mu3=c["mu3"],
             init=c["init"], seed=c["seed"], tol=c["tol"], history_every=c["history_every"],
             device=c["device"], dtype=c["dtype"], method=self.name, **self._solver_kwargs())
         E = (np.asarray(D, dtype=np.float64) @ B.astype(np.float64)).astype(B.dtype)

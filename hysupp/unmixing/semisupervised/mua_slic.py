@@ -18,7 +18,7 @@ from hysupp.errors import InputError
 from hysupp.methods.base import UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
-from hysupp.unmixing.semisupervised.sunsal import _COMMON, _LibraryADMM, sunsal_admm
+from hysupp.unmixing.semisupervised.sunsal import ADMM_PARAMS, LibraryADMMUnmixer, sunsal_admm
 
 __all__ = ["MUASLIC", "multiscale_unmix", "slic_superpixels", "superpixel_means"]
 
@@ -132,7 +132,7 @@ def multiscale_unmix(Y: np.ndarray, D: np.ndarray, labels: np.ndarray, *, lambda
 
 
 @register
-class MUASLIC(_LibraryADMM):
+class MUASLIC(LibraryADMMUnmixer):
     r"""MUA-SLIC: multiscale sparse unmixing, SLIC superpixels as the coarse scale (ℓ1 + positivity).
 
     Two sparse regressions linked by a superpixel decomposition :math:`\mathcal S` of the image
@@ -208,7 +208,7 @@ class MUASLIC(_LibraryADMM):
               "pixel norm)", low=0.0),
         Param("max_iter", int, 2000, "maximum ADMM iterations of each regression (MATLAB/HySUPP AL_iters)",
               low=1),
-    ) + tuple(p for p in _COMMON if p.name != "max_iter")
+    ) + tuple(p for p in ADMM_PARAMS if p.name != "max_iter")
     per_snr: ClassVar[dict[int, dict[str, float]]] = {
         20: {"lambda1": 0.03, "lambda2": 0.1, "beta": 30.0, "slic_size": 6.0, "slic_reg": 0.005},
         30: {"lambda1": 0.007, "lambda2": 0.05, "beta": 10.0, "slic_size": 5.0, "slic_reg": 0.005},
@@ -219,15 +219,14 @@ class MUASLIC(_LibraryADMM):
         "for sparse hyperspectral unmixing\", IEEE Geosci. Remote Sens. Lett. 16(4), 598-602, 2019, "
         "doi:10.1109/LGRS.2018.2878394")
 
-    def unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
-              image_shape: tuple[int, int] | None = None) -> UnmixingResult:
+    def _unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
+               image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         """Abundances ``(M, N)`` of every library atom; ``image_shape = (H, W)`` is required."""
         t0 = time.perf_counter()
-        Y, D = self.check_inputs(Y, D, p, image_shape)
-        shape = (int(image_shape[0]), int(image_shape[1]))
+        shape = image_shape
         labels, sp_info = slic_superpixels(Y, shape, self.slic_size, self.slic_reg)
         t_seg = time.perf_counter() - t0
         X, info = multiscale_unmix(Y, D, labels, lambda1=self.lambda1, lambda2=self.lambda2, beta=self.beta,
                                    max_iter=self.max_iter, tol=self.tol, dtype=self.dtype, method=self.name)
         info = {**info, "superpixels": sp_info, "segmentation_wall_time": t_seg}
-        return self._result(X, D, info, t0)
+        return self._result(X, D, info)

@@ -14,11 +14,10 @@ from typing import ClassVar
 
 import numpy as np
 
-from hysupp.errors import ParameterError
 from hysupp.methods.base import UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
-from hysupp.unmixing.semisupervised.sunsal import _COMMON, _diverged, _LibraryADMM
+from hysupp.unmixing.semisupervised.sunsal import ADMM_PARAMS, LibraryADMMUnmixer, check_admm_iterates
 
 __all__ = ["S2WSU", "neighbourhood_mean", "s2wsu_weights"]
 
@@ -80,7 +79,7 @@ def s2wsu_weights(X: np.ndarray, image_shape: tuple[int, int], eps_spa: float = 
 
 
 @register
-class S2WSU(_LibraryADMM):
+class S2WSU(LibraryADMMUnmixer):
     r"""S2WSU: spectral-spatial weighted sparse unmixing (reweighted ℓ1 with positivity, ADMM).
 
     Solves, on the image grid ``image_shape = (H, W)``,
@@ -177,29 +176,24 @@ class S2WSU(_LibraryADMM):
     params: ClassVar[tuple[Param, ...]] = (
         Param("lam", float, 1e-3, "weighted l1 regularisation weight lambda (per SNR: 0.1/0.005/0.001 at "
               "20/30/40 dB)", low=0.0),
-        Param("mu", float, 0.5, "ADMM penalty (fixed, no data scaling)", low=0.0),
+        Param("mu", float, 0.5, "ADMM penalty (fixed, no data scaling)", low=0.0, low_open=True),
         Param("inner_iters", int, 5, "ADMM iterations between two weight updates (HySUPP AL_iters)", low=1),
         Param("outer_iters", int, 60, "number of weight updates (HySUPP AL_iters2)", low=1),
         Param("eps_spa", float, 0.01, "regulariser of the spatial weight 1/(eps + |neighbourhood mean|)",
-              low=0.0),
+              low=0.0, low_open=True),
         Param("eps_spe", float, 0.0, "regulariser of the spectral weight 1/(||X_i|| + eps)", low=0.0),
-    ) + tuple(p for p in _COMMON if p.name != "max_iter")
+    ) + tuple(p for p in ADMM_PARAMS if p.name != "max_iter")
     per_snr: ClassVar[dict[int, dict[str, float]]] = {20: {"lam": 0.1}, 30: {"lam": 0.005}, 40: {"lam": 0.001}}
     reference: ClassVar[str] = (
         "S. Zhang, J. Li, H.-C. Li, C. Deng, A. Plaza, \"Spectral-spatial weighted sparse regression for "
         "hyperspectral image unmixing\", IEEE Trans. Geosci. Remote Sens. 56(6), 3265-3276, 2018, "
         "doi:10.1109/TGRS.2018.2797200")
 
-    @np.errstate(invalid="ignore", over="ignore")  # non-finite iterates are reported by _diverged
-    def unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
-              image_shape: tuple[int, int] | None = None) -> UnmixingResult:
+    @np.errstate(invalid="ignore", over="ignore")  # non-finite iterates are reported by check_admm_iterates
+    def _unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
+               image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         """Abundances ``(M, N)`` of every library atom; ``image_shape = (H, W)`` is required."""
         t0 = time.perf_counter()
-        Y, D = self.check_inputs(Y, D, p, image_shape)
-        if self.mu <= 0:
-            raise ParameterError(f"{self.name}: parameter 'mu' must be > 0, got {self.mu!r}")
-        if self.eps_spa <= 0:
-            raise ParameterError(f"{self.name}: parameter 'eps_spa' must be > 0, got {self.eps_spa!r}")
         shape = (int(image_shape[0]), int(image_shape[1]))
         dt = np.dtype(self.dtype)
         M, N = D.shape[1], Y.shape[1]
@@ -280,7 +274,7 @@ class S2WSU(_LibraryADMM):
                     np.subtract(U, W3, out=T)
                     T += N3                                            # U - V3
                     res_p = res1 + res2 + float(np.linalg.norm(T))
-                    _diverged(self.name, it, res_p)
+                    check_admm_iterates(self.name, it, res_p)
                     history.append({"iteration": it, "outer_iteration": k + 1, "primal_residual": res_p})
                     if res_p <= thr:
                         stop = True
@@ -288,9 +282,9 @@ class S2WSU(_LibraryADMM):
             if stop:
                 break
         if not np.isfinite(U).all():
-            _diverged(self.name, it, float("nan"))
+            check_admm_iterates(self.name, it, float("nan"))
         X = np.maximum(U, 0)
         info = {"iterations": it, "outer_iterations": len(history), "converged": bool(res_p <= thr),
                 "mu": mu, "tolerance": thr, "residual_history": history,
                 "solver_wall_time": time.perf_counter() - t0}
-        return self._result(X, D, info, t0)
+        return self._result(X, D, info)

@@ -221,6 +221,8 @@ class SUnAA(SemiSupervisedUnmixer):
     """
 
     name: ClassVar[str] = "SUnAA"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"T": 5}
     needs_p: ClassVar[bool] = True
     reference: ClassVar[str] = ("B. Rasti, A. Zouaoui, J. Mairal, J. Chanussot, SUnAA: Sparse Unmixing Using "
                                 "Archetypal Analysis, IEEE GRSL 20, 2023, doi:10.1109/LGRS.2023.3251219")
@@ -235,12 +237,11 @@ class SUnAA(SemiSupervisedUnmixer):
               choices=("float32", "float64")),
     )
 
-    def unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
-              image_shape: tuple[int, int] | None = None) -> UnmixingResult:
+    def _unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
+               image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         """Estimate ``A`` ``(p, N)`` and ``B`` ``(M, p)``; see the class docstring."""
-        Y, D = self.check_inputs(Y, D, p, image_shape)
         c = self.config
-        A, B, info = sunaa_solve(Y, D, int(p), T=c["T"], init=c["init"], seed=c["seed"], tol=c["tol"],
+        A, B, info = sunaa_solve(Y, D, p, T=c["T"], init=c["init"], seed=c["seed"], tol=c["tol"],
                                  dtype=c["dtype"], method=self.name)
         E = (np.asarray(D, dtype=np.float64) @ B.astype(np.float64)).astype(B.dtype)
         return UnmixingResult(abundances=A, endmembers=E, library_coefficients=B, info=info)

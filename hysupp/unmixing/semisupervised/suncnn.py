@@ -48,8 +48,7 @@ True
 
 from __future__ import annotations
 
-import time
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -102,6 +101,8 @@ class SUnCNN(SemiSupervisedUnmixer):
     """
 
     name: ClassVar[str] = "SUnCNN"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"niters": 3}
     spatial: ClassVar[bool] = True
     reference: ClassVar[str] = ("B. Rasti, B. Koirala, SUnCNN: Sparse Unmixing Using Unsupervised Convolutional "
                                 "Neural Network, IEEE GRSL 19, 2022, doi:10.1109/LGRS.2021.3124289")
@@ -118,21 +119,19 @@ class SUnCNN(SemiSupervisedUnmixer):
         Param("dtype", str, "float32", "working dtype (reference: float32)", choices=("float32", "float64")),
     )
 
-    def unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
-              image_shape: tuple[int, int] | None = None) -> UnmixingResult:
+    def _unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
+               image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         """Abundances ``(M, N)`` of every library atom; ``image_shape`` ``(H, W)`` is required."""
         import torch
 
         from hysupp.nn.blocks import DIPSkipNet, OutputEMA, noise_input, seeded
         from hysupp.nn.device import resolve_device, resolve_dtype
 
-        t0 = time.perf_counter()
-        Y, D = self.check_inputs(Y, D, p, image_shape)
         c = self.config
         dev, dt = resolve_device(c["device"]), resolve_dtype(c["dtype"])
         L, N = Y.shape
         M = D.shape[1]
-        H, W = int(image_shape[0]), int(image_shape[1])
+        H, W = image_shape
         if min(H, W) < 2:
             raise HysuppError(f"{self.name}: the image must be at least 2 x 2 pixels (reflection padding), "
                               f"got {H} x {W}")
@@ -163,6 +162,5 @@ class SUnCNN(SemiSupervisedUnmixer):
                               f"{int(np.flatnonzero(~np.isfinite(hist))[0]) + 1}; lower lr")
         A = ema.value.reshape(M, N).cpu().numpy()
         info = {"method": self.name, "iterations": n_iter, "loss": hist.tolist(), "device": str(dev),
-                "dtype": str(dt).replace("torch.", ""), "seed": int(c["seed"]),
-                "wall_time": time.perf_counter() - t0}
+                "dtype": str(dt).replace("torch.", ""), "seed": int(c["seed"])}
         return UnmixingResult(abundances=A, endmembers=D, info=info, over_library=True)

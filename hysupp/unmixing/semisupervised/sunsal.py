@@ -39,13 +39,14 @@ from hysupp.optim.tv import (
     tv_soft_threshold,
 )
 
-__all__ = ["CLSUnSAL", "SUnSAL", "SUnSALTV", "sunsal_admm"]
+__all__ = ["ADMM_PARAMS", "CLSUnSAL", "LibraryADMMUnmixer", "SUnSAL", "SUnSALTV", "check_admm_iterates", "sunsal_admm"]
 
 #: iterations between residual evaluations / penalty updates (as in sunsal.m)
 CHECK_EVERY = 10
 
 
-def _diverged(method: str, it: int, *values: float) -> None:
+def check_admm_iterates(method: str, it: int, *values: float) -> None:
+    """Raise :class:`~hysupp.errors.DivergenceError` when an ADMM residual is NaN/Inf."""
     check_finite(method, it, *values, what="ADMM iterates",
                  hint="check the input scaling and lower the penalty or the regularisation weights")
 
@@ -71,7 +72,7 @@ class _Inverse:
         return F - np.outer(f, F1), f
 
 
-@np.errstate(invalid="ignore", over="ignore")  # non-finite iterates are reported by _diverged
+@np.errstate(invalid="ignore", over="ignore")  # non-finite iterates are reported by check_admm_iterates
 def sunsal_admm(Y: np.ndarray, D: np.ndarray, prox: Callable[[np.ndarray, float], None] | str, *, lam: float,
                 addone: bool = False, max_iter: int = 1000, tol: float = 1e-4, mu0: float | None = None,
                 dtype: Any = np.float32, method: str = "SUnSAL") -> tuple[np.ndarray, dict[str, Any]]:
@@ -164,7 +165,7 @@ def sunsal_admm(Y: np.ndarray, D: np.ndarray, prox: Callable[[np.ndarray, float]
             res_d = mu * float(np.linalg.norm(Z0))
             np.subtract(X, Z, out=Z0)
             res_p = float(np.linalg.norm(Z0))
-            _diverged(method, it, res_p, res_d)
+            check_admm_iterates(method, it, res_p, res_d)
             history.append({"iteration": it, "primal_residual": res_p, "dual_residual": res_d, "mu": mu})
             if res_p > 10 * res_d or res_d > 10 * res_p:
                 f = 2.0 if res_p > 10 * res_d else 0.5
@@ -176,14 +177,15 @@ def sunsal_admm(Y: np.ndarray, D: np.ndarray, prox: Callable[[np.ndarray, float]
                     Lam += lam_s / mu
                 P, b = factors(mu)
     if not np.isfinite(Z).all():
-        _diverged(method, it, float("nan"))
+        check_admm_iterates(method, it, float("nan"))
     info = {"iterations": it, "converged": bool(res_p <= thr and res_d <= thr), "mu_final": mu,
             "tolerance": thr, "residual_history": history, "residuals_every": CHECK_EVERY,
             "library_scale": nu, "solver_wall_time": time.perf_counter() - t0}
     return Z, info
 
 
-_COMMON = (
+#: The parameters every library ADMM method shares.
+ADMM_PARAMS = (
     Param("max_iter", int, 1000, "maximum ADMM iterations (HySUPP AL_iters)", low=1),
     Param("tol", float, 1e-4, "tolerance on primal and dual residuals, times sqrt(N M)", low=0.0),
     Param("dtype", str, "float32", "working and output dtype of the iterations (the factorisation "
@@ -191,18 +193,19 @@ _COMMON = (
 )
 
 
-class _LibraryADMM(SemiSupervisedUnmixer):
+class LibraryADMMUnmixer(SemiSupervisedUnmixer):
+    """Base of the sparse library unmixers solved by ADMM (abundances over every atom)."""
+
     per_snr: ClassVar[dict[int, dict[str, float]]] = {}
 
-    def _result(self, X: np.ndarray, D: np.ndarray, info: dict[str, Any], t0: float) -> UnmixingResult:
-        info = {"method": self.name, **info, "dtype": self.dtype, "device": "cpu",
-                "wall_time": time.perf_counter() - t0}
+    def _result(self, X: np.ndarray, D: np.ndarray, info: dict[str, Any]) -> UnmixingResult:
+        info = {"method": self.name, **info, "dtype": self.dtype, "device": "cpu"}
         return UnmixingResult(abundances=X.astype(self.dtype, copy=False), endmembers=D, info=info,
                               over_library=True)
 
 
 @register
-class SUnSAL(_LibraryADMM):
+class SUnSAL(LibraryADMMUnmixer):
     r"""SUnSAL: sparse unmixing by variable splitting and augmented Lagrangian (ℓ1, ADMM).
 
     Solves
@@ -258,18 +261,16 @@ class SUnSAL(_LibraryADMM):
               "20/30/40 dB)", low=0.0),
         Param("positivity", bool, True, "enforce X >= 0"),
         Param("addone", bool, False, "enforce the sum-to-one constraint 1^T X = 1^T"),
-    ) + _COMMON
+    ) + ADMM_PARAMS
     per_snr: ClassVar[dict[int, dict[str, float]]] = {20: {"lam": 0.7}, 30: {"lam": 0.1}, 40: {"lam": 0.01}}
     reference: ClassVar[str] = (
         "J. M. Bioucas-Dias and M. A. T. Figueiredo, \"Alternating direction algorithms for constrained "
         "sparse regression: application to hyperspectral unmixing\", WHISPERS 2010, "
         "doi:10.1109/WHISPERS.2010.5594963")
 
-    def unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
-              image_shape: tuple[int, int] | None = None) -> UnmixingResult:
+    def _unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
+               image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         """Abundances ``(M, N)`` of every library atom; see the class docstring."""
-        t0 = time.perf_counter()
-        Y, D = self.check_inputs(Y, D, p, image_shape)
         if self.lam == 0 and not self.positivity:
             Dd, Yd = D.astype(np.float64), Y.astype(np.float64)
             if not self.addone:
@@ -279,7 +280,7 @@ class SUnSAL(_LibraryADMM):
                 X = F @ (Dd.T @ Yd)
                 f = F.sum(axis=1)
                 X -= np.outer(f / f.sum(), X.sum(axis=0) - 1.0)
-            return self._result(X, D, {"iterations": 0, "converged": True, "closed_form": True}, t0)
+            return self._result(X, D, {"iterations": 0, "converged": True, "closed_form": True})
 
         prox: Any
         if self.positivity:
@@ -289,11 +290,11 @@ class SUnSAL(_LibraryADMM):
                 soft_threshold(V, t, out=V)
         X, info = sunsal_admm(Y, D, prox, lam=self.lam, addone=self.addone, max_iter=self.max_iter,
                               tol=self.tol, dtype=self.dtype, method=self.name)
-        return self._result(X, D, info, t0)
+        return self._result(X, D, info)
 
 
 @register
-class CLSUnSAL(_LibraryADMM):
+class CLSUnSAL(LibraryADMMUnmixer):
     r"""CLSUnSAL: collaborative (row-sparse, ℓ2,1) sparse unmixing with non-negativity, by ADMM.
 
     Solves
@@ -338,32 +339,27 @@ class CLSUnSAL(_LibraryADMM):
         Param("lam", float, 0.01, "l2,1 (row) regularisation weight lambda (HySUPP per SNR: "
               "0.7/0.1/0.01 at 20/30/40 dB)", low=0.0),
         Param("mu", float, 0.1, "initial ADMM penalty (scaled problem), adapted every 10 iterations",
-              low=0.0),
-    ) + _COMMON
+              low=0.0, low_open=True),
+    ) + ADMM_PARAMS
     per_snr: ClassVar[dict[int, dict[str, float]]] = {20: {"lam": 0.7}, 30: {"lam": 0.1}, 40: {"lam": 0.01}}
     reference: ClassVar[str] = (
         "M.-D. Iordache, J. M. Bioucas-Dias, A. Plaza, \"Collaborative sparse regression for hyperspectral "
         "unmixing\", IEEE Trans. Geosci. Remote Sens. 52(1), 341-354, 2014, doi:10.1109/TGRS.2013.2240001")
 
-    def unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
-              image_shape: tuple[int, int] | None = None) -> UnmixingResult:
+    def _unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
+               image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         """Abundances ``(M, N)`` of every library atom; see the class docstring."""
-        t0 = time.perf_counter()
-        Y, D = self.check_inputs(Y, D, p, image_shape)
-        if self.mu <= 0:
-            from hysupp.errors import ParameterError
-            raise ParameterError(f"{self.name}: parameter 'mu' must be > 0, got {self.mu!r}")
 
         def prox(V: np.ndarray, t: float) -> None:
             group_soft_threshold(V, t, axis=1, nonneg=True, out=V)
 
         X, info = sunsal_admm(Y, D, prox, lam=self.lam, max_iter=self.max_iter, tol=self.tol,
                               mu0=self.mu, dtype=self.dtype, method=self.name)
-        return self._result(X, D, info, t0)
+        return self._result(X, D, info)
 
 
 @register
-class SUnSALTV(_LibraryADMM):
+class SUnSALTV(LibraryADMMUnmixer):
     r"""SUnSAL-TV: sparse unmixing with total-variation spatial regularisation (ADMM).
 
     Solves, on the image grid ``image_shape = (H, W)`` (periodic boundaries),
@@ -424,7 +420,7 @@ class SUnSALTV(_LibraryADMM):
         Param("lam_tv", float, 1e-3, "total-variation weight lambda_TV", low=0.0),
         Param("tv_type", str, "aniso", "TV norm: isotropic, or anisotropic (MATLAB's 'niso')",
               choices=("iso", "aniso", "niso")),
-        Param("mu", float, 0.05, "initial ADMM penalty, adapted every 10 iterations", low=0.0),
+        Param("mu", float, 0.05, "initial ADMM penalty, adapted every 10 iterations", low=0.0, low_open=True),
         Param("max_iter", int, 200, "maximum ADMM iterations (HySUPP AL_ITERS)", low=1),
         Param("tol", float, 1e-4, "tolerance on primal and dual residuals, times sqrt(N M)", low=0.0),
         Param("dtype", str, "float32", "working and output dtype of the iterations (the factorisation "
@@ -435,15 +431,11 @@ class SUnSALTV(_LibraryADMM):
         "hyperspectral unmixing\", IEEE Trans. Geosci. Remote Sens. 50(11), 4484-4502, 2012, "
         "doi:10.1109/TGRS.2012.2191590")
 
-    @np.errstate(invalid="ignore", over="ignore")  # non-finite iterates are reported by _diverged
-    def unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
-              image_shape: tuple[int, int] | None = None) -> UnmixingResult:
+    @np.errstate(invalid="ignore", over="ignore")  # non-finite iterates are reported by check_admm_iterates
+    def _unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
+               image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         """Abundances ``(M, N)`` of every library atom; ``image_shape = (H, W)`` is required."""
         t0 = time.perf_counter()
-        Y, D = self.check_inputs(Y, D, p, image_shape)
-        if self.mu <= 0:
-            from hysupp.errors import ParameterError
-            raise ParameterError(f"{self.name}: parameter 'mu' must be > 0, got {self.mu!r}")
         H, W = int(image_shape[0]), int(image_shape[1])
         dt = np.dtype(self.dtype)
         M, N = D.shape[1], Y.shape[1]
@@ -506,7 +498,7 @@ class SUnSALTV(_LibraryADMM):
             if check:
                 res_p = float(np.linalg.norm(X - V2) + np.linalg.norm(X - V4) + np.linalg.norm(GV4 - V3))
                 res_d = mu * float(np.linalg.norm(V2 - V2prev))
-                _diverged(self.name, it, res_p, res_d)
+                check_admm_iterates(self.name, it, res_p, res_d)
                 history.append({"iteration": it, "primal_residual": res_p, "dual_residual": res_d, "mu": mu})
                 if res_p > 10 * res_d or res_d > 10 * res_p:
                     f = 2.0 if res_p > 10 * res_d else 0.5
@@ -516,8 +508,8 @@ class SUnSALTV(_LibraryADMM):
                     L4 /= f
                     P, b = factors(mu)
         if not np.isfinite(V2).all():
-            _diverged(self.name, it, float("nan"))
+            check_admm_iterates(self.name, it, float("nan"))
         info = {"iterations": it, "converged": bool(res_p <= thr and res_d <= thr), "mu_final": mu,
                 "tolerance": thr, "residual_history": history, "residuals_every": CHECK_EVERY,
                 "solver_wall_time": time.perf_counter() - t0}
-        return self._result(V2, D, info, t0)
+        return self._result(V2, D, info)

@@ -46,14 +46,13 @@ True
 
 from __future__ import annotations
 
-import time
 from typing import Any, ClassVar
 
 import numpy as np
 
-from hysupp.errors import InputError, ParameterError
+from hysupp.errors import InputError
 from hysupp.methods.base import SupervisedUnmixer, UnmixingResult
-from hysupp.methods.params import Param
+from hysupp.methods.params import ODD, Param
 from hysupp.methods.registry import register
 from hysupp.nn.training import fit, make_optimizer, run_params, to_numpy, to_tensor, torch_session
 
@@ -70,6 +69,8 @@ class UnDIP(SupervisedUnmixer):
     """
 
     name: ClassVar[str] = "UnDIP"
+    #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
+    fast_params: ClassVar[dict[str, Any]] = {"niters": 3, "hidden": 8}
     spatial: ClassVar[bool] = True
     #: the parameter that sets the training length (for a generic ``--max-iter`` override)
     iteration_param: ClassVar[str] = "niters"
@@ -77,30 +78,22 @@ class UnDIP(SupervisedUnmixer):
                                 "Using Deep Image Prior, IEEE TGRS 60, 2022, doi:10.1109/TGRS.2021.3067802")
     params: ClassVar[tuple[Param, ...]] = (
         Param("niters", int, 3000, "Adam iterations (HySUPP config: 3000)", low=0),
-        Param("lr", float, 1e-3, "Adam learning rate", low=0.0),
+        Param("lr", float, 1e-3, "Adam learning rate", low=0.0, low_open=True),
         Param("exp_weight", float, 0.99, "weight w of the EMA of the abundance outputs", low=0.0, high=0.999999),
         Param("noisy_input", bool, True, "feed uniform noise (True, reference) or the image itself"),
-        Param("kernel_size", int, 3, "odd kernel size of the k x k convolutions", low=1),
+        Param("kernel_size", int, 3, "odd kernel size of the k x k convolutions", low=1, check=ODD),
         Param("hidden", int, 256, "channels of the hidden layers", low=1),
         Param("negative_slope", float, 0.1, "LeakyReLU negative slope", low=0.0),
     ) + run_params(history_every=100)
 
-    def unmix(self, Y: np.ndarray, E: np.ndarray, *,
-              image_shape: tuple[int, int] | None = None) -> UnmixingResult:
-        Y, E = self.check_inputs(Y, E)
+    def _unmix(self, Y: np.ndarray, E: np.ndarray, *, image_shape: tuple[int, int]) -> UnmixingResult:
         c = self.config
         L, N = Y.shape
         p = E.shape[1]
-        if image_shape is None or int(image_shape[0]) * int(image_shape[1]) != N:
-            raise InputError(f"UnDIP is spatial: image_shape (H, W) with H*W = N = {N} is required, "
-                             f"got {image_shape!r}")
-        H, W = int(image_shape[0]), int(image_shape[1])
+        H, W = image_shape
         k = c["kernel_size"]
-        if k % 2 == 0:
-            raise ParameterError(f"UnDIP: parameter 'kernel_size' must be odd, got {k}")
         if (k - 1) // 2 >= min((H + 1) // 2, W // 2 + W % 2):
             raise InputError(f"UnDIP: the image {H}x{W} is too small for the stride-2 encoder with kernel {k}")
-        t0 = time.perf_counter()
         with torch_session(c["device"], c["dtype"], c["seed"]) as s:
             torch = s.torch
             from hysupp.nn.blocks import DIPSkipNet, noise_input
@@ -126,5 +119,5 @@ class UnDIP(SupervisedUnmixer):
                 with torch.no_grad():
                     res.ema = net(Z).reshape(p, N)
             A_out = to_numpy(res.ema)
-            info = {**res.info(), **s.info(), "wall_time": time.perf_counter() - t0}
+            info = {**res.info(), **s.info()}
         return UnmixingResult(abundances=A_out, endmembers=np.array(E, dtype=A_out.dtype), info=info)
