@@ -41,3 +41,15 @@ class OutputExistsError(HysuppError, FileExistsError):
 class DivergenceError(HysuppError, FloatingPointError):
     """An iterative method's iterates (or loss) became NaN/Inf; the message names the method and the
     iteration (raised through :func:`hysupp.optim.guards.check_finite`)."""
+
+
+class ImplausibleEstimateWarning(UserWarning):
+    """An estimate made from the data (e.g. the SRF and PSF of an HS-MS pair,
+    :func:`hysupp.fusion.hsms.responses.estimate_srf_psf`) looks unphysical: large fit residual,
+    every SRF row peaking at one band, a PSF off-centre or wider than its window. The run goes on;
+    the diagnostic is in the result's ``info``."""
+
+
+class FusedRangeWarning(UserWarning):
+    """A fused image has values far outside the range of the images it was made from
+    (:func:`hysupp.metrics.range.fused_range_check`)."""
