@@ -41,7 +41,9 @@ The weights are relative to the data, :math:`\lambda_R = \lambda_{srf}\,\mathrm{
 data's scale. The first SRF step uses a Gaussian PSF of FWHM ``ratio``.
 
 The diagnostic (``ResponseEstimate.diagnostics``) holds the relative fit residual
-:math:`\lVert R Y_h - \mathcal D_r(g * Y_m)\rVert / \lVert R Y_h\rVert`, the SRF peaks (band index,
+:math:`\lVert R Y_h - \mathcal D_r(g * Y_m)\rVert / \lVert R Y_h - \overline{R Y_h}\rVert` (relative
+to the spread of each band about its mean, so that a constant level does not hide a misfit), the
+SRF peaks (band index,
 and wavelength and offset from the MS band centre when known), the PSF's moment FWHM, centroid
 and the mass on its window's border; an :class:`~hysupp.errors.ImplausibleEstimateWarning` is
 issued when the estimate looks unphysical (list in :func:`estimate_srf_psf`).
@@ -86,8 +88,8 @@ from hysupp.errors import ImplausibleEstimateWarning, InputError
 __all__ = ["ResponseEstimate", "estimate_srf_psf", "srf_support"]
 
 #: Default relative weights of the SRF and PSF smoothness terms (see the module docstring).
-LAMBDA_SRF = 1e-3
-LAMBDA_PSF = 1e-3
+LAMBDA_SRF = 0.1
+LAMBDA_PSF = 1e-2
 #: Fit residual (relative) above which the estimate is reported as implausible.
 MAX_RESIDUAL = 0.1
 
@@ -189,7 +191,8 @@ def _srf_step(hs_b: np.ndarray, target: np.ndarray, support: np.ndarray, lam: fl
         A = hs_b[idx]
         G = A @ A.T
         D = _differences(idx.size, _band_gaps(wl, idx))
-        G = G + lam * float(np.trace(G)) / idx.size * (D.T @ D)
+        spread = float(np.trace(G)) - A.shape[1] * float(np.sum(A.mean(axis=1) ** 2))   # centred trace
+        G = G + lam * spread / idx.size * (D.T @ D)
         R[c, idx] = _nnls_quadratic(G, A @ target[c])
     return R
 
@@ -203,31 +206,34 @@ def _patch_offsets(k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _psf_normal_equations(ms: np.ndarray, t: np.ndarray, rows: np.ndarray, cols: np.ndarray, ratio: int,
                           k: int, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray, float]:
-    r""":math:`P^\top P`, :math:`P^\top t` and :math:`\lVert t\rVert^2` of the PSF regression
-    :math:`t \approx P g` over the HS pixels ``rows x cols`` (``t`` ``(C, n)`` in that order),
-    accumulated over pixel chunks."""
+    r""":math:`P^\top P`, :math:`P^\top t` and the centred trace :math:`\mathrm{tr}(P_c^\top P_c)`
+    (:math:`P_c`: each band's patches minus their mean) of the PSF regression :math:`t \approx P g`
+    over the HS pixels ``rows x cols`` (``t`` ``(C, n)`` in that order), accumulated over pixel
+    chunks."""
     dy, dx = _patch_offsets(k)
     phase = ratio // 2
     py = (ratio * rows + phase)[:, None].repeat(cols.size, 1).ravel()
     px = (ratio * cols + phase)[None, :].repeat(rows.size, 0).ravel()
     G = np.zeros((k * k, k * k))
     q = np.zeros(k * k)
+    sums = np.zeros((ms.shape[0], k * k))
     for s in range(0, py.size, chunk):
         P = ms[:, py[s:s + chunk, None] + dy[None], px[s:s + chunk, None] + dx[None]]   # (C, n_c, k^2)
+        sums += P.sum(axis=1)
         P = P.reshape(-1, k * k)
         G += P.T @ P
         q += P.T @ t[:, s:s + chunk].ravel()
-    return G, q, float(np.sum(t ** 2))
+    return G, q, float(np.trace(G)) - float(np.sum(sums ** 2)) / max(py.size, 1)
 
 
 def _psf_step(ms: np.ndarray, t: np.ndarray, rows: np.ndarray, cols: np.ndarray, ratio: int, k: int,
               lam: float) -> np.ndarray:
     """Non-negative smooth ``k x k`` kernel (not normalised) with ``t ~ D_r(g * ms)``."""
-    G, q, _ = _psf_normal_equations(ms, t, rows, cols, ratio, k)
+    G, q, spread = _psf_normal_equations(ms, t, rows, cols, ratio, k)
     Dk = _differences(k)
     I = np.eye(k)
     Dv, Dh = np.kron(Dk, I), np.kron(I, Dk)
-    G = G + lam * float(np.trace(G)) / (k * k) * (Dv.T @ Dv + Dh.T @ Dh)
+    G = G + lam * spread / (k * k) * (Dv.T @ Dv + Dh.T @ Dh)
     return _nnls_quadratic(G, q).reshape(k, k)
 
 
@@ -407,12 +413,15 @@ def estimate_srf_psf(hs: np.ndarray, ms: np.ndarray, ratio: int, *, srf: Any = N
     # diagnostic: fit of the full relation R Y_h = D_r(g * Y_m) on the valid pixels of g
     kg = g.shape[0]
     rows_d, cols_d = _subsample(_valid_rows(h, ratio, kg // 2), _valid_rows(w, ratio, kg // 2), max_pixels)
-    if rows_d.size * cols_d.size == 0:
+    if rows_d.size * cols_d.size < 4:           # too small an interior: every pixel (border extension)
         rows_d, cols_d = _subsample(np.arange(h), np.arange(w), max_pixels)
     lhs = R @ hs[:, rows_d][:, :, cols_d].reshape(L, -1)
     rhs = C.degrade(ms, ratio, g)[:, rows_d][:, :, cols_d].reshape(Cb, -1)
-    residual = float(np.linalg.norm(lhs - rhs) / max(np.linalg.norm(lhs), 1e-300))
-    band_res = (np.linalg.norm(lhs - rhs, axis=1) / np.maximum(np.linalg.norm(lhs, axis=1), 1e-300)).tolist()
+    centred = lhs - lhs.mean(axis=1, keepdims=True)          # relative to the spread, not the mean level
+    spread = np.linalg.norm(centred, axis=1)
+    spread = np.where(spread > 1e-12 * np.linalg.norm(lhs, axis=1), spread, np.linalg.norm(lhs, axis=1))
+    residual = float(np.linalg.norm(lhs - rhs) / max(float(np.sqrt(np.sum(spread ** 2))), 1e-300))
+    band_res = (np.linalg.norm(lhs - rhs, axis=1) / np.maximum(spread, 1e-300)).tolist()
     peaks = np.argmax(R, axis=1)
     diag: dict[str, Any] = {
         "srf": "given" if R_given else "estimated", "psf": "given" if psf is not None else
