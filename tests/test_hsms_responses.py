@@ -268,3 +268,21 @@ def test_cnmf_clips_rounding_negatives_and_refuses_negative_data():
         CNMF().fuse(hs, ms, ratio=4, srf=R, psf=fwhm)
     x, n = C.nonnegative(np.array([1.0, -1e-7, 0.5]), "MS", "m")
     assert n == 1 and x.min() == 0.0
+
+
+def test_run_record_holds_the_estimates_and_the_range_check():
+    """A pair without recorded physics (a real pair): the estimates and diagnostic reach run.json."""
+    import json
+
+    from hysupp.fusion.run import fuse
+    from hysupp.simulate.fusion import FusionPair, hs_ms_pair
+
+    X, R, wl, hs, ms, fwhm = _smooth_pair(n_lr=14)
+    sim = hs_ms_pair(X, 4, wavelengths=wl, snr_hs=None, snr_ms=None)
+    pair = FusionPair(reference=sim.reference, low=sim.low, high=sim.high, ratio=4,
+                      protocol={"protocol": "real pair (no physics recorded)", "kind": "hs-ms"}, kind="hs-ms")
+    run = fuse(pair, "GLP-HS")
+    info = json.loads(json.dumps(run.record))["info"]
+    assert info["psf"] == "estimated" and np.asarray(info["responses"]["psf"]).shape == (13, 13)
+    assert info["responses"]["diagnostics"]["fit_residual"] < 0.05
+    assert info["range_check"]["flagged"] is False
