@@ -80,3 +80,15 @@ class DegenerateResultWarning(HysuppWarning):
     """A result that is formally valid but physically doubtful: an all-zero endmember, an endmember
     far outside the data's range, an implausible estimated SRF/PSF, fused values far outside the
     inputs' range."""
+
+
+class ImplausibleEstimateWarning(DegenerateResultWarning):
+    """An estimate made from the data (e.g. the SRF and PSF of an HS-MS pair,
+    :func:`hysupp.fusion.hsms.responses.estimate_srf_psf`) looks unphysical: large fit residual,
+    every SRF row peaking at one band, a PSF off-centre or wider than its window. The run goes on;
+    the diagnostic is in the result's ``info``."""
+
+
+class FusedRangeWarning(DegenerateResultWarning):
+    """A fused image has values far outside the range of the images it was made from
+    (:func:`hysupp.metrics.range.fused_range_check`)."""

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from hysupp.errors import InputError, ParameterError
+from hysupp.errors import ImplausibleEstimateWarning, InputError, ParameterError
 from hysupp.fusion.hsms import common as C
 from hysupp.fusion.hsms.nets import SST, SSRNet, hs_ms_training_data
+from hysupp.fusion.hsms.responses import estimate_srf_psf
 from hysupp.methods.registry import available
 from hysupp.nn.fusion_training import Checkpoint
 
@@ -123,8 +125,14 @@ def test_training_is_deterministic_and_checkpoint_reloads_bit_for_bit(pair, tmp_
 
 def test_srf_estimated_when_missing_and_checked_when_given(pair):
     _, hs, ms, R = pair
-    ck = SSRNet(iterations=1, device="cpu").train(hs, ms, ratio=RATIO)
-    np.testing.assert_allclose(np.asarray(ck.protocol["srf"]), C.estimate_srf(hs, ms, RATIO, None))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ImplausibleEstimateWarning)
+        ck = SSRNet(iterations=1, device="cpu").train(hs, ms, ratio=RATIO)
+        est = estimate_srf_psf(hs, ms, RATIO)
+    np.testing.assert_allclose(np.asarray(ck.protocol["srf"]), est.srf)
+    np.testing.assert_allclose(np.asarray(ck.protocol["psf"]), est.psf)
+    assert not ck.protocol["srf_given"] and not ck.protocol["psf_given"]
+    assert ck.protocol["response_diagnostics"]["fit_residual"] == est.diagnostics["fit_residual"]
     with pytest.raises(InputError, match=r"srf must be \(MS bands, HS bands\) = \(3, 8\)"):
         SSRNet(iterations=1, device="cpu").fuse(hs, ms, ratio=RATIO, srf=R.T)
 

@@ -6,7 +6,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hysupp.errors import InputError
 from hysupp.fusion.hsms import common as C
 from hysupp.methods.base import FusionResult, HSMSFuser
 from hysupp.methods.params import Param
@@ -49,8 +48,11 @@ class CNMF(HSMSFuser):
     3. HS again: :math:`A_h = \mathcal D_r(g * A)` fixed, :math:`E` updated; back to 2 for
        ``outer_iter`` rounds.
 
-    The fused image is :math:`\widehat X = E A`. ``srf`` (``(C, L)``) is estimated by
-    non-negative regression when not given, ``psf`` defaults to a Gaussian of FWHM ``ratio``.
+    The fused image is :math:`\widehat X = E A`. ``srf`` (``(C, L)``) and ``psf`` are estimated
+    from the pair when not given (:func:`hysupp.fusion.hsms.common.resolve_responses`). The data
+    must be non-negative: rounding-level negatives (down to ``-1e-6`` times the largest value,
+    e.g. ``-1e-13`` left by an FFT blur) are set to 0 and counted in ``info["clipped_negatives"]``;
+    genuinely negative data are refused.
     Defaults after Yokoya's code: 30 endmembers (capped by the bands and pixels), 300 initial
     and 200 inner updates, 2 outer rounds; ``delta`` (0.15) is relative to the mean data value,
     so the result does not depend on the data scale.
@@ -87,11 +89,11 @@ class CNMF(HSMSFuser):
               psf: Any = None) -> FusionResult:
         from hysupp.methods.registry import get_method
 
-        if hs.min() < 0 or ms.min() < 0:
-            raise InputError("CNMF factorises non-negative data: the HS or MS image has negative values")
+        hs, n_hs = C.nonnegative(hs, "HS", "CNMF")
+        ms, n_ms = C.nonnegative(ms, "MS", "CNMF")
         L, h, w = hs.shape
         Cb, H, W = ms.shape
-        R = C.estimate_srf(hs, ms, ratio, psf) if srf is None else np.asarray(srf, dtype=np.float64)
+        R, psf, rinfo = C.resolve_responses(hs, ms, ratio, srf, psf, method="CNMF")
         p = int(min(self.n_endmembers, L, h * w))
         Yh, Ym = hs.reshape(L, -1), ms.reshape(Cb, -1)
         dh, dm = self.delta * Yh.mean(), self.delta * Ym.mean()
@@ -107,5 +109,5 @@ class CNMF(HSMSFuser):
             A = _update_abundances(Ym, Em, A, self.inner_iter, dm)
             Ah = np.maximum(C.degrade(A.reshape(p, H, W), ratio, psf).reshape(p, -1), _TINY)
             E = _update_endmembers(Yh, E, Ah, self.inner_iter)
-        return FusionResult(fused=(E @ A).reshape(L, H, W),
-                            info={"n_endmembers": p, "srf": "estimated" if srf is None else "given"})
+        return C.finish("CNMF", (E @ A).reshape(L, H, W), hs, ms,
+                        {**rinfo, "n_endmembers": p, "clipped_negatives": {"hs": n_hs, "ms": n_ms}})

@@ -5,9 +5,28 @@ The observation model of Yokoya et al. (2017) and :func:`hysupp.simulate.hs_ms_p
 .. math::
     Y_h = \mathcal D_r(g * X) + N_h,\qquad Y_m = R X + N_m
 
-with :math:`g` the HS point-spread function (a Gaussian of FWHM ``ratio`` HR pixels unless
-given), :math:`\mathcal D_r` the decimation at pixel ``ratio // 2`` of each block and :math:`R`
-the ``(C, L)`` spectral response of the MS bands.
+with :math:`g` the HS point-spread function, :math:`\mathcal D_r` the decimation at pixel
+``ratio // 2`` of each block and :math:`R` the ``(C, L)`` spectral response of the MS bands.
+
+Every method's ``fuse(hs, ms, *, ratio, srf=None, psf=None)`` resolves the unknown responses the
+same way (:func:`resolve_responses`): a given ``srf``/``psf`` is used as it is; when ``psf`` is
+None, or ``srf`` is None and the method uses it, both are estimated from the pair by
+:func:`hysupp.fusion.hsms.responses.estimate_srf_psf` (the known one held fixed), and the
+estimates with their diagnostic go into the result's ``info["responses"]``. Below that level
+(:func:`as_psf`, :func:`degrade`), ``psf=None`` is the Gaussian of FWHM ``ratio`` of Yokoya et al.
+(2017).
+
+Scale. A common scale :math:`s` of the HS and MS images multiplies the fused image by :math:`s`
+and changes nothing else. Methods whose parameters are absolute solve the problem on normalised
+data and multiply the result back: HySure, whose weights act on the data's magnitude, divides by
+:func:`data_max`, the largest absolute HS/MS value (the authors' demo divides its data by their
+maximum), so it is invariant to any common scale; the MAP methods and SFIM-HS, whose absolute
+guards (noise floors, a ridge, a division guard) only matter for degenerate data, divide by
+:func:`data_scale`, the power of ten nearest to that value (1 for reflectance), which makes the
+guards relative, leaves reflectance data untouched and makes a change of unit by a power of ten
+exact (other factors change their results by less than 1e-6 relative, measured).
+:func:`finish` attaches :func:`hysupp.metrics.range.fused_range_check` of the output against
+both inputs to ``info["range_check"]`` (with a warning when values fall far outside).
 """
 
 from __future__ import annotations
@@ -17,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from hysupp.errors import InputError
+from hysupp.methods.base import FusionResult
 
 #: FWHM of the default HS PSF, in multiples of the ratio (Yokoya et al. 2017).
 DEFAULT_PSF_FWHM_RATIO = 1.0
@@ -63,18 +83,6 @@ def upsample(x: np.ndarray, ratio: int) -> np.ndarray:
     return np.asarray(bicubic(x, ratio), dtype=np.float64)
 
 
-def estimate_srf(hs: np.ndarray, ms: np.ndarray, ratio: int, psf: Any) -> np.ndarray:
-    r"""Non-negative least-squares estimate of :math:`R` (``(C, L)``) from the HS and the MS
-    degraded to the HS grid: :math:`\min_{R \ge 0}\lVert \mathcal D_r(g*Y_m) - R Y_h\rVert^2`,
-    one NNLS per MS band."""
-    from scipy.optimize import nnls
-
-    L = hs.shape[0]
-    H = hs.reshape(L, -1).T
-    ms_lr = degrade(ms, ratio, psf).reshape(ms.shape[0], -1)
-    return np.stack([nnls(H, band, maxiter=50 * L)[0] for band in ms_lr])
-
-
 def subspace(hs: np.ndarray, dim: int) -> np.ndarray:
     """Orthonormal basis ``(L, dim)`` of the HS signal subspace (leading left singular vectors of
     the HS pixels, not centred)."""
@@ -96,3 +104,91 @@ def kernel_fft(kernel: np.ndarray, shape: tuple[int, int], offset: int) -> np.nd
     cols = (np.arange(kw) - kw // 2 - offset) % W
     np.add.at(K, (rows[:, None], cols[None, :]), kernel)
     return np.fft.fft2(K)
+
+
+# --------------------------------------------------------------------------- scale, sign, results
+#: Negative values above ``-NEGATIVE_TOLERANCE`` times the largest absolute value are rounding
+#: (e.g. -1e-13 after an FFT blur of non-negative data) and are clipped to 0 by methods that need
+#: non-negative data.
+NEGATIVE_TOLERANCE = 1e-6
+
+
+def data_max(*arrays: np.ndarray) -> float:
+    """The largest absolute value of ``arrays``; 1 for all-zero or non-finite data.
+
+    >>> data_max(np.array([0.2, -0.64]), np.array([0.5]))
+    0.64
+    """
+    m = max((float(np.max(np.abs(a))) for a in arrays if np.size(a)), default=0.0)
+    return m if m > 0 and np.isfinite(m) else 1.0
+
+
+def data_scale(*arrays: np.ndarray) -> float:
+    """The power of ten nearest (in log scale) to the largest absolute value of ``arrays``; 1 for
+    all-zero or non-finite data. Reflectance data (largest value between 0.32 and 3.2) give 1.
+
+    >>> data_scale(np.array([0.2, 0.64])), data_scale(np.array([2500.0])), data_scale(np.zeros(3))
+    (1.0, 1000.0, 1.0)
+    """
+    return float(10.0 ** round(np.log10(data_max(*arrays))))
+
+
+def nonnegative(x: np.ndarray, what: str, method: str, tol: float = NEGATIVE_TOLERANCE) -> tuple[np.ndarray, int]:
+    """``x`` with its rounding-level negative values (down to ``-tol`` times the largest absolute
+    value) set to 0, and how many were; an :class:`~hysupp.errors.InputError` for genuinely
+    negative data."""
+    lo = float(np.min(x))
+    if lo >= 0:
+        return x, 0
+    big = float(np.max(np.abs(x)))
+    if lo < -tol * big:
+        n = int(np.count_nonzero(x < -tol * big))
+        raise InputError(f"{method} factorises non-negative data: the {what} image has {n} value(s) below "
+                         f"-{tol:g} x its largest absolute value (minimum {lo:.4g}, largest {big:.4g}); clip or "
+                         f"offset the data first (only rounding-level negatives are clipped automatically)")
+    n = int(np.count_nonzero(x < 0))
+    return np.maximum(x, 0.0), n
+
+
+def resolve_responses(hs: np.ndarray, ms: np.ndarray, ratio: int, srf: Any, psf: Any, *, method: str,
+                      need_srf: bool = True) -> tuple[np.ndarray | None, Any, dict[str, Any]]:
+    """The SRF and PSF a method runs with (module docstring): ``(R, psf, info)``.
+
+    ``R`` is the given ``srf`` (checked ``(C, L)``) or its estimate (None when the method does not
+    use it, ``need_srf=False``, and it is not given); ``psf`` the given PSF or the estimated kernel;
+    ``info`` says which were given or estimated and holds the estimate and its diagnostic
+    (``responses``), for the run record."""
+    from hysupp.fusion.hsms.responses import estimate_srf_psf
+
+    L, Cb = hs.shape[0], ms.shape[0]
+    R = None
+    if srf is not None:
+        R = np.asarray(srf, dtype=np.float64)
+        if R.shape != (Cb, L):
+            raise InputError(f"{method}: srf must be (MS bands, HS bands) = {(Cb, L)}, got {R.shape}")
+        if not np.isfinite(R).all():
+            raise InputError(f"{method}: srf has NaN/Inf values")
+    info: dict[str, Any] = {}
+    if psf is None or (R is None and need_srf):
+        est = estimate_srf_psf(hs, ms, ratio, srf=R, psf=psf)
+        info["responses"] = est.to_info()
+        if R is None and need_srf:
+            R = est.srf
+        if psf is None:
+            psf = est.psf
+        info["psf"] = "given" if est.diagnostics["psf"] == "given" else est.diagnostics["psf"]
+    else:
+        info["psf"] = "given"
+    if need_srf:
+        info["srf"] = "given" if srf is not None else "estimated"
+    return R, psf, info
+
+
+def finish(method: str, fused: np.ndarray, hs: np.ndarray, ms: np.ndarray, info: dict[str, Any]) -> FusionResult:
+    """The method's :class:`~hysupp.methods.base.FusionResult`, with the range check of ``fused``
+    against the HS and MS (:func:`hysupp.metrics.range.fused_range_check`) in
+    ``info["range_check"]``."""
+    from hysupp.metrics.range import fused_range_check
+
+    info = {**info, "range_check": fused_range_check(fused, hs, ms, what=f"{method} output")}
+    return FusionResult(fused=fused, info=info)

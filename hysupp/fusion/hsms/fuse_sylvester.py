@@ -69,9 +69,11 @@ class FUSE(HSMSFuser):
         \hat u_l(\omega) = \frac{1}{\mu_l}\Big(\hat c_l(\omega) - \overline{D(\omega)}
         \frac{\sum_{a} D(\omega_a)\hat c_l(\omega_a)}{\mu_l d + \sum_a |D(\omega_a)|^2}\Big).
 
-    ``srf`` is the ``(C, L)`` MS response (estimated by non-negative regression when None),
-    ``psf`` the HS PSF (Gaussian of FWHM ``ratio`` when None); the model is periodic (image
+    ``srf`` is the ``(C, L)`` MS response and ``psf`` the HS PSF, both estimated from the pair when
+    None (:func:`hysupp.fusion.hsms.common.resolve_responses`); the model is periodic (image
     borders wrap). The decimation phase is the simulator's (pixel ``ratio // 2`` of each block).
+    Every term is quadratic in the data and the basis orthonormal, so a common scale of the HS
+    and MS scales the result and changes nothing else (no normalisation needed).
 
     References
     ----------
@@ -98,9 +100,7 @@ class FUSE(HSMSFuser):
 
     def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
               psf: Any = None) -> FusionResult:
-        R = C.estimate_srf(hs, ms, ratio, psf) if srf is None else np.asarray(srf, dtype=np.float64)
-        if R.shape != (ms.shape[0], hs.shape[0]):
-            raise InputError(f"FUSE: srf must be (MS bands, HS bands) = {(ms.shape[0], hs.shape[0])}, got {R.shape}")
+        R, psf, rinfo = C.resolve_responses(hs, ms, ratio, srf, psf, method="FUSE")
         dim = min(self.subspace_dim or ms.shape[0] + 1, hs.shape[0])
         fused = solve_fuse(hs, ms, ratio, R, C.psf_kernel(psf, ratio), lam=self.lam, dim=dim, offset=ratio // 2)
-        return FusionResult(fused=fused, info={"srf": "estimated" if srf is None else "given", "subspace_dim": dim})
+        return C.finish("FUSE", fused, hs, ms, {**rinfo, "subspace_dim": dim})

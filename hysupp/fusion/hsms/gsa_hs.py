@@ -50,7 +50,9 @@ class GSA_HS(HSMSFuser):
     :math:`\widehat X_l = \widetilde Y_{h,l} + g_l\,(Y_{m,k} - \bar Y_{m,k} - (I - \bar I))` with
     :math:`g_l = \operatorname{cov}(I, \widetilde Y_{h,l}) / \operatorname{var}(I)` and each band's
     mean restored (:math:`\widetilde Y_h`: the HS interpolated to the MS grid; the low-pass
-    :math:`\mathcal D_r(g * \cdot)` is the HS PSF, Gaussian of FWHM ``ratio`` by default).
+    :math:`\mathcal D_r(g * \cdot)` is the HS PSF, estimated from the pair when not given; the
+    ``"auto"`` grouping uses the SRF only when it is given). Linear in the data: a common scale of
+    the HS and MS scales the result.
 
     References
     ----------
@@ -81,9 +83,8 @@ class GSA_HS(HSMSFuser):
               psf: Any = None) -> FusionResult:
         hs = np.asarray(hs, dtype=np.float64)
         ms = np.asarray(ms, dtype=np.float64)
-        L, Cb = hs.shape[0], ms.shape[0]
-        if srf is not None and np.shape(srf) != (Cb, L):
-            raise InputError(f"GSA-HS: srf must be (MS bands, HS bands) = {(Cb, L)}, got {np.shape(srf)}")
+        Cb = ms.shape[0]
+        srf, psf, rinfo = C.resolve_responses(hs, ms, ratio, srf, psf, method="GSA-HS", need_srf=False)
         ms_lr = C.degrade(ms, ratio, psf)
         groups = group_bands(hs, ms_lr, srf, "correlation" if self.grouping == "correlation" else self.grouping)
         up = C.upsample(hs, ratio)
@@ -102,4 +103,4 @@ class GSA_HS(HSMSFuser):
             I = (np.tensordot(alpha[:n], M0, axes=1) + alpha[n])[None]
             fused[idx], _ = gs_inject(up[idx], I, (ms[k] - ms[k].mean())[None])
             weights[k] = alpha.tolist()
-        return FusionResult(fused=fused, info={"groups": groups.tolist(), "weights": weights})
+        return C.finish("GSA-HS", fused, hs, ms, {**rinfo, "groups": groups.tolist(), "weights": weights})

@@ -6,7 +6,11 @@ degraded to the HS grid, :math:`w_l = \arg\min_{w \ge 0} \lVert Y_{h,l} - \sum_k
 synthetic PAN (Selva et al. 2015). The details :math:`P_l - P_l^{LP}` are injected into the
 interpolated HS :math:`\widetilde Y_{h,l}` with the band's regression gain (GLP-HS) or by
 modulation (SFIM-HS), :math:`P_l^{LP}` being the PSF-matched low-pass of :math:`P_l`
-(degraded and re-interpolated, the generalised Laplacian pyramid with the HS PSF).
+(degraded and re-interpolated, the generalised Laplacian pyramid with the HS PSF). The SRF is
+not needed (the weights are regressed); the PSF is estimated from the pair when not given
+(:func:`hysupp.fusion.hsms.common.resolve_responses`). Both methods are invariant to a common
+scale of the HS and MS (GLP-HS is linear in them, SFIM-HS a ratio; its guard :math:`\epsilon`
+is relative to :func:`~hysupp.fusion.hsms.common.data_scale`).
 
 References: M. Selva, B. Aiazzi, F. Butera, L. Chiarantini, S. Baronti, "Hyper-sharpening: A
 first approach on SIM-GA data", IEEE JSTARS 8(6), 3008-3024, 2015,
@@ -46,10 +50,11 @@ class _Hypersharpening(HSMSFuser):
     params: ClassVar[tuple[Param, ...]] = ()
     reference: ClassVar[str] = _REF
 
-    def _details(self, hs: np.ndarray, ms: np.ndarray, ratio: int, psf: Any):
+    def _details(self, hs: np.ndarray, ms: np.ndarray, ratio: int, srf: Any, psf: Any):
+        _, psf, rinfo = C.resolve_responses(hs, ms, ratio, srf, psf, method=self.name, need_srf=False)
         W, P = synthetic_pans(hs, ms, ratio, psf)
         P_lp = C.upsample(C.degrade(P, ratio, psf), ratio)
-        return C.upsample(hs, ratio), P, P_lp, {"weights": W.tolist()}
+        return hs, ms, C.upsample(hs, ratio), P, P_lp, {**rinfo, "weights": W.tolist()}
 
 
 @register
@@ -57,8 +62,7 @@ class GLP_HS(_Hypersharpening):
     r"""GLP-HS: hypersharpening with additive GLP injection,
     :math:`\widehat X_l = \widetilde Y_{h,l} + g_l (P_l - P_l^{LP})`,
     :math:`g_l = \operatorname{cov}(\widetilde Y_{h,l}, P_l^{LP}) / \operatorname{var}(P_l^{LP})`
-    (module docstring for :math:`P_l`, :math:`P_l^{LP}`). ``psf`` defaults to a Gaussian of FWHM
-    ``ratio``; the SRF is not needed (the weights are regressed).
+    (module docstring for :math:`P_l`, :math:`P_l^{LP}`).
 
     Examples
     --------
@@ -74,15 +78,16 @@ class GLP_HS(_Hypersharpening):
               psf: Any = None) -> FusionResult:
         from hysupp.fusion.pansharpening.common import covariance_gain
 
-        up, P, P_lp, info = self._details(hs, ms, ratio, psf)
+        hs, ms, up, P, P_lp, info = self._details(hs, ms, ratio, srf, psf)
         g = covariance_gain(up, P_lp)
-        return FusionResult(fused=up + g[:, None, None] * (P - P_lp), info={**info, "gains": g.tolist()})
+        return C.finish(self.name, up + g[:, None, None] * (P - P_lp), hs, ms, {**info, "gains": g.tolist()})
 
 
 @register
 class SFIM_HS(_Hypersharpening):
     r"""SFIM-HS: hypersharpening with modulation,
-    :math:`\widehat X_l = \widetilde Y_{h,l}\, P_l / (P_l^{LP} + \epsilon)` (module docstring).
+    :math:`\widehat X_l = \widetilde Y_{h,l}\, P_l / (P_l^{LP} + \epsilon)` (module docstring;
+    :math:`\epsilon` is the float64 machine epsilon times the data scale).
 
     Examples
     --------
@@ -96,6 +101,6 @@ class SFIM_HS(_Hypersharpening):
 
     def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
               psf: Any = None) -> FusionResult:
-        up, P, P_lp, info = self._details(hs, ms, ratio, psf)
-        eps = np.finfo(np.float64).eps
-        return FusionResult(fused=up * (P / (P_lp + eps)), info=info)
+        hs, ms, up, P, P_lp, info = self._details(hs, ms, ratio, srf, psf)
+        eps = np.finfo(np.float64).eps * C.data_scale(hs, ms)
+        return C.finish(self.name, up * (P / (P_lp + eps)), hs, ms, info)

@@ -111,11 +111,19 @@ class HySure(HSMSFuser):
     small ``p x p`` linear systems per pixel (only at observed pixels for :math:`V_1`), and the
     :math:`V_3, V_4` step is a vector soft threshold of level :math:`\lambda_\varphi/\mu`.
 
-    ``srf`` defaults to the non-negative regression estimate of :func:`.common.estimate_srf`
-    (the paper estimates :math:`R` and :math:`B` jointly from the data; that is not implemented:
-    ``psf`` is the known or assumed HS PSF, default a Gaussian of FWHM ``ratio``). Defaults
-    (``p = 10``, ``lambda_m = 1``, ``lambda_phi = 5e-4``, ``mu = 0.05``, 200 iterations, VCA basis)
-    follow the authors' released demo; ``lambda_phi`` is relative to reflectance-scaled data.
+    ``srf`` and ``psf`` are the known responses; when None they are estimated from the pair as in
+    the paper's §IV (:func:`hysupp.fusion.hsms.responses.estimate_srf_psf`: non-negative,
+    smooth SRF rows and a non-negative, smooth PSF of unit sum, with a fit diagnostic in
+    ``info["responses"]``). Defaults (``p = 10``, ``lambda_m = 1``, ``lambda_phi = 5e-4``,
+    ``mu = 0.05``, 200 iterations, VCA basis) follow the authors' released demo.
+
+    Scale: the weights are absolute, so the problem is solved on the data divided by
+    :func:`.common.data_max` (the largest absolute HS/MS value, as the authors' demo divides its
+    data by their maximum) and the result multiplied back: ``lambda_phi`` and ``mu`` are defined
+    on data whose largest value is 1, and a common scale of the HS and MS scales the result and
+    changes nothing else. (On the Pavia benchmark pair, whose largest value is 0.64, this raised
+    PSNR from 39.38 dB, with the weights applied to the raw reflectance, to 40.14 dB; see
+    ``docs/hsms_fusion.md``.)
 
     References
     ----------
@@ -137,8 +145,10 @@ class HySure(HSMSFuser):
     params: ClassVar[tuple[Param, ...]] = (
         Param("p", int, 10, "dimension of the HS subspace", low=1),
         Param("lambda_m", float, 1.0, "weight of the MS data term", low=0.0),
-        Param("lambda_phi", float, 5e-4, "weight of the vector total variation", low=0.0),
-        Param("mu", float, 0.05, "ADMM penalty parameter", low=0.0, low_open=True),
+        Param("lambda_phi", float, 5e-4, "weight of the vector total variation (data divided by their largest value)",
+              low=0.0),
+        Param("mu", float, 0.05, "ADMM penalty parameter (data divided by their largest value)", low=0.0,
+              low_open=True),
         Param("iters", int, 200, "number of ADMM iterations", low=1),
         Param("tol", float, 0.0, "stop when ||Z - Z_prev|| <= tol ||Z_prev|| (0: run all iterations)", low=0.0),
         Param("basis", str, "vca", "subspace basis: VCA endmembers of the HS image or its leading singular vectors",
@@ -150,15 +160,16 @@ class HySure(HSMSFuser):
 
     def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
               psf: Any = None) -> FusionResult:
-        hs = np.asarray(hs, dtype=np.float64)
-        ms = np.asarray(ms, dtype=np.float64)
-        R = C.estimate_srf(hs, ms, ratio, psf) if srf is None else np.asarray(srf, dtype=np.float64)
-        if R.shape != (ms.shape[0], hs.shape[0]):
-            raise InputError(f"HySure: srf must be (MS bands, HS bands) = {(ms.shape[0], hs.shape[0])}, got {R.shape}")
+        scale = C.data_max(hs, ms)
+        hs_in, ms_in = hs, ms
+        hs = np.asarray(hs, dtype=np.float64) / scale
+        ms = np.asarray(ms, dtype=np.float64) / scale
+        R, psf, rinfo = C.resolve_responses(hs, ms, ratio, srf, psf, method="HySure")
         p = min(int(self.p), hs.shape[0])
         E = _basis(hs, p, self.basis)
         Z, it = solve_hysure(hs, ms, ratio, R, C.psf_kernel(psf, ratio), E, lambda_m=self.lambda_m,
                              lambda_phi=self.lambda_phi, mu=self.mu, iters=self.iters, offset=ratio // 2, tol=self.tol)
-        fused = (E @ Z.reshape(p, -1)).reshape(hs.shape[0], *ms.shape[1:])
-        return FusionResult(fused=fused, info={"srf": "estimated" if srf is None else "given", "p": p,
-                                               "basis": self.basis, "iterations": it})
+        fused = (E @ Z.reshape(p, -1)).reshape(hs.shape[0], *ms.shape[1:]) * scale
+        return C.finish("HySure", fused, hs_in, ms_in,
+                        {**rinfo, "p": p, "basis": self.basis, "iterations": it,
+                         "normalisation": {"kind": "max", "scale": scale}})

@@ -44,7 +44,12 @@ class MAP_Hardie(HSMSFuser):
     symbol :math:`\lambda_k \frac1d\sum_a |\hat B(\omega_a)|^2 + \sigma^2` (sum over the
     :math:`d = r^2` aliases), so the estimate is exact and costs a few FFTs. ``noise_var``
     (:math:`\sigma^2`) is estimated by multiple regression (HySime's estimator, mean over bands)
-    when None. ``srf`` is not used (the MS-HS relation is learnt through :math:`C_{zy}`).
+    when None (``noise_var`` is in the data's units). ``srf`` is not used (the MS-HS relation is
+    learnt through :math:`C_{zy}`); ``psf`` is estimated from the pair when None
+    (:func:`hysupp.fusion.hsms.common.resolve_responses`). :math:`\sigma^2` is floored at
+    :math:`10^{-15}` times the largest eigenvalue of :math:`\Sigma`. Scale: the noise estimator's
+    ridge is absolute, so the estimate runs on the data divided by
+    :func:`~hysupp.fusion.hsms.common.data_scale` and the result is multiplied back.
 
     References
     ----------
@@ -72,18 +77,21 @@ class MAP_Hardie(HSMSFuser):
 
     def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
               psf: Any = None) -> FusionResult:
-        hs = np.asarray(hs, dtype=np.float64)
-        ms = np.asarray(ms, dtype=np.float64)
+        hs_in, ms_in = hs, ms
+        scale = C.data_scale(hs, ms)
+        hs = np.asarray(hs, dtype=np.float64) / scale
+        ms = np.asarray(ms, dtype=np.float64) / scale
         L, h, w = hs.shape
         Cb, H, W = ms.shape
         if Cb >= h * w:
             raise InputError("MAP-Hardie: too few HS pixels to estimate the joint statistics")
+        _, psf, rinfo = C.resolve_responses(hs, ms, ratio, srf, psf, method="MAP-Hardie", need_srf=False)
         if self.noise_var is None:
             from hysupp.unmixing.order import estimate_noise
 
             noise_var = float(np.mean(np.diag(estimate_noise(hs.reshape(L, -1))[1])))
         else:
-            noise_var = float(self.noise_var)
+            noise_var = float(self.noise_var) / scale ** 2
         Z = hs.reshape(L, -1)
         Y = C.degrade(ms, ratio, psf).reshape(Cb, -1)
         mz, my = Z.mean(1, keepdims=True), Y.mean(1, keepdims=True)
@@ -101,12 +109,14 @@ class MAP_Hardie(HSMSFuser):
         resid = hs - np.real(np.fft.ifft2(np.fft.fft2(mu) * Bf))[:, ::ratio, ::ratio]
         g = (np.abs(Bf) ** 2).reshape(ratio, h, ratio, w).sum(axis=(0, 2)) / (ratio * ratio)   # symbol of W W^T
         rk = np.fft.fft2(np.tensordot(V.T, resid, axes=1))                  # eigen-bands, HS-grid spectra
-        q = rk / (lam[:, None, None] * g[None] + max(noise_var, 1e-12))
+        q = rk / (lam[:, None, None] * g[None] + max(noise_var, 1e-15 * max(float(lam.max()), 1e-300)))
         # W^T q: zero-fill to the HR grid (spectrum tiled), then the adjoint blur
         up = np.tile(q, (1, ratio, ratio)) * np.conj(Bf)[None]
         upd = np.real(np.fft.ifft2(up)) * lam[:, None, None]
-        fused = mu + np.tensordot(V, upd, axes=1)
-        return FusionResult(fused=fused, info={"noise_var": noise_var})
+        fused = (mu + np.tensordot(V, upd, axes=1)) * scale
+        return C.finish("MAP-Hardie", fused, hs_in, ms_in,
+                        {**rinfo, "noise_var": noise_var * scale ** 2,
+                         "normalisation": {"kind": "decade", "scale": scale}})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,9 +343,12 @@ class MAP_SMM(HSMSFuser):
     Simplifications (stated): the SMM is fitted on the HS grid and used on the MS grid; the
     endmember updates are the least-squares (moment) estimators above; there is no limit on the
     number of endmembers of a mixture class; the trailing components are interpolated
-    (:func:`hysupp.fusion.hsms.common.upsample`). Defaults follow the MAPSMM code of Yokoya et
-    al. (2017): ``M = 4`` endmember classes, ``J = 4`` fraction levels (35 mixture classes), 10
-    SEM iterations, ``K = M + 1`` components.
+    (:func:`hysupp.fusion.hsms.common.upsample`). ``psf`` is estimated from the pair when None
+    (:func:`hysupp.fusion.hsms.common.resolve_responses`); ``noise_var`` is in the data's units.
+    Scale: the fit runs on the data divided by :func:`~hysupp.fusion.hsms.common.data_scale`
+    (absolute floors become relative) and the result is multiplied back. Defaults follow the
+    MAPSMM code of Yokoya et al. (2017): ``M = 4`` endmember classes, ``J = 4`` fraction levels
+    (35 mixture classes), 10 SEM iterations, ``K = M + 1`` components.
 
     References
     ----------
@@ -384,8 +397,10 @@ class MAP_SMM(HSMSFuser):
         import scipy.fft as sfft
 
         dt = np.dtype(self.dtype)
-        hs = np.asarray(hs, dtype=np.float64)
-        ms = np.asarray(ms, dtype=np.float64)
+        hs_in, ms_in = hs, ms
+        scale = C.data_scale(hs, ms)
+        hs = np.asarray(hs, dtype=np.float64) / scale
+        ms = np.asarray(ms, dtype=np.float64) / scale
         L, h, w = hs.shape
         Cb, H, W = ms.shape
         n = h * w
@@ -393,13 +408,14 @@ class MAP_SMM(HSMSFuser):
         K = min(M + 1 if self.n_pc is None else self.n_pc, L)
         if n <= K + Cb:
             raise InputError("MAP-SMM: too few HS pixels to estimate the class statistics")
+        _, psf, rinfo = C.resolve_responses(hs, ms, ratio, srf, psf, method="MAP-SMM", need_srf=False)
         rng = np.random.default_rng(self.seed)
         if self.noise_var is None:
             from hysupp.unmixing.order import estimate_noise
 
             noise_var = float(np.mean(np.diag(estimate_noise(hs.reshape(L, -1))[1])))
         else:
-            noise_var = float(self.noise_var)
+            noise_var = float(self.noise_var) / scale ** 2
 
         # principal components of the HS pixels
         Z = hs.reshape(L, n)
@@ -480,10 +496,10 @@ class MAP_SMM(HSMSFuser):
             total_cg += it
             zhat = mu_img + apply_P(Wt(q))
             z = zhat.reshape(K, -1).astype(np.float64)
-        fused = up + np.tensordot(V.astype(dt), zhat - z0, axes=1)
-        info = {"noise_var": noise_var, "n_pc": K, "n_mixture_classes": int(F.shape[0]),
-                "smm_loglik": smm["loglik"].tolist(), "cg_iterations": total_cg,
+        fused = (up + np.tensordot(V.astype(dt), zhat - z0, axes=1)) * dt.type(scale)
+        info = {**rinfo, "noise_var": noise_var * scale ** 2, "normalisation": {"kind": "decade", "scale": scale},
+                "n_pc": K, "n_mixture_classes": int(F.shape[0]), "smm_loglik": smm["loglik"].tolist(), "cg_iterations": total_cg,
                 "class_counts_hs": np.bincount(smm["labels"], minlength=F.shape[0]).tolist(),
                 "class_counts_ms": np.bincount(cls, minlength=F.shape[0]).tolist(), "seed": self.seed,
                 "dtype": self.dtype}
-        return FusionResult(fused=np.asarray(fused, dtype=dt), info=info)
+        return C.finish("MAP-SMM", np.asarray(fused, dtype=dt), hs_in, ms_in, info)

@@ -16,8 +16,8 @@ No pretrained weights are shipped or downloaded, and the reference image is neve
        + \lambda_c\Big(\|\mathcal D_r(g * \widehat X) - Y_h\|^2 + \|R\widehat X - Y_m\|^2\Big),
 
    with :math:`\mathcal I` the HS interpolation of :func:`hysupp.fusion.hsms.common.upsample`,
-   :math:`g` the HS PSF, :math:`R` the ``(C, L)`` SRF (estimated by non-negative regression when
-   not given) and mean squared errors. The degradations are the shared
+   :math:`g` the HS PSF, :math:`R` the ``(C, L)`` SRF (both estimated from the pair when not given,
+   :func:`hysupp.fusion.hsms.common.resolve_responses`) and mean squared errors. The degradations are the shared
    :class:`~hysupp.physics.blur.Blur` and :class:`~hysupp.physics.sampling.Decimation` operators
    applied to torch tensors. ``consistency=0`` keeps only the reduced-resolution pair, the
    papers' supervised setting transposed to the scene's own data.
@@ -168,8 +168,8 @@ class HSMSNet(RecipeMixin, HSMSFuser):
             with torch_session(self.device, self.dtype, self.seed) as s:
                 return self.train(hs, ms, ratio=ratio, srf=srf, psf=psf, session=s)
         s = session
-        R = self._srf(hs, ms, ratio, srf, psf)
-        data = hs_ms_training_data(hs, ms, ratio, R, psf)
+        R, psf_used, rinfo = C.resolve_responses(hs, ms, ratio, srf, psf, method=self.name)
+        data = hs_ms_training_data(hs, ms, ratio, R, psf_used)
         rec = self.recipe_values(s.device)
         arch = self.architecture(hs.shape[0], R)
         net = build(arch).to(device=s.device, dtype=s.dtype)
@@ -192,19 +192,14 @@ class HSMSNet(RecipeMixin, HSMSFuser):
                                history_every=self.history_every)
         protocol = {"name": "wald-reduced-resolution+consistency" if lam > 0 else "wald-reduced-resolution",
                     "ratio": ratio, "psf_kernel_shape": list(data.psf.shape), "srf_given": srf is not None,
-                    "srf": R.tolist(), "psf": data.psf.tolist(), "interpolation": "hysupp.fusion.hsms.common.upsample"}
+                    "psf_given": psf is not None, "srf": R.tolist(), "psf": data.psf.tolist(),
+                    "interpolation": "hysupp.fusion.hsms.common.upsample"}
+        if "responses" in rinfo:
+            protocol["response_diagnostics"] = rinfo["responses"]["diagnostics"]
         return Checkpoint(method=self.name, architecture=arch,
                           params={k: v for k, v in self.config.items() if k != "weights"}, protocol=protocol,
                           normalisation={"kind": "max", "scale": data.scale}, state_dict=result.state_dict,
                           training={**result.info(), "recipe": rec, **s.info()})
-
-    def _srf(self, hs: np.ndarray, ms: np.ndarray, ratio: int, srf: np.ndarray | None, psf: Any) -> np.ndarray:
-        if srf is None:
-            return C.estimate_srf(hs, ms, ratio, psf)
-        R = np.asarray(srf, dtype=np.float64)
-        if R.shape != (ms.shape[0], hs.shape[0]):
-            raise InputError(f"srf must be (MS bands, HS bands) = {(ms.shape[0], hs.shape[0])}, got {R.shape}")
-        return R
 
     def apply(self, checkpoint: Any, hs: np.ndarray, ms: np.ndarray, *, ratio: int, session: Any) -> np.ndarray:
         """The network of ``checkpoint`` applied to the full-resolution pair (float64, input scale)."""
@@ -238,7 +233,7 @@ class HSMSNet(RecipeMixin, HSMSFuser):
             fused = self.apply(ck, hs, ms, ratio=ratio, session=s)
             info = {"weights": self.weights, "trained_on_pair": self.weights is None, "protocol": ck.protocol,
                     "normalisation": ck.normalisation, "training": ck.training, **s.info()}
-        return FusionResult(fused=fused, info=info)
+        return C.finish(self.name, fused, hs, ms, info)
 
 
 _CPU = {"iterations": 1500, "patch_size": 64, "lr": 1e-3, "ema_decay": 0.99, "consistency": 1.0}
