@@ -733,6 +733,9 @@ def _key(name: str) -> str:
     return "".join(ch for ch in str(name).lower() if ch not in "-_. ")
 
 
+library_key = _key   # public name: the LIBRARIES key of a library name (case, "-_." and spaces ignored)
+
+
 def named_library(name: str) -> Scene:
     """A library shipped with hysupp, by name (the ``--library`` option of the CLI).
 

@@ -151,7 +151,7 @@ def test_bad_srf_shape(cls):
 
 
 def test_run_fuse_saved_pair(tmp_path):
-    from hysupp.fusion.run import fuse
+    from hysupp.api import fuse
     from hysupp.simulate.fusion import hs_ms_pair, save_fusion_pair
 
     X, _ = _periodic_scene(L=40, rank=3, H=32, W=32)
@@ -165,7 +165,7 @@ def test_run_fuse_saved_pair(tmp_path):
 
 
 def test_fuse_accepts_an_in_memory_pair():
-    from hysupp.fusion.run import fuse
+    from hysupp.api import fuse
     from hysupp.simulate.fusion import hs_ms_pair
 
     wl = np.linspace(430.0, 860.0, 30)
