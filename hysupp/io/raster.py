@@ -24,15 +24,16 @@ Example
 >>> from hysupp.io.geotiff import save_geotiff
 >>> folder = tempfile.mkdtemp()
 >>> cube = np.arange(3 * 20 * 30, dtype=np.float32).reshape(3, 20, 30)
->>> _ = save_geotiff(os.path.join(folder, "cube.tif"), cube)
+>>> geo = Georef(crs="EPSG:32633", transform=(30.0, 0.0, 366000.0, 0.0, -30.0, 5810000.0))
+>>> _ = save_geotiff(os.path.join(folder, "cube.tif"), cube, georef=geo)
 >>> lazy, header = open_raster(os.path.join(folder, "cube.tif"), tile=8)
 >>> lazy.numblocks, header.shape, bool(np.array_equal(lazy.compute(), cube))
 ((1, 3, 4), (3, 20, 30), True)
->>> path = stream_to_cog(lazy[:2] / 2, os.path.join(folder, "half.tif"), georef=None, names=["a", "b"])
+>>> path = stream_to_cog(lazy[:2] / 2, os.path.join(folder, "half.tif"), georef=header.georef, names=["a", "b"])
 >>> import rasterio
 >>> with rasterio.open(path) as ds:
-...     ds.descriptions, bool(np.array_equal(ds.read(), cube[:2] / 2))
-(('a', 'b'), True)
+...     ds.descriptions, ds.crs.to_epsg(), bool(np.array_equal(ds.read(), cube[:2] / 2))
+(('a', 'b'), 32633, True)
 """
 
 from __future__ import annotations
