@@ -55,7 +55,7 @@ def _save(section: str, payload: dict) -> None:
 def wv2(repeats: int) -> dict:
     import dask
 
-    from hysupp.fusion.tiled import fuse_tiled
+    from hysupp.api import fuse_tiled
     from hysupp.io import load
     from hysupp.methods.registry import get_method
 

@@ -113,7 +113,7 @@ def run_overhead(size: int, tile: int, repeats: int = 3) -> dict:
     import dask
 
     from hysupp.methods.registry import get_method
-    from hysupp.tiled import unmix_tiled
+    from hysupp.api import unmix_tiled
 
     dask.config.set(num_workers=1)
     E, _, _ = _endmembers()

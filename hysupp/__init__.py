@@ -6,6 +6,9 @@ The top-level API is one call per job::
     scene = hysupp.load("cuprite.mat")                  # -> hysupp.Scene
     result = hysupp.unmix(scene, "FCLS", p=12, extractor="VCA")
     hysupp.save(result.abundance_scene(), "abundances.tif")
+
+and likewise ``hysupp.fuse``, ``hysupp.super_resolve``, ``hysupp.train``, ``hysupp.unmix_tiled``,
+``hysupp.fuse_tiled`` (:mod:`hysupp.api`).
 """
 
 from __future__ import annotations
@@ -19,17 +22,19 @@ __version__ = "0.1.0"
 
 __all__ = ["Georef", "HysuppError", "InputError", "LayoutError", "ParameterError", "Scene",
            "UnknownMethodError", "__version__", "fuse", "fuse_tiled", "list_methods", "load", "save", "simulate",
-           "super_resolve", "unmix", "unmix_tiled"]
+           "super_resolve", "train", "unmix", "unmix_tiled"]
 
-# Heavy entry points are imported on first use so `import hysupp` stays fast.
+# Heavy entry points are imported on first use so `import hysupp` stays fast; the runs come from
+# the public facade hysupp.api.
 _LAZY = {
     "load": ("hysupp.io", "load"),
     "save": ("hysupp.io", "save"),
     "unmix": ("hysupp.api", "unmix"),
-    "unmix_tiled": ("hysupp.tiled", "unmix_tiled"),
-    "fuse": ("hysupp.fusion.run", "fuse"),
-    "fuse_tiled": ("hysupp.fusion.tiled", "fuse_tiled"),
-    "super_resolve": ("hysupp.fusion.superres.run", "super_resolve"),
+    "unmix_tiled": ("hysupp.api", "unmix_tiled"),
+    "fuse": ("hysupp.api", "fuse"),
+    "fuse_tiled": ("hysupp.api", "fuse_tiled"),
+    "super_resolve": ("hysupp.api", "super_resolve"),
+    "train": ("hysupp.api", "train"),
     "list_methods": ("hysupp.methods.registry", "available"),
     "simulate": ("hysupp.simulate", None),
 }

@@ -17,6 +17,7 @@ import platform
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -119,5 +120,27 @@ def info_jsonable(info: Any, max_elements: int = MAX_INFO_ARRAY) -> Any:
     return to_jsonable(info)
 
 
+@dataclass(frozen=True)
+class Timestamp:
+    """One UTC instant (to the second) in the two forms records and outputs use: ``iso``
+    (``2024-03-01T12:34:56+00:00``, a record's ``created``) and ``folder`` (``20240301T123456Z``,
+    output folder names)."""
+
+    iso: str
+    folder: str
+
+
+def timestamp(iso: str | None = None) -> Timestamp:
+    """Now (UTC, to the second), or the instant of the ISO 8601 string ``iso``, in both forms.
+
+    >>> timestamp("2024-03-01T13:34:56+01:00")
+    Timestamp(iso='2024-03-01T12:34:56+00:00', folder='20240301T123456Z')
+    """
+    when = datetime.now(timezone.utc) if iso is None else datetime.fromisoformat(iso).astimezone(timezone.utc)
+    when = when.replace(microsecond=0)
+    return Timestamp(iso=when.isoformat(timespec="seconds"), folder=when.strftime("%Y%m%dT%H%M%SZ"))
+
+
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    """Now in ISO 8601 (UTC, seconds): ``timestamp().iso``."""
+    return timestamp().iso

@@ -27,6 +27,9 @@ def _pyplot():
     return plt
 
 
+pyplot = _pyplot   # public name, for figures drawn outside this module (hysupp.bench.figures)
+
+
 def _figure(n_panels: int, panel_size: float = 2.4):
     plt = _pyplot()
     cols = min(n_panels, 6)

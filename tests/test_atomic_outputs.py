@@ -165,7 +165,7 @@ def test_write_run_failure_keeps_old_folder(tmp_path, monkeypatch, run, kind):
 
 
 def test_write_fusion_run_failure_and_no_overwrite(tmp_path, monkeypatch):
-    from hysupp.fusion.run import fuse, write_fusion_run
+    from hysupp.api import fuse, write_fusion_run
 
     rng = np.random.default_rng(0)
     frun = fuse(method="BT", ms=100 + rng.random((3, 8, 8)), pan=100 + rng.random((32, 32)), ratio=4)
@@ -181,18 +181,18 @@ def test_write_fusion_run_failure_and_no_overwrite(tmp_path, monkeypatch):
 
 
 def test_bench_record_and_suite_files_are_atomic(tmp_path, monkeypatch):
-    from hysupp.bench.runner import RECORDS_DIR, _write_record
+    from hysupp.bench.runner import RECORDS_DIR, write_record
 
     (tmp_path / RECORDS_DIR).mkdir()
     record = {"bench": {"run_id": "abc"}, "metrics": {"x": 1.0}}
-    target = _write_record(tmp_path, record)
+    target = write_record(tmp_path, record)
     assert json.loads(target.read_text()) == record
     before = _snapshot(tmp_path)
     _inject(monkeypatch, "text")
     with pytest.raises(Injected):
-        _write_record(tmp_path, {"bench": {"run_id": "abc"}, "metrics": {"x": 2.0}})
+        write_record(tmp_path, {"bench": {"run_id": "abc"}, "metrics": {"x": 2.0}})
     with pytest.raises(Injected):
-        _write_record(tmp_path, {"bench": {"run_id": "new"}})
+        write_record(tmp_path, {"bench": {"run_id": "new"}})
     assert _snapshot(tmp_path) == before and sorted(p.name for p in (tmp_path / RECORDS_DIR).iterdir()) == ["abc.json"]
 
 

@@ -15,7 +15,7 @@ import hysupp
 from hysupp.api import write_run
 from hysupp.cli import main
 from hysupp.errors import HysuppError, InputError, LayoutError, OutputExistsError, ParameterError, UnknownMethodError
-from hysupp.fusion.run import fuse
+from hysupp.api import fuse
 from hysupp.io import load, save
 from hysupp.methods.registry import get_method
 from hysupp.scene import Scene

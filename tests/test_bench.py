@@ -203,7 +203,7 @@ def test_large_info_arrays_are_summarised_in_fusion_records():
     """C-GSA's per-pixel segment labels must not be copied into the run record."""
     import numpy as np
 
-    from hysupp.fusion.run import fuse
+    from hysupp.api import fuse
 
     rng = np.random.default_rng(0)
     run = fuse(method="C-GSA", ms=rng.random((4, 48, 48)), pan=rng.random((192, 192)), ratio=4, sensor="QB",

@@ -57,7 +57,7 @@ def test_no_import_cycle_between_modules(graph):
 
 
 @pytest.mark.parametrize("lower, uppers", [
-    ("hysupp.nn", ("hysupp.fusion", "hysupp.unmixing", "hysupp.api", "hysupp.tiled")),
+    ("hysupp.nn", ("hysupp.fusion", "hysupp.unmixing", "hysupp.api", "hysupp.runs")),
     ("hysupp.io", ("hysupp.simulate", "hysupp.datasets", "hysupp.nn", "hysupp.fusion", "hysupp.unmixing")),
     ("hysupp.simulate", ("hysupp.datasets", "hysupp.nn", "hysupp.fusion", "hysupp.unmixing", "hysupp.api")),
     ("hysupp.physics", ("hysupp.io", "hysupp.simulate", "hysupp.datasets", "hysupp.metrics", "hysupp.fusion")),

@@ -154,7 +154,7 @@ def test_bad_srf_shape(cls):
 
 
 def test_run_fuse_saved_pair(tmp_path):
-    from hysupp.fusion.run import fuse
+    from hysupp.api import fuse
     from hysupp.io.pair import save_fusion_pair
     from hysupp.simulate.fusion import hs_ms_pair
 
@@ -169,7 +169,7 @@ def test_run_fuse_saved_pair(tmp_path):
 
 
 def test_fuse_accepts_an_in_memory_pair():
-    from hysupp.fusion.run import fuse
+    from hysupp.api import fuse
     from hysupp.simulate.fusion import hs_ms_pair
 
     wl = np.linspace(430.0, 860.0, 30)

@@ -274,7 +274,7 @@ def test_run_record_holds_the_estimates_and_the_range_check():
     """A pair without recorded physics (a real pair): the estimates and diagnostic reach run.json."""
     import json
 
-    from hysupp.fusion.run import fuse
+    from hysupp.api import fuse
     from hysupp.simulate.fusion import FusionPair, hs_ms_pair
 
     X, R, wl, hs, ms, fwhm = _smooth_pair(n_lr=14)

@@ -17,7 +17,8 @@ import hysupp
 from hysupp.errors import InputError
 from hysupp.io.geotiff import save_geotiff
 from hysupp.scene import Georef
-from hysupp.tiled import stratified_sample, unmix_tiled
+from hysupp.io.raster import chunked_view, open_raster
+from hysupp.runs.unmix_tiled import stratified_sample, unmix_tiled
 
 L, H, W, P = 30, 20, 24, 3
 GEO = Georef(crs="EPSG:32633", transform=(30.0, 0.0, 366000.0, 0.0, -30.0, 5810000.0), nodata=-9999.0)
@@ -131,7 +132,7 @@ def test_tiled_equals_in_memory_and_writes_a_cog(scene, tmp_path):
 
 def test_blind_endmembers_from_a_stratified_sample(scene):
     path, _, A = scene
-    cube, _ = hysupp.tiled.open_raster(path, tile=8)
+    cube, _ = open_raster(path, tile=8)
     Y, idx = stratified_sample(cube, 100, seed=1, nodata=GEO.nodata)
     rows, cols = np.divmod(idx, W)
     assert Y.shape[0] == L and 80 <= idx.size <= 120 and np.unique(idx).size == idx.size
@@ -216,15 +217,13 @@ def test_in_memory_cube_is_chunked_as_views_and_left_unchanged():
     """An in-memory cube is neither copied nor modified: its chunks are row strips viewing it
     (a chunk's pixels are a reshape, not a gather), and ``scale`` does not write into it; a NaN
     pixel gets NaN abundances and the others are exact."""
-    from hysupp.tiled import _chunked_view
-
     rng = np.random.default_rng(1)
     E = rng.random((12, 3)).astype(np.float32)
     A = rng.dirichlet(np.ones(3), 10 * 9).T.astype(np.float32)
     cube = (E @ A).reshape(12, 10, 9) * np.float32(100)
     cube[:, 4, 5] = np.nan
     before = cube.copy()
-    lazy = _chunked_view(cube, tile=4)            # 16 pixels per chunk: strips of one row (9 pixels)
+    lazy = chunked_view(cube, tile=4)             # 16 pixels per chunk: strips of one row (9 pixels)
     assert lazy.chunks == ((12,), (1,) * 10, (9,))
     assert all(np.shares_memory(chunk, cube) for chunk in dict(lazy.dask).values())
     maps = unmix_tiled(cube, "FCLS", endmembers=E, tile=4, scale=0.01).compute()

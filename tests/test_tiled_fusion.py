@@ -1,4 +1,5 @@
-"""Tiled pansharpening (hysupp.fusion.tiled.fuse_tiled, ``hysupp fuse --tile``): tile-wise equals in-memory."""
+"""Tiled pansharpening (hysupp.fuse_tiled, ``hysupp fuse --tile``; maths in hysupp.fusion.tiled): tile-wise equals
+in-memory."""
 
 from __future__ import annotations
 
@@ -12,13 +13,8 @@ rasterio = pytest.importorskip("rasterio")
 
 from hysupp.errors import InputError
 from hysupp.fusion.pansharpening import common as C
-from hysupp.fusion.tiled import (
-    EXPAND_HALO_LR,
-    TILED_METHODS,
-    expand_tiled,
-    fuse_tiled,
-    lowpass_tiled,
-)
+from hysupp.fusion.tiled import EXPAND_HALO_LR, TILED_METHODS, expand_tiled, lowpass_tiled
+from hysupp.runs.fuse_tiled import fuse_tiled
 from hysupp.methods.registry import get_method
 from hysupp.scene import Georef
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from hysupp.bench.report import _label, aggregate, load_records
+from hysupp.bench.report import aggregate, condition_label, load_records
 from hysupp.bench.runner import MAPS_DIR
 from hysupp.bench.suite import safe_name
 
@@ -37,7 +37,7 @@ def _numeric(cond: str) -> float | None:
 def metric_vs_snr(rows: list[dict[str, Any]], metric: str, dataset: str):
     """A metric-vs-SNR figure (one line per method, error bars: std over seeds), or ``None`` when
     ``dataset`` has fewer than two SNRs with values of ``metric``."""
-    from hysupp.viz import _pyplot
+    from hysupp.viz import pyplot
 
     series: dict[str, list[tuple[float, float, float]]] = {}
     for r in rows:
@@ -49,7 +49,7 @@ def metric_vs_snr(rows: list[dict[str, Any]], metric: str, dataset: str):
     snrs = {x for pts in series.values() for x, _, _ in pts}
     if len(snrs) < 2:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.0, 4.0), constrained_layout=True)
     for method, pts in series.items():
         pts.sort()  # by SNR
@@ -83,17 +83,14 @@ def abundance_grids(out_dir: str | Path, records: list[dict[str, Any]] | None = 
                                                                      "rows": {}})
             cell["rows"][b["method"]] = z["estimate"]
     return {key: plot_abundance_grid({"truth": c["truth"], **c["rows"]}, c["names"],
-                                     title=f"{key[0]}, {_label(key[1])}: abundance maps (seed 0)")
+                                     title=f"{key[0]}, {condition_label(key[1])}: abundance maps (seed 0)")
             for key, c in cells.items()}
 
 
 def _save(fig, path: Path, dpi: int = 110) -> Path:
-    from hysupp.io.atomic import atomic_output
-    from hysupp.viz import _pyplot
+    from hysupp.viz import save_figure
 
-    with atomic_output(path, overwrite=True) as tmp:
-        fig.savefig(tmp, format="png", dpi=dpi)
-    _pyplot().close(fig)
+    save_figure(fig, path, overwrite=True, dpi=dpi)   # atomic, then closed
     return path
 
 

@@ -17,8 +17,8 @@ import numpy as np
 
 from hysupp.errors import InputError
 
-__all__ = ["DEFAULT_METRICS", "aggregate", "attach_reference", "load_records", "render_csv", "render_latex",
-           "render_markdown"]
+__all__ = ["DEFAULT_METRICS", "aggregate", "attach_reference", "condition_label", "load_records", "render_csv",
+           "render_latex", "render_markdown"]
 
 #: metric -> True when higher is better
 DIRECTION = {"sre_db": True, "sre_full_db": True, "armse": False, "armse_full": False, "sad_mean_deg": False,
@@ -129,7 +129,8 @@ def _fmt(stat: dict[str, float]) -> str:
     return f"{stat['mean']:.3g} ± {stat['std']:.2g}" if stat["n"] > 1 else f"{stat['mean']:.3g}"
 
 
-def _label(cond: str) -> str:
+def condition_label(cond: str) -> str:
+    """How a condition is titled in tables and figures: ``noise-free``, ``30 dB``, ``reduced resolution``..."""
     return {"inf": "noise-free", "rr": "reduced resolution", "fr": "full resolution",
             "reference": "simulated pair"}.get(cond, f"{cond} dB")
 
@@ -145,7 +146,7 @@ def render_markdown(rows: list[dict[str, Any]], *, title: str = "", notes: str =
         out += [f"(ref.) columns: {reference_source}", ""]
     for (ds, cond), group in _groups(rows).items():
         header = _header(group)
-        out += [f"## {ds}, {_label(cond)}", "", "| method | n | " + " | ".join(h[0] for h in header) + " |",
+        out += [f"## {ds}, {condition_label(cond)}", "", "| method | n | " + " | ".join(h[0] for h in header) + " |",
                 "|---|---|" + "---|" * len(header)]
         for r in group:
             cells = []
@@ -184,7 +185,7 @@ def render_latex(rows: list[dict[str, Any]]) -> str:
     out = []
     for (ds, cond), group in _groups(rows).items():
         header = _header(group)
-        out += [f"% {ds}, {_label(cond)}", "\\begin{tabular}{l" + "c" * len(header) + "}", "\\toprule",
+        out += [f"% {ds}, {condition_label(cond)}", "\\begin{tabular}{l" + "c" * len(header) + "}", "\\toprule",
                 "Method & " + " & ".join(h[0].replace("_", "\\_") for h in header) + " \\\\", "\\midrule"]
         for r in group:
             cells = []

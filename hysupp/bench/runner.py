@@ -16,7 +16,7 @@ from typing import Any
 from hysupp.bench.suite import RunSpec, Suite
 from hysupp.errors import InputError, OutputExistsError
 
-__all__ = ["MAPS_DIR", "RECORDS_DIR", "execute_run", "record_files", "run_suite"]
+__all__ = ["MAPS_DIR", "RECORDS_DIR", "execute_run", "record_files", "run_suite", "write_record"]
 
 RECORDS_DIR = "records"
 #: abundance maps of seed 0 of each unmixing cell (for the figures), one ``.npz`` per run
@@ -82,7 +82,7 @@ def execute_run(spec: RunSpec, maps: dict[str, Any] | None = None) -> dict[str, 
             if maps is not None:
                 maps.update(abundance_maps(run) or {})
         else:
-            from hysupp.fusion.run import fuse
+            from hysupp.api import fuse
 
             protocol = None if not isinstance(data, str) else spec.condition
             run = fuse(data, spec.method, params=spec.params, protocol=protocol, border=int(ds.get("border", 0)),
@@ -156,7 +156,7 @@ def _is_supervised(method: str) -> bool:
     return get_method(method).task == "supervised"
 
 
-def _write_record(out: Path, record: dict[str, Any]) -> Path:
+def write_record(out: Path, record: dict[str, Any]) -> Path:
     from hysupp.io.atomic import atomic_output
 
     target = out / RECORDS_DIR / f"{record['bench']['run_id']}.json"
@@ -185,7 +185,7 @@ def _run_and_write(spec: RunSpec, out: str) -> dict[str, Any]:
     record = execute_run(spec, maps)
     if maps:  # before the record: a run whose record exists is complete
         _write_maps(Path(out), spec.run_id, maps)
-    _write_record(Path(out), record)
+    write_record(Path(out), record)
     return record["bench"]
 
 

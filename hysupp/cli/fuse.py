@@ -9,13 +9,6 @@ from hysupp.cli.common import echo_json
 SUMMARY_METRICS = ("q2n", "sam_deg", "ergas", "scc", "psnr_db", "d_lambda", "d_s", "qnr", "d_lambda_khan", "hqnr")
 
 
-def _default_out(run) -> str:
-    from hysupp.records import utc_now
-
-    stamp = utc_now().replace(":", "").replace("-", "")[:15]
-    return f"hysupp-out/{run.pair.low.name}-{run.method}-{run.protocol}-{stamp}"
-
-
 @click.command()
 @click.option("--method", "-m", default="MTF-GLP", show_default=True, help="Registered pansharpening method.")
 @click.option("--data", "-d", type=click.Path(dir_okay=False), default=None,
@@ -35,7 +28,7 @@ def _default_out(run) -> str:
 @click.option("--weights", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint of a fusion network (hysupp train) to use instead of training on the scene.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
-              help="New output folder (default: hysupp-out/<scene>-<method>-<protocol>-<time>).")
+              help="New output folder (default: hysupp-out/<scene>-<method>-<protocol>-<UTC time>).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing non-empty --out folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record (metrics included) as JSON.")
 @click.option("--tile", type=click.IntRange(min=8), default=None, metavar="PIXELS",
@@ -47,8 +40,8 @@ def _default_out(run) -> str:
 def fuse(method, data, ms, pan, ratio, sensor, protocol, key, scale, border, params, weights, out, overwrite,
          as_json, tile, scheduler) -> None:
     """Fuse MS + PAN: fused GeoTIFF (PAN grid), metrics, run record and a quick-look."""
-    from hysupp.fusion.run import fuse as run_fusion
-    from hysupp.fusion.run import write_fusion_run
+    from hysupp.api import check_output, write_fusion_run
+    from hysupp.api import fuse as run_fusion
     from hysupp.methods.params import parse_param_strings
     from hysupp.methods.registry import get_method
 
@@ -70,9 +63,10 @@ def fuse(method, data, ms, pan, ratio, sensor, protocol, key, scale, border, par
 
             raise ParameterError(f"{cls.name} takes no --weights (only the fusion networks do)")
         values["weights"] = weights
+    check_output(out, overwrite)   # before any computation
     run = run_fusion(data, cls.name, ms=ms, pan=pan, ratio=ratio, sensor=sensor, protocol=protocol,
                      params=values, key=key, scale=scale, border=border)
-    written = write_fusion_run(run, out if out is not None else _default_out(run), overwrite=overwrite)
+    written = write_fusion_run(run, out, overwrite=overwrite)
     run.record["output"] = str(written)
     if as_json:
         echo_json(run.record)
@@ -87,24 +81,13 @@ def fuse(method, data, ms, pan, ratio, sensor, protocol, key, scale, border, par
 
 
 def _fuse_tiled(method, ms, pan, ratio, sensor, tile, scheduler, out, overwrite, as_json) -> None:
-    """``--tile``: :func:`hysupp.fusion.tiled.fuse_tiled` into ``OUT/fused.tif`` (COG) + ``run.json``."""
-    import json
-    from pathlib import Path
+    """``--tile``: :func:`hysupp.api.fuse_tiled_to_folder` (``OUT/fused.tif`` COG + ``run.json``)."""
+    from hysupp.api import fuse_tiled_to_folder
 
-    from hysupp.fusion.tiled import fuse_tiled
-    from hysupp.io.atomic import atomic_folder
-    from hysupp.records import utc_now
-
-    if out is None:
-        stamp = utc_now().replace(":", "").replace("-", "")[:15]
-        out = Path("hysupp-out") / f"{Path(pan).stem}-{method}-tiled-{stamp}"
-    with atomic_folder(out, overwrite=overwrite) as tmp:
-        run = fuse_tiled(ms, pan, method, ratio=ratio, sensor=sensor, tile=tile, scheduler=scheduler,
-                         out=tmp / "fused.tif", progress=not as_json)
-        run.record["output"] = str(Path(out) / "fused.tif")
-        (tmp / "run.json").write_text(json.dumps(run.record, indent=2))
+    run = fuse_tiled_to_folder(ms, pan, method, out, overwrite=overwrite, progress=not as_json, ratio=ratio,
+                               sensor=sensor, tile=tile, scheduler=scheduler)
     if as_json:
         echo_json(run.record)
         return
     click.echo(f"{run.method} tile-wise on {tuple(run.fused.shape)} ({run.info['chunks'][0]} x "
-               f"{run.info['chunks'][1]} tiles): {run.info['wall_s']:.2f} s\nwrote {out}")
+               f"{run.info['chunks'][1]} tiles): {run.info['wall_s']:.2f} s\nwrote {run.path.parent}")

@@ -85,7 +85,7 @@ def _summary_lines(run, out) -> list[str]:
 def run(method, data, key, truth, scale, p, extractor, endmembers, library, snr, seed, params, extractor_params, align_by,
         out, overwrite, as_json, tile, scheduler, n_sample) -> None:
     """Unmix a scene: abundance maps, endmembers, metrics (when truth exists), record and figure."""
-    from hysupp.api import default_output_dir, unmix, write_run
+    from hysupp.api import check_output, unmix, write_run
     from hysupp.datasets import builtin_scene
     from hysupp.methods.params import parse_param_strings
     from hysupp.methods.registry import get_method
@@ -104,12 +104,12 @@ def run(method, data, key, truth, scale, p, extractor, endmembers, library, snr,
         return
     if scheduler is not None:
         raise click.UsageError("--scheduler applies to tiled runs: add --tile PIXELS")
+    check_output(out, overwrite)   # before any computation
     source = builtin_scene("dc1") if data is None else data
     result = unmix(source, cls.name, p=p, endmembers=endmembers, extractor=ext_cls.name, params=method_params,
                    extractor_params=ext_params, snr=snr, seed=seed, align_by=align_by, key=key, truth=truth,
                    scale=scale, library=library)
-    target = out if out is not None else default_output_dir(result)
-    written = write_run(result, target, overwrite=overwrite)
+    written = write_run(result, out, overwrite=overwrite)
     result.record["output"] = str(written)
     if as_json:
         echo_json(result.record)
@@ -119,14 +119,8 @@ def run(method, data, key, truth, scale, p, extractor, endmembers, library, snr,
 
 def _run_tiled(cls, data, *, p, endmembers, library, ext_cls, method_params, ext_params, tile, scheduler, n_sample,
                seed, scale, out, overwrite, as_json, unsupported) -> None:
-    """``--tile``: :func:`hysupp.tiled.unmix_tiled` into ``OUT/abundances.tif`` (COG) + endmembers + record."""
-    import json
-    from pathlib import Path
-
-    from hysupp.io import save_spectra_csv
-    from hysupp.io.atomic import atomic_folder
-    from hysupp.records import utc_now
-    from hysupp.tiled import unmix_tiled
+    """``--tile``: :func:`hysupp.api.unmix_tiled_to_folder` (``OUT/abundances.tif`` COG + endmembers + record)."""
+    from hysupp.api import unmix_tiled_to_folder
 
     if data is None:
         raise click.UsageError("--tile needs --data (a raster file, e.g. a GeoTIFF)")
@@ -135,22 +129,14 @@ def _run_tiled(cls, data, *, p, endmembers, library, ext_cls, method_params, ext
         raise click.UsageError(f"{', '.join(given)} cannot be combined with --tile")
     if isinstance(p, str):
         raise click.UsageError("--tile needs an integer --p (estimating p needs the whole image)")
-    if out is None:
-        stamp = utc_now().replace(":", "").replace("-", "").replace("+0000", "Z")
-        out = Path("hysupp-out") / f"{Path(data).stem}-{cls.name}-tiled-{stamp}"
-    with atomic_folder(out, overwrite=overwrite) as tmp:
-        result = unmix_tiled(data, cls.name, endmembers=endmembers, library=library, p=p, extractor=ext_cls.name,
-                             params=method_params, extractor_params=ext_params, tile=tile, scheduler=scheduler,
-                             out=tmp / "abundances.tif", n_sample=n_sample, seed=seed, scale=scale,
-                             progress=not as_json)
-        save_spectra_csv(tmp / "endmembers.csv", result.endmembers, result.endmember_names,
-                         wavelengths=result.header.wavelengths)
-        result.record["output"] = str(Path(out) / "abundances.tif")
-        (tmp / "run.json").write_text(json.dumps(result.record, indent=2))
+    result = unmix_tiled_to_folder(data, cls.name, out, overwrite=overwrite, progress=not as_json,
+                                   endmembers=endmembers, library=library, p=p, extractor=ext_cls.name,
+                                   params=method_params, extractor_params=ext_params, tile=tile, scheduler=scheduler,
+                                   n_sample=n_sample, seed=seed, scale=scale)
     if as_json:
         echo_json(result.record)
     else:
         shape = tuple(result.header.shape)
         click.echo(f"{result.method} on {result.header.name} {shape} tile-wise ({tile} px tiles, "
                    f"{result.record['protocol']['scheduler']}): p = {len(result.endmember_names)}, "
-                   f"{result.info['wall_s']:.2f} s\nwrote {out}")
+                   f"{result.info['wall_s']:.2f} s\nwrote {result.path.parent}")

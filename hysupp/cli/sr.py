@@ -36,8 +36,8 @@ SUMMARY_METRICS = ("psnr_db", "sam_deg", "ergas", "q2n")
 def sr(method, data, ratio, protocol, psf_fwhm, sensor, key, scale, border, params, weights, save_weights, out, overwrite,
        as_json) -> None:
     """Super-resolve one image: fused.tif, metrics.json, run.json and a quick-look in --out."""
+    from hysupp.api import check_output, super_resolve, write_sr_run
     from hysupp.errors import ParameterError
-    from hysupp.fusion.superres.run import super_resolve, write_sr_run
     from hysupp.methods.params import parse_param_strings
     from hysupp.methods.registry import get_method
 
@@ -51,6 +51,7 @@ def sr(method, data, ratio, protocol, psf_fwhm, sensor, key, scale, border, para
         raise ParameterError(f"{cls.name} takes no --weights/--save-weights (only the super-resolution networks do)")
     if weights is not None:
         values["weights"] = weights
+    check_output(out, overwrite)   # before any computation (super_resolve checks --save-weights)
     run = super_resolve(data, cls.name, ratio=ratio, protocol=protocol, psf=psf, params=values, key=key,
                         scale=scale, border=border, save_weights=save_weights, overwrite=overwrite)
     written = write_sr_run(run, out, overwrite=overwrite)

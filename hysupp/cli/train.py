@@ -39,93 +39,19 @@ def train(method, data, h5, h5_scale, h5_samples, ms, pan, ratio, sensor, key, s
           overwrite, as_json) -> None:
     """Train METHOD (e.g. FusionNet) on a scene, or on a PanCollection set (--h5), and write a checkpoint for
     ``hysupp fuse --weights``."""
-    from hysupp.errors import InputError
-    from hysupp.fusion.run import _read_pair, pair_physics
-    from hysupp.io.atomic import check_target
+    from hysupp.api import train as train_network
     from hysupp.methods.params import parse_param_strings
     from hysupp.methods.registry import get_method
-    from hysupp.records import file_sha256
-    from hysupp.simulate.fusion import full_resolution_pair
 
     cls = get_method(method)
-    if not callable(getattr(cls, "train", None)):
-        raise InputError(f"{cls.name} does not train (a {cls.task!r} method without a network); trainable methods: "
-                         f"the fusion networks (hysupp list)")
-    check_target(out, overwrite)   # fail before training, not after
     values = parse_param_strings(cls.name, cls.params, params)
-    if "weights" in values:
-        raise InputError("hysupp train writes weights; --param weights=... is for hysupp fuse")
-    if epochs is not None:
-        values["epochs"] = epochs
-    if iterations is not None:
-        values["iterations"] = iterations
-    obj = cls(**values)
-    if h5 is not None:
-        if data is not None or ms is not None or pan is not None:
-            raise InputError("--h5 is the training data: do not also pass --data/--ms/--pan")
-        ck, shapes = _train_h5(obj, h5, h5_scale, h5_samples, ratio, sensor)
-        ck.training["data"] = {"path": h5, "h5": True, "sha256": file_sha256(h5), **shapes}
-        _report(cls.name, ck, ck.save(out, overwrite=overwrite), f"{shapes['n_samples']} samples of {h5}",
-                as_json)
-        return
-    pair, inputs = _read_pair(data, ms, pan, key, scale)
-    if pair is None:
-        ms_in, pan_in = inputs if isinstance(inputs, tuple) else (inputs, None)
-        extras = getattr(ms_in, "extras", {}) or {}
-        sensor = sensor if sensor is not None else extras.get("sensor")
-        ratio = ratio if ratio is not None else extras.get("ratio")
-        if ratio is None:
-            raise InputError("the resolution ratio is unknown: pass --ratio")
-        pair = full_resolution_pair(ms_in, pan_in, int(ratio), sensor)
-    else:
-        sensor = sensor if sensor is not None else pair.protocol.get("sensor")
-    low, high = pair.low.require_cube(), pair.high.require_cube()
-    if cls.task == "hs-ms-fusion":
-        if pair.kind != "hs-ms":
-            raise InputError(f"{cls.name} is an HS-MS fusion network but the input is a {pair.kind!r} pair")
-        ck = obj.train(low, high, ratio=pair.ratio, **pair_physics(pair))
-    else:
-        ck = obj.train(low, high, ratio=pair.ratio, sensor=sensor)
-    source = data if data is not None else ms
-    ck.training["data"] = {"path": source, "pan_path": pan, "sha256": file_sha256(source) if source else None,
-                           "low_shape": list(pair.low.shape), "high_shape": list(pair.high.shape)}
-    _report(cls.name, ck, ck.save(out, overwrite=overwrite), pair.low.name, as_json)
-
-
-def _train_h5(obj, path, h5_scale, h5_samples, ratio, sensor):
-    """Train ``obj`` on the PanCollection file ``path``; return the checkpoint and the data description."""
-    from hysupp.errors import InputError
-    from hysupp.io.pancollection import PanCollection
-    from hysupp.nn.dataset_training import train_on_dataset
-
-    with PanCollection(path, scale=h5_scale, ratio=ratio) as ds:
-        start, stop = 0, len(ds)
-        if h5_samples is not None:
-            parts = str(h5_samples).split(":")
-            try:
-                if len(parts) != 2:
-                    raise ValueError
-                sl = slice(*[int(p) if p.strip() else None for p in parts])
-            except ValueError:
-                raise InputError(f"--h5-samples must be START:STOP, got {h5_samples!r}") from None
-            start, stop, _ = sl.indices(len(ds))
-            if stop <= start:
-                raise InputError(f"--h5-samples {h5_samples} selects no sample of the {len(ds)} in {path}")
-        ck = train_on_dataset(obj, ds, sensor=sensor, indices=None if (start, stop) == (0, len(ds))
-                              else list(range(start, stop)))
-        info = {"samples": [start, stop], "n_samples": stop - start,
-                "shapes": {k: list(v) for k, v in ds.shapes.items()}}
-    return ck, info
-
-
-def _report(name, ck, written, source, as_json) -> None:
-    summary = {"method": name, "out": str(written), "iterations": ck.training.get("iterations"),
-               "training_time_s": ck.training.get("training_time_s"),
-               "final_loss": (ck.training.get("loss") or [None])[-1], "recipe": ck.training.get("recipe"),
-               "protocol": ck.protocol, "device": ck.training.get("device")}
+    run = train_network(cls.name, data, out=out, ms=ms, pan=pan, h5=h5, h5_scale=h5_scale, h5_samples=h5_samples,
+                        ratio=ratio, sensor=sensor, key=key, scale=scale, epochs=epochs, iterations=iterations,
+                        params=values, overwrite=overwrite)
+    summary = run.summary()
     if as_json:
         echo_json(summary)
         return
-    click.echo(f"{name} trained on {source} ({summary['recipe']['recipe']} recipe, {summary['device']}): "
+    click.echo(f"{run.method} trained on {run.source} ({summary['recipe']['recipe']} recipe, {summary['device']}): "
                f"{summary['iterations']} iterations in {summary['training_time_s']:.1f} s, final loss "
-               f"{summary['final_loss']:.4g}\nwrote {written}")
+               f"{summary['final_loss']:.4g}\nwrote {run.path}")

@@ -1,1 +1,1 @@
-"""Fusion methods (pansharpening, HS-MS fusion) and the :func:`fuse` entry point behind ``hysupp fuse``."""
+"""Fusion methods (pansharpening, HS-MS fusion, super-resolution); runs are in :mod:`hysupp.runs` (``hysupp.fuse``)."""

@@ -1,10 +1,12 @@
-r"""Tiled pansharpening of scenes larger than memory with ``dask.array`` (``hysupp fuse --tile``).
+r"""Tiled pansharpening maths on ``dask.array``: the chunk-wise filters, the global statistics and
+the per-method assembly behind :func:`hysupp.fuse_tiled` (``hysupp fuse --tile``).
 
 The MS ``(L, h, w)`` and the PAN ``(1, H, W)`` (``H = r h``) are dask arrays whose chunks are
-aligned (a PAN chunk of ``r t`` pixels covers an MS chunk of ``t`` pixels): windows read from
-raster files (:func:`hysupp.tiled.open_raster`), ``xarray.DataArray``\ s (e.g.
-``rioxarray.open_rasterio(path, chunks=...)``) or in-memory arrays. Every filter runs chunk by
-chunk with ``dask.array.map_overlap`` and a halo wide enough for its support, with the boundary
+aligned (a PAN chunk of ``r t`` pixels covers an MS chunk of ``t`` pixels; :func:`tiled_fusion`
+rechunks them so). The run (:mod:`hysupp.runs.fuse_tiled`) reads them from raster files, DataArrays
+or arrays, chooses the scheduler and streams the result; this module holds only the method's
+maths, so that it can be tested against the in-memory methods. Every filter runs chunk by chunk
+with ``dask.array.map_overlap`` and a halo wide enough for its support, with the boundary
 condition of the in-memory method at the scene borders, so that the tiled result equals the
 untiled one (up to rounding) everywhere, borders included:
 
@@ -29,69 +31,44 @@ methods and the networks are refused (they run in memory with :func:`hysupp.fuse
 Example
 -------
 >>> import numpy as np
+>>> import dask, dask.array as dsa
 >>> from hysupp.fusion.pansharpening.mra import MTF_GLP
 >>> rng = np.random.default_rng(0)
 >>> ms, pan = rng.random((4, 40, 40)), rng.random((160, 160))
->>> run = fuse_tiled(ms, pan, "MTF-GLP", ratio=4, sensor="QB", tile=64)
+>>> fused, stats, info = tiled_fusion(MTF_GLP, dsa.from_array(ms), dsa.from_array(pan[None]), 4, "QB", 64,
+...                                   lambda lazy: dask.compute(*lazy, scheduler="sync"))
+>>> info["chunks"], sorted(stats)
+([2, 2], ['offset', 'scale'])
 >>> ref = MTF_GLP().fuse(ms, pan, ratio=4, sensor="QB").fused
->>> bool(np.allclose(run.compute(), ref, rtol=1e-9, atol=1e-9))
+>>> bool(np.allclose(fused.compute(scheduler="sync"), ref, rtol=1e-9, atol=1e-9))
 True
 """
 
 from __future__ import annotations
 
 import math
-import os
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
 from hysupp.errors import InputError
 from hysupp.fusion.pansharpening import common as C
-from hysupp.io.xarray import is_dataarray, require
-from hysupp.scene import Georef
+from hysupp.io.xarray import require
 
-__all__ = ["EXPAND_HALO_LR", "TILED_METHODS", "TiledFusion", "fuse_tiled"]
+__all__ = ["EXPAND_HALO_LR", "MTF_HALO", "TILED_METHODS", "expand_tiled", "global_stats", "glp_lowpass_tiled",
+           "lowpass_tiled", "mtf_depth", "second_pass", "tile_chunks", "tiled_fusion"]
 
 #: Halo (MS pixels) of the 23-tap expansion for every power-of-two ratio (see the module docstring).
 EXPAND_HALO_LR = 12
 #: Half-support of the toolbox MTF kernels (PAN pixels).
 MTF_HALO = C.MTF_TAPS // 2
-#: Methods :func:`fuse_tiled` runs tile-wise.
+#: Methods :func:`tiled_fusion` (and :func:`hysupp.fuse_tiled`) run tile-wise.
 TILED_METHODS = ("MTF-GLP", "MTF-GLP-HPM", "MTF-GLP-FS", "MTF-GLP-CBD", "GS", "GIHS", "BT")
 _REGRESSION = ("MTF-GLP-FS", "MTF-GLP-CBD")
 
 
-@dataclass
-class TiledFusion:
-    """The outcome of :func:`fuse_tiled`: ``fused`` the lazy ``(L, H, W)`` float64 dask array,
-    ``stats`` the global statistics passed to every chunk, ``path`` the COG written (if ``out``)."""
-
-    method: str
-    fused: Any
-    stats: dict[str, Any]
-    georef: Georef | None
-    info: dict[str, Any] = field(default_factory=dict)
-    path: Path | None = None
-    record: dict[str, Any] = field(default_factory=dict)
-    #: the lazy result as an ``xarray.DataArray`` on the PAN's grid (coords, CRS) when the PAN was one
-    dataarray: Any = None
-
-    def compute(self, scheduler: Any = None) -> np.ndarray:
-        """The fused cube as a NumPy array (threads by default, or a ``dask.distributed`` scheduler)."""
-        from hysupp.tiled import _client
-
-        client = _client(scheduler)
-        if client is not None:
-            return np.asarray(client.compute(self.fused).result())
-        return np.asarray(self.fused.compute(scheduler="threads"))
-
-
 # ---------------------------------------------------------------------------------------------- chunking
-def _chunks(n: int, tile: int, minimum: int) -> tuple[int, ...]:
+def tile_chunks(n: int, tile: int, minimum: int) -> tuple[int, ...]:
     """``n`` split in chunks of ``tile``, the remainder merged into the last chunk when smaller
     than ``minimum`` (a halo may not exceed a chunk)."""
     tile = max(int(tile), minimum)
@@ -108,26 +85,6 @@ def _chunks(n: int, tile: int, minimum: int) -> tuple[int, ...]:
     return tuple(sizes)
 
 
-def _as_dask(x: Any, tile: int) -> tuple[Any, Georef | None, Any]:
-    """(dask ``(B, H, W)`` array, georef, DataArray template or None) from a file, DataArray or array."""
-    dsa = require("dask.array")
-    if isinstance(x, (str, os.PathLike)):
-        from hysupp.tiled import open_raster
-
-        cube, header = open_raster(x, tile=tile)
-        return cube, header.georef, None
-    if is_dataarray(x):
-        from hysupp.tiled import _from_dataarray
-
-        cube, header, _ = _from_dataarray(x if x.ndim == 3 else x.expand_dims("band"), tile)
-        return cube, header.georef, x
-    if hasattr(x, "dask"):
-        return (x if x.ndim == 3 else x[None]), None, None
-    a = np.asarray(x)
-    a = a if a.ndim == 3 else a[None]
-    return dsa.from_array(a, chunks=(-1, tile, tile)), None, None
-
-
 # ---------------------------------------------------------------------------------------------- stages
 def expand_tiled(x: Any, ratio: int, hr_chunks: tuple[tuple[int, ...], tuple[int, ...]]) -> Any:
     """:func:`.common.expand` of a chunked ``(L, h, w)`` dask array, chunk by chunk (periodic halo)."""
@@ -141,7 +98,8 @@ def expand_tiled(x: Any, ratio: int, hr_chunks: tuple[tuple[int, ...], tuple[int
                          trim=False, chunks=(x.chunks[0],) + hr_chunks, dtype=np.float64, meta=np.array(()))
 
 
-def _mtf_depth(ratio: int) -> int:
+def mtf_depth(ratio: int) -> int:
+    """The halo (PAN pixels) of the MTF filters at ``ratio``: :data:`MTF_HALO` rounded up to a multiple of ``ratio``."""
     return ratio * math.ceil(MTF_HALO / ratio)
 
 
@@ -150,7 +108,7 @@ def lowpass_tiled(pan: Any, ratio: int, gains: Any, *, decimate: bool, gauss: bo
     Nyquist gain of ``gains`` (``gauss``: the ``LPfilterGauss`` filter, gains ignored), decimated at
     the toolbox phase when ``decimate``: ``(n_gains, H, W)`` or ``(n_gains, H / r, W / r)``, every
     filter of a chunk in one task (the PAN chunk has one consumer)."""
-    d = _mtf_depth(ratio)
+    d = mtf_depth(ratio)
     g = np.atleast_1d(np.asarray(gains, dtype=np.float64))
     n = 1 if gauss else g.size
 
@@ -169,7 +127,7 @@ def _std(x: Any) -> Any:
     return x.std(ddof=1)
 
 
-def _global_stats(method: str, ms_up: Any, pan: Any, ratio: int, P_lp: Any = None) -> dict[str, Any]:
+def global_stats(method: str, ms_up: Any, pan: Any, ratio: int, P_lp: Any = None) -> dict[str, Any]:
     """The lazy global statistics of ``method`` (dask scalars/vectors, one pass over the data)."""
     pan = pan.astype(np.float64)
     if method in _REGRESSION:
@@ -185,7 +143,7 @@ def _global_stats(method: str, ms_up: Any, pan: Any, ratio: int, P_lp: Any = Non
     return stats
 
 
-def _second_pass(method: str, ms_up: Any, first: dict[str, np.ndarray], pan: Any = None,
+def second_pass(method: str, ms_up: Any, first: dict[str, np.ndarray], pan: Any = None,
                  P_lp: Any = None) -> dict[str, Any]:
     """Statistics about the first pass's means (a separate pass, so that no chunk of ``ms_up`` is
     held between two reductions): the regression gains of MTF-GLP-FS/CBD, the Gram-Schmidt gains of GS."""
@@ -211,136 +169,7 @@ def _second_pass(method: str, ms_up: Any, first: dict[str, np.ndarray], pan: Any
     return {"intensity0_mean": mI0, "gains": cov / np.maximum(var, C.EPS)}
 
 
-# ---------------------------------------------------------------------------------------------- driver
-def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None = None, sensor: str | None = None,
-               tile: int = 1024, out: str | os.PathLike | None = None, georef: Georef | None = None,
-               scheduler: Any = None, progress: bool = False, overwrite: bool = False) -> TiledFusion:
-    """Pansharpen ``ms`` + ``pan`` tile by tile (lazy ``dask.array``), optionally into a COG.
-
-    Parameters
-    ----------
-    ms, pan : path, xarray.DataArray, dask or NumPy array
-        MS ``(L, h, w)`` and PAN ``(H, W)``/``(1, H, W)`` with ``H = ratio h``; files are read
-        window by window (GeoTIFF / any rasterio format).
-    method : str
-        One of :data:`TILED_METHODS`.
-    ratio : int, optional
-        Resolution ratio (power of two); default ``H // h``.
-    sensor : str, optional
-        MTF table entry (WV2, QB, ...) of the MTF-GLP filters.
-    tile : int
-        Chunk side in PAN pixels (a multiple of ``ratio`` is used).
-    out : path, optional
-        Stream the fused cube (float32) to this Cloud Optimized GeoTIFF, on the PAN grid
-        (the PAN file's georeference, or ``georef``).
-    scheduler
-        Dask scheduler: threads by default, or a ``dask.distributed`` Client/cluster/address.
-    """
-    from hysupp.methods.registry import get_method
-
-    cls = get_method(method)
-    if cls.name not in TILED_METHODS:
-        raise InputError(f"fuse_tiled runs {', '.join(TILED_METHODS)}; {cls.name} needs the whole image "
-                         "(use hysupp.fuse)")
-    dask = require("dask")
-    t0 = time.perf_counter()
-    ms_d, _, ms_da = _as_dask(ms, max(1, tile // (ratio or 4)))
-    pan_d, pan_georef, pan_da = _as_dask(pan, tile)
-    if pan_d.shape[0] != 1:
-        raise InputError(f"the PAN must have one band, got {pan_d.shape[0]}")
-    L, h, w = ms_d.shape
-    H, W = pan_d.shape[1:]
-    ratio = int(ratio) if ratio is not None else H // max(h, 1)
-    if (H, W) != (ratio * h, ratio * w):
-        raise InputError(f"PAN {H} x {W} is not ratio {ratio} x MS {h} x {w}")
-    C.check_ratio_power_of_two(ratio, cls.name)
-    minimum = max(EXPAND_HALO_LR, _mtf_depth(ratio) // ratio)
-    t_lr = max(1, tile // ratio)
-    lr_chunks = (_chunks(h, t_lr, minimum), _chunks(w, t_lr, minimum))
-    hr_chunks = tuple(tuple(ratio * s for s in c) for c in lr_chunks)
-    # the inputs keep their dtype in the graph (float32 rasters: half the bytes of the chunks Dask
-    # holds between their consumers); every task computes in float64
-    ms_d = ms_d.rechunk((L,) + lr_chunks)
-    pan_d = pan_d.rechunk((1,) + hr_chunks)
-    ms_up = expand_tiled(ms_d, ratio, hr_chunks)
-
-    gains, used = C.sensor_gains(sensor, L)
-    P_lp = None
-    if cls.name in _REGRESSION:    # unmatched PAN: P_l = P
-        P_lp = _glp_lowpass(pan_d, ratio, gains, np.ones(L), np.zeros(L))
-    lazy = _global_stats(cls.name, ms_up, pan_d, ratio, P_lp)
-    keys = list(lazy)
-    values = dask.compute(*[lazy[k] for k in keys], scheduler=_scheduler(scheduler))
-    computed = {k: np.asarray(v, dtype=np.float64) for k, v in zip(keys, values)}
-    lazy = _second_pass(cls.name, ms_up, computed, pan_d, P_lp)
-    if lazy:
-        values = dask.compute(*lazy.values(), scheduler=_scheduler(scheduler))
-        computed.update({k: np.asarray(v, dtype=np.float64) for k, v in zip(lazy, values)})
-    stats_s = time.perf_counter() - t0
-    info: dict[str, Any] = {"tile_pan_px": int(hr_chunks[0][0]), "chunks": [len(c) for c in hr_chunks],
-                            "halo_ms_px": EXPAND_HALO_LR, "halo_pan_px": _mtf_depth(ratio)}
-    if cls.name in ("MTF-GLP", "MTF-GLP-HPM"):
-        a, b = cls.matching(computed["ms_up_mean"], computed["ms_up_std"], computed["pan_mean"],
-                            computed["pan_lowpass_std"])
-        stats = {"scale": a, "offset": b}
-        info.update(sensor=used, gnyq=gains.tolist())
-        P_lp = _glp_lowpass(pan_d, ratio, gains, a, b)
-        fused = _map(lambda m, p, lp: cls.inject(m, p.astype(np.float64) * a[:, None, None] + b[:, None, None], lp),
-                     ms_up, pan_d, P_lp)
-    elif cls.name in _REGRESSION:
-        g = computed["gains"]
-        stats = {"gains": g}
-        info.update(sensor=used, gnyq=gains.tolist())
-        fused = _map(lambda m, p, lp: cls.inject(m, p.astype(np.float64), lp, g), ms_up, pan_d, P_lp)
-    else:
-        stats = {k: (float(v) if v.ndim == 0 else v) for k, v in computed.items()}
-        fused = ms_up.map_blocks(lambda m, p: cls.inject(m, p.astype(np.float64), stats), pan_d, dtype=np.float64,
-                                 meta=np.array(()))
-    run = TiledFusion(method=cls.name, fused=fused, stats={k: np.asarray(v).tolist() for k, v in stats.items()},
-                      georef=georef if georef is not None else pan_georef, info=info)
-    info["stats_s"] = stats_s
-    names = [f"fused band {i + 1}" for i in range(L)]
-    if ms_da is not None and ms_da.ndim == 3:
-        from hysupp.io.xarray import band_dim
-
-        bdim = band_dim(ms_da)
-        if bdim in ms_da.coords:
-            names = [str(v) for v in np.asarray(ms_da[bdim].values)]
-    if pan_da is not None:
-        from hysupp.io.xarray import maps_to_dataarray
-
-        run.dataarray = maps_to_dataarray(fused, names, pan_da, dim="band", georef=run.georef, name="fused")
-    if out is not None:
-        from hysupp.tiled import stream_to_cog
-
-        t1 = time.perf_counter()
-        run.path = stream_to_cog(fused, out, georef=run.georef, names=names,
-                                 scheduler=scheduler, progress=progress, overwrite=overwrite)
-        info["write_s"] = time.perf_counter() - t1
-    info["wall_s"] = time.perf_counter() - t0
-    run.record = _record(run, cls, ms, pan, ratio, sensor, tile, scheduler)
-    return run
-
-
-def _record(run: TiledFusion, cls: Any, ms: Any, pan: Any, ratio: int, sensor: str | None, tile: int,
-            scheduler: Any) -> dict[str, Any]:
-    from hysupp.records import RECORD_VERSION, environment, to_jsonable, utc_now
-    from hysupp.tiled import _scheduler_name
-
-    def source(x: Any) -> str:
-        return os.fspath(x) if isinstance(x, (str, os.PathLike)) else type(x).__name__
-
-    return to_jsonable({
-        "record_version": RECORD_VERSION, "created": utc_now(),
-        "method": {"name": cls.name, "task": cls.task, "reference": cls.reference},
-        "input": {"ms": source(ms), "pan": source(pan), "shape": list(run.fused.shape)},
-        "protocol": {"name": "fr", "ratio": ratio, "sensor": sensor, "tile": tile, "mode": "tiled",
-                     "scheduler": _scheduler_name(scheduler)},
-        "stats": run.stats, "output": None if run.path is None else str(run.path), "info": run.info,
-        "environment": environment()})
-
-
-def _glp_lowpass(pan: Any, ratio: int, gains: np.ndarray, a: np.ndarray, b: np.ndarray) -> Any:
+def glp_lowpass_tiled(pan: Any, ratio: int, gains: np.ndarray, a: np.ndarray, b: np.ndarray) -> Any:
     r"""The lazy MTF-GLP low-pass of the affine PANs :math:`a_l P + b_l`, staged as
     :math:`\mathcal I_{23}(a_l \mathcal D(h_l * P) + b_l \sum h_l)` (as :func:`.common.glp_lowpass_affine`)."""
     distinct, which = np.unique(gains, return_inverse=True)
@@ -356,8 +185,59 @@ def _map(f: Any, *arrays: Any) -> Any:
     return dsa.map_blocks(f, *arrays, dtype=np.float64, meta=np.array(()))
 
 
-def _scheduler(scheduler: Any) -> Any:
-    from hysupp.tiled import _client
+# ---------------------------------------------------------------------------------------------- assembly
+def tiled_fusion(cls: Any, ms: Any, pan: Any, ratio: int, sensor: str | None, tile: int,
+                 compute: Callable[[list[Any]], list[Any]]) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """The lazy fused cube of the pansharpening method ``cls`` (one of :data:`TILED_METHODS`).
 
-    client = _client(scheduler)
-    return client if client is not None else "threads"
+    ``ms`` ``(L, h, w)`` and ``pan`` ``(1, r h, r w)`` are dask arrays (any chunks: they are rechunked
+    to aligned chunks of about ``tile`` PAN pixels, :func:`tile_chunks`); the inputs keep their dtype in
+    the graph and every task computes in float64. The global statistics are computed with
+    ``compute(list of lazy values) -> list of values`` (one or two passes over the data, on the run's
+    scheduler). Returns ``(fused (L, r h, r w) float64 dask array, stats, info)``: the statistics handed
+    to every chunk, and the chunking (``tile_pan_px``, ``chunks``, halos, sensor and Nyquist gains).
+    """
+    L, h, w = ms.shape
+    C.check_ratio_power_of_two(ratio, cls.name)
+    minimum = max(EXPAND_HALO_LR, mtf_depth(ratio) // ratio)
+    t_lr = max(1, tile // ratio)
+    lr_chunks = (tile_chunks(h, t_lr, minimum), tile_chunks(w, t_lr, minimum))
+    hr_chunks = tuple(tuple(ratio * s for s in c) for c in lr_chunks)
+    # the inputs keep their dtype in the graph (float32 rasters: half the bytes of the chunks Dask
+    # holds between their consumers); every task computes in float64
+    ms_d = ms.rechunk((L,) + lr_chunks)
+    pan_d = pan.rechunk((1,) + hr_chunks)
+    ms_up = expand_tiled(ms_d, ratio, hr_chunks)
+
+    gains, used = C.sensor_gains(sensor, L)
+    P_lp = None
+    if cls.name in _REGRESSION:    # unmatched PAN: P_l = P
+        P_lp = glp_lowpass_tiled(pan_d, ratio, gains, np.ones(L), np.zeros(L))
+    lazy = global_stats(cls.name, ms_up, pan_d, ratio, P_lp)
+    keys = list(lazy)
+    values = compute([lazy[k] for k in keys])
+    computed = {k: np.asarray(v, dtype=np.float64) for k, v in zip(keys, values)}
+    lazy = second_pass(cls.name, ms_up, computed, pan_d, P_lp)
+    if lazy:
+        values = compute(list(lazy.values()))
+        computed.update({k: np.asarray(v, dtype=np.float64) for k, v in zip(lazy, values)})
+    info: dict[str, Any] = {"tile_pan_px": int(hr_chunks[0][0]), "chunks": [len(c) for c in hr_chunks],
+                            "halo_ms_px": EXPAND_HALO_LR, "halo_pan_px": mtf_depth(ratio)}
+    if cls.name in ("MTF-GLP", "MTF-GLP-HPM"):
+        a, b = cls.matching(computed["ms_up_mean"], computed["ms_up_std"], computed["pan_mean"],
+                            computed["pan_lowpass_std"])
+        stats = {"scale": a, "offset": b}
+        info.update(sensor=used, gnyq=gains.tolist())
+        P_lp = glp_lowpass_tiled(pan_d, ratio, gains, a, b)
+        fused = _map(lambda m, p, lp: cls.inject(m, p.astype(np.float64) * a[:, None, None] + b[:, None, None], lp),
+                     ms_up, pan_d, P_lp)
+    elif cls.name in _REGRESSION:
+        g = computed["gains"]
+        stats = {"gains": g}
+        info.update(sensor=used, gnyq=gains.tolist())
+        fused = _map(lambda m, p, lp: cls.inject(m, p.astype(np.float64), lp, g), ms_up, pan_d, P_lp)
+    else:
+        stats = {k: (float(v) if v.ndim == 0 else v) for k, v in computed.items()}
+        fused = ms_up.map_blocks(lambda m, p: cls.inject(m, p.astype(np.float64), stats), pan_d, dtype=np.float64,
+                                 meta=np.array(()))
+    return fused, stats, info

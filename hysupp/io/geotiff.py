@@ -40,7 +40,7 @@ from hysupp.io._common import FileInfo, clean_bands_and_mask, stem_name, to_nm
 from hysupp.io.atomic import atomic_output
 from hysupp.scene import Georef, Scene
 
-__all__ = ["read_geotiff", "save_geotiff", "crs_string"]
+__all__ = ["band_metadata", "read_geotiff", "save_geotiff", "crs_string"]
 
 _DESC_WL = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*"
                       r"(nm|nanometers?|nanometres?|um|µm|micrometers?|micrometres?|microns?)\b", re.IGNORECASE)
@@ -74,7 +74,7 @@ def _parse_list(text: str | None) -> np.ndarray | None:
         return None
 
 
-def _band_metadata(ds: Any, notes: list[str]) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+def band_metadata(ds: Any, notes: list[str]) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """Wavelengths (nm), fwhm (nm) and bad-band flags of every band, from whatever the file carries."""
     n = ds.count
     # 1. per-band tags (EnMAP-Box, our writer)
@@ -169,7 +169,7 @@ def read_geotiff(path: str | os.PathLike, key: str | None = None) -> tuple[Scene
             with rasterio.open(p) as ds:
                 cube = ds.read()
                 notes: list[str] = [f"GeoTIFF read as (L, H, W) = {cube.shape}"]
-                wl, fwhm, bbl = _band_metadata(ds, notes)
+                wl, fwhm, bbl = band_metadata(ds, notes)
                 nodata = ds.nodata
                 crs = crs_string(ds.crs)
                 transform = tuple(float(x) for x in tuple(ds.transform)[:6])

@@ -43,7 +43,8 @@ import numpy as np
 from hysupp.errors import InputError
 from hysupp.scene import Georef, Scene
 
-__all__ = ["band_dim", "is_dataarray", "maps_to_dataarray", "require", "scene_from_dataarray"]
+__all__ = ["band_dim", "dataarray_georef", "dataarray_template", "dataarray_wavelengths", "is_dataarray",
+           "maps_to_dataarray", "require", "scene_from_dataarray"]
 
 #: what to install for each optional module
 _EXTRA = {"xarray": "xarray", "rioxarray": "rioxarray", "dask": "dask[array]", "distributed": "distributed"}
@@ -96,7 +97,7 @@ def _as_floats(value: Any) -> np.ndarray | None:
     return arr if arr.size else None
 
 
-def _wavelengths(da: Any, bdim: str, notes: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
+def dataarray_wavelengths(da: Any, bdim: str, notes: list[str]) -> tuple[np.ndarray | None, np.ndarray | None]:
     from hysupp.io._common import to_nm
 
     L = da.shape[0]
@@ -165,14 +166,14 @@ def _file_wavelengths(path: str, L: int, notes: list[str]) -> tuple[np.ndarray |
     try:
         import rasterio
 
-        from hysupp.io.geotiff import _band_metadata
+        from hysupp.io.geotiff import band_metadata
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with rasterio.open(path) as ds:
                 if ds.count != L:
                     return None, None
-                wl, fwhm, _ = _band_metadata(ds, notes)
+                wl, fwhm, _ = band_metadata(ds, notes)
     except (OSError, ValueError, RuntimeError):  # pragma: no cover - unreadable source: no wavelengths
         return None, None
     if wl is not None:
@@ -180,7 +181,7 @@ def _file_wavelengths(path: str, L: int, notes: list[str]) -> tuple[np.ndarray |
     return wl, fwhm
 
 
-def _georef(da: Any) -> Georef | None:
+def dataarray_georef(da: Any) -> Georef | None:
     """CRS, transform and nodata from rioxarray's accessor when available, else from attributes."""
     from hysupp.io.geotiff import crs_string
 
@@ -221,13 +222,13 @@ def scene_from_dataarray(da: Any, *, name: str | None = None) -> Scene:
     require("xarray")
     bdim = band_dim(da)
     notes = [f"xarray.DataArray {tuple(da.dims)} {tuple(da.shape)}"]
-    wl, fwhm = _wavelengths(da, bdim, notes)
-    georef = _georef(da)
+    wl, fwhm = dataarray_wavelengths(da, bdim, notes)
+    georef = dataarray_georef(da)
     nodata = None if georef is None else georef.nodata
     cube = np.asarray(da.values)
     if not np.issubdtype(cube.dtype, np.floating):
         notes.append(f"{cube.dtype} values kept as they are (pass scale= for integer reflectance)")
-    extras: dict[str, Any] = {"xarray_template": _template(da, bdim)}
+    extras: dict[str, Any] = {"xarray_template": dataarray_template(da, bdim)}
     if bdim in da.coords and da.coords[bdim].dtype.kind in "OUS":
         extras["band_names"] = [str(v) for v in da.coords[bdim].values]
     # bad bands as hysupp.load drops them: flagged in a per-band ``bbl`` coordinate, or all nodata/NaN
@@ -237,7 +238,7 @@ def scene_from_dataarray(da: Any, *, name: str | None = None) -> Scene:
                  name=name or str(da.name or "dataarray"), layout="xarray", notes=notes, extras=extras)
 
 
-def _template(da: Any, bdim: str) -> dict[str, Any]:
+def dataarray_template(da: Any, bdim: str) -> dict[str, Any]:
     """What :func:`maps_to_dataarray` needs from the input: spatial coords, attrs, CRS, name."""
     spatial = da.isel({bdim: 0}, drop=True)
     coords = {k: v.variable.copy(deep=False) for k, v in spatial.coords.items() if set(v.dims) <= set(spatial.dims)}
@@ -259,7 +260,8 @@ def maps_to_dataarray(maps: Any, names: Sequence[str] | None, like: Any, *, dim:
     """
     xr = require("xarray")
     if is_dataarray(like):
-        like = _template(like, band_dim(like)) if like.ndim == 3 else _template(like.expand_dims("_b"), "_b")
+        like = (dataarray_template(like, band_dim(like)) if like.ndim == 3
+                else dataarray_template(like.expand_dims("_b"), "_b"))
     k = maps.shape[0]
     if tuple(maps.shape[1:]) != tuple(like["coords"][d].shape[0] if d in like["coords"] else maps.shape[1 + i]
                                       for i, d in enumerate(like["dims"])):

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hysupp.fusion.hsms import common as C
+from hysupp.fusion.hsms.responses import resolve_responses
 from hysupp.methods.base import FusionResult, HSMSFuser
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -49,7 +50,7 @@ class CNMF(HSMSFuser):
        ``outer_iter`` rounds.
 
     The fused image is :math:`\widehat X = E A`. ``srf`` (``(C, L)``) and ``psf`` are estimated
-    from the pair when not given (:func:`hysupp.fusion.hsms.common.resolve_responses`). The data
+    from the pair when not given (:func:`hysupp.fusion.hsms.responses.resolve_responses`). The data
     must be non-negative: rounding-level negatives (down to ``-1e-6`` times the largest value,
     e.g. ``-1e-13`` left by an FFT blur) are set to 0 and counted in ``info["clipped_negatives"]``;
     genuinely negative data are refused.
@@ -93,7 +94,7 @@ class CNMF(HSMSFuser):
         ms, n_ms = C.nonnegative(ms, "MS", "CNMF")
         L, h, w = hs.shape
         Cb, H, W = ms.shape
-        R, psf, rinfo = C.resolve_responses(hs, ms, ratio, srf, psf, method="CNMF")
+        R, psf, rinfo = resolve_responses(hs, ms, ratio, srf, psf, method="CNMF")
         p = int(min(self.n_endmembers, L, h * w))
         Yh, Ym = hs.reshape(L, -1), ms.reshape(Cb, -1)
         dh, dm = self.delta * Yh.mean(), self.delta * Ym.mean()

@@ -150,40 +150,6 @@ def nonnegative(x: np.ndarray, what: str, method: str, tol: float = NEGATIVE_TOL
     return np.maximum(x, 0.0), n
 
 
-def resolve_responses(hs: np.ndarray, ms: np.ndarray, ratio: int, srf: Any, psf: Any, *, method: str,
-                      need_srf: bool = True) -> tuple[np.ndarray | None, Any, dict[str, Any]]:
-    """The SRF and PSF a method runs with (module docstring): ``(R, psf, info)``.
-
-    ``R`` is the given ``srf`` (checked ``(C, L)``) or its estimate (None when the method does not
-    use it, ``need_srf=False``, and it is not given); ``psf`` the given PSF or the estimated kernel;
-    ``info`` says which were given or estimated and holds the estimate and its diagnostic
-    (``responses``), for the run record."""
-    from hysupp.fusion.hsms.responses import estimate_srf_psf
-
-    L, Cb = hs.shape[0], ms.shape[0]
-    R = None
-    if srf is not None:
-        R = np.asarray(srf, dtype=np.float64)
-        if R.shape != (Cb, L):
-            raise InputError(f"{method}: srf must be (MS bands, HS bands) = {(Cb, L)}, got {R.shape}")
-        if not np.isfinite(R).all():
-            raise InputError(f"{method}: srf has NaN/Inf values")
-    info: dict[str, Any] = {}
-    if psf is None or (R is None and need_srf):
-        est = estimate_srf_psf(hs, ms, ratio, srf=R, psf=psf)
-        info["responses"] = est.to_info()
-        if R is None and need_srf:
-            R = est.srf
-        if psf is None:
-            psf = est.psf
-        info["psf"] = "given" if est.diagnostics["psf"] == "given" else est.diagnostics["psf"]
-    else:
-        info["psf"] = "given"
-    if need_srf:
-        info["srf"] = "given" if srf is not None else "estimated"
-    return R, psf, info
-
-
 def finish(method: str, fused: np.ndarray, hs: np.ndarray, ms: np.ndarray, info: dict[str, Any]) -> FusionResult:
     """The method's :class:`~hysupp.methods.base.FusionResult`, with the range check of ``fused``
     against the HS and MS (:func:`hysupp.metrics.range.fused_range_check`) in

@@ -8,6 +8,7 @@ import numpy as np
 
 from hysupp.errors import InputError
 from hysupp.fusion.hsms import common as C
+from hysupp.fusion.hsms.responses import resolve_responses
 from hysupp.methods.base import FusionResult, HSMSFuser
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -70,7 +71,7 @@ class FUSE(HSMSFuser):
         \frac{\sum_{a} D(\omega_a)\hat c_l(\omega_a)}{\mu_l d + \sum_a |D(\omega_a)|^2}\Big).
 
     ``srf`` is the ``(C, L)`` MS response and ``psf`` the HS PSF, both estimated from the pair when
-    None (:func:`hysupp.fusion.hsms.common.resolve_responses`); the model is periodic (image
+    None (:func:`hysupp.fusion.hsms.responses.resolve_responses`); the model is periodic (image
     borders wrap). The decimation phase is the simulator's (pixel ``ratio // 2`` of each block).
     Every term is quadratic in the data and the basis orthonormal, so a common scale of the HS
     and MS scales the result and changes nothing else (no normalisation needed).
@@ -100,7 +101,7 @@ class FUSE(HSMSFuser):
 
     def _fuse(self, hs: np.ndarray, ms: np.ndarray, *, ratio: int, srf: np.ndarray | None = None,
               psf: Any = None) -> FusionResult:
-        R, psf, rinfo = C.resolve_responses(hs, ms, ratio, srf, psf, method="FUSE")
+        R, psf, rinfo = resolve_responses(hs, ms, ratio, srf, psf, method="FUSE")
         dim = min(self.subspace_dim or ms.shape[0] + 1, hs.shape[0])
         fused = solve_fuse(hs, ms, ratio, R, C.psf_kernel(psf, ratio), lam=self.lam, dim=dim, offset=ratio // 2)
         return C.finish("FUSE", fused, hs, ms, {**rinfo, "subspace_dim": dim})

@@ -8,6 +8,7 @@ import numpy as np
 
 from hysupp.errors import InputError
 from hysupp.fusion.hsms import common as C
+from hysupp.fusion.hsms.responses import resolve_responses
 from hysupp.fusion.pansharpening.common import gs_inject
 from hysupp.methods.base import FusionResult, HSMSFuser
 from hysupp.methods.params import Param
@@ -84,7 +85,7 @@ class GSA_HS(HSMSFuser):
         hs = np.asarray(hs, dtype=np.float64)
         ms = np.asarray(ms, dtype=np.float64)
         Cb = ms.shape[0]
-        srf, psf, rinfo = C.resolve_responses(hs, ms, ratio, srf, psf, method="GSA-HS", need_srf=False)
+        srf, psf, rinfo = resolve_responses(hs, ms, ratio, srf, psf, method="GSA-HS", need_srf=False)
         ms_lr = C.degrade(ms, ratio, psf)
         groups = group_bands(hs, ms_lr, srf, "correlation" if self.grouping == "correlation" else self.grouping)
         up = C.upsample(hs, ratio)

@@ -8,7 +8,7 @@ interpolated HS :math:`\widetilde Y_{h,l}` with the band's regression gain (GLP-
 modulation (SFIM-HS), :math:`P_l^{LP}` being the PSF-matched low-pass of :math:`P_l`
 (degraded and re-interpolated, the generalised Laplacian pyramid with the HS PSF). The SRF is
 not needed (the weights are regressed); the PSF is estimated from the pair when not given
-(:func:`hysupp.fusion.hsms.common.resolve_responses`). Both methods are invariant to a common
+(:func:`hysupp.fusion.hsms.responses.resolve_responses`). Both methods are invariant to a common
 scale of the HS and MS (GLP-HS is linear in them, SFIM-HS a ratio; its guard :math:`\epsilon`
 is relative to :func:`~hysupp.fusion.hsms.common.data_scale`).
 
@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from hysupp.fusion.hsms import common as C
+from hysupp.fusion.hsms.responses import resolve_responses
 from hysupp.methods.base import FusionResult, HSMSFuser
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -51,7 +52,7 @@ class _Hypersharpening(HSMSFuser):
     reference: ClassVar[str] = _REF
 
     def _details(self, hs: np.ndarray, ms: np.ndarray, ratio: int, srf: Any, psf: Any):
-        _, psf, rinfo = C.resolve_responses(hs, ms, ratio, srf, psf, method=self.name, need_srf=False)
+        _, psf, rinfo = resolve_responses(hs, ms, ratio, srf, psf, method=self.name, need_srf=False)
         W, P = synthetic_pans(hs, ms, ratio, psf)
         P_lp = C.upsample(C.degrade(P, ratio, psf), ratio)
         return hs, ms, C.upsample(hs, ratio), P, P_lp, {**rinfo, "weights": W.tolist()}

@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from hysupp.errors import InputError
 from hysupp.fusion.hsms import common as C
+from hysupp.fusion.hsms.responses import resolve_responses
 from hysupp.methods.base import FusionResult, HSMSFuser
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -164,7 +164,7 @@ class HySure(HSMSFuser):
         hs_in, ms_in = hs, ms
         hs = np.asarray(hs, dtype=np.float64) / scale
         ms = np.asarray(ms, dtype=np.float64) / scale
-        R, psf, rinfo = C.resolve_responses(hs, ms, ratio, srf, psf, method="HySure")
+        R, psf, rinfo = resolve_responses(hs, ms, ratio, srf, psf, method="HySure")
         p = min(int(self.p), hs.shape[0])
         E = _basis(hs, p, self.basis)
         Z, it = solve_hysure(hs, ms, ratio, R, C.psf_kernel(psf, ratio), E, lambda_m=self.lambda_m,

@@ -10,6 +10,7 @@ import numpy as np
 
 from hysupp.errors import InputError
 from hysupp.fusion.hsms import common as C
+from hysupp.fusion.hsms.responses import resolve_responses
 from hysupp.methods.base import FusionResult, HSMSFuser
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -46,7 +47,7 @@ class MAP_Hardie(HSMSFuser):
     (:math:`\sigma^2`) is estimated by multiple regression (HySime's estimator, mean over bands)
     when None (``noise_var`` is in the data's units). ``srf`` is not used (the MS-HS relation is
     learnt through :math:`C_{zy}`); ``psf`` is estimated from the pair when None
-    (:func:`hysupp.fusion.hsms.common.resolve_responses`). :math:`\sigma^2` is floored at
+    (:func:`hysupp.fusion.hsms.responses.resolve_responses`). :math:`\sigma^2` is floored at
     :math:`10^{-15}` times the largest eigenvalue of :math:`\Sigma`. Scale: the noise estimator's
     ridge is absolute, so the estimate runs on the data divided by
     :func:`~hysupp.fusion.hsms.common.data_scale` and the result is multiplied back.
@@ -85,7 +86,7 @@ class MAP_Hardie(HSMSFuser):
         Cb, H, W = ms.shape
         if Cb >= h * w:
             raise InputError("MAP-Hardie: too few HS pixels to estimate the joint statistics")
-        _, psf, rinfo = C.resolve_responses(hs, ms, ratio, srf, psf, method="MAP-Hardie", need_srf=False)
+        _, psf, rinfo = resolve_responses(hs, ms, ratio, srf, psf, method="MAP-Hardie", need_srf=False)
         if self.noise_var is None:
             from hysupp.unmixing.order import estimate_noise
 
@@ -344,7 +345,7 @@ class MAP_SMM(HSMSFuser):
     endmember updates are the least-squares (moment) estimators above; there is no limit on the
     number of endmembers of a mixture class; the trailing components are interpolated
     (:func:`hysupp.fusion.hsms.common.upsample`). ``psf`` is estimated from the pair when None
-    (:func:`hysupp.fusion.hsms.common.resolve_responses`); ``noise_var`` is in the data's units.
+    (:func:`hysupp.fusion.hsms.responses.resolve_responses`); ``noise_var`` is in the data's units.
     Scale: the fit runs on the data divided by :func:`~hysupp.fusion.hsms.common.data_scale`
     (absolute floors become relative) and the result is multiplied back. Defaults follow the
     MAPSMM code of Yokoya et al. (2017): ``M = 4`` endmember classes, ``J = 4`` fraction levels
@@ -408,7 +409,7 @@ class MAP_SMM(HSMSFuser):
         K = min(M + 1 if self.n_pc is None else self.n_pc, L)
         if n <= K + Cb:
             raise InputError("MAP-SMM: too few HS pixels to estimate the class statistics")
-        _, psf, rinfo = C.resolve_responses(hs, ms, ratio, srf, psf, method="MAP-SMM", need_srf=False)
+        _, psf, rinfo = resolve_responses(hs, ms, ratio, srf, psf, method="MAP-SMM", need_srf=False)
         rng = np.random.default_rng(self.seed)
         if self.noise_var is None:
             from hysupp.unmixing.order import estimate_noise

@@ -17,7 +17,7 @@ No pretrained weights are shipped or downloaded, and the reference image is neve
 
    with :math:`\mathcal I` the HS interpolation of :func:`hysupp.fusion.hsms.common.upsample`,
    :math:`g` the HS PSF, :math:`R` the ``(C, L)`` SRF (both estimated from the pair when not given,
-   :func:`hysupp.fusion.hsms.common.resolve_responses`) and mean squared errors. The degradations are the shared
+   :func:`hysupp.fusion.hsms.responses.resolve_responses`) and mean squared errors. The degradations are the shared
    :class:`~hysupp.physics.blur.Blur` and :class:`~hysupp.physics.sampling.Decimation` operators
    applied to torch tensors. ``consistency=0`` keeps only the reduced-resolution pair, the
    papers' supervised setting transposed to the scene's own data.
@@ -38,6 +38,7 @@ import numpy as np
 
 from hysupp.errors import InputError
 from hysupp.fusion.hsms import common as C
+from hysupp.fusion.hsms.responses import resolve_responses
 from hysupp.methods.base import FusionResult, HSMSFuser
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -168,7 +169,7 @@ class HSMSNet(RecipeMixin, HSMSFuser):
             with torch_session(self.device, self.dtype, self.seed) as s:
                 return self.train(hs, ms, ratio=ratio, srf=srf, psf=psf, session=s)
         s = session
-        R, psf_used, rinfo = C.resolve_responses(hs, ms, ratio, srf, psf, method=self.name)
+        R, psf_used, rinfo = resolve_responses(hs, ms, ratio, srf, psf, method=self.name)
         data = hs_ms_training_data(hs, ms, ratio, R, psf_used)
         rec = self.recipe_values(s.device)
         arch = self.architecture(hs.shape[0], R)

@@ -84,6 +84,7 @@ from typing import Any
 import numpy as np
 
 from hysupp.errors import ImplausibleEstimateWarning, InputError
+from hysupp.fusion.hsms import common as C
 
 __all__ = ["ResponseEstimate", "estimate_srf_psf", "srf_support"]
 
@@ -322,8 +323,6 @@ def estimate_srf_psf(hs: np.ndarray, ms: np.ndarray, ratio: int, *, srf: Any = N
     -------
     ResponseEstimate
     """
-    from hysupp.fusion.hsms import common as C
-
     hs = np.asarray(hs, dtype=np.float64)
     ms = np.asarray(ms, dtype=np.float64)
     L, h, w = hs.shape
@@ -470,3 +469,35 @@ def estimate_srf_psf(hs: np.ndarray, ms: np.ndarray, ratio: int, *, srf: Any = N
             warnings.warn(f"SRF/PSF estimate: {p}", ImplausibleEstimateWarning, stacklevel=2)
     diag["plausible"] = not problems
     return ResponseEstimate(srf=R, psf=np.asarray(g, dtype=np.float64), diagnostics=diag, warnings=problems)
+
+
+def resolve_responses(hs: np.ndarray, ms: np.ndarray, ratio: int, srf: Any, psf: Any, *, method: str,
+                      need_srf: bool = True) -> tuple[np.ndarray | None, Any, dict[str, Any]]:
+    """The SRF and PSF a method runs with (module docstring): ``(R, psf, info)``.
+
+    ``R`` is the given ``srf`` (checked ``(C, L)``) or its estimate (None when the method does not
+    use it, ``need_srf=False``, and it is not given); ``psf`` the given PSF or the estimated kernel;
+    ``info`` says which were given or estimated and holds the estimate and its diagnostic
+    (``responses``), for the run record."""
+    L, Cb = hs.shape[0], ms.shape[0]
+    R = None
+    if srf is not None:
+        R = np.asarray(srf, dtype=np.float64)
+        if R.shape != (Cb, L):
+            raise InputError(f"{method}: srf must be (MS bands, HS bands) = {(Cb, L)}, got {R.shape}")
+        if not np.isfinite(R).all():
+            raise InputError(f"{method}: srf has NaN/Inf values")
+    info: dict[str, Any] = {}
+    if psf is None or (R is None and need_srf):
+        est = estimate_srf_psf(hs, ms, ratio, srf=R, psf=psf)
+        info["responses"] = est.to_info()
+        if R is None and need_srf:
+            R = est.srf
+        if psf is None:
+            psf = est.psf
+        info["psf"] = "given" if est.diagnostics["psf"] == "given" else est.diagnostics["psf"]
+    else:
+        info["psf"] = "given"
+    if need_srf:
+        info["srf"] = "given" if srf is not None else "estimated"
+    return R, psf, info

@@ -1,4 +1,4 @@
-"""One-call super-resolution API behind ``hysupp sr``: :func:`super_resolve` and :func:`write_sr_run`.
+"""Super-resolution runs (``hysupp sr``): :func:`super_resolve` and :func:`write_sr_run`.
 
 Protocols:
 
@@ -15,7 +15,7 @@ Protocols:
 Example
 -------
 >>> import numpy as np
->>> from hysupp.fusion.superres.run import super_resolve
+>>> from hysupp.runs.superres import super_resolve
 >>> cube = 100 + 10 * np.random.default_rng(0).random((4, 32, 32))
 >>> run = super_resolve(cube, method="Bicubic", ratio=2, protocol="rr")
 >>> run.fused.cube.shape, run.protocol, "sam_deg" in run.metrics
@@ -34,10 +34,21 @@ import numpy as np
 from hysupp.errors import InputError
 from hysupp.methods.registry import get_method
 from hysupp.optim.guards import check_result
-from hysupp.records import RECORD_VERSION, Timer, environment, file_sha256, info_jsonable, to_jsonable, utc_now
+from hysupp.records import Timer, info_jsonable
+from hysupp.runs.inputs import check_protocol
+from hysupp.runs.record import (
+    check_output,
+    default_output_dir,
+    input_block,
+    method_block,
+    output_folder,
+    run_record,
+    source_path,
+    write_json,
+)
 from hysupp.scene import Scene
 
-__all__ = ["SR_PROTOCOLS", "SRRun", "super_resolve", "write_sr_run"]
+__all__ = ["SR_PROTOCOLS", "SRRun", "output_name", "super_resolve", "write_sr_run"]
 
 SR_PROTOCOLS = ("rr", "fr")
 
@@ -96,8 +107,7 @@ def super_resolve(data: Any, method: str = "Bicubic", *, ratio: int, protocol: s
     """
     from hysupp.fusion.superres.common import degrade
 
-    if protocol not in SR_PROTOCOLS:
-        raise InputError(f"protocol must be one of {', '.join(SR_PROTOCOLS)}, got {protocol!r}")
+    check_protocol(protocol, SR_PROTOCOLS)
     if isinstance(ratio, bool) or not isinstance(ratio, (int, np.integer)) or ratio < 2:
         raise InputError(f"ratio must be an integer >= 2, got {ratio!r}")
     ratio = int(ratio)
@@ -105,6 +115,10 @@ def super_resolve(data: Any, method: str = "Bicubic", *, ratio: int, protocol: s
     if cls.task != "super-resolution":
         raise InputError(f"{cls.name} is a {cls.task!r} method; hysupp.super_resolve runs super-resolution methods")
     method_obj = cls(**(params or {}))
+    if save_weights is not None:
+        if not hasattr(method_obj, "train"):
+            raise InputError(f"{cls.name} is not a trainable network: it has no weights to save")
+        check_output(save_weights, overwrite, kind="file")   # before training, not after
     timer = Timer()
     with timer("load"):
         if isinstance(data, Scene):
@@ -129,8 +143,6 @@ def super_resolve(data: Any, method: str = "Bicubic", *, ratio: int, protocol: s
     else:
         low = cube
     if save_weights is not None:
-        if not hasattr(method_obj, "train"):
-            raise InputError(f"{cls.name} is not a trainable network: it has no weights to save")
         with timer("train"):
             method_obj.train(low, ratio=ratio, psf=psf).save(save_weights, overwrite=overwrite)
         method_obj = cls(**{**(params or {}), "weights": os.fspath(save_weights), "fine_tune": 0})
@@ -156,32 +168,35 @@ def super_resolve(data: Any, method: str = "Bicubic", *, ratio: int, protocol: s
                         extras={k: v for k, v in scene.extras.items() if k in ("rgb_bands", "bit_depth")})
     run = SRRun(method=cls.name, fused=fused_scene, input=low, reference=reference, protocol=protocol, ratio=ratio,
                 metrics=metrics, info=info_jsonable(result.info))
-    source = os.fspath(data) if isinstance(data, (str, os.PathLike)) else None
-    run.record = to_jsonable({
-        "record_version": RECORD_VERSION, "created": utc_now(),
-        "method": {"name": cls.name, "task": cls.task, "params": method_obj.config, "reference": cls.reference},
-        "input": {"path": source, "sha256": file_sha256(source) if source and os.path.isfile(source) else None,
-                  "shape": list(cube.shape), "super_resolved_shape": list(low.shape)},
-        "protocol": {"name": protocol, "ratio": ratio, "psf": _psf_record(psf), "decimation_phase": ratio // 2},
-        "timings_s": timer.seconds, "info": run.info, "metrics": metrics, "environment": environment()})
+    source = source_path(data)
+    run.record = run_record(
+        method=method_block(cls, method_obj.config),
+        input=input_block(source, shape=list(cube.shape), super_resolved_shape=list(low.shape)),
+        protocol={"name": protocol, "ratio": ratio, "psf": _psf_record(psf), "decimation_phase": ratio // 2},
+        timings_s=timer.seconds, info=run.info, metrics=metrics)
     return run
 
 
-def write_sr_run(run: SRRun, out_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Write ``fused.tif`` (float32), ``metrics.json``, ``run.json`` and a ``quicklook.png`` to a new
-    folder, atomically (:func:`hysupp.io.atomic.atomic_folder`)."""
-    import json
+def output_name(run: SRRun) -> str:
+    """The name of a super-resolution run's default output folder: ``<image>-<method>-x<ratio>-<protocol>``."""
+    return f"{run.fused.name}-x{run.ratio}-{run.protocol}"
 
+
+def write_sr_run(run: SRRun, out_dir: str | os.PathLike | None = None, *, overwrite: bool = False) -> Path:
+    """Write ``fused.tif`` (float32), ``metrics.json``, ``run.json`` and a ``quicklook.png`` to a new
+    folder, atomically (:func:`hysupp.runs.record.output_folder`); ``out_dir`` defaults to a new
+    ``hysupp-out/<image>-<method>-x<ratio>-<protocol>-<UTC time of the record>``."""
     from hysupp.io import save
-    from hysupp.io.atomic import atomic_folder
     from hysupp.viz import plot_rgb, save_figure
 
-    with atomic_folder(out_dir, overwrite=overwrite) as tmp:
+    out = Path(out_dir) if out_dir is not None else default_output_dir(output_name(run),
+                                                                       created=run.record.get("created"))
+    with output_folder(out, overwrite=overwrite) as tmp:
         cube = run.fused.require_cube().astype(np.float32)
         save(Scene(cube=cube, wavelengths=run.fused.wavelengths, name=run.fused.name), tmp / "fused.tif")
         if run.metrics is not None:
-            (tmp / "metrics.json").write_text(json.dumps(to_jsonable(run.metrics), indent=2))
-        (tmp / "run.json").write_text(json.dumps(run.record, indent=2))
+            write_json(tmp / "metrics.json", run.metrics)
+        write_json(tmp / "run.json", run.record)
         save_figure(plot_rgb(cube, run.fused.extras.get("rgb_bands"), title=f"{run.method} x{run.ratio} "
                              f"({run.protocol})"), tmp / "quicklook.png")
-    return Path(out_dir)
+    return out
