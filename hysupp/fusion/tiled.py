@@ -56,7 +56,8 @@ from hysupp.scene import Georef
 
 __all__ = ["EXPAND_HALO_LR", "TILED_METHODS", "TiledFusion", "fuse_tiled"]
 
-#: Halo (MS pixels) of the 23-tap expansion for every power-of-two ratio (see the module docstring).
+#: Halo (MS pixels) of the expansion for every ratio (see the module docstring; the 12-point Lagrange
+#: interpolator of the other ratios reaches 6 MS pixels).
 EXPAND_HALO_LR = 12
 #: Half-support of the toolbox MTF kernels (PAN pixels).
 MTF_HALO = C.MTF_TAPS // 2
@@ -253,7 +254,7 @@ def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None 
     ratio = int(ratio) if ratio is not None else H // max(h, 1)
     if (H, W) != (ratio * h, ratio * w):
         raise InputError(f"PAN {H} x {W} is not ratio {ratio} x MS {h} x {w}")
-    C.check_ratio_power_of_two(ratio, cls.name)
+    C.check_ratio(ratio, cls.name)
     minimum = max(EXPAND_HALO_LR, _mtf_depth(ratio) // ratio)
     t_lr = max(1, tile // ratio)
     lr_chunks = (_chunks(h, t_lr, minimum), _chunks(w, t_lr, minimum))
