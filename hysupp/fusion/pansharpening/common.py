@@ -106,9 +106,26 @@ def gauss_lowpass(x: np.ndarray, ratio: int) -> np.ndarray:
     return mtf_lowpass(x, ratio, np.full(x.shape[0], g))
 
 
+#: Samples per chunk of :func:`std2` (a few hundred kB: the centred chunk stays in cache).
+_STD_CHUNK = 1 << 16
+
+
 def std2(x: np.ndarray) -> np.ndarray:
-    """Per-band sample standard deviation (MATLAB ``std2``: normalised by ``n - 1``)."""
-    return x.reshape(x.shape[0], -1).std(axis=1, ddof=1)
+    """Per-band sample standard deviation (MATLAB ``std2``: normalised by ``n - 1``).
+
+    Two passes (mean, then the centred sum of squares) over chunks of each band, so no full-size
+    centred copy is made (``np.std`` allocates one the size of the whole cube)."""
+    flat = np.asarray(x, dtype=np.float64).reshape(x.shape[0], -1)
+    n = flat.shape[1]
+    out = np.empty(flat.shape[0])
+    for band, v in enumerate(flat):
+        m = v.mean()
+        acc = 0.0
+        for i in range(0, n, _STD_CHUNK):
+            d = v[i:i + _STD_CHUNK] - m
+            acc += float(d @ d)
+        out[band] = math.sqrt(acc / (n - 1)) if n > 1 else 0.0
+    return out
 
 
 def mean2(x: np.ndarray) -> np.ndarray:
