@@ -15,7 +15,17 @@ cross-covariance, MATLAB the 2x2 matrix), ``blockproc`` (Octave's rejects 3-D ar
 ``regress`` (statistics package missing; PRACS: least squares ``X \\ y``) and ``corr2`` (Octave's
 returned a 2x2 matrix for PRACS's vector inputs; MATLAB's is a scalar).
 
-Usage: .venv/bin/python benchmarks/parity_pansharpening.py [--toolbox DIR]
+Part ``rr-protocol`` (issue 19): the toolbox's *own* reduced-resolution protocol against ours, each
+side running its whole pipeline. Octave: ``resize_images.m`` (MS: ``MTF`` + ``imresize(., 1/r,
+'nearest')``; PAN: ``imresize(P, 1/r)`` bicubic) on the WV2 pair, then interp23tap (EXP),
+MTF_GLP, GSA, BDSD and the v1.3 toolbox's ``Indusion.m`` (liuyuim/Pansharpening-Evaluation copy),
+scored by ``indexes_evaluation.m`` (cut 21, th_values, L = 11, Q2n in uint16). Python:
+``wald_pansharpening_pair(design="toolbox", mtf_gain="toolbox", pan_degradation="bicubic")``, our
+methods, ``evaluate_fusion(border=21, clip=True, L=11, q2n_uint16=True)``. Compared: the degraded
+pair (also at ratios 2 and 3, on crops whose PAN is the ratio times the MS), the fused images and
+Q2n/SAM/ERGAS/SCC/Q; target 1e-6. Writes ``results/pansharpening_rr_protocol_parity.json``.
+
+Usage: .venv/bin/python benchmarks/parity_pansharpening.py [--toolbox DIR] [--part methods|rr-protocol|all]
 Skips (exit 0, message) when octave or the toolbox/data is missing.
 """
 from __future__ import annotations
@@ -36,6 +46,10 @@ DATA = Path("/work/shared/data/pansharpening_wv2/imgWV2.mat")
 MIRROR = Path("/work/.mirror/liangjiandeng+DLPan-Toolbox/repo")
 SUB = "02-Test-toolbox-for-traditional-and-DL(Matlab)"
 OUT = Path(__file__).resolve().parent / "results" / "pansharpening_parity.json"
+#: the toolbox v1.3 copy that has Indusion (liuyuim/Pansharpening-Evaluation @ 32ad0a4)
+MIRROR_V13 = Path("/work/.mirror/liuyuim+Pansharpening-Evaluation/repo")
+SUB_V13 = "Toolbox/Pansharpening Tool ver 1.3"
+OUT_RR = Path(__file__).resolve().parent / "results" / "pansharpening_rr_protocol_parity.json"
 
 SHIMS = {
     "fwind1.m": """function h = fwind1(Hd, w1)
@@ -99,9 +113,135 @@ save('-v7', '{out}', '-struct', 'out');
 """
 
 
+RR_PROTOCOL_SCRIPT = """pkg load image; pkg load signal;
+T = '{tb}'; addpath([T '/Tools']); addpath([T '/GLP']); addpath([T '/GS']); addpath([T '/BDSD']);
+addpath('{shim}');
+load('{data}'); I_MS = double(I_MS); I_PAN = double(I_PAN); sensor = 'WV2';
+for r = [2 3]
+  n = floor(min(size(I_MS, 1), size(I_PAN, 1) / r) / (8 * r)) * 8 * r;
+  [ms_lr, pan_lr] = resize_images(I_MS(1:n, 1:n, :), I_PAN(1:n*r, 1:n*r), r, sensor);
+  out.(sprintf('MS_LR_%d', r)) = ms_lr; out.(sprintf('PAN_LR_%d', r)) = pan_lr;
+end
+ratio = 4;
+tic; [I_MS_LR, I_PAN_LR] = resize_images(I_MS, I_PAN, ratio, sensor); t.resize = toc;
+out.MS_LR_4 = I_MS_LR; out.PAN_LR_4 = I_PAN_LR;
+I_EXP = interp23tap(I_MS_LR, ratio); F.EXP = I_EXP;
+tic; F.MTF_GLP = MTF_GLP(I_EXP, I_PAN_LR, sensor, ratio); t.MTF_GLP = toc;
+tic; F.GSA = GSA(I_EXP, I_PAN_LR, I_MS_LR, ratio); t.GSA = toc;
+tic; F.BDSD = BDSD(I_EXP, I_PAN_LR, ratio, size(I_EXP, 1), sensor); t.BDSD = toc;
+addpath('{ind}'); tic; F.Indusion = Indusion(I_PAN_LR, I_MS_LR, ratio); t.Indusion = toc;
+cd(T); names = fieldnames(F);
+for k = 1:numel(names)
+  [Qi, SAMi, ERGASi, SCCi, Q2ni] = indexes_evaluation(F.(names{{k}}), I_MS, ratio, 11, 32, 1, 21, 1);
+  out.(['F_' names{{k}}]) = F.(names{{k}}); out.(['M_' names{{k}}]) = [Q2ni, SAMi, ERGASi, SCCi, Qi];
+end
+out.times = t;
+save('-v7', '{out}', '-struct', 'out');
+"""
+
+
+def _export(mirror: Path, paths: list[str], dest: Path) -> None:
+    arch = subprocess.run(["git", f"--git-dir={mirror}", "archive", "HEAD", *paths], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=arch.stdout, check=True)
+
+
+def rr_protocol_parity(octave: str, tb: str, tmp: Path, shim: Path) -> int:
+    """The toolbox's reduced-resolution protocol, end to end, against ours (module notes)."""
+    import scipy.io as sio
+
+    import hysupp
+    from hysupp.fusion.pansharpening import cs, exp, indusion, mra
+    from hysupp.metrics.fusion import evaluate_fusion
+    from hysupp.simulate.fusion import wald_pansharpening_pair
+
+    if not MIRROR_V13.exists():
+        print(f"SKIP rr-protocol: toolbox v1.3 mirror {MIRROR_V13} missing (fetch liuyuim/Pansharpening-Evaluation)")
+        return 0
+    _export(MIRROR_V13, [f"{SUB_V13}/Indusion"], tmp)
+    script = tmp / "rr_protocol.m"
+    out_mat = tmp / "rr_protocol_out.mat"
+    script.write_text(RR_PROTOCOL_SCRIPT.format(tb=tb, shim=shim, data=DATA, ind=tmp / SUB_V13 / "Indusion",
+                                                out=out_mat))
+    t0 = time.perf_counter()
+    p = subprocess.run([octave, "-q", "--no-gui", str(script)], check=False, capture_output=True, text=True)
+    t_oct = time.perf_counter() - t0
+    if not out_mat.exists():
+        print(p.stdout[-3000:], p.stderr[-3000:])
+        return 1
+    R = sio.loadmat(out_mat, squeeze_me=True)
+    first = lambda x: np.moveaxis(np.asarray(x, dtype=np.float64), -1, 0) if np.ndim(x) == 3 \
+        else np.asarray(x, dtype=np.float64)                                             # noqa: E731
+    rel = lambda a, b: float(np.abs(a - b).max() / np.abs(b).max())                      # noqa: E731
+    scene = hysupp.load(str(DATA))
+    ms_all = np.asarray(scene.cube, dtype=np.float64)
+    pan_all = np.asarray(scene.extras["pan"], dtype=np.float64)
+    opts = {"design": "toolbox", "mtf_gain": "toolbox", "pan_degradation": "bicubic", "dtype": "float64"}
+    pairs: dict = {}
+    worst = 0.0
+    for r in (2, 3, 4):
+        if r == 4:
+            pair = wald_pansharpening_pair(scene, **opts)
+        else:
+            n = min(ms_all.shape[1], pan_all.shape[1] // r) // (8 * r) * 8 * r
+            pair = wald_pansharpening_pair(ms_all[:, :n, :n], pan_all[:, :n * r, :n * r], r, "WV2", **opts)
+        d_ms = rel(pair.low.cube, first(R[f"MS_LR_{r}"]))
+        d_pan = rel(pair.high.cube[0], first(R[f"PAN_LR_{r}"]))
+        pairs[str(r)] = {"ms_lr_shape": list(pair.low.shape), "pan_lr_shape": list(pair.high.shape),
+                         "max_rel_diff_ms_lr": d_ms, "max_rel_diff_pan_lr": d_pan}
+        worst = max(worst, d_ms, d_pan)
+        print(f"ratio {r}: degraded MS max rel diff {d_ms:.2e}, degraded PAN {d_pan:.2e}")
+        if r == 4:
+            lr, pan, gt = pair.low.cube, pair.high.cube[0], pair.reference.cube
+    meths = {"EXP": exp.EXP(), "MTF_GLP": mra.MTF_GLP(), "GSA": cs.GSA(), "BDSD": cs.BDSD(),
+             "Indusion": indusion.Indusion()}
+    names = ("q2n", "sam", "ergas", "scc", "q")
+    res: dict = {}
+    mtf_pair = wald_pansharpening_pair(scene, **{**opts, "pan_degradation": "mtf"})
+    for k, m in meths.items():
+        t0 = time.perf_counter()
+        ours = m.fuse(lr, pan, ratio=4, sensor="WV2").fused
+        t_ours = time.perf_counter() - t0
+        ref = first(R["F_" + k])
+        mo = evaluate_fusion(gt, ours, ratio=4, border=21, clip=True, L=11, q2n_uint16=True, include_ssim=False)
+        mt = np.ravel(R["M_" + k])
+        met = {n: {"ours": float(mo[n]), "toolbox": float(v), "rel_diff": float(abs(mo[n] - v) / max(abs(v), 1e-12))}
+               for n, v in zip(names, mt)}
+        d = rel(ours, ref)
+        worst = max(worst, d, *(v["rel_diff"] for v in met.values()))
+        f_mtf = m.fuse(mtf_pair.low.cube, mtf_pair.high.cube[0], ratio=4, sensor="WV2").fused
+        q_mtf = evaluate_fusion(gt, f_mtf, ratio=4, border=21, clip=True, L=11, q2n_uint16=True,
+                                include_ssim=False)["q2n"]
+        res[k] = {"max_rel_diff_fused": d, "max_abs_diff_fused_dn": float(np.abs(ours - ref).max()),
+                  "q2n_with_mtf_pan_degradation": float(q_mtf),
+                  "metrics": met, "time_ours_s": t_ours, "time_toolbox_s": float(np.ravel(R["times"][k])[0])
+                  if k in R["times"].dtype.names else None}
+        print(f"{k:9s} fused max rel diff {d:.2e}  " + "  ".join(f"{n} {v['ours']:.6f}/{v['toolbox']:.6f}"
+                                                                 for n, v in met.items()))
+    out = {
+        "data": str(DATA),
+        "toolbox": {"dlpan": f"liangjiandeng/DLPan-Toolbox {SUB} (resize_images, MTF, interp23tap, MTF_GLP, GSA, "
+                             f"BDSD, indexes_evaluation)",
+                    "v1.3": "liuyuim/Pansharpening-Evaluation Toolbox/Pansharpening Tool ver 1.3/Indusion"},
+        "protocol_toolbox": "resize_images.m: MS MTF (genMTF, fwind1 kernels, replicate) + imresize(.,1/r,'nearest'); "
+                            "PAN imresize(P,1/r) bicubic with antialiasing",
+        "protocol_ours": "wald_pansharpening_pair(design='toolbox', mtf_gain='toolbox', pan_degradation='bicubic')",
+        "metrics_ours": "evaluate_fusion(border=21, clip=True, L=11, q2n_uint16=True)",
+        "metrics_toolbox": "indexes_evaluation(I_F, I_GT, 4, 11, 32, flag_cut_bounds=1, dim_cut=21, th_values=1)",
+        "degraded_pairs": pairs, "methods": res, "worst_rel_diff": worst, "target": 1e-6,
+        "octave": subprocess.run([octave, "--version"], check=False, capture_output=True, text=True).stdout.splitlines()[0],
+        "octave_shims": sorted(SHIMS), "octave_wall_s": t_oct,
+        "uptime": subprocess.run(["uptime"], check=False, capture_output=True, text=True).stdout.strip(),
+    }
+    OUT_RR.parent.mkdir(parents=True, exist_ok=True)
+    OUT_RR.write_text(json.dumps(out, indent=1))
+    print(f"rr-protocol worst relative difference {worst:.2e} (target 1e-6) -> {OUT_RR}")
+    return 0 if worst < 1e-6 else 2
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--toolbox", default=None, help="exported toolbox folder (default: export from the mirror)")
+    ap.add_argument("--part", default="all", choices=("methods", "rr-protocol", "all"))
     args = ap.parse_args()
     octave = shutil.which("octave")
     if octave is None:
@@ -125,17 +265,22 @@ def main() -> int:
         if not MIRROR.exists():
             print(f"SKIP: toolbox mirror {MIRROR} missing")
             return 0
-        arch = subprocess.run(["git", f"--git-dir={MIRROR}", "archive", "HEAD", f"{SUB}/Tools", f"{SUB}/GS",
-                               f"{SUB}/BDSD", f"{SUB}/GLP", f"{SUB}/AWLP", f"{SUB}/MF", f"{SUB}/PRACS"], capture_output=True, check=True)
-        subprocess.run(["tar", "-x", "-C", str(tmp)], input=arch.stdout, check=True)
+        _export(MIRROR, [f"{SUB}/{d}" for d in ("Tools", "GS", "BDSD", "GLP", "AWLP", "MF", "PRACS",
+                                                 "Quality_Indices")], tmp)
         tb = str(tmp / SUB)
     shim = tmp / "shim"
     shim.mkdir()
     for name, text in SHIMS.items():
         (shim / name).write_text(text)
+    rc = 0
+    if args.part in ("rr-protocol", "all"):
+        rc = rr_protocol_parity(octave, tb, tmp, shim)
+        if args.part == "rr-protocol":
+            shutil.rmtree(tmp, ignore_errors=True)
+            return rc
 
     scene = hysupp.load(str(DATA))
-    a = pair_arrays(wald_pansharpening_pair(scene, design="toolbox", dtype="float64"))
+    a = pair_arrays(wald_pansharpening_pair(scene, design="toolbox", pan_degradation="mtf", dtype="float64"))
     lr, pan, gt = (np.asarray(a[k], dtype=np.float64) for k in ("ms", "pan", "gt"))
     pan = pan[0]
     last = lambda x: np.ascontiguousarray(np.moveaxis(x, 0, -1))
@@ -176,7 +321,7 @@ def main() -> int:
         res[k] = {"max_rel_diff_fused": d, "metrics": met, "time_ours_s": t_ours}
         print(f"{k:12s} fused max rel diff {d:.2e}  " + "  ".join(f"{n} {v['rel_diff']:.1e}" for n, v in met.items()))
     out = {
-        "data": str(DATA), "protocol": "rr (Wald, wald_pansharpening_pair design='toolbox'), ratio 4, WV2",
+        "data": str(DATA), "protocol": "rr (Wald, wald_pansharpening_pair design='toolbox', pan_degradation='mtf'), ratio 4, WV2",
         "inputs": {"ms_lr": list(lr.shape), "pan": list(pan.shape)},
         "metrics_args": {"border": 21, "clip": True, "L": 11},
         "octave": subprocess.run([octave, "--version"], check=False, capture_output=True, text=True).stdout.splitlines()[0],
@@ -193,7 +338,7 @@ def main() -> int:
     OUT.write_text(json.dumps(out, indent=1))
     shutil.rmtree(tmp, ignore_errors=True)
     print(f"worst relative difference {worst:.2e} (target 1e-3) -> {OUT}")
-    return 0 if worst < 1e-3 else 2
+    return rc or (0 if worst < 1e-3 else 2)
 
 
 if __name__ == "__main__":

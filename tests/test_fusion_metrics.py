@@ -263,7 +263,7 @@ def test_d_lambda_d_s_golden():
         for j in range(i + 1, 3):
             acc += abs(_blocks_q_loops(fus[i], fus[j], S) - _blocks_q_loops(ms[i], ms[j], S // r))
     assert fm.d_lambda(fus, ms, ratio=r, block=S, convention="paper") == pytest.approx(acc / 3, rel=1e-10)
-    from hysupp.simulate.fusion import ImresizeBicubic
+    from hysupp.physics.sampling import ImresizeBicubic
 
     p_lr = ImresizeBicubic(r)(pan)
     ds = np.mean([abs(_blocks_q_loops(fus[b], pan, S) - _blocks_q_loops(ms[b], p_lr, S // r)) for b in range(3)])
@@ -421,11 +421,53 @@ def test_complex_helper_sanity():
 
 def test_toolbox_mtf_gain_option():
     # genMTF.m kernels are not renormalised: their sums, as printed by the toolbox under Octave
-    assert fm._toolbox_kernel_gain(0.35, 4) == pytest.approx(0.99889927, abs=1e-8)
-    assert fm._toolbox_kernel_gain(0.27, 4) == pytest.approx(0.99863111, abs=1e-8)
+    from hysupp.physics.mtf import toolbox_dc_gain
+
+    assert toolbox_dc_gain(0.35, 4) == pytest.approx(0.99889927, abs=1e-8)
+    assert toolbox_dc_gain(0.27, 4) == pytest.approx(0.99863111, abs=1e-8)
     x = _rng(18).uniform(100, 200, (2, 32, 32))
     a = fm.reproject(x, ratio=4, gnyq=[0.35, 0.27])
     b = fm.reproject(x, ratio=4, gnyq=[0.35, 0.27], mtf_gain="toolbox")
     assert np.allclose(b, a * np.array([0.99889927, 0.99863111])[:, None, None], rtol=1e-7)
     with pytest.raises(ParameterError):
         fm.reproject(x, ratio=4, gnyq=0.3, mtf_gain="toolbox", mtf_design="exact")
+
+
+def test_full_resolution_block_indices_on_any_image_size():
+    # a 75 x 75 PAN at ratio 3 (25 x 25 MS): the 32-pixel blocks do not tile it. Default: the top-left whole
+    # blocks (64 x 64), i.e. the same values as on the cropped images; 'pad': symmetric extension; 'error': refuse
+    from hysupp.physics.sampling import interp23tap
+
+    rng = _rng(21)
+    ms = rng.uniform(100, 200, (3, 25, 25))
+    pan = rng.uniform(100, 200, (75, 75))
+    up = interp23tap(ms, 3)
+    fus = up + rng.normal(0, 3, up.shape)
+    dl = fm.d_lambda(fus, ms, ratio=3, ms_up=up)
+    expected = np.mean([abs(fm._blocks_q(fus[i, :64, :64], fus[j, :64, :64], 32)
+                            - fm._blocks_q(up[i, :64, :64], up[j, :64, :64], 32))
+                        for i, j in ((0, 1), (0, 2), (1, 2))])
+    assert dl == pytest.approx(expected, abs=1e-14)
+    ds = fm.d_s(fus, ms, pan, ratio=3, ms_up=up)
+    p_ref = interp23tap(fm._degrade_pan(pan, 3, "imresize", None, "toolbox"), 3)
+    exp_ds = np.mean([abs(fm._blocks_q(fus[b, :64, :64], pan[:64, :64], 32)
+                          - fm._blocks_q(up[b, :64, :64], p_ref[:64, :64], 32)) for b in range(3)])
+    assert ds == pytest.approx(exp_ds, abs=1e-14)
+    padded = fm.d_lambda(fus, ms, ratio=3, ms_up=up, block_edges="pad")
+    assert 0 <= padded < 1 and padded != dl
+    with pytest.raises(InputError, match="multiples of the block size 32"):
+        fm.d_lambda(fus, ms, ratio=3, ms_up=up, block_edges="error")
+    rec = fm.evaluate_fusion(None, fus, ratio=3, protocol="fr", ms=ms, pan=pan, sensor="WV2",
+                             gnyq=[0.3, 0.3, 0.3])
+    assert rec["d_lambda"] == pytest.approx(dl, abs=1e-14) and rec["d_s"] == pytest.approx(ds, abs=1e-14)
+    assert rec["conventions"]["fr_block_edges"] == "crop" and rec["conventions"]["fr_block_area"] == [64, 64]
+    assert np.isfinite(rec["hqnr"]) and np.isfinite(rec["reprojection_q2n"])
+
+
+def test_evaluate_fusion_records_the_uint16_q2n_option():
+    ref, fus = _pair(L=4, H=40, W=40, seed=22, lo=100.0, hi=2000.0)
+    a = fm.evaluate_fusion(ref, fus, ratio=4, include_ssim=False)
+    b = fm.evaluate_fusion(ref, fus, ratio=4, include_ssim=False, q2n_uint16=True)
+    assert a["conventions"]["q2n_uint16"] is False and b["conventions"]["q2n_uint16"] is True
+    assert b["q4"] == pytest.approx(fm.q2n(ref, fus, toolbox_uint16=True), abs=1e-15)
+    assert b["q4"] != a["q4"]

@@ -275,7 +275,8 @@ def test_run_record_holds_the_estimates_and_the_range_check():
     import json
 
     from hysupp.api import fuse
-    from hysupp.simulate.fusion import FusionPair, hs_ms_pair
+    from hysupp.pair import FusionPair
+    from hysupp.simulate.fusion import hs_ms_pair
 
     X, R, wl, hs, ms, fwhm = _smooth_pair(n_lr=14)
     sim = hs_ms_pair(X, 4, wavelengths=wl, snr_hs=None, snr_ms=None)

@@ -268,8 +268,9 @@ def test_train_on_dataset_refusals(smooth_h5, tmp_path):
     with h5py.File(three, "w") as f:
         f["ms"], f["pan"] = np.ones((2, L, 4, 4)), np.ones((2, 1, 12, 12))
         f["gt"], f["lms"] = np.ones((2, L, 12, 12)), np.ones((2, L, 12, 12))
-    with PanCollection(three) as ds, pytest.raises(InputError, match="power-of-two ratio"):
-        train_on_dataset(dicnn(patch_size=12), ds)
+    with PanCollection(three) as ds:              # any integer ratio trains (issue 19)
+        ck = train_on_dataset(dicnn(patch_size=12, iterations=1), ds)
+        assert ck.protocol["ratio"] == 3
 
 
 # ---------------------------------------------------------------------------------------------- CLI

@@ -99,14 +99,23 @@ def test_upsampling_adjoint(method, mode):
     assert _torch_adjoint_mismatch(U, (2, 2, 5, 6)) < ADJ_TOL
 
 
-def test_upsampling_adjoint_large_grid_uses_sparse_paths(monkeypatch):
-    monkeypatch.setattr(sampling_mod, "_DENSE_LIMIT", 0)
-    for method in ("interp23tap", "bicubic"):
-        U = Upsampling(2, method)
-        assert adjoint_mismatch(U, (2, 7, 5), seed=7) < ADJ_TOL
-        assert _torch_adjoint_mismatch(U, (2, 7, 5)) < ADJ_TOL
-        x = RNG.random((2, 7, 5))
-        np.testing.assert_allclose(U(x), U(torch.tensor(x)).numpy(), atol=1e-12)
+@pytest.mark.parametrize("method", ["interp23tap", "lagrange", "bicubic", "bilinear", "nearest"])
+@pytest.mark.parametrize("ratio", [2, 3, 5, 6])
+def test_polyphase_application_equals_the_matrix(method, ratio):
+    # the polyphase filters (numpy correlate1d / torch conv1d) are the 1-D matrices applied per axis,
+    # including tiny images whose borders wrap several times
+    for mode in ("circular", "symmetric", "zero"):
+        U = Upsampling(ratio, method, mode=mode)
+        for shape in ((2, 7, 5), (1, 2, 3)):
+            x = RNG.random(shape)
+            My, Mx = U.matrix(shape[1]), U.matrix(shape[2])
+            expected = np.einsum("ij,bjk,lk->bil", My, x, Mx)
+            np.testing.assert_allclose(U(x), expected, atol=1e-12)
+            np.testing.assert_allclose(U(torch.tensor(x)).numpy(), expected, atol=1e-12)
+            y = RNG.random((shape[0], shape[1] * ratio, shape[2] * ratio))
+            adj = np.einsum("ji,bjk,kl->bil", My, y, Mx)
+            np.testing.assert_allclose(U.adjoint(y), adj, atol=1e-12)
+            np.testing.assert_allclose(U.adjoint(torch.tensor(y)).numpy(), adj, atol=1e-12)
 
 
 def test_composition_adjoint_and_protocol():
@@ -538,9 +547,44 @@ def test_interp23tap_exact_on_constants_and_ramps(ratio):
     np.testing.assert_allclose(Decimation(ratio, 0)(y0), ramp, atol=1e-12)
 
 
+@pytest.mark.parametrize("ratio", [3, 5, 6, 7])
+def test_interp23tap_any_ratio_is_the_12_point_lagrange_interpolator(ratio):
+    x = RNG.random((2, 6, 5))
+    y = interp23tap(x, ratio)
+    assert y.shape == (2, 6 * ratio, 5 * ratio)
+    np.testing.assert_allclose(Decimation(ratio, "center")(y), x, atol=1e-12)      # interpolating
+    np.testing.assert_allclose(y, Upsampling(ratio, "lagrange")(x), atol=0)
+    # the 1-D kernel: 12 r - 1 taps, symmetric, h[0] = 1, h[m r] = 0, unit gain per polyphase component
+    M = Upsampling(ratio, "lagrange", phase=0).matrix(40)
+    h = M[:, 20][20 * ratio - 6 * ratio + 1:20 * ratio + 6 * ratio]
+    assert h.size == 12 * ratio - 1 and np.count_nonzero(M[:, 20]) <= 12 * ratio - 1
+    np.testing.assert_allclose(h, h[::-1], atol=1e-15)
+    assert h[6 * ratio - 1] == 1.0 and np.all(h[6 * ratio - 1::ratio][1:] == 0)
+    np.testing.assert_allclose([h[k::ratio].sum() for k in range(ratio)], 1.0, atol=1e-13)
+    # exact on polynomials of degree 11 away from the (circular) borders
+    n = 48
+    t = np.arange(n, dtype=float) / n
+    poly = lambda u: 1 + u - 3 * u ** 2 + 2 * u ** 5 - u ** 11                    # noqa: E731
+    y1 = interp23tap(np.tile(poly(t), (3, 1)), ratio)
+    p = ratio // 2
+    tt = (np.arange(n * ratio) - p) / ratio / n
+    m = 7 * ratio
+    np.testing.assert_allclose(y1[:, m:-m], np.tile(poly(tt), (3 * ratio, 1))[:, m:-m], atol=1e-9)
+
+
+def test_lagrange_at_ratio_two_is_the_23_tap_kernel():
+    x = RNG.random((2, 9, 7))
+    np.testing.assert_allclose(Upsampling(2, "lagrange")(x), interp23tap(x, 2), atol=1e-15)
+    assert Upsampling(2).to_dict()["taps"] == 23
+    d = Upsampling(3).to_dict()
+    assert d["taps"] == 35 and d["kernel"].startswith("12-point Lagrange")
+
+
 def test_interp23tap_errors():
     with pytest.raises(ParameterError):
-        interp23tap(np.ones((4, 4)), 3)
+        interp23tap(np.ones((4, 4)), 0)
+    with pytest.raises(ParameterError):
+        interp23tap(np.ones((4, 4)), 3, phase="mean")
     with pytest.raises(ParameterError):
         Upsampling(4, "lanczos9")
 

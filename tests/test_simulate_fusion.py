@@ -62,7 +62,8 @@ def test_wald_wv2_pair_shapes_reference_and_protocol(wv2_scene, wv2_pair):
     proto = json.loads(json.dumps(p.protocol))
     assert proto == p.protocol
     assert proto["protocol"] == "wald-reduced-resolution" and proto["sensor"] == "WV2" and proto["ratio"] == 4
-    assert proto["mtf"]["ms_gnyq"] == [0.35] * 7 + [0.27] and proto["mtf"]["pan_gnyq"] == 0.11
+    assert proto["mtf"]["ms_gnyq"] == [0.35] * 7 + [0.27] and proto["mtf"]["pan_gnyq"] is None
+    assert proto["pan_degradation"] == "bicubic" and proto["chains"]["high"] == ["pan_resize"]
     assert proto["phase"] == 2 and proto["operators"]["ms_decimation"]["phase"] == 2
     assert proto["crop"]["rows"] == [0, 320] and not proto["crop"]["cropped"]
     assert p.low.extras["protocol"] is p.protocol and p.high.extras["fusion_role"] == "high"
@@ -73,9 +74,13 @@ def test_wald_pair_is_the_documented_operator_chain(wv2_scene, wv2_pair):
     pan = wv2_scene.extras["pan"].astype(np.float64)
     dec = Decimation(4, "center")
     low = dec(mtf_blur("WV2", 4, n_bands=8)(ms))
-    high = dec(mtf_blur("WV2", 4, pan=True)(pan))
+    high = ImresizeBicubic(4)(pan)                      # the toolbox's PAN degradation (default)
     np.testing.assert_allclose(wv2_pair.low.cube, low.astype(np.float32), rtol=1e-6)
     np.testing.assert_allclose(wv2_pair.high.cube, high.astype(np.float32), rtol=1e-6)
+    mtf_pair = wald_pansharpening_pair(wv2_scene, pan_degradation="mtf")
+    np.testing.assert_allclose(mtf_pair.high.cube, dec(mtf_blur("WV2", 4, pan=True)(pan)).astype(np.float32),
+                               rtol=1e-6)
+    assert mtf_pair.protocol["mtf"]["pan_gnyq"] == 0.11
     # MTF filters have unit DC gain: the means are (nearly) kept
     assert abs(wv2_pair.low.cube.mean() / ms.mean() - 1) < 0.01
 
@@ -89,7 +94,7 @@ def test_wald_pair_is_reproducible(wv2_scene, wv2_pair):
 
 def test_wald_options_crop_and_bicubic_pan():
     ms, pan = _small_ms_pan(size=18)
-    p = wald_pansharpening_pair(ms, pan, 4, "QB", crop="center", pan_filter="bicubic", design="toolbox")
+    p = wald_pansharpening_pair(ms, pan, 4, "QB", crop="center", pan_degradation="bicubic", design="toolbox")
     assert p.reference.shape == (4, 16, 16) and p.low.shape == (4, 4, 4) and p.high.shape == (1, 16, 16)
     assert p.protocol["crop"]["rows"] == [1, 17] and p.protocol["crop"]["pan_rows"] == [4, 68]
     np.testing.assert_array_equal(p.reference.cube, ms[:, 1:17, 1:17])

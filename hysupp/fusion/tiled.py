@@ -58,7 +58,8 @@ from hysupp.io.xarray import require
 __all__ = ["EXPAND_HALO_LR", "MTF_HALO", "TILED_METHODS", "expand_tiled", "global_stats", "glp_lowpass_tiled",
            "lowpass_tiled", "mtf_depth", "second_pass", "tile_chunks", "tiled_fusion"]
 
-#: Halo (MS pixels) of the 23-tap expansion for every power-of-two ratio (see the module docstring).
+#: Halo (MS pixels) of the expansion for every ratio (see the module docstring; the 12-point Lagrange
+#: interpolator of the other ratios reaches 6 MS pixels).
 EXPAND_HALO_LR = 12
 #: Half-support of the toolbox MTF kernels (PAN pixels).
 MTF_HALO = C.MTF_TAPS // 2
@@ -198,7 +199,7 @@ def tiled_fusion(cls: Any, ms: Any, pan: Any, ratio: int, sensor: str | None, ti
     to every chunk, and the chunking (``tile_pan_px``, ``chunks``, halos, sensor and Nyquist gains).
     """
     L, h, w = ms.shape
-    C.check_ratio_power_of_two(ratio, cls.name)
+    C.check_ratio(ratio, cls.name)
     minimum = max(EXPAND_HALO_LR, mtf_depth(ratio) // ratio)
     t_lr = max(1, tile // ratio)
     lr_chunks = (tile_chunks(h, t_lr, minimum), tile_chunks(w, t_lr, minimum))

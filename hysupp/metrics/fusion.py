@@ -86,6 +86,12 @@ With the fused image :math:`\hat x` (PAN scale), the MS :math:`m` (MS scale) and
 * ``d_rho`` (Scarpa & Ciotola 2022): :math:`1 - \overline{\rho}` with :math:`\rho` the local
   correlation coefficient between each fused band and the PAN in square windows of side ``ratio``
   (``2 * ceil(ratio / 2)``), clipped to [-1, 1], averaged over pixels and bands.
+* Block sizes: the full-resolution block indices (D_lambda, D_s, Khan's D_lambda) use whole
+  ``block`` x ``block`` blocks; on an image whose sides are not multiples of ``block`` they keep
+  the top-left whole blocks (``block_edges="crop"``, default; the toolbox stops with an error),
+  or extend the image symmetrically (``"pad"``), or refuse (``"error"``) -- :func:`fit_blocks`,
+  recorded by :func:`evaluate_fusion` as ``fr_block_edges`` with the evaluated area. The RR Q2n
+  extends the image symmetrically to whole blocks, as ``q2n.m``.
 * ``reproject``: the reprojection protocol, :math:`D(\mathrm{MTF}(\hat x))`: sensor MTF per band +
   decimation (phase ``ratio // 2``, ``imresize(.., 'nearest')``), so the result can be compared
   with the MS by any reference metric (:func:`evaluate_fusion` with ``protocol="fr"`` reports
@@ -156,6 +162,7 @@ __all__ = [
     "d_s",
     "ergas",
     "evaluate_fusion",
+    "fit_blocks",
     "hqnr",
     "hypercomplex_multiply",
     "psnr",
@@ -191,7 +198,8 @@ FUSION_CONVENTIONS: dict[str, Any] = {
     "q2n": "Garzelli-Nencini Q2^n, 32x32 blocks shifted by 32 after mirror extension, bands zero-padded "
            "to 2^n, float64 (no uint16 rounding unless q2n_uint16)",
     "d_lambda": "Alparone 2008 QNR D_lambda, p=1, UIQI on non-overlapping 32x32 blocks; toolbox 1.0 "
-                "convention (MS interpolated to the PAN grid)",
+                "convention (MS interpolated to the PAN grid); sides not multiples of the block: see "
+                "fr_block_edges (default: the whole blocks only)",
     "d_s": "Alparone 2008 D_s, q=1, PAN degraded with MATLAB imresize(P, 1/ratio) then interp23tap "
            "(toolbox 1.0 convention)",
     "qnr": "(1 - D_lambda)^alpha (1 - D_s)^beta, alpha = beta = 1",
@@ -527,11 +535,50 @@ uiqi = q_index
 
 
 def _blocks_q(x: np.ndarray, y: np.ndarray, S: int) -> float:
-    """Mean UIQI over non-overlapping S x S blocks (blockproc); sides must be multiples of S."""
+    """Mean UIQI over non-overlapping S x S blocks (blockproc); sides are multiples of S
+    (:func:`fit_blocks`)."""
     H, W = x.shape[-2:]
     if H % S or W % S:
         raise InputError(f"image sides must be multiples of the block size {S}; got {H} x {W}")
     return float(np.mean(_uiqi_map(x, y, S, S, degenerate="toolbox")))
+
+
+BLOCK_EDGES = ("crop", "pad", "error")
+
+
+def fit_blocks(arrays: list[np.ndarray], block: int, edges: str = "crop", *,
+               what: str = "image") -> list[np.ndarray]:
+    """Make the sides of ``arrays`` (same ``(H, W)``) multiples of ``block`` for block indices.
+
+    ``"crop"`` (default of the full-resolution indices): keep the top-left
+    ``block * floor(H / block)`` x ``block * floor(W / block)`` pixels, the whole blocks
+    ``blockproc`` would visit (the toolbox's ``D_lambda.m``/``D_s.m``/``D_lambda_K.m`` stop with an
+    error instead); ``"pad"``: extend the bottom and right edges by half-sample symmetry to the next
+    multiple (what ``q2n.m`` does for Q2n); ``"error"``: refuse (the toolbox's behaviour).
+
+    >>> [a.shape for a in fit_blocks([np.zeros((2, 70, 40))], 32)]
+    [(2, 64, 32)]
+    >>> [a.shape for a in fit_blocks([np.zeros((2, 70, 40))], 32, "pad")]
+    [(2, 96, 64)]
+    """
+    if edges not in BLOCK_EDGES:
+        raise ParameterError(f"block edges must be one of {', '.join(BLOCK_EDGES)}, got {edges!r}")
+    H, W = arrays[0].shape[-2:]
+    if H % block == 0 and W % block == 0:
+        return list(arrays)
+    if edges == "error":
+        raise InputError(f"{what} sides must be multiples of the block size {block}; got {H} x {W} "
+                         f"(block_edges='crop' or 'pad' evaluates it anyway)")
+    if edges == "crop":
+        h, w = H // block * block, W // block * block
+        if h == 0 or w == 0:
+            raise InputError(f"{what} of {H} x {W} pixels is smaller than one {block} x {block} block")
+        return [a[..., :h, :w] for a in arrays]
+    ph, pw = -H % block, -W % block
+    if ph > H or pw > W:
+        raise InputError(f"{what} of {H} x {W} pixels is too small to pad to {block} x {block} blocks")
+    pad = [(0, 0)] * (arrays[0].ndim - 2) + [(0, ph), (0, pw)]
+    return [np.pad(a, pad, mode="symmetric") for a in arrays]
 
 
 def ssim(reference: Any, fused: Any, *, data_range: Any = "global", per_band: bool = False,
@@ -727,7 +774,7 @@ def _check_conv(convention: str) -> str:
 
 
 def d_lambda(fused: Any, ms: Any, *, ratio: int, ms_up: Any = None, block: int = 32, p: float = 1.0,
-             convention: Literal["toolbox", "paper"] = "toolbox") -> float:
+             convention: Literal["toolbox", "paper"] = "toolbox", block_edges: str = "crop") -> float:
     r"""Spectral distortion :math:`D_\lambda` of QNR (Alparone et al. 2008).
 
     Parameters
@@ -741,12 +788,16 @@ def d_lambda(fused: Any, ms: Any, *, ratio: int, ms_up: Any = None, block: int =
     ms_up : array_like, optional
         MS interpolated to the PAN grid (toolbox convention); default ``interp23tap(ms, ratio)``.
     block : int
-        Block side at the PAN scale (32); blocks do not overlap; sides must be multiples of it.
+        Block side at the PAN scale (32); blocks do not overlap.
     p : float
         Exponent (1).
     convention : {"toolbox", "paper"}
         ``toolbox``: inter-band Q of ``ms_up`` in ``block`` blocks (toolbox 1.0,
         ``flag_orig_paper = 0``); ``paper``: of ``ms`` in ``block / ratio`` blocks.
+    block_edges : {"crop", "pad", "error"}
+        Sides that are not multiples of ``block`` (:func:`fit_blocks`): the whole blocks only
+        (default; the same region at the MS scale for ``paper``), a symmetric extension, or an error
+        (the toolbox).
 
     >>> rng = np.random.default_rng(0)
     >>> ms = rng.uniform(100, 200, (3, 8, 8))
@@ -758,11 +809,14 @@ def d_lambda(fused: Any, ms: Any, *, ratio: int, ms_up: Any = None, block: int =
     f, m, r = _fr_inputs(fused, ms, ratio)
     S = _check_block(block)
     if _check_conv(convention) == "toolbox":
-        ref, Sr = _ms_up(m, r, ms_up, f.shape[1:]), S
+        f, ref = fit_blocks([f, _ms_up(m, r, ms_up, f.shape[1:])], S, block_edges, what="fused")
+        Sr = S
     else:
         if S % r:
             raise ParameterError(f"block {S} must be a multiple of ratio {r} for the paper convention")
-        ref, Sr = m, S // r
+        Sr = S // r
+        (f,) = fit_blocks([f], S, block_edges, what="fused")
+        (ref,) = fit_blocks([m], Sr, block_edges, what="ms")
     L = f.shape[0]
     if L < 2:
         raise InputError("d_lambda needs at least two bands")
@@ -775,7 +829,7 @@ def d_lambda(fused: Any, ms: Any, *, ratio: int, ms_up: Any = None, block: int =
 
 def _degrade_pan(pan: np.ndarray, ratio: int, how: str, sensor: Any, mtf_design: str) -> np.ndarray:
     if how == "imresize":
-        from hysupp.simulate.fusion import ImresizeBicubic
+        from hysupp.physics.sampling import ImresizeBicubic
 
         return np.asarray(ImresizeBicubic(ratio)(pan), dtype=np.float64)
     if how == "mtf":
@@ -792,14 +846,15 @@ def _degrade_pan(pan: np.ndarray, ratio: int, how: str, sensor: Any, mtf_design:
 def d_s(fused: Any, ms: Any, pan: Any, *, ratio: int, ms_up: Any = None, block: int = 32, q: float = 1.0,
         convention: Literal["toolbox", "paper"] = "toolbox",
         pan_degradation: Literal["imresize", "mtf"] = "imresize", sensor: Any = None,
-        mtf_design: str = "toolbox") -> float:
+        mtf_design: str = "toolbox", block_edges: str = "crop") -> float:
     r"""Spatial distortion :math:`D_s` of QNR (Alparone et al. 2008).
 
     :math:`\left(\frac1L\sum_b |Q(\hat x_b, P) - Q(m_b, \tilde P)|^q\right)^{1/q}` with the PAN
     degraded by ``pan_degradation`` (``imresize``: MATLAB bicubic ``imresize(P, 1/ratio)``;
     ``mtf``: the sensor's PAN MTF + decimation). ``convention="toolbox"``: the degraded PAN is
     interpolated back (interp23tap) and compared with ``ms_up`` in ``block`` blocks;
-    ``"paper"``: compared with ``ms`` in ``block / ratio`` blocks.
+    ``"paper"``: compared with ``ms`` in ``block / ratio`` blocks. ``block_edges``: as
+    :func:`d_lambda` (the PAN is degraded on the whole image, then cropped).
 
     >>> rng = np.random.default_rng(0)
     >>> pan = rng.uniform(100, 200, (32, 32))
@@ -817,11 +872,15 @@ def d_s(fused: Any, ms: Any, pan: Any, *, ratio: int, ms_up: Any = None, block: 
     if _check_conv(convention) == "toolbox":
         from hysupp.physics.sampling import interp23tap
 
-        ref, p_ref, Sr = _ms_up(m, r, ms_up, f.shape[1:]), np.asarray(interp23tap(p_lr, r)), S
+        f, P, ref, p_ref = fit_blocks([f, P, _ms_up(m, r, ms_up, f.shape[1:]), np.asarray(interp23tap(p_lr, r))],
+                                      S, block_edges, what="fused")
+        Sr = S
     else:
         if S % r:
             raise ParameterError(f"block {S} must be a multiple of ratio {r} for the paper convention")
-        ref, p_ref, Sr = m, p_lr, S // r
+        Sr = S // r
+        f, P = fit_blocks([f, P], S, block_edges, what="fused")
+        ref, p_ref = fit_blocks([m, p_lr], Sr, block_edges, what="ms")
     L = f.shape[0]
     acc = 0.0
     for b in range(L):
@@ -834,8 +893,8 @@ def qnr(fused: Any, ms: Any, pan: Any, *, ratio: int, alpha: float = 1.0, beta: 
         **kwargs: Any) -> float | tuple[float, float, float]:
     r"""Quality with no reference :math:`(1-D_\lambda)^\alpha(1-D_s)^\beta` (Alparone et al. 2008).
 
-    Keyword arguments (``ms_up``, ``block``, ``convention``, ``pan_degradation``, ``sensor``) go
-    to :func:`d_lambda` / :func:`d_s`. ``return_components=True`` returns
+    Keyword arguments (``ms_up``, ``block``, ``convention``, ``block_edges``, ``pan_degradation``,
+    ``sensor``) go to :func:`d_lambda` / :func:`d_s`. ``return_components=True`` returns
     ``(qnr, d_lambda, d_s)``.
 
     >>> rng = np.random.default_rng(0)
@@ -845,20 +904,11 @@ def qnr(fused: Any, ms: Any, pan: Any, *, ratio: int, alpha: float = 1.0, beta: 
     >>> bool(abs(v - (1 - dl) * (1 - ds)) < 1e-15)
     True
     """
-    dl_kw = {k: v for k, v in kwargs.items() if k in ("ms_up", "block", "convention")}
+    dl_kw = {k: v for k, v in kwargs.items() if k in ("ms_up", "block", "convention", "block_edges")}
     dl = d_lambda(fused, ms, ratio=ratio, p=p, **dl_kw)
     ds = d_s(fused, ms, pan, ratio=ratio, q=q, **kwargs)
     val = float((1.0 - dl) ** alpha * (1.0 - ds) ** beta)
     return (val, dl, ds) if return_components else val
-
-
-def _toolbox_kernel_gain(g: float, ratio: int, taps: int = 41, beta: float = 0.5) -> float:
-    """DC gain (sum) of the toolbox's un-normalised ``genMTF.m`` kernel: ``fwind1`` of the sampled
-    Gaussian with a rotated Kaiser window is not renormalised, so it sums to slightly less than 1
-    (0.99890 for GNyq 0.35, 0.99863 for 0.27 at ratio 4)."""
-    from hysupp.physics.mtf import toolbox_dc_gain
-
-    return toolbox_dc_gain(g, ratio, taps, beta)
 
 
 def _mtf_filter(x: np.ndarray, sensor: Any, ratio: int, mtf_design: str, gnyq: Any = None,
@@ -879,7 +929,9 @@ def _mtf_filter(x: np.ndarray, sensor: Any, ratio: int, mtf_design: str, gnyq: A
         raise InputError(f"the sensor MTF has {B.n_kernels} bands but the image has {x.shape[0]}")
     out = np.asarray(B(x), dtype=np.float64)
     if mtf_gain == "toolbox":
-        gains = np.array([_toolbox_kernel_gain(float(g), ratio) for g in np.ravel(B.to_dict()["gnyq"])])
+        from hysupp.physics.mtf import toolbox_dc_gain
+
+        gains = np.array([toolbox_dc_gain(float(g), ratio) for g in np.ravel(B.to_dict()["gnyq"])])
         out = out * (gains[:, None, None] if gains.size > 1 else gains[0])
     return out
 
@@ -907,12 +959,14 @@ def reproject(fused: Any, *, ratio: int, sensor: Any = None, gnyq: Any = None,
 
 def d_lambda_khan(fused: Any, ms: Any, *, ratio: int, sensor: Any = None, gnyq: Any = None, ms_up: Any = None,
                   block: int = 32, convention: Literal["toolbox", "paper"] = "toolbox",
-                  mtf_design: str = "toolbox", mtf_gain: str = "unit", toolbox_uint16: bool = False) -> float:
+                  mtf_design: str = "toolbox", mtf_gain: str = "unit", toolbox_uint16: bool = False,
+                  block_edges: str = "crop") -> float:
     r"""Khan's spectral distortion :math:`D_\lambda^{K} = 1 - Q_{2^n}(\text{MS}, \text{MTF}(\hat x))`.
 
     ``convention="toolbox"`` (``D_lambda_K.m``): the fused image filtered with the per-band MTF on
-    the PAN grid (no decimation) against ``ms_up`` in ``block`` blocks (sides must be multiples
-    of ``block``); ``"paper"``: :func:`reproject` (MTF + decimation) against ``ms``, ``block``
+    the PAN grid (no decimation) against ``ms_up`` in ``block`` blocks (``block_edges``: whole
+    blocks only by default, see :func:`fit_blocks`; the filtering uses the whole image);
+    ``"paper"``: :func:`reproject` (MTF + decimation) against ``ms``, ``block``
     blocks at the MS scale. ``mtf_design="toolbox"`` uses the toolbox's ``genMTF`` kernels
     (normalised to sum 1, see :mod:`hysupp.physics.mtf`); ``mtf_gain="toolbox"`` rescales them to
     the toolbox kernels' DC gain (about 0.999, they are not renormalised in ``genMTF.m``), which
@@ -927,12 +981,9 @@ def d_lambda_khan(fused: Any, ms: Any, *, ratio: int, sensor: Any = None, gnyq: 
     f, m, r = _fr_inputs(fused, ms, ratio)
     S = _check_block(block)
     if _check_conv(convention) == "toolbox":
-        H, W = f.shape[1:]
-        if H % S or W % S:
-            raise InputError(f"image sides must be multiples of the block size {S}; got {H} x {W}")
-        up = _ms_up(m, r, ms_up, f.shape[1:])
-        return 1.0 - q2n(up, _mtf_filter(f, sensor, r, mtf_design, gnyq, mtf_gain), block=S, shift=S,
-                         toolbox_uint16=toolbox_uint16)
+        up, low = fit_blocks([_ms_up(m, r, ms_up, f.shape[1:]), _mtf_filter(f, sensor, r, mtf_design, gnyq, mtf_gain)],
+                             S, block_edges, what="fused")
+        return 1.0 - q2n(up, low, block=S, shift=S, toolbox_uint16=toolbox_uint16)
     low = reproject(f, ratio=r, sensor=sensor, gnyq=gnyq, mtf_design=mtf_design, mtf_gain=mtf_gain)
     return 1.0 - q2n(m, low, block=S, shift=S, toolbox_uint16=toolbox_uint16)
 
@@ -940,7 +991,8 @@ def d_lambda_khan(fused: Any, ms: Any, *, ratio: int, sensor: Any = None, gnyq: 
 def hqnr(fused: Any, ms: Any, pan: Any, *, ratio: int, sensor: Any = None, gnyq: Any = None,
          ms_up: Any = None, block: int = 32, convention: Literal["toolbox", "paper"] = "toolbox",
          mtf_design: str = "toolbox", mtf_gain: str = "unit", toolbox_uint16: bool = False,
-         return_components: bool = False, **ds_kwargs: Any) -> float | tuple[float, float, float]:
+         block_edges: str = "crop", return_components: bool = False,
+         **ds_kwargs: Any) -> float | tuple[float, float, float]:
     r"""Hybrid QNR :math:`(1 - D_\lambda^{K})(1 - D_s)` (Khan's :math:`D_\lambda`, Alparone's :math:`D_s`).
 
     ``return_components=True`` returns ``(hqnr, d_lambda_khan, d_s)``.
@@ -954,9 +1006,9 @@ def hqnr(fused: Any, ms: Any, pan: Any, *, ratio: int, sensor: Any = None, gnyq:
     """
     dl = d_lambda_khan(fused, ms, ratio=ratio, sensor=sensor, gnyq=gnyq, ms_up=ms_up, block=block,
                        convention=convention, mtf_design=mtf_design, mtf_gain=mtf_gain,
-                       toolbox_uint16=toolbox_uint16)
+                       toolbox_uint16=toolbox_uint16, block_edges=block_edges)
     ds = d_s(fused, ms, pan, ratio=ratio, ms_up=ms_up, block=block, convention=convention, sensor=sensor,
-             mtf_design=mtf_design, **ds_kwargs)
+             mtf_design=mtf_design, block_edges=block_edges, **ds_kwargs)
     val = float((1.0 - dl) * (1.0 - ds))
     return (val, dl, ds) if return_components else val
 
@@ -1009,7 +1061,7 @@ def evaluate_fusion(reference: Any = None, fused: Any = None, *, ratio: int,
                     q2n_uint16: bool = False, fr_convention: Literal["toolbox", "paper"] = "toolbox",
                     mtf_design: str = "toolbox", mtf_gain: str = "unit",
                     pan_degradation: Literal["imresize", "mtf"] = "imresize",
-                    include_ssim: bool = True) -> dict[str, Any]:
+                    fr_block_edges: str = "crop", include_ssim: bool = True) -> dict[str, Any]:
     """Evaluate a fused image; returns the metric values and the ``conventions`` used.
 
     Parameters
@@ -1049,9 +1101,15 @@ def evaluate_fusion(reference: Any = None, fused: Any = None, *, ratio: int,
     psnr_peak : {"global", "band"} or float
         PSNR peak and SSIM data range.
     q2n_uint16 : bool
-        Reproduce the toolbox's uint16 rounding inside Q2n (parity only).
+        Reproduce the toolbox's uint16 rounding inside Q2n (``q2n.m``; RR Q2n and the FR Khan /
+        reprojection Q2n), for toolbox-compatible values on DN data; recorded.
     fr_convention, mtf_design, mtf_gain, pan_degradation
         See :func:`d_lambda`, :func:`d_lambda_khan`, :func:`d_s`.
+    fr_block_edges : {"crop", "pad", "error"}
+        Images whose sides are not multiples of ``block`` in the full-resolution block indices
+        (D_lambda, D_s, Khan's D_lambda): the whole blocks only (default, :func:`fit_blocks`), a
+        symmetric extension, or an error (the toolbox). Recorded with the evaluated size. The RR
+        Q2n always extends the image symmetrically to whole blocks, as ``q2n.m``.
     include_ssim : bool
         Skip SSIM (the slowest RR metric) when False.
 
@@ -1089,7 +1147,8 @@ def evaluate_fusion(reference: Any = None, fused: Any = None, *, ratio: int,
             raise InputError(f"border={border} leaves {r.shape[1:]} pixels")
         conv.update({"border": int(border or 0), "border_convention": border_convention,
                      "evaluated_shape": list(r.shape), "psnr_peak": psnr_peak, "q_stride": int(q_stride),
-                     "q2n_uint16": bool(q2n_uint16)})
+                     "q2n_uint16": bool(q2n_uint16),
+                     "q2n_edges": "symmetric extension to whole blocks (q2n.m)"})
         out["rmse"] = rmse(r, f)
         out["psnr_db"] = psnr(r, f, peak=psnr_peak)
         out["sam_deg"] = out["sam"] = sam(r, f)
@@ -1108,11 +1167,15 @@ def evaluate_fusion(reference: Any = None, fused: Any = None, *, ratio: int,
         m = _cube(ms, "ms")
         P = _cube(pan, "pan")
         up = _ms_up(m, ri, ms_up, f.shape[1:]) if fr_convention == "toolbox" else None
-        conv.update({"fr_convention": fr_convention, "pan_degradation": pan_degradation,
+        H, W = f.shape[1:]
+        conv.update({"fr_block_edges": fr_block_edges,
+                     "fr_block_area": ([H, W] if fr_block_edges != "crop" or (H % block == 0 and W % block == 0)
+                                       else [H // block * block, W // block * block]),
+                     "fr_convention": fr_convention, "pan_degradation": pan_degradation,
                      "mtf_design": mtf_design, "mtf_gain": mtf_gain, "sensor": str(sensor) if sensor is not None else None,
                      "gnyq": np.asarray(gnyq).tolist() if gnyq is not None else None,
                      "ms_up": "given" if ms_up is not None else "interp23tap(ms)", "q2n_uint16": bool(q2n_uint16)})
-        common = {"block": block, "convention": fr_convention}
+        common = {"block": block, "convention": fr_convention, "block_edges": fr_block_edges}
         q_val, dl, ds = qnr(f, m, P, ratio=ri, ms_up=up, pan_degradation=pan_degradation, sensor=sensor,
                             mtf_design=mtf_design, return_components=True, **common)
         out.update({"d_lambda": dl, "d_s": ds, "qnr": q_val})

@@ -53,6 +53,7 @@ import numpy as np
 
 from hysupp.errors import InputError, ParameterError
 from hysupp.nn.fusion_training import aligned_patch_grid
+from hysupp.physics.sampling import check_ratio
 
 __all__ = ["DatasetSampler", "train_on_dataset"]
 
@@ -160,7 +161,6 @@ def train_on_dataset(method: Any, dataset: Any, *, sensor: str | None = None, it
     """
     from hysupp.nn.fusion_training import TrainingData, json_plain
     from hysupp.nn.training import torch_session
-    from hysupp.physics.sampling import check_ratio_power_of_two
 
     trains = getattr(method, "trains_on_datasets", None)
     if trains is None:
@@ -175,7 +175,7 @@ def train_on_dataset(method: Any, dataset: Any, *, sensor: str | None = None, it
                                     session=s, cache_mb=cache_mb)
     s = session
     ratio = int(dataset.ratio)
-    check_ratio_power_of_two(ratio, f"{method.name} training")
+    check_ratio(ratio, f"{method.name} training")
     if dataset.scale is not None:
         norm, extra = float(dataset.scale), 1.0
     else:

@@ -124,14 +124,15 @@ def pansharpening_training_data(ms: np.ndarray, pan: np.ndarray, ratio: int, sen
     """Wald's reduced-resolution training pair of ``ms`` ``(L, h, w)`` and ``pan`` ``(H, W)`` or
     ``(1, H, W)`` (module docstring), normalised by ``scale`` (default: :func:`normalisation_scale`
     of the inputs)."""
-    from hysupp.physics.sampling import check_ratio_power_of_two, expand
+    from hysupp.physics.sampling import check_ratio, expand
     from hysupp.simulate.fusion import wald_pansharpening_pair
 
-    check_ratio_power_of_two(int(ratio), "fusion-net training")
+    check_ratio(ratio, "fusion-net training")
     ms = np.asarray(ms, dtype=np.float64)
     pan = np.asarray(pan, dtype=np.float64)
     pan = pan[None] if pan.ndim == 2 else pan
-    pair = wald_pansharpening_pair(ms, pan, int(ratio), dtype=np.float64, **_sensor_args(sensor))
+    pair = wald_pansharpening_pair(ms, pan, int(ratio), dtype=np.float64, pan_degradation="mtf",
+                                   **_sensor_args(sensor))
     s = normalisation_scale(ms, pan) if scale is None else float(scale)
     low = pair.low.require_cube() / s
     mtf = pair.protocol.get("mtf", {})
@@ -146,9 +147,9 @@ def pansharpening_training_data(ms: np.ndarray, pan: np.ndarray, ratio: int, sen
 
 def full_resolution_inputs(ms: np.ndarray, pan: np.ndarray, ratio: int, scale: float) -> TrainingData:
     """The full-resolution inputs of a trained network (no target), normalised by ``scale``."""
-    from hysupp.physics.sampling import check_ratio_power_of_two, expand
+    from hysupp.physics.sampling import check_ratio, expand
 
-    check_ratio_power_of_two(int(ratio), "fusion-net inference")
+    check_ratio(ratio, "fusion-net inference")
     m = np.asarray(ms, dtype=np.float64) / scale
     p = np.asarray(pan, dtype=np.float64)
     p = (p[None] if p.ndim == 2 else p) / scale

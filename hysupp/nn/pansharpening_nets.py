@@ -97,9 +97,9 @@ class PanNet(nn.Module):
 
     def __init__(self, n_bands: int, ratio: int = 4, *, features: int = 32, blocks: int = 4) -> None:
         super().__init__()
-        if ratio % 2:
-            raise ParameterError(f"PanNet: the transposed-convolution upsampling needs an even ratio, got {ratio}")
-        self.up = nn.ConvTranspose2d(n_bands, n_bands, 2 * ratio, stride=ratio, padding=ratio // 2)
+        # kernel 2r (even r, the published 8 x 8 at r = 4) or 2r - 1 (odd r): output exactly r x the input, each
+        # MS pixel's footprint centred on PAN pixel r i + r // 2 (the interp23tap grid)
+        self.up = nn.ConvTranspose2d(n_bands, n_bands, 2 * ratio - ratio % 2, stride=ratio, padding=ratio // 2)
         self.head = nn.Conv2d(n_bands + 1, features, 3, padding=1)
         self.body = nn.Sequential(*[ResBlock(features) for _ in range(blocks)])
         self.tail = nn.Conv2d(features, n_bands, 3, padding=1)

@@ -96,7 +96,7 @@ def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None 
     method : str
         One of :data:`~hysupp.fusion.tiled.TILED_METHODS`.
     ratio : int, optional
-        Resolution ratio (power of two); default ``H // h``.
+        Resolution ratio (any integer >= 2); default ``H // h``.
     sensor : str, optional
         MTF table entry (WV2, QB, ...) of the MTF-GLP filters.
     tile : int

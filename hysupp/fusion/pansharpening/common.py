@@ -1,27 +1,33 @@
 r"""Kernels shared by the pansharpening methods (the toolbox's ``Tools/`` folder, from the equations).
 
-All images are float64 arrays ``(bands, H, W)``; ``pan`` is ``(1, H, W)``.
+All images are float64 arrays ``(bands, H, W)``; ``pan`` is ``(1, H, W)``. Every kernel works at
+any integer ratio >= 2.
 
-* :func:`expand` -- the MS interpolated to the PAN grid with the 23-tap polynomial kernel
-  (``interp23tap``; the EXP baseline and every method's :math:`\widetilde{M}`).
+* :func:`expand` -- the MS interpolated to the PAN grid (:func:`hysupp.physics.sampling.expand`:
+  ``interp23tap`` for power-of-two ratios, the 12-point Lagrange interpolator otherwise; the EXP
+  baseline and every method's :math:`\widetilde{M}`).
 * :func:`mtf_lowpass` -- per-band MTF-matched Gaussian filters of a sensor
   (``genMTF`` + ``imfilter(..., 'replicate')``, :func:`hysupp.physics.mtf.mtf_blur` with the
   toolbox kernel design).
 * :func:`glp_lowpass` -- the generalised Laplacian pyramid low-pass: MTF filter, decimation by
-  ``ratio`` at the toolbox phase (``imresize(., 1/r, 'nearest')``), ``interp23tap`` back.
+  ``ratio`` at the toolbox phase (``imresize(., 1/r, 'nearest')``, pixel ``i r + r // 2``),
+  the expansion back.
 * :func:`match_pan` -- PAN histogram matching (mean/std) to each MS band.
 * :func:`injection_ratio`, :func:`regression_gain` -- the usual injection gains.
+
+Resampling helpers (:func:`expand`, :func:`check_ratio`, :func:`imresize_down_up`) live in
+:mod:`hysupp.physics.sampling` and are re-exported here for the methods.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 
 import numpy as np
 
 from hysupp.errors import InputError
-from hysupp.physics.sampling import check_ratio_power_of_two, expand  # noqa: F401 - C.check_ratio_power_of_two
+from hysupp.physics.mtf import toolbox_dc_gain
+from hysupp.physics.sampling import check_ratio, expand, imresize_down_up  # noqa: F401 (re-exported)
 
 #: Size of the toolbox's MTF kernels.
 MTF_TAPS = 41
@@ -54,25 +60,8 @@ def mtf_lowpass(x: np.ndarray, ratio: int, gains: np.ndarray) -> np.ndarray:
     g = np.broadcast_to(np.asarray(gains, dtype=np.float64), (x.shape[0],))
     y = np.asarray(mtf_blur(gnyq=g, ratio=ratio, taps=MTF_TAPS, design="toolbox",
                             mode="replicate").forward(x), dtype=np.float64)
-    dc = np.array([toolbox_dc_gain(float(gi), int(ratio)) for gi in g])
+    dc = np.array([toolbox_dc_gain(float(gi), int(ratio), MTF_TAPS) for gi in g])
     return y * dc[:, None, None]
-
-
-@functools.lru_cache(maxsize=256)
-def toolbox_dc_gain(gnyq: float, ratio: int, taps: int = MTF_TAPS, beta: float = 0.5) -> float:
-    r"""Sum of the *unnormalised* toolbox kernel ``fwind1(Hd, kaiser(N))`` (``genMTF.m``).
-
-    MATLAB's ``fwind1`` does not rescale its output, so the toolbox's MTF kernels have a DC gain
-    slightly below 1 (0.99890 for gain 0.35, ratio 4, 41 taps): the frequency-sampled Gaussian
-    :math:`h_0 = \mathcal F^{-1}[H_d]` sums to :math:`H_d(0) = 1`, and the radial Kaiser window
-    :math:`w` (1 at the centre only) removes a little mass. :func:`hysupp.physics.mtf.mtf_kernel`
-    normalises its kernels to unit sum; :func:`mtf_lowpass` multiplies its output back by this
-    gain so that the methods reproduce the toolbox (relative difference 1e-3 otherwise, measured
-    against the toolbox under GNU Octave, ``benchmarks/parity_pansharpening.py``).
-    """
-    from hysupp.physics.mtf import toolbox_dc_gain as mtf_toolbox_dc_gain
-
-    return mtf_toolbox_dc_gain(gnyq, ratio, taps, beta)
 
 
 def decimate(x: np.ndarray, ratio: int) -> np.ndarray:
@@ -117,9 +106,26 @@ def gauss_lowpass(x: np.ndarray, ratio: int) -> np.ndarray:
     return mtf_lowpass(x, ratio, np.full(x.shape[0], g))
 
 
+#: Samples per chunk of :func:`std2` (a few hundred kB: the centred chunk stays in cache).
+_STD_CHUNK = 1 << 16
+
+
 def std2(x: np.ndarray) -> np.ndarray:
-    """Per-band sample standard deviation (MATLAB ``std2``: normalised by ``n - 1``)."""
-    return x.reshape(x.shape[0], -1).std(axis=1, ddof=1)
+    """Per-band sample standard deviation (MATLAB ``std2``: normalised by ``n - 1``).
+
+    Two passes (mean, then the centred sum of squares) over chunks of each band, so no full-size
+    centred copy is made (``np.std`` allocates one the size of the whole cube)."""
+    flat = np.asarray(x, dtype=np.float64).reshape(x.shape[0], -1)
+    n = flat.shape[1]
+    out = np.empty(flat.shape[0])
+    for band, v in enumerate(flat):
+        m = v.mean()
+        acc = 0.0
+        for i in range(0, n, _STD_CHUNK):
+            d = v[i:i + _STD_CHUNK] - m
+            acc += float(d @ d)
+        out[band] = math.sqrt(acc / (n - 1)) if n > 1 else 0.0
+    return out
 
 
 def mean2(x: np.ndarray) -> np.ndarray:
@@ -145,7 +151,9 @@ def covariance_gain(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def levels(ratio: int) -> int:
-    """Number of dyadic levels for ``ratio`` (``ceil(log2(ratio))``)."""
+    """Number of dyadic levels for ``ratio``: ``ceil(log2(ratio))``, the smallest dyadic analysis
+    whose approximation is at least as coarse as the MS grid (``log2(ratio)`` for the toolbox's
+    power-of-two ratios; 2 for ratio 3, 3 for ratios 5 to 8)."""
     return math.ceil(math.log2(ratio))
 
 
@@ -204,14 +212,6 @@ def box_lowpass(x: np.ndarray, size: int) -> np.ndarray:
     if size % 2 == 0:
         raise InputError(f"box filter size must be odd, got {size}")
     return uniform_filter(np.asarray(x, dtype=np.float64), size=(1, size, size), mode="nearest")
-
-
-def imresize_down_up(x: np.ndarray, ratio: int) -> np.ndarray:
-    """``imresize(imresize(x, 1/ratio), ratio)`` (bicubic with antialiasing down, bicubic up)."""
-    from hysupp.physics.sampling import bicubic
-    from hysupp.simulate.fusion import ImresizeBicubic
-
-    return np.asarray(bicubic(ImresizeBicubic(ratio).forward(x), ratio), dtype=np.float64)
 
 
 def gs_inject(ms_up: np.ndarray, I: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -26,7 +26,6 @@ class CSPansharpener(Pansharpener):
     params: ClassVar[tuple[Param, ...]] = ()
 
     def _prepare(self, ms: np.ndarray, pan: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
-        C.check_ratio_power_of_two(ratio, self.name)
         return ms, pan, ratio, C.expand(ms, ratio)
 
 
@@ -323,7 +322,11 @@ class BDSD(CSPansharpener):
 
     where :math:`M^d = \mathrm{imresize}(\widetilde M, 1/r)` (bicubic), :math:`M^{dLP}` its MTF
     low-pass (sensor MS gains), :math:`P^{LP}_d` the PAN filtered with the sensor's PAN MTF and
-    decimated (offset 2, as the toolbox). ``block_size`` (in PAN pixels, even, a multiple of the
+    decimated at phase :math:`\lfloor r/2 \rfloor` (pixels :math:`i r + \lfloor r/2 \rfloor`: the
+    grid of the MS samples in :math:`\widetilde M` and of the toolbox's ``imresize(., 1/r,
+    'nearest')``). The toolbox's ``BDSD.m`` hard-codes the offset 2 (``pan_LP(3:ratio:end, ...)``),
+    which is this phase at its ratio 4 but leaves too few rows at ratio 2 (it fails) and samples
+    off-centre at ratio 8. ``block_size`` (in PAN pixels, even, a multiple of the
     ratio dividing the image) estimates :math:`\gamma` per block; 0 (default) uses the whole
     image, as in Vivone et al. (2015).
 
@@ -351,7 +354,7 @@ class BDSD(CSPansharpener):
 
     def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         from hysupp.physics.mtf import get_sensor
-        from hysupp.simulate.fusion import ImresizeBicubic
+        from hysupp.physics.sampling import ImresizeBicubic
 
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         L, H, W = ms_up.shape
@@ -361,7 +364,7 @@ class BDSD(CSPansharpener):
                              f"the image size {H} x {W}")
         gains, used = C.sensor_gains(sensor, L)
         pan_gain = get_sensor(used.split()[0]).pan_gnyq
-        pan_lp_d = C.mtf_lowpass(pan, ratio, np.array([pan_gain]))[:, 2::ratio, 2::ratio]
+        pan_lp_d = C.decimate(C.mtf_lowpass(pan, ratio, np.array([pan_gain])), ratio)
         ms_d = np.asarray(ImresizeBicubic(ratio).forward(ms_up), dtype=np.float64)
         ms_lp_d = C.mtf_lowpass(ms_d, ratio, gains)
         blocks_r = [(0, H)] if not S else [(r, r + S) for r in range(0, H, S)]

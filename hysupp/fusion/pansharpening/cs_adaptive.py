@@ -76,7 +76,7 @@ class BDSD_PC(CSPansharpener):
 
     def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         from hysupp.physics.mtf import get_sensor
-        from hysupp.simulate.fusion import ImresizeBicubic
+        from hysupp.physics.sampling import ImresizeBicubic
 
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         L, H, W = ms_up.shape

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from hysupp.fusion.pansharpening.common import check_ratio_power_of_two, expand
+from hysupp.fusion.pansharpening.common import expand
 from hysupp.methods.base import FusionResult, Pansharpener
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -20,8 +20,9 @@ class EXP(Pansharpener):
 
     :math:`\widehat{M} = \widetilde{M} = \mathcal I_{23}(M)`, the ``interp23tap`` expansion of
     Aiazzi et al. (2002) used as the reference interpolation by the pansharpening toolbox
-    (circular borders, toolbox phase; :func:`hysupp.physics.sampling.interp23tap`). Power-of-two
-    ratios only.
+    (circular borders, toolbox phase; :func:`hysupp.physics.sampling.interp23tap`). Any integer
+    ratio: the toolbox's dyadic cascade for powers of two, the 12-point Lagrange interpolator of
+    the same order otherwise.
 
     References
     ----------
@@ -46,5 +47,5 @@ class EXP(Pansharpener):
         "doi:10.1109/TGRS.2002.803623")
 
     def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
-        check_ratio_power_of_two(ratio, self.name)
-        return FusionResult(fused=expand(ms, ratio), info={"interpolation": "interp23tap"})
+        return FusionResult(fused=expand(ms, ratio), info={"interpolation": "interp23tap" if ratio & (ratio - 1) == 0
+                                                           else "lagrange-12"})

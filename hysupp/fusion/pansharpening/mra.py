@@ -26,24 +26,32 @@ _VIVONE_2015 = ("G. Vivone et al., \"A critical comparison among pansharpening a
 
 
 class MRAPansharpener(Pansharpener):
-    """Shared input handling: float cubes, power-of-two ratio, the expanded MS."""
+    """Shared input handling: float cubes, the ratio, the expanded MS."""
 
     def _prepare(self, ms: np.ndarray, pan: np.ndarray, ratio: int) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
-        C.check_ratio_power_of_two(ratio, self.name)
         return ms, pan, ratio, C.expand(ms, ratio)
 
 
+def box_size(ratio: int) -> int:
+    """Side of the HPF/SFIM box low-pass: the smallest odd size not below the ratio, so the box is
+    centred on a pixel (shift-free): ``ratio + 1`` for even ratios (the toolbox's ``ratio + 1`` at
+    its ratios 2, 4, 8), ``ratio`` for odd ones (an even box, as ``fspecial('average', ratio + 1)``
+    would give, has no centre pixel and shifts the details by half a pixel)."""
+    return 2 * (int(ratio) // 2) + 1
+
+
 class _BoxMRA(MRAPansharpener):
-    """HPF / SFIM: PAN equalised to each band by its own std, box low-pass of ``ratio + 1`` pixels."""
+    """HPF / SFIM: PAN equalised to each band by its own std, box low-pass of :func:`box_size` pixels."""
 
     multiplicative: ClassVar[bool] = False
 
     def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         P = C.match_pan(pan, ms_up)
-        P_lp = C.box_lowpass(P, ratio + 1)
+        size = box_size(ratio)
+        P_lp = C.box_lowpass(P, size)
         fused = ms_up * (P / (P_lp + C.EPS)) if self.multiplicative else ms_up + P - P_lp
-        return FusionResult(fused=fused, info={"lowpass": f"box {ratio + 1} x {ratio + 1}"})
+        return FusionResult(fused=fused, info={"lowpass": f"box {size} x {size}"})
 
 
 @register
@@ -51,7 +59,8 @@ class HPF(_BoxMRA):
     r"""HPF: high-pass filtering, :math:`\widehat M_l = \widetilde M_l + P_l - B_{r+1} * P_l`.
 
     :math:`P_l` is the PAN matched to :math:`\widetilde M_l` (mean, std) and :math:`B_{r+1}` the
-    :math:`(r+1)\times(r+1)` box filter (replicate borders).
+    :math:`(r+1)\times(r+1)` box filter (replicate borders) for even ratios, :math:`r \times r` for
+    odd ones (:func:`box_size`: the box stays centred).
 
     References
     ----------
@@ -76,7 +85,7 @@ class HPF(_BoxMRA):
 @register
 class SFIM(_BoxMRA):
     r"""SFIM: smoothing-filter-based intensity modulation,
-    :math:`\widehat M_l = \widetilde M_l \, P_l / (B_{r+1} * P_l)`.
+    :math:`\widehat M_l = \widetilde M_l \, P_l / (B_{r+1} * P_l)` (box of :func:`box_size`, as HPF).
 
     References
     ----------
@@ -195,7 +204,9 @@ class _GLP(MRAPansharpener):
         raise NotImplementedError
 
     def _glp(self, ms: np.ndarray, pan: np.ndarray, ratio: int, sensor: str | None,
-             matched: bool, stats: dict | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict]:
+             matched: bool, stats: dict | None = None) -> tuple[np.ndarray, np.ndarray, tuple, np.ndarray, dict]:
+        """``(ms_up, pan, (a, b), P_lp, info)``: the equalised PAN is :math:`P_l = a_l P + b_l`
+        (:meth:`_matched`; ``a = 1, b = 0`` unmatched), never formed for all bands at once."""
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         gains, used = C.sensor_gains(sensor, ms.shape[0])
         L = ms.shape[0]
@@ -206,9 +217,13 @@ class _GLP(MRAPansharpener):
             b = C.mean2(ms_up) - a * pan.mean()
         else:
             a, b = np.ones(L), np.zeros(L)
-        P = pan * a[:, None, None] + b[:, None, None]
         P_lp = C.glp_lowpass_affine(pan, a, b, ratio, gains)
-        return ms_up, pan, P, P_lp, {"sensor": used, "gnyq": gains.tolist()}
+        return ms_up, pan, (a, b), P_lp, {"sensor": used, "gnyq": gains.tolist()}
+
+    @staticmethod
+    def _matched(pan: np.ndarray, ab: tuple[np.ndarray, np.ndarray], band: int) -> np.ndarray:
+        """The PAN equalised to one band, :math:`a_l P + b_l` ``(H, W)``."""
+        return pan[0] * ab[0][band] + ab[1][band]
 
 
 @register
@@ -244,8 +259,11 @@ class MTF_GLP(_GLP):
               stats: dict | None = None) -> FusionResult:
         """``stats`` (optional): ``{"scale": a, "offset": b}`` of the PAN equalisation
         (:meth:`matching`), precomputed on a whole scene; computed from the inputs when None."""
-        ms_up, _, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=True, stats=stats)
-        return FusionResult(fused=self.inject(ms_up, P, P_lp), info=info)
+        ms_up, pan, ab, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=True, stats=stats)
+        fused = np.subtract(ms_up, P_lp, out=ms_up)       # :meth:`inject`, band by band in place
+        for band in range(fused.shape[0]):
+            fused[band] += self._matched(pan, ab, band)
+        return FusionResult(fused=fused, info=info)
 
     @staticmethod
     def inject(ms_up: np.ndarray, P: np.ndarray, P_lp: np.ndarray) -> np.ndarray:
@@ -281,8 +299,11 @@ class MTF_GLP_HPM(_GLP):
     def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
               stats: dict | None = None) -> FusionResult:
         """``stats``: as :meth:`MTF_GLP.fuse`."""
-        ms_up, _, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=True, stats=stats)
-        return FusionResult(fused=self.inject(ms_up, P, P_lp), info=info)
+        ms_up, pan, ab, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=True, stats=stats)
+        fused = np.empty_like(ms_up)
+        for band in range(fused.shape[0]):
+            fused[band] = self.inject(ms_up[band], self._matched(pan, ab, band), P_lp[band])
+        return FusionResult(fused=fused, info=info)
 
     @staticmethod
     def inject(ms_up: np.ndarray, P: np.ndarray, P_lp: np.ndarray) -> np.ndarray:
@@ -319,7 +340,7 @@ class MTF_GLP_FS(_GLP):
               stats: dict | None = None) -> FusionResult:
         """``stats`` (optional): ``{"gains": g}`` computed on a whole scene (a tiled run's global
         statistics); estimated from the inputs when None."""
-        ms_up, pan, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=False)
+        ms_up, pan, _, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=False)
         if stats is not None:
             g = np.asarray(stats["gains"], dtype=np.float64)
         else:
@@ -327,7 +348,7 @@ class MTF_GLP_FS(_GLP):
             num = ((ms_up - C.mean2(ms_up)[:, None, None]).reshape(len(ms_up), -1) @ Pc)
             den = ((P_lp - C.mean2(P_lp)[:, None, None]).reshape(len(P_lp), -1) @ Pc)
             g = num / np.where(np.abs(den) > C.EPS, den, C.EPS)
-        return FusionResult(fused=self.inject(ms_up, P, P_lp, g), info={**info, "gains": g.tolist()})
+        return FusionResult(fused=self.inject(ms_up, pan, P_lp, g), info={**info, "gains": g.tolist()})
 
     @staticmethod
     def inject(ms_up: np.ndarray, P: np.ndarray, P_lp: np.ndarray, gains: np.ndarray) -> np.ndarray:
@@ -364,8 +385,8 @@ class MTF_GLP_CBD(_GLP):
     def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None,
               stats: dict | None = None) -> FusionResult:
         """``stats``: as :meth:`MTF_GLP_FS.fuse`."""
-        ms_up, _, P, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=False)
+        ms_up, pan, _, P_lp, info = self._glp(ms, pan, ratio, sensor, matched=False)
         g = C.covariance_gain(ms_up, P_lp) if stats is None else np.asarray(stats["gains"], dtype=np.float64)
-        return FusionResult(fused=self.inject(ms_up, P, P_lp, g), info={**info, "gains": g.tolist()})
+        return FusionResult(fused=self.inject(ms_up, pan, P_lp, g), info={**info, "gains": g.tolist()})
 
     inject = staticmethod(MTF_GLP_FS.inject)
