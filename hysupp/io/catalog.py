@@ -39,7 +39,6 @@ Example
 from __future__ import annotations
 
 import difflib
-import hashlib
 import os
 import re
 import shutil
@@ -53,10 +52,11 @@ import numpy as np
 
 from hysupp.errors import DatasetError
 from hysupp.io.shipped import USGS_1995_RESOURCE
+from hysupp.records import file_sha256
 from hysupp.scene import Scene
 
 __all__ = ["DATASETS", "DataFile", "Dataset", "KINDS", "Source", "UNREGISTERED", "assemble", "cache_dir",
-           "dataset_key", "describe_source", "fetch", "fetch_file", "file_sha256", "find_dataset", "get_dataset",
+           "dataset_key", "describe_source", "fetch", "fetch_file", "find_dataset", "get_dataset",
            "is_offline", "local_path", "mirror_url", "suggest", "unknown_name_message"]
 
 #: What an entry holds: an image (with or without truth), a spectral library, a fusion pair, a
@@ -725,15 +725,6 @@ def local_path(f: DataFile, cache: str | os.PathLike | None = None) -> Path:
     if f.shipped is not None:
         return _shipped_path(f)
     return Path(cache if cache is not None else cache_dir()) / f.path
-
-
-def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """SHA-256 of a file's bytes (hex)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _human(n: float) -> str:
