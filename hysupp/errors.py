@@ -43,6 +43,14 @@ class DivergenceError(HysuppError, FloatingPointError):
     iteration (raised through :func:`hysupp.optim.guards.check_finite`)."""
 
 
+class DatasetError(HysuppError, OSError):
+    """A registered data set could not be provided: unknown name, a file whose SHA-256 differs from
+    the registry's (the message names the data set, the file, the expected and found checksums and the
+    remedy), or a file that is missing while offline or that no source could provide (the message
+    names the URL and the cache path where the file can be placed by hand). An ``OSError``, like the
+    errors of a file that cannot be opened."""
+
+
 # ------------------------------------------------------------------------------------------ warnings
 class HysuppWarning(UserWarning):
     """Base class of every warning hysupp raises: something doubtful that still ran.

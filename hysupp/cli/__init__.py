@@ -7,6 +7,7 @@ import click
 from hysupp import __version__
 from hysupp.cli.common import HysuppGroup
 from hysupp.cli.bench import bench
+from hysupp.cli.datasets import datasets
 from hysupp.cli.fuse import fuse
 from hysupp.cli.info import info
 from hysupp.cli.list_methods import list_command
@@ -41,5 +42,6 @@ main.add_command(list_command)
 main.add_command(simulate)
 main.add_command(train)
 main.add_command(sr)
+main.add_command(datasets)
 
 __all__ = ["main"]

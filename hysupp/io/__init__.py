@@ -98,13 +98,17 @@ def load(path: str | os.PathLike, *, key: str | None = None, truth: str | os.Pat
     ----------
     path : path-like
         ``.mat`` (v5 or v7.3), ENVI (``.hdr`` or its data file, ``.sli`` libraries), ``.tif``,
-        ``.npy``, ``.npz`` or a spectra ``.csv``.
+        ``.npy``, ``.npz`` or a spectra ``.csv``; or the name of a registered data set
+        (``"samson"``, ``"jasper-ridge"``: :mod:`hysupp.io.catalog`, ``hysupp datasets list``),
+        fetched into the user cache on first use, verified, and read with its ground truth. An
+        existing path always wins over a name.
     key : str, optional
         The variable to read from a ``.mat``/``.npz`` whose layout is ambiguous. An unknown key
         raises :class:`~hysupp.errors.LayoutError` listing the variables (name, shape, dtype).
     truth : path-like, optional
         A separate ground-truth file (e.g. Samson's ``end3.mat``) merged with
-        :meth:`Scene.with_truth` (pixel order and band selection of the truth are honoured).
+        :meth:`Scene.with_truth` (pixel order and band selection of the truth are honoured). For a
+        data set name it replaces the registered truth.
     scale : float, optional
         Multiplies the cube (for library/endmember-only files: the spectra; also a PAN band in
         ``extras['pan']``). Integer data are never scaled implicitly: they are read with their
@@ -120,7 +124,10 @@ def load(path: str | os.PathLike, *, key: str | None = None, truth: str | os.Pat
     Raises
     ------
     InputError
-        Missing or unreadable file, unsupported extension, inconsistent arrays.
+        Missing or unreadable file, unsupported extension, inconsistent arrays; a bare name that is
+        neither a file nor a registered data set (the message suggests close names).
+    DatasetError
+        A data set file that cannot be fetched or whose SHA-256 differs from the registry's.
     LayoutError
         Unknown ``key``, or a file whose variables fit no layout or several (pass ``key=``).
 
@@ -132,12 +139,46 @@ def load(path: str | os.PathLike, *, key: str | None = None, truth: str | os.Pat
     ((156, 95, 95), (3, 95, 95))
     """
     p = Path(path)
-    scene, _ = _read(p, key)
+    bare_word = isinstance(path, str) and not p.suffix and len(p.parts) == 1 and not p.exists()
+    if isinstance(path, str) and not p.exists():
+        from hysupp.io.catalog import find_dataset
+
+        dataset = find_dataset(path)
+        if dataset is not None:
+            return _load_dataset(dataset, key=key, truth=truth, scale=scale, dtype=dtype)
+    try:
+        scene, _ = _read(p, key)
+    except InputError as exc:
+        if bare_word and str(exc).startswith("file not found"):  # perhaps a mistyped data set name
+            from hysupp.io.catalog import unknown_name_message
+
+            raise InputError(f"{exc}; {unknown_name_message(path)}") from None
+        raise
     scene = finalize(scene, scale=scale, dtype=dtype)
     if truth is not None:
         truth_scene = load(truth, dtype=dtype)
         scene = scene.with_truth(truth_scene)
     return scene
+
+
+def _load_dataset(dataset: Any, *, key: str | None, truth: str | os.PathLike | None, scale: float | None,
+                  dtype: Any) -> Scene:
+    """A registered data set (:mod:`hysupp.io.catalog`), fetched on first use: its image file with the
+    entry's key and scale (explicit arguments win), its truth files (or ``truth``) merged in order."""
+    from dataclasses import replace
+
+    from hysupp.io.catalog import assemble, describe_source, fetch
+
+    paths = fetch(dataset)
+    scene = load(paths[dataset.read], key=key if key is not None else dataset.key,
+                 scale=scale if scale is not None else dataset.scale, dtype=dtype)
+    for t in ([truth] if truth is not None else [paths[t] for t in dataset.truth]):
+        scene = scene.with_truth(load(t, dtype=dtype))
+    scene = assemble(dataset, scene)
+    return replace(scene, name=dataset.name,
+                   notes=[f"data set {dataset.name!r} of the registry ({dataset.title}), read from "
+                          f"{str(paths[dataset.read])!r}"] + scene.notes,
+                   extras={**scene.extras, "dataset": describe_source(dataset, paths)})
 
 
 # ---------------------------------------------------------------------------------------------

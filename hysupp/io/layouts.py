@@ -10,7 +10,8 @@ layout                variables
 ``hysupp``            ``Y (L, N)``, ``E (L, p)``, ``A (p, N)``, ``D (L, M)``, scalars ``H, W``
                       (+ ``p, L, N, M``), ``index`` (0-based), ``labels``; row-major pixels
 ``funmix``            same arrays with FUnmix's scalars ``h, w, r, p, n, m`` (``p`` = bands)
-``zhu``               ``V (L, N)``, ``nRow``, ``nCol``: column-major pixels (Samson, Jasper, Urban)
+``zhu``               ``V`` or ``Y (L, N)``, ``nRow``, ``nCol``: column-major pixels (Samson, Jasper,
+                      Urban); Jasper's ``SlectBands`` -> ``extras['source_bands']`` (0-based)
 ``zhu-truth``         ``M (L, p)``, ``A (p, N)``, ``cood`` names: pixels column-major
                       (``extras['pixel_order'] = "F"``, honoured by ``Scene.with_truth``)
 ``endmembers``        ``M``/``E (L, p)`` with names (``cood``/``labels``), optional ``waveLength``
@@ -216,7 +217,7 @@ def _interpret_key(ctx: _Ctx, key: str) -> Scene:
     # keys that are the primary variable of a specific layout
     if key == "Y" and _hysupp_fits(ctx):
         return _hysupp(ctx)  # type: ignore[return-value]
-    if key.lower() == "v" and ctx.ci("nRow") and ctx.ci("nCol"):
+    if key.lower() in ("v", "y") and ctx.ci("nRow") and ctx.ci("nCol"):
         return _zhu_image(ctx)  # type: ignore[return-value]
     if key.lower() == "datalib":
         return _usgs(ctx)  # type: ignore[return-value]
@@ -253,6 +254,8 @@ def _hysupp_fits(ctx: _Ctx) -> bool:
     core = [k for k in HYSUPP_ARRAYS if k in ctx.v and _is_num(ctx.v[k])]
     if not core or ("Y" in core and ctx.v["Y"].ndim != 2):  # a 3-D Y is a plain cube
         return False
+    if ctx.ci("nRow") and ctx.ci("nCol") and not any(k in ctx.v for k in ("H", "W", "h", "w")):
+        return False  # Zhu's image size (Jasper Ridge's Y): the zhu layout
     side = ctx.side_names()
     for k, val in ctx.v.items():
         if k in HYSUPP_ARRAYS or k in HYSUPP_EXTRA or k in side:
@@ -376,7 +379,7 @@ def _hysupp(ctx: _Ctx) -> Scene | None:
 # Zhu (Samson, Jasper Ridge, Urban)
 # =============================================================================================
 def _zhu_image(ctx: _Ctx) -> Scene | None:
-    vk, rk, ck = ctx.ci("V"), ctx.ci("nRow"), ctx.ci("nCol")
+    vk, rk, ck = ctx.ci("V") or ctx.ci("Y"), ctx.ci("nRow"), ctx.ci("nCol")  # Samson: V; Jasper Ridge: Y
     if not (vk and rk and ck) or not _is_num(ctx.v[vk]) or ctx.v[vk].ndim != 2:
         return None
     V = ctx.v[vk]
@@ -388,13 +391,21 @@ def _zhu_image(ctx: _Ctx) -> Scene | None:
     if N != H * W:
         raise ctx.error(f"{vk} has {N} pixels (columns) but {rk} x {ck} = {H} x {W} = {H * W}")
     nb = ctx.scalar(ctx.ci("nBand"))
-    if nb is not None and int(nb) != L:
+    sk = ctx.ci("SlectBands", "SelectBands")  # Jasper Ridge: the L kept channels (1-based) of nBand
+    kept = np.asarray(ctx.v[sk]).ravel() if sk and _is_num(ctx.v[sk]) else None
+    if kept is not None and kept.size != L:
+        kept = None
+    if nb is not None and int(nb) != L and kept is None:
         raise ctx.error(f"nBand = {int(nb)} but {vk} has {L} rows")
     cube = V.reshape(L, H, W, order="F")
     notes = [f"Zhu layout: {vk} ({L} x {N}) holds pixels in column-major order; reshaped with "
              f"order='F' to (L, H, W) = ({L}, {H}, {W})"]
-    scene = Scene(cube=cube, name=ctx.name, layout="zhu", notes=notes,
-                  extras={"source_pixel_order": "F"})
+    extras: dict[str, Any] = {"source_pixel_order": "F"}
+    if kept is not None:
+        extras["source_bands"] = kept.astype(np.int64) - 1
+        notes.append(f"{sk!r}: the {L} kept channels of {int(nb) if nb is not None else '?'} (0-based in "
+                     f"extras['source_bands'])")
+    scene = Scene(cube=cube, name=ctx.name, layout="zhu", notes=notes, extras=extras)
     return _with_side(ctx, scene, vk)
 
 
