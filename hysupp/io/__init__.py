@@ -43,15 +43,19 @@ from hysupp.io.matlab import read_usgs_splib
 from hysupp.io.spectra_csv import save_spectra_csv
 from hysupp.scene import Georef, Scene
 
-__all__ = ["load", "save", "describe", "format_description", "save_spectra_csv", "save_geotiff",
+__all__ = ["load", "load_library", "save", "describe", "format_description", "save_spectra_csv", "save_geotiff",
            "read_usgs_splib", "atomic_output", "check_target", "SUPPORTED_EXTENSIONS"]
 
 SUPPORTED_EXTENSIONS = (".mat", ".npz", ".npy", ".tif", ".tiff", ".csv", ".hdr", ".img", ".sli", ".dat")
 
 
-def _read(path: str | os.PathLike, key: str | None) -> tuple[Scene, FileInfo]:
+def _read(path: str | os.PathLike, key: str | None, layout: str | None = None,
+          role: str | None = None) -> tuple[Scene, FileInfo]:
     p = Path(path)
     suffix = p.suffix.lower()
+    if layout is not None and suffix not in (".mat", ".npz", ".npy"):
+        raise InputError(f"{str(p)!r}: layout= orders the axes of an array in a .mat/.npy/.npz file; "
+                         f"a {suffix or 'extensionless'} file declares its band order")
     if not p.exists():
         if suffix != ".hdr":
             from hysupp.io.envi import find_header
@@ -65,15 +69,15 @@ def _read(path: str | os.PathLike, key: str | None) -> tuple[Scene, FileInfo]:
     if suffix == ".mat":
         from hysupp.io.matlab import read_mat
 
-        return read_mat(p, key)
+        return read_mat(p, key, layout, role)
     if suffix == ".npz":
         from hysupp.io.arrays import read_npz
 
-        return read_npz(p, key)
+        return read_npz(p, key, layout, role)
     if suffix == ".npy":
         from hysupp.io.arrays import read_npy
 
-        return read_npy(p, key)
+        return read_npy(p, key, layout)
     if suffix in (".tif", ".tiff"):
         from hysupp.io.geotiff import read_geotiff
 
@@ -90,21 +94,29 @@ def _read(path: str | os.PathLike, key: str | None) -> tuple[Scene, FileInfo]:
                      f"{', '.join(SUPPORTED_EXTENSIONS)} or an ENVI data file with a sibling .hdr")
 
 
-def load(path: str | os.PathLike, *, key: str | None = None, truth: str | os.PathLike | None = None,
-         scale: float | None = None, dtype: Any = np.float32) -> Scene:
+def load(path: str | os.PathLike | Any, *, key: str | None = None, truth: str | os.PathLike | None = None,
+         scale: float | None = None, dtype: Any = np.float32, layout: str | None = None,
+         truth_key: str | None = None) -> Scene:
     """Read an image, library or truth file into a :class:`~hysupp.scene.Scene`.
 
     Parameters
     ----------
-    path : path-like
+    path : path-like or object
         ``.mat`` (v5 or v7.3), ENVI (``.hdr`` or its data file, ``.sli`` libraries), ``.tif``,
-        ``.npy``, ``.npz`` or a spectra ``.csv``.
+        ``.npy``, ``.npz`` or a spectra ``.csv``; or an in-memory image (a NumPy array, a SPy
+        ``SpyFile``/``ImageArray``, an ``xarray.DataArray``: :func:`hysupp.io.arrays.as_scene`).
     key : str, optional
         The variable to read from a ``.mat``/``.npz`` whose layout is ambiguous. An unknown key
         raises :class:`~hysupp.errors.LayoutError` listing the variables (name, shape, dtype).
     truth : path-like, optional
         A separate ground-truth file (e.g. Samson's ``end3.mat``) merged with
         :meth:`Scene.with_truth` (pixel order and band selection of the truth are honoured).
+    layout : str, optional
+        The axis order of a 3-D image in a ``.mat``/``.npy``/``.npz`` file or array (``"LHW"``,
+        ``"HWL"``, ...), instead of checking it (:mod:`hysupp.io.axes`).
+    truth_key : str, optional
+        The variable of the ``truth`` file to read: its endmembers ``(L, p)`` or abundances
+        (``(p, N)``/3-D), the rest of the file's truth attached when consistent.
     scale : float, optional
         Multiplies the cube (for library/endmember-only files: the spectra; also a PAN band in
         ``extras['pan']``). Integer data are never scaled implicitly: they are read with their
@@ -131,12 +143,62 @@ def load(path: str | os.PathLike, *, key: str | None = None, truth: str | os.Pat
     >>> s.shape, s.abundances.shape  # doctest: +SKIP
     ((156, 95, 95), (3, 95, 95))
     """
-    p = Path(path)
-    scene, _ = _read(p, key)
-    scene = finalize(scene, scale=scale, dtype=dtype)
+    if not isinstance(path, (str, os.PathLike)):
+        if key is not None:
+            raise InputError("key= selects a variable in a file; an in-memory image has none")
+        from hysupp.io.arrays import as_scene
+
+        scene = finalize(as_scene(path, layout=layout), scale=scale, dtype=dtype)
+    else:
+        p = Path(path)
+        scene, _ = _read(p, key, layout)
+        scene = finalize(scene, scale=scale, dtype=dtype)
     if truth is not None:
-        truth_scene = load(truth, dtype=dtype)
-        scene = scene.with_truth(truth_scene)
+        truth_scene, _ = _read(Path(truth), truth_key, None, "truth")
+        scene = scene.with_truth(finalize(truth_scene, scale=None, dtype=dtype))
+    elif truth_key is not None:
+        raise InputError("truth_key= names a variable of the truth file: pass truth= too")
+    return scene
+
+
+def load_library(path: str | os.PathLike, *, key: str | None = None, scale: float | None = None,
+                 dtype: Any = np.float32) -> Scene:
+    """Read a spectral library file: a Scene with ``library`` ``(L, M)``, its names and wavelengths.
+
+    Any file :func:`load` reads: a library layout (USGS ``datalib`` + ``names``, ENVI ``.sli``, a
+    ``.csv`` of spectra, a ``.mat``/``.npz`` matrix with its names); a truth file's endmembers are
+    used as the library (noted). ``key`` reads that variable as a library (bands as rows; a matrix
+    stored spectra x bands is transposed when its columns match the file's wavelengths), whatever
+    its name: ``key="A"`` reads a library stored as ``A``, which :func:`load` would take for
+    abundances when the file does not tell. ``scale`` multiplies the spectra.
+
+    Raises
+    ------
+    InputError
+        The file holds no library or endmembers (the message names its layout and variables).
+
+    Example
+    -------
+    >>> import numpy as np, os, tempfile, scipy.io
+    >>> path = os.path.join(tempfile.mkdtemp(), "lib.mat")
+    >>> scipy.io.savemat(path, {"A": np.random.default_rng(0).random((30, 4)), "names": ["a", "b", "c", "d"]})
+    >>> lib = load_library(path, key="A")
+    >>> lib.library.shape, lib.library_names
+    ((30, 4), ['a', 'b', 'c', 'd'])
+    """
+    p = Path(path)
+    scene, info = _read(p, key, None, "library")
+    scene = finalize(scene, scale=scale, dtype=dtype)
+    if scene.library is None and scene.endmembers is not None:
+        from dataclasses import replace
+
+        scene = replace(scene, library=scene.endmembers, library_names=scene.endmember_names,
+                        notes=[*scene.notes, f"the file's {scene.endmembers.shape[1]} endmembers used as the library"])
+    if scene.library is None:
+        listing = "" if not info.variables else " Variables: " + "; ".join(
+            f"{v['name']} {tuple(v['shape'])} {v['dtype']}" for v in info.variables)
+        raise InputError(f"{str(p)!r} holds no spectral library (read as {scene.layout!r}); pass key= (--library-key) "
+                         f"to name the library variable.{listing}")
     return scene
 
 

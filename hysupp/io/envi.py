@@ -24,11 +24,13 @@ from typing import Any
 
 import numpy as np
 
-from hysupp.errors import InputError
+from hysupp.errors import InputError, UnitsWarning
 from hysupp.io._common import FileInfo, bad_band_keep, drop_bad_bands, drop_bands, stem_name, to_nm, valid_mask
+from hysupp.io._warn import warn_user
 from hysupp.scene import Georef, Scene
 
-__all__ = ["find_header", "read_envi", "resolve_envi", "is_envi", "parse_map_info"]
+__all__ = ["find_header", "read_envi", "resolve_envi", "is_envi", "parse_map_info", "is_spectral_image",
+           "scene_from_spectral"]
 
 DATA_EXTENSIONS = ("", ".img", ".dat", ".sli", ".bsq", ".bil", ".bip", ".raw", ".bin", ".spc")
 
@@ -260,10 +262,19 @@ def check_header(hdr: Path, data: Path | None = None) -> dict[str, Any]:
     if data is not None:
         need = offset + dims[0] * dims[1] * dims[2] * DATA_TYPE_BYTES[code]
         have = data.stat().st_size
+        sizes = (f"({dims[0]} samples x {dims[1]} lines x {dims[2]} bands x {DATA_TYPE_BYTES[code]} "
+                 f"bytes + offset {offset})")
         if have < need:
             raise InputError(f"ENVI data file {str(data)!r} is truncated: {have} bytes, the header "
-                             f"({dims[0]} samples x {dims[1]} lines x {dims[2]} bands x {DATA_TYPE_BYTES[code]} "
-                             f"bytes + offset {offset}) needs {need}")
+                             f"{sizes} needs {need}")
+        if have > need:
+            plane = dims[0] * dims[1] * DATA_TYPE_BYTES[code]
+            extra = have - need
+            hint = (f": it holds {extra // plane} more band(s) than the header's 'bands = {dims[2]}'; fix "
+                    f"'bands' in the header" if extra % plane == 0 else
+                    "; check 'samples', 'lines', 'bands', 'data type' and 'header offset'")
+            raise InputError(f"ENVI data file {str(data)!r} has {have} bytes, the header {str(hdr)!r} "
+                             f"{sizes} describes {need}{hint}")
     return md
 
 
@@ -318,11 +329,11 @@ def _library(lib: Any, md: dict[str, Any], name: str, hdr: Path) -> Scene:
         library = drop_bands(library, keep, {"bbl == 0 or all NaN": int((~keep).sum())}, notes)
         wl = None if wl is None else wl[keep]
         fwhm = None if fwhm is None else fwhm[keep]
-    library = _apply_scaling(library, md, notes, band_axis=0, keep=keep)
+    extras: dict[str, Any] = {}
+    library = _apply_scaling(library, md, notes, band_axis=0, keep=keep, extras=extras, what="library")
     zt = md.get("z plot titles")
     if zt:
         notes.append(f"header 'z plot titles': {', '.join(zt) if isinstance(zt, list) else zt}")
-    extras: dict[str, Any] = {}
     if not keep.all():
         extras["kept_bands"] = np.flatnonzero(keep)
     return Scene(cube=None, library=library, library_names=names, wavelengths=wl, fwhm=fwhm, name=name,
@@ -330,18 +341,28 @@ def _library(lib: Any, md: dict[str, Any], name: str, hdr: Path) -> Scene:
 
 
 def _apply_scaling(arr: np.ndarray, md: dict[str, Any], notes: list[str], band_axis: int,
-                   keep: np.ndarray) -> np.ndarray:
+                   keep: np.ndarray, extras: dict[str, Any] | None = None, nodata: float | None = None,
+                   what: str = "cube") -> np.ndarray:
+    """Apply the header's ``data gain values`` / ``data offset values`` (``value = raw x gain +
+    offset``, per band) and ``reflectance scale factor`` (``value / factor``). Each applied scale is
+    noted, recorded in ``extras['units']['declared']`` and raises a
+    :class:`~hysupp.errors.UnitsWarning`; values equal to ``nodata`` (raw units) become NaN."""
     gain = _floats(md.get("data gain values"))
     offset = _floats(md.get("data offset values"))
     shape = [1] * arr.ndim
     shape[band_axis] = -1
-    if gain is not None or offset is not None:
-        arr = arr.astype(np.float64)
-        if gain is not None and gain.size == keep.size:
-            arr = arr * gain[keep].reshape(shape)
-        if offset is not None and offset.size == keep.size:
-            arr = arr + offset[keep].reshape(shape)
-        notes.append("applied header 'data gain values'/'data offset values'")
+    raw = arr
+    done: list[str] = []
+    for label, values, neutral in (("data gain values", gain, 1.0), ("data offset values", offset, 0.0)):
+        if values is not None and values.size != keep.size:
+            notes.append(f"header '{label}' has {values.size} values for {keep.size} bands: ignored")
+        elif values is not None and np.all(values == neutral):
+            pass
+        elif values is not None:
+            arr = arr.astype(np.float64)
+            arr = arr * values[keep].reshape(shape) if neutral == 1.0 else arr + values[keep].reshape(shape)
+            kept = values[keep]
+            done.append(f"{label} {kept.min():g}" + (f" .. {kept.max():g}" if kept.max() != kept.min() else ""))
     rsf = md.get("reflectance scale factor")
     if rsf is not None:
         try:
@@ -351,19 +372,44 @@ def _apply_scaling(arr: np.ndarray, md: dict[str, Any], notes: list[str], band_a
             notes.append(f"'reflectance scale factor' {rsf!r} is not a number: ignored")
         if factor > 0 and factor != 1.0:
             arr = arr.astype(np.float64) / factor
-            notes.append(f"divided by the header's reflectance scale factor {factor:g}")
+            done.append(f"reflectance scale factor {factor:g} (values divided by it)")
+        elif factor <= 0:
+            notes.append(f"'reflectance scale factor' {factor:g} is not positive: ignored")
+    if done:
+        if nodata is not None and not np.isnan(nodata) and arr is not raw:
+            arr[raw == nodata] = np.nan
+        text = "ENVI header " + "; ".join(done)
+        msg = f"applied the {text}" + ("; 'data ignore value' pixels set to NaN" if nodata is not None else "")
+        notes.append(msg)
+        warn_user(msg, UnitsWarning)
+        if extras is not None:
+            extras["units"] = {"declared": text, "of": what}
     return arr
 
 
-def _image(img: Any, md: dict[str, Any], name: str, hdr: Path) -> Scene:
+def _image(img: Any, md: dict[str, Any], name: str, hdr: Path | str) -> Scene:
     try:
         arr = np.asarray(img.load(dtype=img.dtype, scale=False))
     except Exception as exc:
         raise InputError(f"cannot read ENVI data of {str(hdr)!r}: {exc}") from exc
-    cube = np.ascontiguousarray(arr.transpose(2, 0, 1))
+    return _image_scene(arr, md, name, f"ENVI image ({md.get('interleave', '?')} interleave)")
+
+
+def _image_scene(arr: np.ndarray, md: dict[str, Any], name: str, what: str,
+                 bands: Any = None) -> Scene:
+    """The Scene of an ``(H, W, L)`` array with its ENVI metadata ``md`` (lower-case keys); ``bands``
+    is a SPy ``BandInfo`` used when ``md`` has no wavelengths."""
+    cube = np.ascontiguousarray(np.asarray(arr).transpose(2, 0, 1))
     L = cube.shape[0]
-    notes = [f"ENVI image ({md.get('interleave', '?')} interleave) read as (L, H, W) = {cube.shape}"]
+    notes = [f"{what} read as (L, H, W) = {cube.shape}"]
     raw_wl = _floats(md.get("wavelength"))
+    if raw_wl is None and bands is not None and getattr(bands, "centers", None) is not None:
+        raw_wl = _floats(list(bands.centers))
+        if raw_wl is not None and "wavelength units" not in md and getattr(bands, "band_unit", None):
+            md = {**md, "wavelength units": str(bands.band_unit)}
+        if raw_wl is not None and md.get("fwhm") is None and getattr(bands, "bandwidths", None) is not None:
+            md = {**md, "fwhm": list(bands.bandwidths)}
+        notes.append("wavelengths from the SPy image's band information (bands.centers)")
     if raw_wl is not None and raw_wl.size != L:
         notes.append(f"header has {raw_wl.size} wavelengths for {L} bands: ignored")
         raw_wl = None
@@ -390,7 +436,7 @@ def _image(img: Any, md: dict[str, Any], name: str, hdr: Path) -> Scene:
     if mask is not None:
         why = "non-finite" if nodata is None else f"equal to 'data ignore value' {nodata:g} or non-finite"
         notes.append(f"{int((~mask).sum())} pixels {why} marked invalid")
-    cube = _apply_scaling(cube, md, notes, band_axis=0, keep=keep)
+    cube = _apply_scaling(cube, md, notes, band_axis=0, keep=keep, extras=extras, nodata=nodata)
     georef = None
     if md.get("map info") is not None:
         cs = md.get("coordinate system string")
@@ -405,3 +451,44 @@ def _image(img: Any, md: dict[str, Any], name: str, hdr: Path) -> Scene:
         georef = Georef(nodata=nodata)
     return Scene(cube=cube, wavelengths=wl, fwhm=fwhm, mask=mask, georef=georef, name=name, layout="envi",
                  notes=notes, extras=extras)
+
+
+# ---------------------------------------------------------------------------------------------
+# SPy (spectral) image objects
+# ---------------------------------------------------------------------------------------------
+def is_spectral_image(obj: Any) -> bool:
+    """True for a SPy image: a ``SpyFile`` (``spectral.open_image``, ``envi.open``) or an
+    ``ImageArray`` (``SpyFile.load()``)."""
+    return type(obj).__module__.split(".")[0] == "spectral" and hasattr(obj, "bands") and hasattr(obj, "shape") \
+        and len(getattr(obj, "shape", ())) == 3
+
+
+def scene_from_spectral(obj: Any, *, name: str | None = None) -> Scene:
+    """A Scene from a SPy image (rows x columns x bands): the data (read with SPy's scale off, then
+    the header's gains/offsets and ``reflectance scale factor`` applied as :func:`read_envi` does),
+    wavelengths and FWHM (``bands.centers``/``bands.bandwidths`` or the ENVI metadata, in nm), bad
+    bands, ``data ignore value`` and ``map info``.
+
+    Raises
+    ------
+    InputError
+        When the object's data cannot be read.
+    """
+    md = {str(k).lower(): v for k, v in (getattr(obj, "metadata", None) or {}).items()}
+    filename = getattr(obj, "filename", None)
+    label = name or (stem_name(Path(filename)) if filename else "spectral-image")
+    kind = type(obj).__name__
+    if isinstance(obj, np.ndarray):
+        arr = np.asarray(obj)
+    else:
+        try:
+            arr = np.asarray(obj.load(dtype=obj.dtype, scale=False))
+        except Exception as exc:  # noqa: BLE001 - SPy raises several types on unreadable data
+            raise InputError(f"cannot read the data of the SPy image {filename or kind!r}: {exc}") from exc
+    if arr.ndim != 3:
+        raise InputError(f"SPy image {filename or kind!r} has shape {arr.shape}, expected (rows, columns, bands)")
+    scene = _image_scene(arr, md, label, f"SPy {kind} (rows, columns, bands)", bands=getattr(obj, "bands", None))
+    scene.layout = "spectral"
+    if filename:
+        scene.extras["source"] = str(filename)
+    return scene
