@@ -5,7 +5,7 @@ extension                   reader                                           wri
 =========================== ================================================ ====================
 ``.mat``                    :mod:`hysupp.io.matlab` (v5 and v7.3) +          HySUPP layout
                             :mod:`hysupp.io.layouts`                         (``flavor="funmix"``)
-``.hdr``/``.img``/``.sli``/ :mod:`hysupp.io.envi` (``spectral``)             -
+``.hdr``/``.img``/``.sli``/ :mod:`hysupp.io.envi` (``spectral``)             ENVI image (BSQ)
 data file with a ``.hdr``
 ``.tif``/``.tiff``          :mod:`hysupp.io.geotiff` (rasterio)              GeoTIFF
 ``.npy``/``.npz``           :mod:`hysupp.io.arrays`                          own ``.npz`` layout
@@ -216,6 +216,25 @@ def _array_scene(arr: np.ndarray, suffix: str) -> Scene:
                      f"matrix (L, k) / single-band image (H, W)")
 
 
+def _raster_payload(scene: Scene, band_names: Any) -> tuple[np.ndarray, Any, Any, Any, Any]:
+    """What a raster writer (GeoTIFF, ENVI) writes for a scene: its cube (band names from
+    ``extras['band_names']``, wavelengths, fwhm, mask), else its ``(p, H, W)`` abundance maps named by
+    the endmember names."""
+    if scene.cube is not None:
+        data = scene.cube
+        band_names = band_names if band_names is not None else scene.extras.get("band_names")
+        wl, fwhm, mask = scene.wavelengths, scene.fwhm, scene.mask
+    elif scene.abundances is not None and scene.abundances.ndim == 3:
+        data = scene.abundances
+        band_names = band_names if band_names is not None else scene.endmember_names
+        wl = fwhm = mask = None
+    else:
+        raise InputError(f"scene {scene.name!r} has no cube or (p, H, W) abundance maps to write as a raster")
+    if band_names is not None and len(band_names) != data.shape[0]:
+        band_names = None
+    return data, band_names, wl, fwhm, mask
+
+
 def save(obj: Scene | np.ndarray, path: str | os.PathLike, *, overwrite: bool = False,
          georef: Georef | None = None, **kw: Any) -> Path:
     """Write a Scene or an array; the format follows the extension. Atomic; never overwrites
@@ -230,6 +249,8 @@ def save(obj: Scene | np.ndarray, path: str | os.PathLike, *, overwrite: bool = 
         ``.tif``/``.tiff``: GeoTIFF of the cube (or, for a scene without cube, of its abundance
         maps with the endmember names as band descriptions); band names from ``band_names=`` or
         ``scene.extras['band_names']``; wavelengths/fwhm as band tags.
+        ``.hdr``/``.img``: the same as an ENVI image (``x.img`` + ``x.hdr``, BSQ float32, with
+        wavelengths, fwhm, band names, map info; :func:`hysupp.io.envi.save_envi`).
         ``.mat``: HySUPP layout (``flavor="funmix"`` for FUnmix's scalar names).
         ``.npz``: hysupp's round-trippable layout. ``.npy``: the cube (or array) only.
         ``.csv``: spectra (endmembers, else library), names from ``names=`` or the scene.
@@ -238,7 +259,8 @@ def save(obj: Scene | np.ndarray, path: str | os.PathLike, *, overwrite: bool = 
     georef : Georef, optional
         Overrides the scene's georef (GeoTIFF, npz).
     **kw
-        Format options: ``band_names``, ``compress`` (tif); ``flavor`` (mat); ``names`` (csv).
+        Format options: ``band_names`` (tif, hdr/img), ``compress`` (tif), ``dtype`` (hdr/img);
+        ``flavor`` (mat); ``names`` (csv).
 
     Returns
     -------
@@ -248,26 +270,20 @@ def save(obj: Scene | np.ndarray, path: str | os.PathLike, *, overwrite: bool = 
     p = Path(path)
     suffix = p.suffix.lower()
     if isinstance(obj, np.ndarray):
-        scene = _array_scene(obj, suffix)
+        scene = _array_scene(obj, ".tif" if suffix in (".hdr", ".img") else suffix)
     elif isinstance(obj, Scene):
         scene = obj
     else:
         raise InputError(f"save() takes a Scene or a numpy array, got {type(obj).__name__}")
     g = georef if georef is not None else scene.georef
-    if suffix in (".tif", ".tiff"):
-        band_names = kw.pop("band_names", None)
-        if scene.cube is not None:
-            data = scene.cube
-            band_names = band_names if band_names is not None else scene.extras.get("band_names")
-            wl, fwhm, mask = scene.wavelengths, scene.fwhm, scene.mask
-        elif scene.abundances is not None and scene.abundances.ndim == 3:
-            data = scene.abundances
-            band_names = band_names if band_names is not None else scene.endmember_names
-            wl = fwhm = mask = None
-        else:
-            raise InputError(f"scene {scene.name!r} has no cube or (p, H, W) abundance maps to write as GeoTIFF")
-        if band_names is not None and len(band_names) != data.shape[0]:
-            band_names = None
+    if suffix in (".tif", ".tiff", ".hdr", ".img"):
+        data, band_names, wl, fwhm, mask = _raster_payload(scene, kw.pop("band_names", None))
+        if suffix in (".hdr", ".img"):
+            from hysupp.io.envi import save_envi
+
+            save_envi(p, data, georef=g, band_names=band_names, wavelengths=wl, fwhm=fwhm, mask=mask,
+                      overwrite=overwrite, description=f"{scene.name} ({scene.layout}), written by hysupp", **kw)
+            return p
         save_geotiff(p, data, georef=g, band_names=band_names, wavelengths=wl, overwrite=overwrite, fwhm=fwhm,
                      mask=mask, layout=scene.layout, **kw)
     elif suffix == ".mat":
@@ -305,7 +321,7 @@ def save(obj: Scene | np.ndarray, path: str | os.PathLike, *, overwrite: bool = 
         save_spectra_csv(p, spectra, names, wavelengths=scene.wavelengths, overwrite=overwrite)
     else:
         raise InputError(f"cannot save {str(p)!r}: unsupported extension {suffix or '(none)'!r}; "
-                         f"use .tif, .mat, .npz, .npy or .csv")
+                         f"use .tif, .mat, .npz, .npy, .csv or .hdr/.img (ENVI)")
     return p
 
 
@@ -426,6 +442,12 @@ def format_description(d: dict[str, Any]) -> str:
         for k, v in extras.items():
             if isinstance(v, dict) and set(v) == {"shape", "dtype"}:
                 v = f"{' x '.join(str(s) for s in v['shape'])} {v['dtype']}"
+            if k == "units" and isinstance(v, dict) and "kind" in v:
+                from hysupp.io.units import Units
+
+                v = Units.from_dict(v).describe()
+                lines.append(f"  {k}: {v}")
+                continue
             text = str(v)
             lines.append(f"  {k}: {text if len(text) <= 100 else text[:97] + '...'}")
     notes = d.get("notes") or []

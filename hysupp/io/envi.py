@@ -7,6 +7,9 @@ other one is found next to it. Header fields used: ``wavelength`` + ``wavelength
 ``data gain values`` / ``data offset values`` (applied, noted), ``band names``, ``spectra names``
 (library names) and ``map info`` / ``coordinate system string`` (-> georef).
 
+Writing (:func:`save_envi`): BSQ float32 ``.img`` + ``.hdr`` with wavelengths, FWHM, band names,
+``map info`` / ``coordinate system string`` and ``data ignore value``, atomically.
+
 Example
 -------
 >>> from hysupp.io.envi import parse_map_info
@@ -20,7 +23,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -30,7 +33,7 @@ from hysupp.io._warn import warn_user
 from hysupp.scene import Georef, Scene
 
 __all__ = ["find_header", "read_envi", "resolve_envi", "is_envi", "parse_map_info", "is_spectral_image",
-           "scene_from_spectral"]
+           "scene_from_spectral", "save_envi", "envi_paths", "map_info_from_georef"]
 
 DATA_EXTENSIONS = ("", ".img", ".dat", ".sli", ".bsq", ".bil", ".bip", ".raw", ".bin", ".spc")
 
@@ -387,6 +390,18 @@ def _apply_scaling(arr: np.ndarray, md: dict[str, Any], notes: list[str], band_a
     return arr
 
 
+def _crs_from_wkt(wkt: str) -> str:
+    """A ``coordinate system string`` as ``"EPSG:xxxx"`` when it is exactly an EPSG code, else the WKT."""
+    try:
+        from rasterio.crs import CRS
+
+        from hysupp.io.geotiff import crs_string
+
+        return crs_string(CRS.from_wkt(wkt)) or wkt
+    except Exception:  # noqa: BLE001 - an unparsable WKT is kept as written
+        return wkt
+
+
 def _image(img: Any, md: dict[str, Any], name: str, hdr: Path | str) -> Scene:
     try:
         arr = np.asarray(img.load(dtype=img.dtype, scale=False))
@@ -442,7 +457,7 @@ def _image_scene(arr: np.ndarray, md: dict[str, Any], name: str, what: str,
         cs = md.get("coordinate system string")
         if isinstance(cs, list):
             cs = ",".join(cs)
-        georef, msg = parse_map_info(md["map info"], cs if cs else None)
+        georef, msg = parse_map_info(md["map info"], _crs_from_wkt(cs) if cs else None)
         if msg:
             notes.append(msg)
         if georef is not None:
@@ -492,3 +507,161 @@ def scene_from_spectral(obj: Any, *, name: str | None = None) -> Scene:
     if filename:
         scene.extras["source"] = str(filename)
     return scene
+
+
+# ---------------------------------------------------------------------------------------------
+# writing
+# ---------------------------------------------------------------------------------------------
+def envi_paths(path: str | os.PathLike) -> tuple[Path, Path]:
+    """``(header, data)`` written for ``path``: ``x.hdr`` -> (``x.hdr``, ``x.img``); ``x.img`` (or
+    any other name) -> (``x.hdr``, ``x.img``), GDAL's and ENVI's pairing."""
+    p = Path(path)
+    if p.suffix.lower() == ".hdr":
+        return p, p.with_suffix(".img")
+    return (p.with_suffix(".hdr") if p.suffix else p.with_name(p.name + ".hdr")), p
+
+
+def _envi_text(value: str) -> str:
+    """A value inside ``{...}``: ENVI splits lists on commas and ends them at ``}``."""
+    return str(value).replace(",", ";").replace("{", "(").replace("}", ")").replace("\n", " ").strip()
+
+
+def _envi_list(values: Any, fmt: Any = repr) -> str:
+    return "{" + ", ".join(fmt(v) for v in values) + "}"
+
+
+def map_info_from_georef(georef: Georef) -> tuple[str | None, str | None]:
+    """ENVI ``map info`` and ``coordinate system string`` for a georef (the inverse of
+    :func:`parse_map_info`: tie point = the upper-left corner of pixel (1, 1), pixel sizes and a
+    ``rotation`` when the transform rotates). UTM on WGS-84 / NAD83 and geographic WGS-84 are named
+    as ENVI names them; any other CRS is written as ``Arbitrary`` with its WKT in the coordinate
+    system string (which GDAL and hysupp read). ``(None, None)`` without a transform.
+
+    Raises
+    ------
+    InputError
+        A transform with shear (not a rotation of the pixel grid) or a zero pixel size.
+    """
+    if georef.transform is None:
+        return None, None
+    a, b, c, d, e, f = (float(x) for x in georef.transform[:6])
+    dx, dy = math.hypot(a, b), math.hypot(d, e)
+    if dx == 0 or dy == 0:
+        raise InputError(f"cannot write ENVI map info: transform {georef.transform} has a zero pixel size")
+    rot = 0.0
+    if b != 0 or d != 0:
+        rot = math.degrees(math.atan2(b, a))
+        if abs(math.degrees(math.atan2(d, -e)) - rot) > 1e-6:
+            raise InputError(f"cannot write ENVI map info: transform {georef.transform} shears the pixel grid "
+                             f"(ENVI stores pixel sizes and a rotation only)")
+    elif e > 0:
+        raise InputError(f"cannot write ENVI map info: transform {georef.transform} has rows going north "
+                         f"(positive y pixel size); ENVI map info is north-up")
+    proj, tail, wkt = "Arbitrary", [], None
+    if georef.crs:
+        from rasterio.crs import CRS
+
+        try:
+            crs = CRS.from_user_input(georef.crs)
+        except Exception as exc:  # noqa: BLE001 - rasterio raises CRSError and others
+            raise InputError(f"cannot interpret CRS {georef.crs!r}: {exc}") from exc
+        wkt = crs.to_wkt()
+        epsg = crs.to_epsg(confidence_threshold=100)
+        if epsg is not None and (32601 <= epsg <= 32660 or 32701 <= epsg <= 32760):
+            proj, tail = "UTM", [str(epsg % 100), "North" if epsg < 32700 else "South", "WGS-84", "units=Meters"]
+        elif epsg is not None and 26901 <= epsg <= 26923:
+            proj, tail = "UTM", [str(epsg - 26900), "North", "North America 1983", "units=Meters"]
+        elif epsg == 4326:
+            proj, tail = "Geographic Lat/Lon", ["WGS-84", "units=Degrees"]
+    fields = [proj, "1", "1", repr(c), repr(f), repr(dx), repr(dy), *tail]
+    if rot:
+        fields.append(f"rotation={rot!r}")
+    return "{" + ", ".join(fields) + "}", (None if wkt is None else "{" + wkt + "}")
+
+
+def save_envi(path: str | os.PathLike, array: np.ndarray, *, georef: Georef | None = None,
+              band_names: Sequence[str] | None = None, wavelengths: Sequence[float] | None = None,
+              fwhm: Sequence[float] | None = None, mask: np.ndarray | None = None, overwrite: bool = False,
+              dtype: Any = np.float32, description: str | None = None) -> tuple[Path, Path]:
+    """Write a ``(k, H, W)`` (or ``(H, W)``) array as an ENVI image: BSQ, little-endian, a ``.img``
+    data file and its ``.hdr``.
+
+    The header holds ``wavelength`` (``wavelength units = Nanometers``), ``fwhm``, ``band names``
+    (commas and braces, which ENVI cannot quote, become ``;`` and parentheses), ``map info`` and
+    ``coordinate system string`` from ``georef`` (:func:`map_info_from_georef`) and
+    ``data ignore value`` = ``georef.nodata``. Pixels where ``mask`` is ``False`` are written as the
+    nodata value, NaN without one. Both files are written atomically
+    (:func:`~hysupp.io.atomic.atomic_output`), the data first and the header last, and neither
+    replaces an existing file unless ``overwrite=True``.
+
+    Parameters
+    ----------
+    path : path-like
+        ``x.hdr`` or ``x.img`` (see :func:`envi_paths`).
+    dtype : numpy float dtype
+        float32 (ENVI data type 4, default) or float64 (5).
+
+    Returns
+    -------
+    (header, data) : tuple of Path
+
+    Example
+    -------
+    >>> import numpy as np, tempfile, os, spectral
+    >>> from hysupp.io.envi import save_envi
+    >>> hdr, img = save_envi(os.path.join(tempfile.mkdtemp(), "a.hdr"), np.ones((2, 3, 4)),
+    ...                      wavelengths=[450.0, 550.0], band_names=["blue", "green"])
+    >>> im = spectral.open_image(str(hdr))
+    >>> im.shape, im.bands.centers, im.metadata["band names"]
+    ((3, 4, 2), [450.0, 550.0], ['blue', 'green'])
+    """
+    from hysupp.io.atomic import atomic_output, check_target
+
+    arr = np.asarray(array)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3:
+        raise InputError(f"ENVI image data must be (bands, H, W) or (H, W), got shape {arr.shape}")
+    dt = np.dtype(dtype)
+    codes = {np.dtype(np.float32): 4, np.dtype(np.float64): 5}
+    if dt not in codes:
+        raise InputError(f"ENVI writer: dtype must be float32 or float64, got {dt}")
+    k, h, w = arr.shape
+    for label, vals in (("band names", band_names), ("wavelengths", wavelengths), ("fwhm", fwhm)):
+        if vals is not None and len(vals) != k:
+            raise InputError(f"{len(vals)} {label} for {k} bands")
+    hdr, data = envi_paths(path)
+    check_target(hdr, overwrite)
+    check_target(data, overwrite)
+    out = arr.astype(dt.newbyteorder("<"))
+    nodata = None if georef is None else georef.nodata
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != (h, w):
+            raise InputError(f"mask shape {mask.shape} does not match the image {(h, w)}")
+        if not mask.all():
+            out = out.copy()
+            out[:, ~mask] = np.nan if nodata is None else nodata
+    lines = ["ENVI", f"description = {{{_envi_text(description or 'written by hysupp')}}}",
+             f"samples = {w}", f"lines = {h}", f"bands = {k}", "header offset = 0",
+             "file type = ENVI Standard", f"data type = {codes[dt]}", "interleave = bsq", "byte order = 0"]
+    if wavelengths is not None:
+        lines += ["wavelength units = Nanometers", f"wavelength = {_envi_list(float(v) for v in wavelengths)}"]
+    if fwhm is not None:
+        lines.append(f"fwhm = {_envi_list(float(v) for v in fwhm)}")
+    if band_names is not None:
+        lines.append(f"band names = {_envi_list(band_names, _envi_text)}")
+    if nodata is not None and np.isfinite(nodata):
+        lines.append(f"data ignore value = {float(nodata)!r}")
+    if georef is not None:
+        info, wkt = map_info_from_georef(georef)
+        if info is not None:
+            lines.append(f"map info = {info}")
+        if wkt is not None:
+            lines.append(f"coordinate system string = {wkt}")
+    with atomic_output(hdr, overwrite) as tmp_hdr:
+        with atomic_output(data, overwrite) as tmp_data:
+            with open(tmp_data, "wb") as fh:
+                fh.write(np.ascontiguousarray(out).tobytes())
+        tmp_hdr.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return hdr, data

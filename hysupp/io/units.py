@@ -157,6 +157,17 @@ def _sample(values: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return flat[np.isfinite(flat)]
 
 
+def _extremes(arr: np.ndarray, mask: np.ndarray | None) -> tuple[float, float]:
+    """Exact min and max of the valid finite values (the percentiles use a sample)."""
+    if mask is not None and arr.ndim == 3 and mask.shape == arr.shape[1:] and not mask.all():
+        arr = arr[:, mask]
+    if np.issubdtype(arr.dtype, np.floating):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # all-NaN
+            return float(np.nanmin(arr)), float(np.nanmax(arr))
+    return float(arr.min()), float(arr.max())
+
+
 def _swir_vis_ratio(values: np.ndarray, mask: np.ndarray | None, wavelengths: Any) -> float | None:
     if wavelengths is None or np.ndim(values) != 3:
         return None
@@ -194,7 +205,8 @@ def infer_units(values: np.ndarray, *, mask: np.ndarray | None = None, wavelengt
         return Units("unknown", None, None, declared, ev)
     integer_valued = bool(integer_dtype or np.array_equal(flat, np.round(flat)))
     q1, q99 = (float(v) for v in np.percentile(flat, [1, 99]))
-    ev.update(integer_valued=integer_valued, p1=q1, p99=q99, min=float(flat.min()), max=float(flat.max()),
+    lo, hi = _extremes(arr, mask)
+    ev.update(integer_valued=integer_valued, p1=q1, p99=q99, min=lo, max=hi,
               negative_fraction=float((flat < 0).mean()))
     if bit_depth:
         ev["bit_depth"] = int(bit_depth)
