@@ -181,7 +181,9 @@ def read_geotiff(path: str | os.PathLike, key: str | None = None) -> tuple[Scene
                 info = FileInfo(format="geotiff", extra={"driver": ds.driver, "dtype": ds.dtypes[0],
                                                          "tag_namespaces": ds.tag_namespaces()})
     except (RasterioIOError, rasterio.errors.RasterioError) as exc:
-        raise InputError(f"cannot read GeoTIFF {str(p)!r}: {exc}") from exc
+        cause = exc.__cause__ or exc.__context__
+        detail = f"{exc}" + (f" ({type(cause).__name__}: {cause})" if cause is not None else "")
+        raise InputError(f"cannot read GeoTIFF {str(p)!r}: corrupt, truncated or not a TIFF? {detail}") from exc
     except MemoryError:
         raise
     except Exception as exc:  # noqa: BLE001 - GDAL errors surface as several types (CPLE_*Error, ...)
