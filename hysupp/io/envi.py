@@ -177,7 +177,10 @@ def parse_map_info(text: str | list[str], coordinate_system: str | None = None) 
     elif proj != "arbitrary":
         msgs.append(f"projection {parts[0]!r} not mapped to a CRS")
     if proj == "arbitrary" and crs is None:
-        return None, "map info 'Arbitrary': no georeferencing"
+        if (dx, dy, c, f) == (1.0, 1.0, 0.0, 0.0) and not rot:
+            return None, "map info 'Arbitrary': no georeferencing"
+        return Georef(crs=None, transform=transform, nodata=None), \
+            "map info 'Arbitrary': transform kept without a CRS (as GDAL does)"
     if rot:
         msgs.append(f"rotation={rot:g} deg applied as GDAL does")
     msgs.insert(0, f"georef {crs or 'without CRS'} from map info")
@@ -590,9 +593,9 @@ def save_envi(path: str | os.PathLike, array: np.ndarray, *, georef: Georef | No
     (commas and braces, which ENVI cannot quote, become ``;`` and parentheses), ``map info`` and
     ``coordinate system string`` from ``georef`` (:func:`map_info_from_georef`) and
     ``data ignore value`` = ``georef.nodata``. Pixels where ``mask`` is ``False`` are written as the
-    nodata value, NaN without one. Both files are written atomically
-    (:func:`~hysupp.io.atomic.atomic_output`), the data first and the header last, and neither
-    replaces an existing file unless ``overwrite=True``.
+    nodata value, NaN without one. Both files are written completely to temporary files, then
+    renamed (:func:`~hysupp.io.atomic.atomic_output`), the data first and the header last: a failure
+    while writing leaves neither, and neither replaces an existing file unless ``overwrite=True``.
 
     Parameters
     ----------
@@ -663,5 +666,6 @@ def save_envi(path: str | os.PathLike, array: np.ndarray, *, georef: Georef | No
         with atomic_output(data, overwrite) as tmp_data:
             with open(tmp_data, "wb") as fh:
                 fh.write(np.ascontiguousarray(out).tobytes())
-        tmp_hdr.write_text("\n".join(lines) + "\n", encoding="utf-8")
+            tmp_hdr.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        # both files are complete before either is renamed: the data first, the header last
     return hdr, data

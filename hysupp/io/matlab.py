@@ -210,7 +210,10 @@ def _v5_variables(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         shape, cls = classes.get(name, (getattr(value, "shape", ()), "?"))
         stored = str(value.dtype) if isinstance(value, np.ndarray) and value.dtype.kind not in "OUV" else cls
         infos.append({"name": name, "shape": list(shape), "dtype": stored, "class": cls})
-        variables[name] = _convert_v5(value)
+        value = _convert_v5(value)
+        if cls == "logical" and isinstance(value, np.ndarray) and value.dtype.kind in "iu":
+            value = value.astype(bool)   # SciPy gives MATLAB logicals as uint8; v7.3 reads them as bool
+        variables[name] = value
     return variables, infos
 
 
