@@ -18,7 +18,7 @@ finite values (a sample of at most ``200 000`` values):
   450-650 nm and 2000-2400 nm, the scene's mean spectrum falls to less than 0.12 of its visible
   level in the SWIR (the solar irradiance falls by ~20x there; reflectance spectra of scenes stay
   within a few times their visible level);
-- **dn** (digital numbers) when the file declares a bit depth or the data are ``uint8``;
+- **dn** (digital numbers) when the file declares a bit depth (e.g. a pansharpening pair's ``L``);
 - **unknown** otherwise (``1.2 < q <= 12``: no storage convention multiplies reflectance by 10;
   at-sensor radiance in uW/(cm2 sr nm) lies there).
 
@@ -210,7 +210,7 @@ def infer_units(values: np.ndarray, *, mask: np.ndarray | None = None, wavelengt
               negative_fraction=float((flat < 0).mean()))
     if bit_depth:
         ev["bit_depth"] = int(bit_depth)
-    if bit_depth or arr.dtype == np.uint8:
+    if bit_depth:
         return Units("dn", None, q99, declared, ev)
     if not q99 > 0:
         return Units("unknown", None, q99, declared, ev)
