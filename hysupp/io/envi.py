@@ -3,9 +3,13 @@
 A path may name the header (``x.hdr``) or the data file (``x``, ``x.img``, ``x.sli``, ...); the
 other one is found next to it. Header fields used: ``wavelength`` + ``wavelength units``
 (micrometres and nanometres converted to nm), ``fwhm``, ``bbl`` (bad bands dropped, noted),
-``data ignore value`` (-> mask), ``reflectance scale factor`` (data divided by it, noted),
-``data gain values`` / ``data offset values`` (applied, noted), ``band names``, ``spectra names``
-(library names) and ``map info`` / ``coordinate system string`` (-> georef).
+``data ignore value`` (-> mask), ``reflectance scale factor`` (data divided by it) and
+``data gain values`` / ``data offset values`` (applied; each scale noted, recorded in
+``extras['units']['declared']`` and raising a :class:`~hysupp.errors.UnitsWarning`), ``band
+names``, ``spectra names`` (library names) and ``map info`` / ``coordinate system string`` (->
+georef; a WKT that is exactly an EPSG code becomes ``"EPSG:xxxx"``). A data file shorter or longer
+than the header describes is refused. SPy image objects (``spectral.open_image``, ``.load()``)
+are read by :func:`scene_from_spectral`.
 
 Writing (:func:`save_envi`): BSQ float32 ``.img`` + ``.hdr`` with wavelengths, FWHM, band names,
 ``map info`` / ``coordinate system string`` and ``data ignore value``, atomically.

@@ -6,7 +6,12 @@ EPSG code, else WKT; the 6-tuple transform; nodata), a mask (nodata or non-finit
 per-band tags ``wavelength``/``fwhm`` + ``wavelength_units`` (EnMAP-Box style), the ``IMAGERY``
 domain (``CENTRAL_WAVELENGTH_UM``, ``FWHM_UM``, GDAL >= 3.10), the ``ENVI`` domain
 (``wavelength = {...}``, ``wavelength_units``), or band descriptions like ``"418.2 nm"``. Bands
-flagged ``bbl = 0`` or holding only nodata are dropped (noted).
+flagged ``bbl = 0`` or holding only nodata are dropped (noted). A GDAL band scale/offset
+(``value = raw x scale + offset``, EnMAP's 1e-4) is applied in float32 after the nodata pixels
+are masked (they become NaN), noted, recorded in ``extras['units']['declared']`` and raises a
+:class:`~hysupp.errors.UnitsWarning` (:func:`apply_band_scaling`, shared by windowed readers). A
+read that GDAL fails (a corrupt compressed payload) raises an ``InputError`` naming the file and
+GDAL's cause.
 
 Writing (:func:`save_geotiff`) stores band descriptions (names), per-band ``wavelength``,
 ``wavelength_units = Nanometers`` and ``fwhm`` tags plus the ``IMAGERY`` domain, the CRS,

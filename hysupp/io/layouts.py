@@ -10,7 +10,10 @@ layout                variables
 ``hysupp``            ``Y (L, N)``, ``E (L, p)``, ``A (p, N)``, ``D (L, M)``, scalars ``H, W``
                       (+ ``p, L, N, M``), ``index`` (0-based), ``labels``; row-major pixels
 ``funmix``            same arrays with FUnmix's scalars ``h, w, r, p, n, m`` (``p`` = bands)
-``zhu``               ``V (L, N)``, ``nRow``, ``nCol``: column-major pixels (Samson, Jasper, Urban)
+``zhu``               ``V`` or ``Y`` ``(L, N)``, ``nRow``, ``nCol`` (+ ``nBand``): column-major pixels
+                      (Samson, Jasper, Urban); ``maxValue`` divides the data (stored as reflectance
+                      x maxValue), ``SlectBands`` -> ``extras['sensor_bands']``, and ``M``/``A``/
+                      ``cood`` in the same file are attached as truth
 ``zhu-truth``         ``M (L, p)``, ``A (p, N)``, ``cood`` names: pixels column-major
                       (``extras['pixel_order'] = "F"``, honoured by ``Scene.with_truth``)
 ``endmembers``        ``M``/``E (L, p)`` with names (``cood``/``labels``), optional ``waveLength``
@@ -25,8 +28,19 @@ layout                variables
 ``library``           one 2-D matrix, bands as rows (``L, M``)
 ``spectral-table``    one 2-D matrix whose column 0 is a wavelength grid (e.g. an SRF table)
 ``wavelengths``       only a wavelength vector
+``srf``               a ``(C, L)`` matrix with few rows (<= 16) named like a spectral response
+                      (``R``, ``R_gt``, ``srf``...) or, when asked for by ``key=``, shaped like one
+                      -> ``extras['srf']`` (not a C-band library)
 ``matrix``            any other single 2-D matrix (kept in ``extras['matrix']``)
 ===================== =========================================================================
+
+The role of a variable comes from its shape against the file's other variables (wavelengths,
+names, image size) and its values (columns summing to one), never from its name alone: a lone
+``A`` is a library when its rows match the wavelengths or its columns the names, abundances when
+its columns are the image's pixels or sum to one, and ambiguous otherwise. ``role="library"``
+(:func:`hysupp.io.load_library`) and ``role="truth"`` (``load(truth_key=)``) read the ``key``
+variable in that role. A 3-D image's axis order is checked by :mod:`hysupp.io.axes` (``layout=``
+overrides it).
 """
 
 from __future__ import annotations
