@@ -110,6 +110,8 @@ def test_multispectral_and_single_band(shared_data):
 def test_structureless_data_follow_the_convention_or_are_refused():
     noise = np.random.default_rng(0).random((12, 10, 9))
     assert infer_axis_order(noise, convention="LHW")[0] == "LHW"
+    with pytest.warns(LayoutWarning, match="the values do not confirm the order: pass layout= to state it"):
+        as_cube(noise)
     assert infer_axis_order(noise, convention="HWL")[0] == "HWL"
     with pytest.raises(LayoutError, match=r"the axis order is ambiguous.*layout='LHW'.*layout='HWL'"):
         infer_axis_order(noise)

@@ -79,6 +79,27 @@ def test_map_info_round_trips_through_the_reader(georef):
     np.testing.assert_allclose(back.transform, georef.transform)
 
 
+@pytest.mark.parametrize("georef", [
+    UTM,
+    Georef(crs="EPSG:3035", transform=(10.0, 0.0, 4321000.0, 0.0, -10.0, 3210000.0)),
+    Georef(crs="EPSG:32633", transform=(30 * np.cos(0.35), 30 * np.sin(0.35), 366000.0, 30 * np.sin(0.35),
+                                        -30 * np.cos(0.35), 5810000.0)),
+    Georef(crs="EPSG:4326", transform=(0.001, 0.0, 13.1, 0.0, -0.001, 52.6)),
+])
+def test_gdal_reads_the_same_georeference(tmp_path, georef):
+    """GDAL's ENVI driver (rasterio) gives the CRS, transform (rotation included), nodata and band
+    names that were written."""
+    import rasterio
+
+    save_envi(tmp_path / "g.hdr", CUBE[:2], georef=georef, band_names=["a", "b"], wavelengths=WL[:2])
+    with rasterio.open(tmp_path / "g.img") as ds:
+        assert ds.crs.to_epsg() == int(georef.crs.split(":")[1])
+        np.testing.assert_allclose(tuple(ds.transform)[:6], georef.transform, rtol=1e-12, atol=1e-9)
+        assert ds.nodata == georef.nodata
+        assert [d.split(" (")[0] for d in ds.descriptions] == ["a", "b"]
+        np.testing.assert_array_equal(ds.read(), CUBE[:2])
+
+
 def test_rotated_transform_round_trips_and_shear_is_refused():
     t = np.radians(20.0)
     rot = Georef(crs="EPSG:32633", transform=(30 * np.cos(t), 30 * np.sin(t), 366000.0, 30 * np.sin(t),

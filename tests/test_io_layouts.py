@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import hysupp
 from hysupp.cli import main
-from hysupp.errors import InputError, LayoutError, UnitsWarning
+from hysupp.errors import InputError, LayoutError, LayoutWarning, UnitsWarning
 from hysupp.io import describe, load, load_library
 from hysupp.io.units import harmonise_units
 from hysupp.scene import Scene
@@ -102,7 +102,9 @@ def test_library_files_with_their_names(tmp_path, sim):
     names = ["a", "b", "c", "d", "e", "f"]
     # a library stored as A: its columns are named, its rows match the wavelengths -> a library
     sio.savemat(tmp_path / "libA.mat", {"A": lib, "names": names, "wavelength": sim.wavelengths})
-    s = load(tmp_path / "libA.mat")
+    with pytest.warns(LayoutWarning, match=r"'A' read as a spectral library, not abundances \(library: its 224 "
+                                           r"rows match the 224 wavelengths in 'wavelength'; library: the 6 names"):
+        s = load(tmp_path / "libA.mat")
     assert s.layout == "library" and s.library.shape == (224, 6) and s.library_names == names
     assert s.abundances is None and s.wavelengths is not None
     assert "'A' read as a spectral library, not abundances" in s.notes[0]
@@ -164,7 +166,12 @@ def test_srf_matrix_is_not_a_library(tmp_path, sim):
     centres = np.linspace(500, 2200, 6)
     R = np.exp(-0.5 * ((wl[None] - centres[:, None]) / 40.0) ** 2)
     sio.savemat(tmp_path / "r.mat", {"R_gt": R})
-    for s in (load(tmp_path / "r.mat"), load(tmp_path / "r.mat", key="R_gt")):
+    with pytest.warns(LayoutWarning, match=r"'R_gt' \(6 x 200\) read as a spectral response"):
+        found = load(tmp_path / "r.mat")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LayoutWarning)      # named by key=: not a guess
+        named = load(tmp_path / "r.mat", key="R_gt")
+    for s in (found, named):
         assert s.layout == "srf" and s.library is None and s.extras["srf"].shape == (6, 200)
     assert load_library(tmp_path / "r.mat", key="R_gt").library.shape == (6, 200)   # when the user says so
 

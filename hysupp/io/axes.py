@@ -226,13 +226,17 @@ def to_lhw(array: np.ndarray, *, layout: str | None = None, convention: str | No
            ) -> tuple[np.ndarray, str, dict[str, Any]]:
     """``array`` as ``(L, H, W)`` with :func:`infer_axis_order`: returns ``(cube, note, evidence)``
     and emits a :class:`~hysupp.errors.LayoutWarning` when the order read differs from the
-    ``convention`` of the source (the array was transposed on evidence, not by rule)."""
+    ``convention`` of the source (the array was transposed on evidence, not by rule) or follows the
+    convention without the values confirming it (arrays too small to measure excepted)."""
     from hysupp.errors import LayoutWarning
     from hysupp.io._warn import warn_user
 
     lay, ev = infer_axis_order(array, wavelengths, n_bands, layout=layout, convention=convention)
     cube = apply_layout(np.asarray(array), lay)
     note = f"{what}: {ev['note']}" + ("" if lay == "LHW" else f"; transposed to (L, H, W) = {tuple(cube.shape)}")
+    measured = sum(r is not None for r in ev.get("roughness") or [])
     if ev["against_convention"] and ev["decided_by"] != "layout=":
         warn_user(note + "; pass layout= to read it otherwise", LayoutWarning)
+    elif ev["decided_by"] == "convention" and measured >= 2:   # the values could not confirm it
+        warn_user(note + "; the values do not confirm the order: pass layout= to state it", LayoutWarning)
     return cube, note, ev

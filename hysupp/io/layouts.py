@@ -372,8 +372,13 @@ def _hysupp(ctx: _Ctx) -> Scene | None:
     if A is not None and Y is None and E is None and D is None and H is None and A.ndim == 2:
         role, evidence = _matrix_role(ctx, "A")
         if role == "library":
+            from hysupp.errors import LayoutWarning
+            from hysupp.io._warn import warn_user
+
             scene = _matrix_scene(ctx, "A", forced=True, role="library")
-            scene.notes.insert(0, f"'A' read as a spectral library, not abundances ({evidence})")
+            msg = f"'A' read as a spectral library, not abundances ({evidence})"
+            scene.notes.insert(0, msg)
+            warn_user(f"{ctx.label}: {msg}; pass truth_key='A' to read it as abundances", LayoutWarning)
             return scene
         if role is None:
             raise ctx.error(f"'A' ({_shape(A)}) could be a spectral library (bands x spectra) or abundances "
@@ -941,6 +946,11 @@ def _matrix_scene(ctx: _Ctx, key: str, forced: bool = False, role: str | None = 
         notes.append(f"{key!r} ({_shape(arr)}) read as a spectral response: {R} sensor bands (rows) x {C} "
                      f"hyperspectral bands, in extras['srf'] (not a library of {C} spectra with {R} bands; "
                      f"pass it as a library with load_library(path, key={key!r}))")
+        if not forced:
+            from hysupp.errors import LayoutWarning
+            from hysupp.io._warn import warn_user
+
+            warn_user(f"{ctx.label}: {notes[-1]}", LayoutWarning)
         return Scene(cube=None, name=ctx.name, layout="srf", notes=notes,
                      extras={"srf": arr, "matrix": arr, "variable": key})
     if role == "library" and n_wl is not None and n_wl == C != R:
