@@ -62,6 +62,8 @@ def test_radiance_and_unknown_and_digital_numbers(sim):
     radiance = sim.cube * sun[:, None, None] * 150.0                    # W m-2 sr-1 um-1
     u = infer_units(radiance.astype(np.float32), wavelengths=wl)
     assert u.kind == "radiance" and u.exponent is None and u.evidence["swir_vis_ratio"] < 0.12
+    per_nm = infer_units((radiance / 1000).astype(np.float32), wavelengths=wl)   # W m-2 sr-1 nm-1: 0 .. 0.2
+    assert per_nm.kind == "reflectance" and "or radiance" in per_nm.describe()   # the documented limit
     assert infer_units(sim.cube * 6.0).kind == "unknown"                 # 1.2 < q99 <= 12: no convention
     dn = infer_units(np.round(sim.cube * 2047).astype(np.uint16), bit_depth=11)
     assert dn.kind == "dn" and dn.exponent is None and "11-bit" in dn.describe()

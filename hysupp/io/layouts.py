@@ -590,10 +590,10 @@ def _truth(ctx: _Ctx, *, ek: str | None = None, ak: str | None = None, zhu: bool
             return _abundance_scene(ctx, ak, axis if axis is not None else (2 if ctx.convention == "matlab" else 0))
         if A.ndim == 3:
             first, last = A.shape[0] == p, A.shape[2] == p
-            if first and last:
+            if first and last:   # (p, H, p): the axis that sums to one, else the file's convention
                 axis = _abundance_axis(ak, A)
-                first, last = axis == 0 or axis is None and ctx.convention == "numpy", axis == 2 or (
-                    axis is None and ctx.convention == "matlab")
+                axis = axis if axis is not None else (2 if ctx.convention == "matlab" else 0)
+                first, last = axis == 0, axis == 2
             if last and not first:
                 abundances = np.ascontiguousarray(A.transpose(2, 0, 1))
                 notes.append(f"{ak} ({_shape(A)}, H x W x p) transposed to (p, H, W) = {abundances.shape}")

@@ -105,6 +105,9 @@ class Units:
         ev = self.evidence
         what = {"reflectance": "reflectance", "radiance": "radiance (not reflectance)", "dn": "digital numbers",
                 "unknown": "neither reflectance nor reflectance x 10^k"}.get(self.kind, self.kind)
+        ratio = ev.get("swir_vis_ratio")
+        if self.kind == "reflectance" and ratio is not None and ratio < RADIANCE_SWIR_RATIO:
+            what = "reflectance (or radiance: the mean spectrum falls in the SWIR like the sun's)"
         if self.kind == "scaled-reflectance":
             what = f"reflectance x 10^{self.exponent}"
             alt = ev.get("alternative_exponent")
@@ -194,7 +197,11 @@ def infer_units(values: np.ndarray, *, mask: np.ndarray | None = None, wavelengt
     docstring for the rules. ``mask`` (``(H, W)``, valid pixels) restricts a cube to its valid
     pixels; ``wavelengths`` (nm) enables the radiance test; ``bit_depth`` (declared by the file)
     makes integer data digital numbers; ``declared`` records a scale the reader already applied
-    (the values are then taken as reflectance when they fall in its window)."""
+    (:func:`harmonise_units` never rescales that side).
+
+    Limit: radiance in W m-2 sr-1 nm-1 lies in the reflectance window; its low SWIR/visible ratio
+    is recorded (and shown by :meth:`Units.describe`) but does not change the class there, since
+    water-dominated reflectance scenes share it."""
     arr = np.asarray(values)
     if arr.dtype == bool:
         raise InputError("a boolean array has no units: it is a mask, not an image or a library")
@@ -205,19 +212,21 @@ def infer_units(values: np.ndarray, *, mask: np.ndarray | None = None, wavelengt
         return Units("unknown", None, None, declared, ev)
     integer_valued = bool(integer_dtype or np.array_equal(flat, np.round(flat)))
     q1, q99 = (float(v) for v in np.percentile(flat, [1, 99]))
-    lo, hi = _extremes(arr, mask)
-    ev.update(integer_valued=integer_valued, p1=q1, p99=q99, min=lo, max=hi,
+    vmin, vmax = _extremes(arr, mask)
+    ev.update(integer_valued=integer_valued, p1=q1, p99=q99, min=vmin, max=vmax,
               negative_fraction=float((flat < 0).mean()))
     if bit_depth:
         ev["bit_depth"] = int(bit_depth)
-    if bit_depth:
         return Units("dn", None, q99, declared, ev)
     if not q99 > 0:
         return Units("unknown", None, q99, declared, ev)
-    lo, hi = REFLECTANCE_WINDOW
-    if lo < q99 <= hi:
+    ratio = _swir_vis_ratio(arr, mask, wavelengths)
+    if ratio is not None:
+        ev["swir_vis_ratio"] = ratio
+    low, high = REFLECTANCE_WINDOW
+    if low < q99 <= high:
         return Units("reflectance", 0, q99, declared, ev)
-    if q99 > hi:
+    if q99 > high:
         k = int(math.ceil(math.log10(q99 / _DECADE[1]) - 1e-12))
     else:
         k = -int(math.floor(math.log10(_DECADE[0] / q99)) + 1)
@@ -227,9 +236,6 @@ def infer_units(values: np.ndarray, *, mask: np.ndarray | None = None, wavelengt
         ev["alternative_exponent"] = 4
     elif k >= 2 and q99 / 10.0 ** k < 0.2 and k - 1 >= 2:
         ev["alternative_exponent"] = k - 1
-    ratio = _swir_vis_ratio(arr, mask, wavelengths)
-    if ratio is not None:
-        ev["swir_vis_ratio"] = ratio
     if abs(k) < 2:
         return Units("unknown", None, q99, declared, ev)
     if ratio is not None and ratio < RADIANCE_SWIR_RATIO:
