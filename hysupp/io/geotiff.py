@@ -229,13 +229,15 @@ def band_scaling(ds: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
 
 
 def apply_band_scaling(cube: np.ndarray, scales: np.ndarray, offsets: np.ndarray, nodata: float | None,
-                       notes: list[str] | None = None, label: str = "GDAL band") -> tuple[np.ndarray, str]:
+                       notes: list[str] | None = None, label: str = "GDAL band", warn: bool = True
+                       ) -> tuple[np.ndarray, str]:
     """``raw * scale + offset`` per band (axis 0) in float32; values equal to ``nodata`` (in raw units)
     become NaN so no scaled nodata value looks like data. Returns the cube and a description of the
     scaling (for ``extras['units']['declared']``), appending a note to ``notes`` and emitting a
     :class:`~hysupp.errors.UnitsWarning`.
 
-    Shared by every GeoTIFF read (whole file or windows) so all of them give the same values.
+    Shared by every GeoTIFF read (whole file or windows) so all of them give the same values; a
+    windowed reader warns once (``warn=False`` for the other windows).
     """
     raw = cube
     out = raw.astype(np.float32) * scales.astype(np.float32)[:, None, None] + offsets.astype(np.float32)[:, None, None]
@@ -250,7 +252,8 @@ def apply_band_scaling(cube: np.ndarray, scales: np.ndarray, offsets: np.ndarray
         "; nodata pixels set to NaN" if nodata is not None else "")
     if notes is not None:
         notes.append(msg)
-    warn_user(msg, UnitsWarning)
+    if warn:
+        warn_user(msg, UnitsWarning)
     return out, text
 
 
