@@ -173,6 +173,42 @@ def test_envi_wavelength_count_mismatch_is_noted(tmp_path):
     assert any("header has 3 wavelengths for 10 bands: ignored" in n for n in scene.notes)
 
 
+def test_envi_header_declares_fewer_bands_than_the_file_holds(tmp_path):
+    hdr = envi_pair(tmp_path, "few", fields={"samples": W, "lines": H, "bands": L - 2, "header offset": 0,
+                                             "byte order": 0, "data type": 4, "interleave": "bsq"})
+    with pytest.raises(InputError, match=r"ENVI data file '.*few\.img' has 1440 bytes, the header '.*few\.hdr' "
+                                         r"\(6 samples x 6 lines x 8 bands x 4 bytes \+ offset 0\) describes 1152: it "
+                                         r"holds 2 more band\(s\) than the header's 'bands = 8'"):
+        load(hdr)
+    odd = envi_pair(tmp_path, "odd", nbytes=L * H * W * 4 + 6)
+    with pytest.raises(InputError, match=r"has 1446 bytes.*describes 1440; check 'samples', 'lines', 'bands'"):
+        load(odd)
+
+
+def test_corrupt_compressed_geotiff_payload(tmp_path):
+    """Bytes flipped inside the deflate stream: GDAL fails on read; the error names the file and GDAL's cause."""
+    save(np.tile(CUBE, (1, 20, 20)), tmp_path / "ok.tif")
+    blob = bytearray((tmp_path / "ok.tif").read_bytes())
+    mid = len(blob) // 2
+    blob[mid:mid + 200] = bytes(b ^ 0xFF for b in blob[mid:mid + 200])
+    (tmp_path / "bad.tif").write_bytes(bytes(blob))
+    with pytest.raises(InputError, match=r"cannot read GeoTIFF '.*bad\.tif': corrupt, truncated or not a TIFF\?.*"
+                                         r"IReadBlock failed"):
+        load(tmp_path / "bad.tif")
+
+
+def test_boolean_cube_is_refused(tmp_path):
+    mask = CUBE > 0.5
+    np.save(tmp_path / "m.npy", mask)
+    with pytest.raises(InputError, match=r"m\.npy': a boolean array \(a mask\?\) is not an image or a library"):
+        load(tmp_path / "m.npy")
+    sio.savemat(tmp_path / "m.mat", {"mask": mask.transpose(1, 2, 0)})
+    with pytest.raises(InputError, match=r"scene 'm': the cube is boolean \(a mask\?\)"):
+        load(tmp_path / "m.mat")
+    with pytest.raises(InputError, match=r"image array is boolean"):
+        hysupp.io.arrays.as_scene(mask)
+
+
 @pytest.mark.parametrize("payload, message", [
     (b"\x93NUMPY garbage", r"cannot read '.*bad\.npy'"),
 ])
@@ -570,6 +606,7 @@ def test_cli_ambiguous_layout_and_unknown_key(tmp_path):
     sio.savemat(tmp_path / "two.mat", {"X1": CUBE, "X2": 2 * CUBE})
     assert "pass key= to choose one" in cli("run", "--data", tmp_path / "two.mat", "--p", "3")
     assert "no variable 'nope'" in cli("info", tmp_path / "two.mat", "--key", "nope")
+    assert "pass key= to choose one" in cli("info", tmp_path / "two.mat")   # exit 2, not 0 (issue 18)
 
 
 def test_cli_unknown_method_and_parameter(tmp_path):

@@ -354,10 +354,10 @@ def test_zhu_layout_with_y_and_a_band_selection(tmp_path):
     path = tmp_path / "jasper_like.mat"
     sio.savemat(path, {"Y": cube.reshape(L, H * W, order="F"), "nRow": H, "nCol": W, "nBand": 224,
                        "SlectBands": kept[:, None], "maxValue": 5000})
-    s = load(path, scale=1 / 5000)
+    s = load(path)   # divided by the file's maxValue
     assert s.layout == "zhu" and s.shape == (L, H, W)
     np.testing.assert_allclose(s.cube, cube / 5000, rtol=1e-6)
-    assert list(s.extras["source_bands"]) == list(kept.astype(int) - 1)
+    assert list(s.extras["sensor_bands"]) == list(kept.astype(int) - 1)
     sio.savemat(path, {"Y": cube.reshape(L, H * W, order="F"), "nRow": H, "nCol": W})
     np.testing.assert_array_equal(load(path).cube, cube)  # without the selection
     sio.savemat(path, {"Y": cube.reshape(L, H * W, order="F"), "nRow": H, "nCol": W, "nBand": 224})

@@ -29,7 +29,7 @@ EXPECTED = {
     "pavia_university/reg_pavia_dataset.mat": "cube",
     "samson/end3.mat": "zhu-truth",
     "samson/samson_1.mat": "zhu",
-    "srf/R_avirSentin2.mat": "matrix",
+    "srf/R_avirSentin2.mat": "srf",  # a spectral response (10 x 173), not a library (issue 18)
     "srf/ikonos_spec_resp.mat": "spectral-table",
     "usgs/USGS_1995_Library.mat": "usgs-splib",
     "wavelengths/AVIRIS_wavelengths.mat": "wavelengths",
@@ -246,7 +246,8 @@ def test_envi_image_and_libraries(data: Path) -> None:
 
 def test_srf_and_wavelength_files_describe(data: Path) -> None:
     d = describe(data / "srf/R_avirSentin2.mat")
-    assert d["layout"] == "matrix" and d["extras"]["matrix"] == {"shape": [10, 173], "dtype": "float64"}
+    assert d["layout"] == "srf" and d["extras"]["srf"] == {"shape": [10, 173], "dtype": "float64"}
+    assert d["extras"]["matrix"] == d["extras"]["srf"]  # still under its old key
     s = load(data / "srf/ikonos_spec_resp.mat")
     assert s.library.shape == (138, 5) and s.wavelengths[0] == 350
     w = load(data / "wavelengths/AVIRIS_wavelengths.mat")

@@ -5,7 +5,7 @@ extension                   reader                                           wri
 =========================== ================================================ ====================
 ``.mat``                    :mod:`hysupp.io.matlab` (v5 and v7.3) +          HySUPP layout
                             :mod:`hysupp.io.layouts`                         (``flavor="funmix"``)
-``.hdr``/``.img``/``.sli``/ :mod:`hysupp.io.envi` (``spectral``)             -
+``.hdr``/``.img``/``.sli``/ :mod:`hysupp.io.envi` (``spectral``)             ENVI image (BSQ)
 data file with a ``.hdr``
 ``.tif``/``.tiff``          :mod:`hysupp.io.geotiff` (rasterio)              GeoTIFF
 ``.npy``/``.npz``           :mod:`hysupp.io.arrays`                          own ``.npz`` layout
@@ -43,15 +43,19 @@ from hysupp.io.matlab import read_usgs_splib
 from hysupp.io.spectra_csv import save_spectra_csv
 from hysupp.scene import Georef, Scene
 
-__all__ = ["load", "save", "describe", "format_description", "save_spectra_csv", "save_geotiff",
+__all__ = ["load", "load_library", "save", "describe", "format_description", "save_spectra_csv", "save_geotiff",
            "read_usgs_splib", "atomic_output", "check_target", "SUPPORTED_EXTENSIONS"]
 
 SUPPORTED_EXTENSIONS = (".mat", ".npz", ".npy", ".tif", ".tiff", ".csv", ".hdr", ".img", ".sli", ".dat")
 
 
-def _read(path: str | os.PathLike, key: str | None) -> tuple[Scene, FileInfo]:
+def _read(path: str | os.PathLike, key: str | None, layout: str | None = None,
+          role: str | None = None) -> tuple[Scene, FileInfo]:
     p = Path(path)
     suffix = p.suffix.lower()
+    if layout is not None and suffix not in (".mat", ".npz", ".npy"):
+        raise InputError(f"{str(p)!r}: layout= orders the axes of an array in a .mat/.npy/.npz file; "
+                         f"a {suffix or 'extensionless'} file declares its band order")
     if not p.exists():
         if suffix != ".hdr":
             from hysupp.io.envi import find_header
@@ -65,15 +69,15 @@ def _read(path: str | os.PathLike, key: str | None) -> tuple[Scene, FileInfo]:
     if suffix == ".mat":
         from hysupp.io.matlab import read_mat
 
-        return read_mat(p, key)
+        return read_mat(p, key, layout, role)
     if suffix == ".npz":
         from hysupp.io.arrays import read_npz
 
-        return read_npz(p, key)
+        return read_npz(p, key, layout, role)
     if suffix == ".npy":
         from hysupp.io.arrays import read_npy
 
-        return read_npy(p, key)
+        return read_npy(p, key, layout)
     if suffix in (".tif", ".tiff"):
         from hysupp.io.geotiff import read_geotiff
 
@@ -90,18 +94,20 @@ def _read(path: str | os.PathLike, key: str | None) -> tuple[Scene, FileInfo]:
                      f"{', '.join(SUPPORTED_EXTENSIONS)} or an ENVI data file with a sibling .hdr")
 
 
-def load(path: str | os.PathLike, *, key: str | None = None, truth: str | os.PathLike | None = None,
-         scale: float | None = None, dtype: Any = np.float32) -> Scene:
+def load(path: str | os.PathLike | Any, *, key: str | None = None, truth: str | os.PathLike | None = None,
+         scale: float | None = None, dtype: Any = np.float32, layout: str | None = None,
+         truth_key: str | None = None) -> Scene:
     """Read an image, library or truth file into a :class:`~hysupp.scene.Scene`.
 
     Parameters
     ----------
-    path : path-like
+    path : path-like or object
         ``.mat`` (v5 or v7.3), ENVI (``.hdr`` or its data file, ``.sli`` libraries), ``.tif``,
-        ``.npy``, ``.npz`` or a spectra ``.csv``; or the name of a registered data set
+        ``.npy``, ``.npz`` or a spectra ``.csv``; the name of a registered data set
         (``"samson"``, ``"jasper-ridge"``: :mod:`hysupp.io.catalog`, ``hysupp datasets list``),
-        fetched into the user cache on first use, verified, and read with its ground truth. An
-        existing path always wins over a name.
+        fetched into the user cache on first use, verified, and read with its ground truth (an
+        existing path always wins over a name); or an in-memory image (a NumPy array, a SPy
+        ``SpyFile``/``ImageArray``, an ``xarray.DataArray``: :func:`hysupp.io.arrays.as_scene`).
     key : str, optional
         The variable to read from a ``.mat``/``.npz`` whose layout is ambiguous. An unknown key
         raises :class:`~hysupp.errors.LayoutError` listing the variables (name, shape, dtype).
@@ -109,6 +115,12 @@ def load(path: str | os.PathLike, *, key: str | None = None, truth: str | os.Pat
         A separate ground-truth file (e.g. Samson's ``end3.mat``) merged with
         :meth:`Scene.with_truth` (pixel order and band selection of the truth are honoured). For a
         data set name it replaces the registered truth.
+    layout : str, optional
+        The axis order of a 3-D image in a ``.mat``/``.npy``/``.npz`` file or array (``"LHW"``,
+        ``"HWL"``, ...), instead of checking it (:mod:`hysupp.io.axes`).
+    truth_key : str, optional
+        The variable of the ``truth`` file to read: its endmembers ``(L, p)`` or abundances
+        (``(p, N)``/3-D), the rest of the file's truth attached when consistent.
     scale : float, optional
         Multiplies the cube (for library/endmember-only files: the spectra; also a PAN band in
         ``extras['pan']``). Integer data are never scaled implicitly: they are read with their
@@ -138,26 +150,76 @@ def load(path: str | os.PathLike, *, key: str | None = None, truth: str | os.Pat
     >>> s.shape, s.abundances.shape  # doctest: +SKIP
     ((156, 95, 95), (3, 95, 95))
     """
-    p = Path(path)
-    bare_word = isinstance(path, str) and not p.suffix and len(p.parts) == 1 and not p.exists()
-    if isinstance(path, str) and not p.exists():
-        from hysupp.io.catalog import find_dataset
+    if not isinstance(path, (str, os.PathLike)):
+        if key is not None:
+            raise InputError("key= selects a variable in a file; an in-memory image has none")
+        from hysupp.io.arrays import as_scene
 
-        dataset = find_dataset(path)
-        if dataset is not None:
-            return _load_dataset(dataset, key=key, truth=truth, scale=scale, dtype=dtype)
-    try:
-        scene, _ = _read(p, key)
-    except InputError as exc:
-        if bare_word and str(exc).startswith("file not found"):  # perhaps a mistyped data set name
-            from hysupp.io.catalog import unknown_name_message
+        scene = finalize(as_scene(path, layout=layout), scale=scale, dtype=dtype)
+    else:
+        p = Path(path)
+        bare_word = isinstance(path, str) and not p.suffix and len(p.parts) == 1 and not p.exists()
+        if isinstance(path, str) and not p.exists():
+            from hysupp.io.catalog import find_dataset
 
-            raise InputError(f"{exc}; {unknown_name_message(path)}") from None
-        raise
-    scene = finalize(scene, scale=scale, dtype=dtype)
+            dataset = find_dataset(path)
+            if dataset is not None:
+                return _load_dataset(dataset, key=key, truth=truth, scale=scale, dtype=dtype)
+        try:
+            scene, _ = _read(p, key, layout)
+        except InputError as exc:
+            if bare_word and str(exc).startswith("file not found"):  # perhaps a mistyped data set name
+                from hysupp.io.catalog import unknown_name_message
+
+                raise InputError(f"{exc}; {unknown_name_message(path)}") from None
+            raise
+        scene = finalize(scene, scale=scale, dtype=dtype)
     if truth is not None:
-        truth_scene = load(truth, dtype=dtype)
-        scene = scene.with_truth(truth_scene)
+        truth_scene, _ = _read(Path(truth), truth_key, None, "truth")
+        scene = scene.with_truth(finalize(truth_scene, scale=None, dtype=dtype))
+    elif truth_key is not None:
+        raise InputError("truth_key= names a variable of the truth file: pass truth= too")
+    return scene
+
+
+def load_library(path: str | os.PathLike, *, key: str | None = None, scale: float | None = None,
+                 dtype: Any = np.float32) -> Scene:
+    """Read a spectral library file: a Scene with ``library`` ``(L, M)``, its names and wavelengths.
+
+    Any file :func:`load` reads: a library layout (USGS ``datalib`` + ``names``, ENVI ``.sli``, a
+    ``.csv`` of spectra, a ``.mat``/``.npz`` matrix with its names); a truth file's endmembers are
+    used as the library (noted). ``key`` reads that variable as a library (bands as rows; a matrix
+    stored spectra x bands is transposed when its columns match the file's wavelengths), whatever
+    its name: ``key="A"`` reads a library stored as ``A``, which :func:`load` would take for
+    abundances when the file does not tell. ``scale`` multiplies the spectra.
+
+    Raises
+    ------
+    InputError
+        The file holds no library or endmembers (the message names its layout and variables).
+
+    Example
+    -------
+    >>> import numpy as np, os, tempfile, scipy.io
+    >>> path = os.path.join(tempfile.mkdtemp(), "lib.mat")
+    >>> scipy.io.savemat(path, {"A": np.random.default_rng(0).random((30, 4)), "names": ["a", "b", "c", "d"]})
+    >>> lib = load_library(path, key="A")
+    >>> lib.library.shape, lib.library_names
+    ((30, 4), ['a', 'b', 'c', 'd'])
+    """
+    p = Path(path)
+    scene, info = _read(p, key, None, "library")
+    scene = finalize(scene, scale=scale, dtype=dtype)
+    if scene.library is None and scene.endmembers is not None:
+        from dataclasses import replace
+
+        scene = replace(scene, library=scene.endmembers, library_names=scene.endmember_names,
+                        notes=[*scene.notes, f"the file's {scene.endmembers.shape[1]} endmembers used as the library"])
+    if scene.library is None:
+        listing = "" if not info.variables else " Variables: " + "; ".join(
+            f"{v['name']} {tuple(v['shape'])} {v['dtype']}" for v in info.variables)
+        raise InputError(f"{str(p)!r} holds no spectral library (read as {scene.layout!r}); pass key= (--library-key) "
+                         f"to name the library variable.{listing}")
     return scene
 
 
@@ -195,6 +257,25 @@ def _array_scene(arr: np.ndarray, suffix: str) -> Scene:
                      f"matrix (L, k) / single-band image (H, W)")
 
 
+def _raster_payload(scene: Scene, band_names: Any) -> tuple[np.ndarray, Any, Any, Any, Any]:
+    """What a raster writer (GeoTIFF, ENVI) writes for a scene: its cube (band names from
+    ``extras['band_names']``, wavelengths, fwhm, mask), else its ``(p, H, W)`` abundance maps named by
+    the endmember names."""
+    if scene.cube is not None:
+        data = scene.cube
+        band_names = band_names if band_names is not None else scene.extras.get("band_names")
+        wl, fwhm, mask = scene.wavelengths, scene.fwhm, scene.mask
+    elif scene.abundances is not None and scene.abundances.ndim == 3:
+        data = scene.abundances
+        band_names = band_names if band_names is not None else scene.endmember_names
+        wl = fwhm = mask = None
+    else:
+        raise InputError(f"scene {scene.name!r} has no cube or (p, H, W) abundance maps to write as a raster")
+    if band_names is not None and len(band_names) != data.shape[0]:
+        band_names = None
+    return data, band_names, wl, fwhm, mask
+
+
 def save(obj: Scene | np.ndarray, path: str | os.PathLike, *, overwrite: bool = False,
          georef: Georef | None = None, **kw: Any) -> Path:
     """Write a Scene or an array; the format follows the extension. Atomic; never overwrites
@@ -209,6 +290,8 @@ def save(obj: Scene | np.ndarray, path: str | os.PathLike, *, overwrite: bool = 
         ``.tif``/``.tiff``: GeoTIFF of the cube (or, for a scene without cube, of its abundance
         maps with the endmember names as band descriptions); band names from ``band_names=`` or
         ``scene.extras['band_names']``; wavelengths/fwhm as band tags.
+        ``.hdr``/``.img``: the same as an ENVI image (``x.img`` + ``x.hdr``, BSQ float32, with
+        wavelengths, fwhm, band names, map info; :func:`hysupp.io.envi.save_envi`).
         ``.mat``: HySUPP layout (``flavor="funmix"`` for FUnmix's scalar names).
         ``.npz``: hysupp's round-trippable layout. ``.npy``: the cube (or array) only.
         ``.csv``: spectra (endmembers, else library), names from ``names=`` or the scene.
@@ -217,7 +300,8 @@ def save(obj: Scene | np.ndarray, path: str | os.PathLike, *, overwrite: bool = 
     georef : Georef, optional
         Overrides the scene's georef (GeoTIFF, npz).
     **kw
-        Format options: ``band_names``, ``compress`` (tif); ``flavor`` (mat); ``names`` (csv).
+        Format options: ``band_names`` (tif, hdr/img), ``compress`` (tif), ``dtype`` (hdr/img);
+        ``flavor`` (mat); ``names`` (csv).
 
     Returns
     -------
@@ -227,26 +311,20 @@ def save(obj: Scene | np.ndarray, path: str | os.PathLike, *, overwrite: bool = 
     p = Path(path)
     suffix = p.suffix.lower()
     if isinstance(obj, np.ndarray):
-        scene = _array_scene(obj, suffix)
+        scene = _array_scene(obj, ".tif" if suffix in (".hdr", ".img") else suffix)
     elif isinstance(obj, Scene):
         scene = obj
     else:
         raise InputError(f"save() takes a Scene or a numpy array, got {type(obj).__name__}")
     g = georef if georef is not None else scene.georef
-    if suffix in (".tif", ".tiff"):
-        band_names = kw.pop("band_names", None)
-        if scene.cube is not None:
-            data = scene.cube
-            band_names = band_names if band_names is not None else scene.extras.get("band_names")
-            wl, fwhm, mask = scene.wavelengths, scene.fwhm, scene.mask
-        elif scene.abundances is not None and scene.abundances.ndim == 3:
-            data = scene.abundances
-            band_names = band_names if band_names is not None else scene.endmember_names
-            wl = fwhm = mask = None
-        else:
-            raise InputError(f"scene {scene.name!r} has no cube or (p, H, W) abundance maps to write as GeoTIFF")
-        if band_names is not None and len(band_names) != data.shape[0]:
-            band_names = None
+    if suffix in (".tif", ".tiff", ".hdr", ".img"):
+        data, band_names, wl, fwhm, mask = _raster_payload(scene, kw.pop("band_names", None))
+        if suffix in (".hdr", ".img"):
+            from hysupp.io.envi import save_envi
+
+            save_envi(p, data, georef=g, band_names=band_names, wavelengths=wl, fwhm=fwhm, mask=mask,
+                      overwrite=overwrite, description=f"{scene.name} ({scene.layout}), written by hysupp", **kw)
+            return p
         save_geotiff(p, data, georef=g, band_names=band_names, wavelengths=wl, overwrite=overwrite, fwhm=fwhm,
                      mask=mask, layout=scene.layout, **kw)
     elif suffix == ".mat":
@@ -284,7 +362,7 @@ def save(obj: Scene | np.ndarray, path: str | os.PathLike, *, overwrite: bool = 
         save_spectra_csv(p, spectra, names, wavelengths=scene.wavelengths, overwrite=overwrite)
     else:
         raise InputError(f"cannot save {str(p)!r}: unsupported extension {suffix or '(none)'!r}; "
-                         f"use .tif, .mat, .npz, .npy or .csv")
+                         f"use .tif, .mat, .npz, .npy, .csv or .hdr/.img (ENVI)")
     return p
 
 
@@ -405,6 +483,12 @@ def format_description(d: dict[str, Any]) -> str:
         for k, v in extras.items():
             if isinstance(v, dict) and set(v) == {"shape", "dtype"}:
                 v = f"{' x '.join(str(s) for s in v['shape'])} {v['dtype']}"
+            if k == "units" and isinstance(v, dict) and "kind" in v:
+                from hysupp.io.units import Units
+
+                v = Units.from_dict(v).describe()
+                lines.append(f"  {k}: {v}")
+                continue
             text = str(v)
             lines.append(f"  {k}: {text if len(text) <= 100 else text[:97] + '...'}")
     notes = d.get("notes") or []

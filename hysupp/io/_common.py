@@ -176,12 +176,18 @@ def valid_mask(cube: np.ndarray, nodata: float | None = None) -> np.ndarray:
 
 
 def finalize(scene: Scene, *, scale: float | None, dtype: Any) -> Scene:
-    """The common last step of :func:`hysupp.io.load`: scaling, dtype, mask and scale notes.
+    """The common last step of :func:`hysupp.io.load`: scaling, dtype, mask, units and their notes.
 
     ``scale`` multiplies the cube (or, for library/endmember-only files, the spectra) and a PAN
     band in ``extras['pan']``. Integer cubes are converted to ``dtype`` with their values kept and
-    a note saying so; large float values get a hint about reflectance scaling.
+    a note saying so. The units of the primary array (cube, else library, else endmembers) are
+    classified by :func:`hysupp.io.units.infer_units` and recorded in ``extras["units"]`` (its
+    :meth:`~hysupp.io.units.Units.to_dict` plus ``"of"``, the array it describes; a scale the
+    reader applied from the file stays in ``"declared"``) with a note when they are not plain
+    reflectance. Nothing is rescaled on a guess. A boolean cube is refused.
     """
+    from hysupp.io.units import format_factor, infer_units
+
     dt = np.dtype(dtype)
     if not np.issubdtype(dt, np.floating):
         raise InputError(f"dtype must be a floating type (float32 or float64), got {dt}")
@@ -190,25 +196,29 @@ def finalize(scene: Scene, *, scale: float | None, dtype: Any) -> Scene:
     if primary is None:
         primary = next((k for k in ("library", "endmembers") if getattr(scene, k) is not None), None)
     ref = getattr(scene, primary) if primary else None
+    if ref is not None and ref.dtype == bool:
+        raise InputError(f"scene {scene.name!r}: the {primary} is boolean (a mask?), not reflectance or "
+                         f"radiance values; pass the image itself")
+    declared = scene.extras.get("units") if isinstance(scene.extras.get("units"), dict) else {}
+    guessed = None
     if ref is not None and scale is None:
-        finite = ref[np.isfinite(ref)] if np.issubdtype(ref.dtype, np.floating) else ref
-        if scene.mask is not None and primary == "cube":
-            finite = ref[:, scene.mask]
-            if np.issubdtype(ref.dtype, np.floating):
-                finite = finite[np.isfinite(finite)]
-        if finite.size:
-            lo, hi = float(finite.min()), float(finite.max())
+        guessed = infer_units(ref, mask=scene.mask if primary == "cube" else None, wavelengths=scene.wavelengths,
+                              bit_depth=scene.extras.get("bit_depth"), declared=declared.get("declared"))
+        lo, hi = guessed.evidence.get("min"), guessed.evidence.get("max")
+        if lo is not None and hi is not None:
             if np.issubdtype(ref.dtype, np.integer) and scene.layout == "pansharpening-pair":
                 bits = scene.extras.get("bit_depth")
                 notes.append(f"integer data kept as stored ({primary} is {ref.dtype}, values {lo:g} to {hi:g}"
                              + (f", {bits}-bit DN" if bits else "") + "); pass scale= to rescale"
                              + (f" (e.g. scale={1 / (2 ** bits - 1):.6g} for [0, 1])" if bits else ""))
             elif np.issubdtype(ref.dtype, np.integer):
-                notes.append(f"integer data kept as stored; pass scale=1e-4 for reflectance "
+                f = guessed.factor if guessed.kind == "scaled-reflectance" else 1e-4
+                notes.append(f"integer data kept as stored; pass scale={format_factor(f)} for reflectance "
                              f"({primary} is {ref.dtype}, values {lo:g} to {hi:g}; or the factor that applies)")
-            elif hi > 100 and scene.layout not in ("pansharpening-pair",):
-                notes.append(f"values up to {hi:g} kept as stored; if this is reflectance x 1e4 pass "
-                             f"scale=1e-4")
+            elif guessed.kind != "reflectance" and scene.layout != "pansharpening-pair":
+                hint = (f"; if this is {guessed.describe().split(' (')[0]} pass scale={format_factor(guessed.factor)}"
+                        if guessed.kind == "scaled-reflectance" else "")
+                notes.append(f"values up to {hi:g} kept as stored{hint}")
     for key in ("cube", "library", "endmembers", "abundances"):
         arr = getattr(scene, key)
         if arr is None:
@@ -235,6 +245,14 @@ def finalize(scene: Scene, *, scale: float | None, dtype: Any) -> Scene:
             base = scene.mask if scene.mask is not None else np.ones(scene.cube.shape[1:], dtype=bool)
             scene.mask = base & ~nonfinite
             notes.append(f"{int(nonfinite.sum())} pixels with non-finite values marked invalid in mask")
+    if primary is not None:
+        units = guessed if guessed is not None else infer_units(
+            getattr(scene, primary), mask=scene.mask if primary == "cube" else None,
+            wavelengths=scene.wavelengths, bit_depth=scene.extras.get("bit_depth"),
+            declared=declared.get("declared") or (f"scale={scale:g} given" if scale is not None else None))
+        scene.extras["units"] = {**units.to_dict(), "of": primary}
+        if units.kind != "reflectance" or units.declared:
+            notes.append(f"units ({primary}): {units.describe()}; recorded in extras['units']")
     return scene
 
 

@@ -247,7 +247,7 @@ _DATASETS: tuple[Dataset, ...] = (
                          _gh(*_MSKERNEL, "DATA/jasperRidge2_R198.mat"))),
                DataFile("jasper_ridge/end4.mat", "92f5697b43705802b904fd13ba99b6ce65a3d203682864abc3fbec922beec374",
                         178271, (_gh(*_MAXVOL, "data/jasper/end4.mat"),))),
-        read="jasper_ridge/jasperRidge2_R198.mat", truth=("jasper_ridge/end4.mat",), scale=1 / 5000,
+        read="jasper_ridge/jasperRidge2_R198.mat", truth=("jasper_ridge/end4.mat",),
         licence="AVIRIS data (NASA/JPL, public domain); research redistribution of Zhu's files; cite Zhu 2017",
         citation=_ZHU_2017,
         description=("The Jasper Ridge scene of Zhu's unmixing benchmark: a 100 x 100 crop (rows 105-204, "
@@ -255,12 +255,12 @@ _DATASETS: tuple[Dataset, ...] = (
                      "reference endmembers and abundances of tree, water, dirt and road (end4.mat)."),
         shape=(198, 100, 100), units="Y / maxValue (maxValue = 5000): the units of the truth endmembers",
         ground_truth="endmembers M (198 x 4: tree, water, dirt, road) and abundances A (4 x 10000, column-major)",
-        caveats=("Y is stored as integers (max 5437); the registry reads it with scale 1/5000 (1 / maxValue), "
+        caveats=("Y is stored as integers (max 5437); the reader divides it by the file's maxValue = 5000, "
                  "the scale in which Zhu's endmembers M are given (a least-squares fit Y = c M A gives "
                  "c = 5367).",
                  "Pixels are column-major (order='F'); checked: the truth reconstructs the image with a median "
                  "spectral correlation of 0.994 (0.145 with the transposed maps).",
-                 "No wavelengths in the file; `extras['source_bands']` holds the 198 kept AVIRIS channels "
+                 "No wavelengths in the file; `extras['sensor_bands']` holds the 198 kept AVIRIS channels "
                  "(0-based, from SlectBands).")),
     Dataset(
         name="cuprite-crop", title="Cuprite AVIRIS crop (50 x 90, 188 bands) of NMF-QMV, 12-mineral reference",

@@ -6,7 +6,12 @@ EPSG code, else WKT; the 6-tuple transform; nodata), a mask (nodata or non-finit
 per-band tags ``wavelength``/``fwhm`` + ``wavelength_units`` (EnMAP-Box style), the ``IMAGERY``
 domain (``CENTRAL_WAVELENGTH_UM``, ``FWHM_UM``, GDAL >= 3.10), the ``ENVI`` domain
 (``wavelength = {...}``, ``wavelength_units``), or band descriptions like ``"418.2 nm"``. Bands
-flagged ``bbl = 0`` or holding only nodata are dropped (noted).
+flagged ``bbl = 0`` or holding only nodata are dropped (noted). A GDAL band scale/offset
+(``value = raw x scale + offset``, EnMAP's 1e-4) is applied in float32 after the nodata pixels
+are masked (they become NaN), noted, recorded in ``extras['units']['declared']`` and raises a
+:class:`~hysupp.errors.UnitsWarning` (:func:`apply_band_scaling`, shared by windowed readers). A
+read that GDAL fails (a corrupt compressed payload) raises an ``InputError`` naming the file and
+GDAL's cause.
 
 Writing (:func:`save_geotiff`) stores band descriptions (names), per-band ``wavelength``,
 ``wavelength_units = Nanometers`` and ``fwhm`` tags plus the ``IMAGERY`` domain, the CRS,
@@ -35,12 +40,13 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from hysupp.errors import InputError
+from hysupp.errors import InputError, UnitsWarning
 from hysupp.io._common import FileInfo, clean_bands_and_mask, stem_name, to_nm
+from hysupp.io._warn import warn_user
 from hysupp.io.atomic import atomic_output
 from hysupp.scene import Georef, Scene
 
-__all__ = ["band_metadata", "read_geotiff", "save_geotiff", "crs_string"]
+__all__ = ["band_metadata", "read_geotiff", "save_geotiff", "crs_string", "band_scaling", "apply_band_scaling"]
 
 _DESC_WL = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*"
                       r"(nm|nanometers?|nanometres?|um|µm|micrometers?|micrometres?|microns?)\b", re.IGNORECASE)
@@ -175,11 +181,19 @@ def read_geotiff(path: str | os.PathLike, key: str | None = None) -> tuple[Scene
                 transform = tuple(float(x) for x in tuple(ds.transform)[:6])
                 descriptions = list(ds.descriptions)
                 layout_tag = ds.tags().get("HYSUPP_LAYOUT")
+                scales, offsets = band_scaling(ds)
                 identity = transform == (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
                 info = FileInfo(format="geotiff", extra={"driver": ds.driver, "dtype": ds.dtypes[0],
                                                          "tag_namespaces": ds.tag_namespaces()})
-    except RasterioIOError as exc:
-        raise InputError(f"cannot read GeoTIFF {str(p)!r}: {exc}") from exc
+    except (RasterioIOError, rasterio.errors.RasterioError) as exc:
+        cause = exc.__cause__ or exc.__context__
+        detail = f"{exc}" + (f" ({type(cause).__name__}: {cause})" if cause is not None else "")
+        raise InputError(f"cannot read GeoTIFF {str(p)!r}: corrupt, truncated or not a TIFF? {detail}") from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - GDAL errors surface as several types (CPLE_*Error, ...)
+        raise InputError(f"cannot read GeoTIFF {str(p)!r}: corrupt or unreadable data "
+                         f"({type(exc).__name__}: {exc})") from exc
     L = cube.shape[0]
     extras: dict[str, Any] = {}
     if any(d for d in descriptions):
@@ -187,7 +201,14 @@ def read_geotiff(path: str | os.PathLike, key: str | None = None) -> tuple[Scene
     if layout_tag:
         notes.append(f"written by hysupp from a scene with layout {layout_tag!r}")
         extras["hysupp_layout"] = layout_tag
+    kept = np.ones(L, dtype=bool)
     cube, wl, fwhm, mask = clean_bands_and_mask(cube, bbl, nodata, notes, wl, fwhm, extras)
+    if "kept_bands" in extras:
+        kept = np.zeros(L, dtype=bool)
+        kept[np.asarray(extras["kept_bands"])] = True
+    if scales is not None:
+        cube, declared = apply_band_scaling(cube, scales[kept], offsets[kept], nodata, notes)
+        extras["units"] = {"declared": declared, "of": "cube"}
     georef = None
     if crs is not None or not identity or nodata is not None:
         georef = Georef(crs=crs, transform=None if identity and crs is None else transform, nodata=nodata)
@@ -195,6 +216,45 @@ def read_geotiff(path: str | os.PathLike, key: str | None = None) -> tuple[Scene
         notes.append("single-band raster read as a 1-band cube")
     return Scene(cube=cube, wavelengths=wl, fwhm=fwhm, mask=mask, georef=georef, name=stem_name(p),
                  layout="geotiff", notes=notes, extras=extras), info
+
+
+def band_scaling(ds: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """GDAL's per-band scale and offset of an open rasterio dataset (``value = raw * scale +
+    offset``), or ``(None, None)`` when every band has scale 1 and offset 0 (or none)."""
+    scales = np.asarray([1.0 if v is None else float(v) for v in ds.scales], dtype=np.float64)
+    offsets = np.asarray([0.0 if v is None else float(v) for v in ds.offsets], dtype=np.float64)
+    if np.all(scales == 1.0) and np.all(offsets == 0.0):
+        return None, None
+    return scales, offsets
+
+
+def apply_band_scaling(cube: np.ndarray, scales: np.ndarray, offsets: np.ndarray, nodata: float | None,
+                       notes: list[str] | None = None, label: str = "GDAL band", warn: bool = True
+                       ) -> tuple[np.ndarray, str]:
+    """``raw * scale + offset`` per band (axis 0) in float32; values equal to ``nodata`` (in raw units)
+    become NaN so no scaled nodata value looks like data. Returns the cube and a description of the
+    scaling (for ``extras['units']['declared']``), appending a note to ``notes`` and emitting a
+    :class:`~hysupp.errors.UnitsWarning`.
+
+    Shared by every GeoTIFF read (whole file or windows) so all of them give the same values; a
+    windowed reader warns once (``warn=False`` for the other windows).
+    """
+    raw = cube
+    out = raw.astype(np.float32) * scales.astype(np.float32)[:, None, None] + offsets.astype(np.float32)[:, None, None]
+    if nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata)):
+        out[raw == nodata] = np.nan
+    s_set, o_set = np.unique(scales), np.unique(offsets)
+    text = (f"{label} scale {s_set[0]:g}" if s_set.size == 1 else
+            f"{label} scales {s_set.min():g} .. {s_set.max():g}")
+    if not (o_set.size == 1 and o_set[0] == 0):
+        text += (f", offset {o_set[0]:g}" if o_set.size == 1 else f", offsets {o_set.min():g} .. {o_set.max():g}")
+    msg = f"applied the file's {text} (value = raw x scale + offset, float32)" + (
+        "; nodata pixels set to NaN" if nodata is not None else "")
+    if notes is not None:
+        notes.append(msg)
+    if warn:
+        warn_user(msg, UnitsWarning)
+    return out, text
 
 
 def _tif_dtype(arr: np.ndarray) -> np.ndarray:

@@ -10,8 +10,10 @@ layout                variables
 ``hysupp``            ``Y (L, N)``, ``E (L, p)``, ``A (p, N)``, ``D (L, M)``, scalars ``H, W``
                       (+ ``p, L, N, M``), ``index`` (0-based), ``labels``; row-major pixels
 ``funmix``            same arrays with FUnmix's scalars ``h, w, r, p, n, m`` (``p`` = bands)
-``zhu``               ``V`` or ``Y (L, N)``, ``nRow``, ``nCol``: column-major pixels (Samson, Jasper,
-                      Urban); Jasper's ``SlectBands`` -> ``extras['source_bands']`` (0-based)
+``zhu``               ``V`` or ``Y`` ``(L, N)``, ``nRow``, ``nCol`` (+ ``nBand``): column-major pixels
+                      (Samson, Jasper, Urban); ``maxValue`` divides the data (stored as reflectance
+                      x maxValue), ``SlectBands`` -> ``extras['sensor_bands']``, and ``M``/``A``/
+                      ``cood`` in the same file are attached as truth
 ``zhu-truth``         ``M (L, p)``, ``A (p, N)``, ``cood`` names: pixels column-major
                       (``extras['pixel_order'] = "F"``, honoured by ``Scene.with_truth``)
 ``endmembers``        ``M``/``E (L, p)`` with names (``cood``/``labels``), optional ``waveLength``
@@ -26,8 +28,19 @@ layout                variables
 ``library``           one 2-D matrix, bands as rows (``L, M``)
 ``spectral-table``    one 2-D matrix whose column 0 is a wavelength grid (e.g. an SRF table)
 ``wavelengths``       only a wavelength vector
+``srf``               a ``(C, L)`` matrix with few rows (<= 16) named like a spectral response
+                      (``R``, ``R_gt``, ``srf``...) or, when asked for by ``key=``, shaped like one
+                      -> ``extras['srf']`` (not a C-band library)
 ``matrix``            any other single 2-D matrix (kept in ``extras['matrix']``)
 ===================== =========================================================================
+
+The role of a variable comes from its shape against the file's other variables (wavelengths,
+names, image size) and its values (columns summing to one), never from its name alone: a lone
+``A`` is a library when its rows match the wavelengths or its columns the names, abundances when
+its columns are the image's pixels or sum to one, and ambiguous otherwise. ``role="library"``
+(:func:`hysupp.io.load_library`) and ``role="truth"`` (``load(truth_key=)``) read the ``key``
+variable in that role. A 3-D image's axis order is checked by :mod:`hysupp.io.axes` (``layout=``
+overrides it).
 """
 
 from __future__ import annotations
@@ -46,7 +59,12 @@ ABUNDANCE_NAME = re.compile(r"^(xt|a|abundances?|abund\w*|fractions?)$", re.IGNO
 ENDMEMBER_NAME = re.compile(r"^(m|e|em|endmembers?|ems)$", re.IGNORECASE)
 NAMES_NAME = re.compile(r"^(cood|labels|names|endmember_names|em_names)$", re.IGNORECASE)
 LIBRARY_NAME = re.compile(r"(lib|^ee$|^d$|^e$|^m$|endmember|spectra|signature)", re.IGNORECASE)
-SELECTION_NAME = re.compile(r"^(slctbnds|selected_?bands|band_?selection|kept_?bands)$", re.IGNORECASE)
+SELECTION_NAME = re.compile(r"^(slctbnds|slectbands|selectbands|selected_?bands|band_?selection|kept_?bands)$",
+                            re.IGNORECASE)
+#: names of spectral response matrices (C sensor bands x L hyperspectral bands)
+SRF_NAME = re.compile(r"^(r|r_?gt|r_?true|srf\w*|rsr\w*|\w*_srf|\w*response\w*|spec_?resp\w*)$", re.IGNORECASE)
+#: a variable that gives the image's scale: data stored as reflectance x maxValue (Zhu's benchmark files)
+MAXVALUE_NAME = re.compile(r"^(maxvalue|max_?value|scale_?max)$", re.IGNORECASE)
 
 HYSUPP_ARRAYS = {"Y", "E", "A", "D"}
 HYSUPP_EXTRA = {"index", "labels", "library_names", "mask", "wavelengths", "fwhm", "protocol"}
@@ -58,11 +76,13 @@ class _Ctx:
     """The variables of one file plus what is needed for messages."""
 
     def __init__(self, variables: dict[str, Any], label: str, name: str, convention: str,
-                 infos: list[dict[str, Any]] | None) -> None:
+                 infos: list[dict[str, Any]] | None, layout: str | None = None) -> None:
         self.v = variables
         self.label = label
         self.name = name
         self.convention = convention
+        self.layout = layout          # an explicit axis order for a 3-D image (layout=)
+        self.layout_used = False
         self.infos = infos or [_info(k, val) for k, val in variables.items()]
 
     # ---------------------------------------------------------------- lookups
@@ -163,7 +183,8 @@ def as_names(value: Any) -> list[str] | None:
 # entry point
 # =============================================================================================
 def interpret(variables: dict[str, Any], *, key: str | None, label: str, name: str,
-              convention: str = "matlab", infos: list[dict[str, Any]] | None = None) -> Scene:
+              convention: str = "matlab", infos: list[dict[str, Any]] | None = None,
+              layout: str | None = None, role: str | None = None) -> Scene:
     """Interpret named variables as a Scene (see the module docstring for the layouts).
 
     Parameters
@@ -180,21 +201,30 @@ def interpret(variables: dict[str, Any], *, key: str | None, label: str, name: s
         How a 3-D image is ordered: MATLAB ``(H, W, L)`` or NumPy channels-first ``(L, H, W)``.
     infos : list of dict, optional
         Variable descriptions (name, shape, dtype) for error messages.
+    layout : str, optional
+        The axis order of a 3-D image variable (``"LHW"``, ``"HWL"``, ...), instead of checking it
+        (:mod:`hysupp.io.axes`); an error when the file holds no 3-D image.
+    role : {"library"}, optional
+        What the caller needs from the file (see :func:`hysupp.io.load_library`): with ``key``, a
+        2-D variable is read as a library whatever its name.
     """
-    ctx = _Ctx(variables, label, name, convention, infos)
+    ctx = _Ctx(variables, label, name, convention, infos, layout)
     if not variables:
         raise LayoutError(f"{label}: the file holds no variables")
     if key is not None:
         if key not in variables:
             raise ctx.error(f"no variable {key!r}")
-        return _interpret_key(ctx, key)
-    detectors: tuple[Callable[[_Ctx], Scene | None], ...] = (
-        _hysupp, _zhu_image, _usgs, _pan_pair, _truth)
-    for detect in detectors:
-        scene = detect(ctx)
-        if scene is not None:
-            return scene
-    return _generic(ctx)
+        scene = _interpret_key(ctx, key, role)
+    else:
+        detectors: tuple[Callable[[_Ctx], Scene | None], ...] = (
+            _zhu_image, _hysupp, _usgs, _pan_pair, _truth)
+        scene = next((s for s in (detect(ctx) for detect in detectors) if s is not None), None)
+        if scene is None:
+            scene = _generic(ctx)
+    if layout is not None and not ctx.layout_used:
+        raise ctx.error(f"layout={layout!r} orders the axes of a 3-D image, but the file was read as "
+                        f"{scene.layout!r} (no 3-D image variable was used)")
+    return scene
 
 
 def _pixel_dims(ctx: _Ctx) -> tuple[int, int, str, str] | None:
@@ -210,15 +240,32 @@ def _pixel_dims(ctx: _Ctx) -> tuple[int, int, str, str] | None:
     return None
 
 
-def _interpret_key(ctx: _Ctx, key: str) -> Scene:
+def _interpret_key(ctx: _Ctx, key: str, role: str | None = None) -> Scene:
     v = ctx.v[key]
     if not _is_num(v):
         raise ctx.error(f"variable {key!r} is a {_info(key, v)['dtype']}, not a numeric array")
+    if role == "library":
+        if key.lower() == "datalib":
+            return _usgs(ctx)  # type: ignore[return-value]
+        if v.ndim != 2 or min(v.shape) < 1:
+            raise ctx.error(f"library variable {key!r} has shape {tuple(v.shape)}: a library is 2-D "
+                            f"(bands x spectra)")
+        return _matrix_scene(ctx, key, forced=True, role="library")
+    if role == "truth":
+        if v.ndim == 3:
+            return _truth(ctx, ak=key)  # type: ignore[return-value]
+        if v.ndim == 2:
+            kind, _ = _matrix_role(ctx, key)
+            if kind == "abundances" or (kind is None and ABUNDANCE_NAME.match(key)):
+                return _truth(ctx, ak=key)  # type: ignore[return-value]
+            return _truth(ctx, ek=key)  # type: ignore[return-value]
+        raise ctx.error(f"truth variable {key!r} has shape {tuple(v.shape)}: expected endmembers (bands x p) "
+                        f"or abundances (p x N or a 3-D cube)")
+    if key.lower() in ("v", "y") and ctx.ci("nRow") and ctx.ci("nCol") and v.ndim == 2:
+        return _zhu_image(ctx)  # type: ignore[return-value]
     # keys that are the primary variable of a specific layout
     if key == "Y" and _hysupp_fits(ctx):
         return _hysupp(ctx)  # type: ignore[return-value]
-    if key.lower() in ("v", "y") and ctx.ci("nRow") and ctx.ci("nCol"):
-        return _zhu_image(ctx)  # type: ignore[return-value]
     if key.lower() == "datalib":
         return _usgs(ctx)  # type: ignore[return-value]
     pair = _pair_names(ctx)
@@ -245,6 +292,47 @@ def _interpret_key(ctx: _Ctx, key: str) -> Scene:
         return _wavelength_scene(ctx, key)
     raise ctx.error(f"variable {key!r} has shape {tuple(v.shape)}: expected a 3-D image or abundance "
                     f"cube, or a 2-D pixel matrix or library")
+
+
+def _sums_to_one(arr: np.ndarray) -> bool:
+    a = np.asarray(arr, dtype=np.float64)
+    if a.dtype.kind not in "fiu" or not np.isfinite(a).all() or a.min() < -1e-6:
+        return False
+    return bool(np.allclose(a.sum(axis=0), 1.0, atol=2e-3))
+
+
+def _matrix_role(ctx: _Ctx, key: str) -> tuple[str | None, str]:
+    """Whether the 2-D variable ``key`` is a ``"library"`` (bands x spectra) or ``"abundances"``
+    (p x N), from its shape against the file's other variables (wavelengths, names, image size)
+    and its values (columns summing to one), never from its name alone. Returns ``(role or None,
+    the evidence in words)``; ``None`` when both or neither fit."""
+    arr = ctx.v[key]
+    R, C = arr.shape
+    lib: list[str] = []
+    abund: list[str] = []
+    wk = ctx.wavelength_var()
+    if wk is not None:
+        n = int(np.asarray(ctx.v[wk]).size)
+        if n == R:
+            lib.append(f"its {R} rows match the {n} wavelengths in {wk!r}")
+    nk = next((k for k in ctx.v if NAMES_NAME.match(k) or k.lower() == "library_names"), None)
+    names = as_names(ctx.v[nk]) if nk else None
+    if names is not None and len(names) == C != R:
+        lib.append(f"the {C} names in {nk!r} name its columns (spectra)")
+    if names is not None and len(names) == R != C:
+        abund.append(f"the {R} names in {nk!r} name its rows (endmembers)")
+    hw = _pixel_dims(ctx)
+    if hw is not None and C == hw[0] * hw[1]:
+        abund.append(f"its {C} columns are the {hw[3]} = {hw[0]} x {hw[1]} pixels")
+    if _sums_to_one(arr):
+        abund.append("its columns are non-negative and sum to one")
+    evidence = "; ".join([f"library: {w}" for w in lib] + [f"abundances: {w}" for w in abund]) or \
+        "no wavelengths, names, image size or sum-to-one columns to tell"
+    if lib and not abund:
+        return "library", evidence
+    if abund and not lib:
+        return "abundances", evidence
+    return None, evidence
 
 
 # =============================================================================================
@@ -283,6 +371,21 @@ def _hysupp(ctx: _Ctx) -> Scene | None:
         flavor, H, W = "hysupp", None, None
         bands_key, p_key, n_key, m_key = "L", "p", "N", "M"
     Y, E, A, D = (v.get(k) for k in ("Y", "E", "A", "D"))
+    if A is not None and Y is None and E is None and D is None and H is None and A.ndim == 2:
+        role, evidence = _matrix_role(ctx, "A")
+        if role == "library":
+            from hysupp.errors import LayoutWarning
+            from hysupp.io._warn import warn_user
+
+            scene = _matrix_scene(ctx, "A", forced=True, role="library")
+            msg = f"'A' read as a spectral library, not abundances ({evidence})"
+            scene.notes.insert(0, msg)
+            warn_user(f"{ctx.label}: {msg}; pass truth_key='A' to read it as abundances", LayoutWarning)
+            return scene
+        if role is None:
+            raise ctx.error(f"'A' ({_shape(A)}) could be a spectral library (bands x spectra) or abundances "
+                            f"(p x N): {evidence}. Use hysupp.io.load_library(path, key='A') (--library-key A) "
+                            f"for a library, or load(path, truth_key='A') for abundances")
     if Y is not None and H is None:
         raise ctx.error("Y looks like HySUPP's pixel matrix (L x N) but the image size (H, W or h, w) "
                         "is missing")
@@ -379,90 +482,163 @@ def _hysupp(ctx: _Ctx) -> Scene | None:
 # Zhu (Samson, Jasper Ridge, Urban)
 # =============================================================================================
 def _zhu_image(ctx: _Ctx) -> Scene | None:
-    vk, rk, ck = ctx.ci("V") or ctx.ci("Y"), ctx.ci("nRow"), ctx.ci("nCol")  # Samson: V; Jasper Ridge: Y
-    if not (vk and rk and ck) or not _is_num(ctx.v[vk]) or ctx.v[vk].ndim != 2:
+    """Zhu's benchmark layout (Samson, Jasper Ridge, Urban as distributed): the pixel matrix ``V`` or
+    ``Y`` (L x N, column-major pixels), ``nRow``, ``nCol``, optional ``nBand``, ``maxValue`` (the data
+    are reflectance x maxValue: divided by it), ``SlectBands`` (1-based kept bands of the sensor) and,
+    in some copies, the truth ``M (L, p)``, ``A (p, N)`` and ``cood`` names in the same file."""
+    rk, ck = ctx.ci("nRow"), ctx.ci("nCol")
+    if not (rk and ck):
+        return None
+    vk = next((k for k in (ctx.ci("V"), ctx.ci("Y")) if k and _is_num(ctx.v[k]) and ctx.v[k].ndim == 2), None)
+    if vk is None:
         return None
     V = ctx.v[vk]
     nrow, ncol = ctx.scalar(rk), ctx.scalar(ck)
     if nrow is None or ncol is None:
         raise ctx.error(f"{rk} and {ck} must be scalars")
     H, W = int(nrow), int(ncol)
+    nbk = ctx.ci("nBand")
+    nb = ctx.scalar(nbk)
+    notes: list[str] = []
+    if V.shape[1] != H * W and V.shape[0] == H * W:
+        V = V.T
+        notes.append(f"{vk} stored as pixels x bands ({_shape(ctx.v[vk])}): transposed to bands x pixels")
     L, N = V.shape
     if N != H * W:
         raise ctx.error(f"{vk} has {N} pixels (columns) but {rk} x {ck} = {H} x {W} = {H * W}")
-    nb = ctx.scalar(ctx.ci("nBand"))
-    sk = ctx.ci("SlectBands", "SelectBands")  # Jasper Ridge: the L kept channels (1-based) of nBand
-    kept = np.asarray(ctx.v[sk]).ravel() if sk and _is_num(ctx.v[sk]) else None
-    if kept is not None and kept.size != L:
-        kept = None
-    if nb is not None and int(nb) != L and kept is None:
-        raise ctx.error(f"nBand = {int(nb)} but {vk} has {L} rows")
+    sk = next((k for k in ctx.v if SELECTION_NAME.match(k)), None)
+    selected = sk is not None and _is_num(ctx.v[sk]) and np.asarray(ctx.v[sk]).size == L
+    if nb is not None and int(nb) != L and not selected:   # Jasper Ridge: nBand 224, 198 SlectBands
+        raise ctx.error(f"{nbk} = {int(nb)} but {vk} has {L} rows")
     cube = V.reshape(L, H, W, order="F")
-    notes = [f"Zhu layout: {vk} ({L} x {N}) holds pixels in column-major order; reshaped with "
-             f"order='F' to (L, H, W) = ({L}, {H}, {W})"]
+    notes.insert(0, f"Zhu layout: {vk} ({L} x {N}) holds pixels in column-major order; reshaped with "
+                    f"order='F' to (L, H, W) = ({L}, {H}, {W})")
     extras: dict[str, Any] = {"source_pixel_order": "F"}
-    if kept is not None:
-        extras["source_bands"] = kept.astype(np.int64) - 1
-        notes.append(f"{sk!r}: the {L} kept channels of {int(nb) if nb is not None else '?'} (0-based in "
-                     f"extras['source_bands'])")
+    mk = next((k for k in ctx.v if MAXVALUE_NAME.match(k)), None)
+    used = {vk, rk, ck, nbk, mk}
+    if mk is not None:
+        mv = ctx.scalar(mk)
+        if mv is not None and mv > 0:
+            from hysupp.errors import UnitsWarning
+            from hysupp.io._warn import warn_user
+
+            cube = cube / (np.float32(mv) if cube.dtype == np.float32 else float(mv))
+            msg = (f"{vk} divided by {mk} = {mv:g} (the file stores reflectance x {mk})")
+            notes.append(msg)
+            warn_user(f"{ctx.label}: {msg}", UnitsWarning)
+            extras["units"] = {"declared": f"{mk} = {mv:g} (values divided by it)", "of": "cube"}
+        else:
+            notes.append(f"{mk} is not a positive scalar: ignored")
+    if sk is not None and _is_num(ctx.v[sk]):
+        sel = np.asarray(ctx.v[sk]).ravel()
+        if sel.size == L and np.all(sel >= 1) and np.all(np.diff(sel) > 0):
+            extras["sensor_bands"] = (sel - 1).astype(np.int64)
+            notes.append(f"{sk!r}: the {L} bands are these 1-based sensor bands (0-based in extras['sensor_bands'])")
+        used.add(sk)
     scene = Scene(cube=cube, name=ctx.name, layout="zhu", notes=notes, extras=extras)
-    return _with_side(ctx, scene, vk)
+    scene = _with_side(ctx, scene, vk)
+    truth = _truth(ctx, zhu=True, skip=tuple(k for k in used if k))
+    if truth is not None:
+        scene = scene.with_truth(truth)
+        scene.notes.extend(f"truth: {n}" for n in truth.notes)
+    return scene
 
 
 # =============================================================================================
 # truth files: Zhu's end*.mat, NEBEAE's Cuprite truth, generic E + A
 # =============================================================================================
-def _truth(ctx: _Ctx) -> Scene | None:
-    num = ctx.numeric()
-    if any(val.ndim == 3 for k, val in num.items() if not ABUNDANCE_NAME.match(k)):
-        return None
-    if ctx.ci("Y", "V") in num:
-        return None
-    em_keys = [k for k, val in num.items() if ENDMEMBER_NAME.match(k) and val.ndim == 2 and min(val.shape) >= 1]
-    if len(em_keys) != 1:
-        return None
-    ek = em_keys[0]
-    E = num[ek]
-    p = E.shape[1]
-    ak = next((k for k, val in num.items() if ABUNDANCE_NAME.match(k) and k != ek
-               and val.ndim in (2, 3) and val.shape[0] == p), None)
+def _truth(ctx: _Ctx, *, ek: str | None = None, ak: str | None = None, zhu: bool | None = None,
+           skip: tuple[str, ...] = ()) -> Scene | None:
+    """Endmembers ``(L, p)`` with abundances and/or names: Zhu's ``end*.mat``, NEBEAE's Cuprite truth,
+    generic ``E``/``M`` + ``A``. ``ek``/``ak`` force the variables (``truth_key=``); ``zhu`` forces
+    column-major pixels (a Zhu image file holding its own truth); ``skip`` names variables already
+    used by the caller."""
+    num = {k: v for k, v in ctx.numeric().items() if k not in skip}
+    forced = ek is not None or ak is not None
+    if not forced:
+        if any(val.ndim == 3 for k, val in num.items() if not ABUNDANCE_NAME.match(k)):
+            return None
+        if not skip and ctx.ci("Y", "V") in num:
+            return None
+    if ek is None:
+        em_keys = [k for k, val in num.items() if ENDMEMBER_NAME.match(k) and val.ndim == 2 and min(val.shape) >= 1
+                   and k != ak]
+        if len(em_keys) != 1:
+            if ak is None:
+                return None
+            em_keys = [None]  # type: ignore[list-item]
+        ek = em_keys[0]
+    E = None if ek is None else num[ek]
+    if E is not None and E.ndim != 2:
+        raise ctx.error(f"endmembers {ek!r} must be 2-D (bands x p), got shape {E.shape}")
+    if ak is None and E is not None:
+        p = E.shape[1]
+        ak = next((k for k, val in num.items() if ABUNDANCE_NAME.match(k) and k != ek and val.ndim in (2, 3)
+                   and p in (val.shape[0], val.shape[-1])), None)
+    p = E.shape[1] if E is not None else None
     nk = next((k for k in ctx.v if NAMES_NAME.match(k)), None)
     names = as_names(ctx.v[nk]) if nk else None
-    if names is not None and len(names) != p:
+    if names is not None and p is not None and len(names) != p:
         names = None
-    if ak is None and names is None:
+    if ak is None and names is None and not forced:
         return None
-    zhu = nk is not None and nk.lower() == "cood"
+    zhu = (nk is not None and nk.lower() == "cood") if zhu is None else zhu
     notes: list[str] = []
     extras: dict[str, Any] = {}
     abundances = None
     if ak is not None:
         A = num[ak]
-        if A.ndim == 2:
+        if A.ndim == 3 and p is None:
+            axis = _abundance_axis(ak, A)
+            return _abundance_scene(ctx, ak, axis if axis is not None else (2 if ctx.convention == "matlab" else 0))
+        if A.ndim == 3:
+            first, last = A.shape[0] == p, A.shape[2] == p
+            if first and last:   # (p, H, p): the axis that sums to one, else the file's convention
+                axis = _abundance_axis(ak, A)
+                axis = axis if axis is not None else (2 if ctx.convention == "matlab" else 0)
+                first, last = axis == 0, axis == 2
+            if last and not first:
+                abundances = np.ascontiguousarray(A.transpose(2, 0, 1))
+                notes.append(f"{ak} ({_shape(A)}, H x W x p) transposed to (p, H, W) = {abundances.shape}")
+            elif first:
+                abundances = A
+                notes.append(f"{ak} ({_shape(A)}) read as (p, H, W)")
+            else:
+                raise ctx.error(f"abundances {ak!r} ({_shape(A)}) have no axis of the {p} endmembers of {ek!r}")
+        elif A.ndim == 2:
+            if p is None:
+                p = A.shape[0]
+            if A.shape[0] != p and A.shape[1] == p:
+                A = A.T
+                notes.append(f"{ak} stored as (N, p) = {_shape(num[ak])}: transposed to (p, N)")
+            elif A.shape[0] != p:
+                raise ctx.error(f"abundances {ak!r} ({_shape(A)}) have no axis of the {p} endmembers of {ek!r}")
             abundances = A
             if zhu:
                 extras["pixel_order"] = "F"
-                notes.append(f"{ak} ({_shape(A)}) kept as (p, N); Zhu's truth files store pixels in "
+                notes.append(f"{ak} ({_shape(A)}) kept as (p, N); Zhu's files store pixels in "
                              f"column-major order (extras['pixel_order'] = 'F'), applied when merged "
                              f"into an image")
             else:
                 notes.append(f"{ak} ({_shape(A)}) kept as (p, N), row-major pixel order assumed when merged "
                              f"into an image")
         else:
-            abundances = A
-            notes.append(f"{ak} ({_shape(A)}) read as (p, H, W)")
-    layout = "zhu-truth" if (zhu and ak is not None) else ("endmembers" if ak is None else "truth")
-    notes.insert(0, f"{ek} ({_shape(E)}) read as endmembers (bands x p)"
-                 + (f", names from {nk!r}" if names else ""))
+            raise ctx.error(f"abundances {ak!r} must be (p, N) or a 3-D cube, got shape {A.shape}")
+    if E is None:
+        layout = "abundances"
+    else:
+        layout = "zhu-truth" if (zhu and ak is not None) else ("endmembers" if ak is None else "truth")
+        notes.insert(0, f"{ek} ({_shape(E)}) read as endmembers (bands x p)"
+                     + (f", names from {nk!r}" if names else ""))
     wl = None
     wk = ctx.wavelength_var()
-    if wk is not None:
+    if wk is not None and E is not None:
         wl = wavelengths_nm(ctx.v[wk], f"wavelengths {wk!r}", notes)
         if wl is not None and wl.size != E.shape[0]:
             notes.append(f"{wk!r} has {wl.size} values for {E.shape[0]} bands: ignored")
             wl = None
     sk = next((k for k in num if SELECTION_NAME.match(k)), None)
-    if sk is not None:
+    if sk is not None and E is not None:
         sel = np.asarray(num[sk]).ravel().astype(np.int64)
         if sel.size and sel.min() >= 1 and sel.max() <= E.shape[0]:
             extras["band_selection"] = sel - 1
@@ -471,6 +647,10 @@ def _truth(ctx: _Ctx) -> Scene | None:
                          f"image with {sel.size} bands")
         else:
             notes.append(f"{sk!r} values {sel.min()}..{sel.max()} are not 1-based band numbers: ignored")
+    used = {ek, ak, nk, wk, sk, *ctx.side_names()}
+    ignored = [k for k, v in num.items() if k not in used and v.size > 1]
+    if ignored:
+        notes.append("ignored variables: " + ", ".join(f"{k} {tuple(num[k].shape)}" for k in ignored))
     return Scene(cube=None, endmembers=E, abundances=abundances, endmember_names=names, wavelengths=wl,
                  name=ctx.name, layout=layout, notes=notes, extras=extras)
 
@@ -691,16 +871,24 @@ def _generic(ctx: _Ctx) -> Scene:
 
 
 def _image_scene(ctx: _Ctx, key: str, others: list[str], why: str = "") -> Scene:
+    from hysupp.io.axes import to_lhw
+
     arr = ctx.v[key]
     if arr.ndim != 3:
         raise ctx.error(f"variable {key!r} has shape {arr.shape}: an image must be 3-D")
-    if ctx.convention == "matlab":
-        cube = arr.transpose(2, 0, 1)
-        notes = [f"image {key!r} ({_shape(arr)}, MATLAB H x W x L) transposed to (L, H, W) = "
-                 f"{tuple(cube.shape)}{why}"]
-    else:
-        cube = arr
-        notes = [f"image {key!r} read as channels-first (L, H, W) = {tuple(cube.shape)}{why}"]
+    convention = "HWL" if ctx.convention == "matlab" else "LHW"
+    n_bands = None
+    wk = ctx.wavelength_var()
+    if wk is not None and wk != key and np.asarray(ctx.v[wk]).size in arr.shape:
+        n_bands = int(np.asarray(ctx.v[wk]).size)
+    source = "MATLAB H x W x L" if ctx.convention == "matlab" else "NumPy L x H x W"
+    try:
+        cube, note, _ = to_lhw(arr, layout=ctx.layout, convention=convention, n_bands=n_bands,
+                               what=f"image {key!r} ({_shape(arr)}, {source} by convention)")
+    except LayoutError as exc:
+        raise LayoutError(f"{ctx.label}: {exc}") from None
+    ctx.layout_used = True
+    notes = [note + why]
     side = ctx.side_names()
     ignored = [k for k in others if k not in side and not (ctx.v[k].size == 1)]
     if ignored:
@@ -731,7 +919,20 @@ def _looks_like_wavelength_column(col: np.ndarray) -> bool:
     return (0.3 <= lo and 0.9 <= hi <= 30) or (200 <= lo and hi <= 30000)
 
 
-def _matrix_scene(ctx: _Ctx, key: str, forced: bool = False) -> Scene:
+def _looks_like_responses(arr: np.ndarray) -> bool:
+    """Rows that are spectral response functions: non-negative, each concentrated on a part of the
+    columns (more than 40 % of the columns below 5 % of the row's peak) or a broad PAN row."""
+    a = np.asarray(arr, dtype=np.float64)
+    if not np.isfinite(a).all() or a.min() < -1e-6 * max(1.0, float(np.abs(a).max())):
+        return False
+    peak = a.max(axis=1, keepdims=True)
+    if np.any(peak <= 0):
+        return False
+    narrow = (a < 0.05 * peak).mean(axis=1) > 0.4
+    return bool(narrow.mean() >= 0.5)
+
+
+def _matrix_scene(ctx: _Ctx, key: str, forced: bool = False, role: str | None = None) -> Scene:
     arr = ctx.v[key]
     R, C = arr.shape
     notes: list[str] = []
@@ -741,16 +942,36 @@ def _matrix_scene(ctx: _Ctx, key: str, forced: bool = False) -> Scene:
                         f"columns 1..{C - 1} = spectra (bands as rows)")
         return Scene(cube=None, library=arr[:, 1:], wavelengths=wl, name=ctx.name, layout="spectral-table",
                      notes=notes)
+    wk = ctx.wavelength_var()
+    n_wl = None if wk is None else int(np.asarray(ctx.v[wk]).size)
+    if role != "library" and R <= 16 and C >= 3 * R and (n_wl is None or n_wl == C) and (
+            (SRF_NAME.match(key) and arr.min() >= 0) or (forced and _looks_like_responses(arr))):
+        notes.append(f"{key!r} ({_shape(arr)}) read as a spectral response: {R} sensor bands (rows) x {C} "
+                     f"hyperspectral bands, in extras['srf'] (not a library of {C} spectra with {R} bands; "
+                     f"pass it as a library with load_library(path, key={key!r}))")
+        if not forced:
+            from hysupp.errors import LayoutWarning
+            from hysupp.io._warn import warn_user
+
+            warn_user(f"{ctx.label}: {notes[-1]}", LayoutWarning)
+        return Scene(cube=None, name=ctx.name, layout="srf", notes=notes,
+                     extras={"srf": arr, "matrix": arr, "variable": key})
+    if role == "library" and n_wl is not None and n_wl == C != R:
+        arr = arr.T
+        notes.append(f"{key!r} stored as spectra x bands ({_shape(ctx.v[key])}): its {C} columns match the "
+                     f"{n_wl} wavelengths in {wk!r}; transposed to bands x spectra")
+        R, C = arr.shape
     if forced or R >= 20 or LIBRARY_NAME.search(key):
         notes.append(f"{key!r} ({_shape(arr)}) read as a spectral library: {R} bands (rows) x {C} spectra")
         names = None
-        nk = next((k for k in ctx.v if NAMES_NAME.match(k)), None)
+        nk = next((k for k in ctx.v if NAMES_NAME.match(k) or k.lower() == "library_names"), None)
         if nk:
             names = as_names(ctx.v[nk])
             if names is not None and len(names) != C:
                 names = None
+            elif names is not None:
+                notes.append(f"spectrum names from {nk!r}")
         scene = Scene(cube=None, library=arr, library_names=names, name=ctx.name, layout="library", notes=notes)
-        wk = ctx.wavelength_var()
         if wk is not None:
             wl = wavelengths_nm(ctx.v[wk], f"wavelengths {wk!r}", scene.notes)
             if wl is not None and wl.size == R:

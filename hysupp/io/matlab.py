@@ -210,7 +210,10 @@ def _v5_variables(path: Path) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         shape, cls = classes.get(name, (getattr(value, "shape", ()), "?"))
         stored = str(value.dtype) if isinstance(value, np.ndarray) and value.dtype.kind not in "OUV" else cls
         infos.append({"name": name, "shape": list(shape), "dtype": stored, "class": cls})
-        variables[name] = _convert_v5(value)
+        value = _convert_v5(value)
+        if cls == "logical" and isinstance(value, np.ndarray) and value.dtype.kind in "iu":
+            value = value.astype(bool)   # SciPy gives MATLAB logicals as uint8; v7.3 reads them as bool
+        variables[name] = value
     return variables, infos
 
 
@@ -321,11 +324,14 @@ def load_mat_variables(path: str | os.PathLike) -> tuple[dict[str, Any], list[di
     return variables, infos, "mat-v5"
 
 
-def read_mat(path: str | os.PathLike, key: str | None = None) -> tuple[Scene, FileInfo]:
-    """Read a ``.mat`` file into a Scene (layout detection in :mod:`hysupp.io.layouts`)."""
+def read_mat(path: str | os.PathLike, key: str | None = None, layout: str | None = None,
+             role: str | None = None) -> tuple[Scene, FileInfo]:
+    """Read a ``.mat`` file into a Scene (layout detection in :mod:`hysupp.io.layouts`; ``layout``
+    orders a 3-D image's axes, ``role`` as in :func:`~hysupp.io.layouts.interpret`)."""
     p = Path(path)
     variables, infos, version = load_mat_variables(p)
-    scene = interpret(variables, key=key, label=str(p), name=stem_name(p), convention="matlab", infos=infos)
+    scene = interpret(variables, key=key, label=str(p), name=stem_name(p), convention="matlab", infos=infos,
+                      layout=layout, role=role)
     if version == "mat-v7.3":
         scene.notes.insert(0, "MATLAB v7.3 (HDF5) file: array axes reversed back to MATLAB order")
     return scene, FileInfo(format=version, variables=infos)

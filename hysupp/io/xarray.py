@@ -234,8 +234,32 @@ def scene_from_dataarray(da: Any, *, name: str | None = None) -> Scene:
     # bad bands as hysupp.load drops them: flagged in a per-band ``bbl`` coordinate, or all nodata/NaN
     bbl = da.coords["bbl"].values if "bbl" in da.coords and da.coords["bbl"].dims == (bdim,) else None
     cube, wl, fwhm, mask = clean_bands_and_mask(cube, bbl, nodata, notes, wl, fwhm, extras)
+    scaling = _attr_scaling(da, da.shape[0])
+    if scaling is not None:   # the file's scale, left unapplied by open_rasterio(mask_and_scale=False)
+        from hysupp.io.geotiff import apply_band_scaling
+
+        kept = extras.get("kept_bands", slice(None))
+        cube, declared = apply_band_scaling(cube, scaling[0][kept], scaling[1][kept], nodata, notes,
+                                            label="DataArray (scale_factor/add_offset)")
+        extras["units"] = {"declared": declared, "of": "cube"}
     return Scene(cube=cube, wavelengths=wl, fwhm=fwhm, mask=mask, georef=georef,
                  name=name or str(da.name or "dataarray"), layout="xarray", notes=notes, extras=extras)
+
+
+def _attr_scaling(da: Any, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Per-band ``(scale, offset)`` from the ``scale_factor``/``add_offset`` attributes (one value or
+    one per band), or None when absent or neutral."""
+    out = []
+    for key, neutral in (("scale_factor", 1.0), ("add_offset", 0.0)):
+        v = _as_floats(da.attrs.get(key))
+        if v is None:
+            v = np.asarray([neutral])
+        if v.size not in (1, n):
+            return None
+        out.append(np.broadcast_to(v, (n,)).astype(np.float64))
+    if np.all(out[0] == 1.0) and np.all(out[1] == 0.0):
+        return None
+    return out[0], out[1]
 
 
 def dataarray_template(da: Any, bdim: str) -> dict[str, Any]:
@@ -254,7 +278,9 @@ def maps_to_dataarray(maps: Any, names: Sequence[str] | None, like: Any, *, dim:
     ``like`` is the input DataArray (or the template a Scene read from one keeps in
     ``extras["xarray_template"]``). Spatial coords (``y``, ``x``, ``spatial_ref``...) and
     non-band attributes are copied; the CRS and transform are written with rioxarray when it is
-    installed (``georef`` overrides the input's); ``names`` become the coordinate of ``dim``;
+    installed (``georef`` overrides the input's); ``names`` become the coordinate of ``dim`` and
+    the ``long_name`` attribute (a tuple, one per band: ``da.rio.to_raster`` writes them as the band
+    descriptions);
     pixels where ``mask`` is ``False`` are NaN (and NaN is declared the nodata of float maps).
     ``maps`` may be a dask array (the result stays lazy).
     """
@@ -273,7 +299,10 @@ def maps_to_dataarray(maps: Any, names: Sequence[str] | None, like: Any, *, dim:
     for key, values in (band_coords or {}).items():
         if values is not None:
             coords[key] = (dim, np.asarray(values))
-    out = xr.DataArray(maps, dims=(dim, *like["dims"]), coords=coords, attrs=dict(like["attrs"]),
+    attrs = dict(like["attrs"])
+    if names is not None:   # rioxarray's convention: one long_name per band, written as band descriptions
+        attrs["long_name"] = tuple(str(n) for n in names)
+    out = xr.DataArray(maps, dims=(dim, *like["dims"]), coords=coords, attrs=attrs,
                        name=name if name is not None else like["name"])
     try:
         import rioxarray  # noqa: F401
