@@ -152,17 +152,24 @@ def bad_band_keep(cube: np.ndarray, bbl: Any = None, nodata: float | None = None
             raise InputError(f"bad-band list has {flags.size} entries, the cube has {L} bands")
         keep &= flags != 0
         reasons["bbl == 0"] = int((flags == 0).sum())
-    flat = cube.reshape(L, -1)
-    invalid = np.zeros(flat.shape, dtype=bool)
-    if np.issubdtype(cube.dtype, np.floating):
-        invalid |= ~np.isfinite(flat)
-    if nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata)):
-        invalid |= flat == nodata
-    all_bad = invalid.all(axis=1) if flat.shape[1] else np.zeros(L, dtype=bool)
+    all_bad = ~band_has_valid(cube, nodata) if cube[0].size else np.zeros(L, dtype=bool)
     label = "all NaN" if nodata is None else "all nodata/NaN"
     reasons[label] = int(all_bad.sum())
     keep &= ~all_bad
     return keep, reasons
+
+
+def band_has_valid(cube: np.ndarray, nodata: float | None = None) -> np.ndarray:
+    """``(L,)``: whether each band of a ``(L, H, W)`` cube (or of one window of it) holds at least
+    one finite value that differs from ``nodata``. A band for which this is False over the whole
+    image is dropped by every reader, in memory and tiled (:func:`bad_band_keep`)."""
+    flat = cube.reshape(cube.shape[0], -1)
+    ok = np.ones(flat.shape, dtype=bool)
+    if np.issubdtype(cube.dtype, np.floating):
+        ok &= np.isfinite(flat)
+    if nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata)):
+        ok &= flat != nodata
+    return ok.any(axis=1)
 
 
 def valid_mask(cube: np.ndarray, nodata: float | None = None) -> np.ndarray:

@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from hysupp.errors import InputError
-from hysupp.io._common import valid_mask
+from hysupp.io._common import band_has_valid, valid_mask
 from hysupp.io.xarray import require
 from hysupp.scene import Georef, Scene
 
@@ -67,15 +67,29 @@ class RasterSource:
     shape: tuple[int, int, int]
     dtype: str
     band_index: list[int] | None = None   # 1-based bands kept (bad bands dropped), None = all
+    scales: tuple[float, ...] | None = None    # GDAL scale/offset of the kept bands (None: none declared)
+    offsets: tuple[float, ...] | None = None
+    nodata: float | None = None
 
     def read(self, row0: int, row1: int, col0: int, col1: int) -> np.ndarray:
+        """The window's kept bands, scaled as :func:`hysupp.io.geotiff.read_geotiff` scales the whole
+        file (nodata -> NaN when a scale applies), so tiled and in-memory runs see the same values."""
         import rasterio
         from rasterio.windows import Window
+
+        from hysupp.io.geotiff import apply_band_scaling
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
             with rasterio.open(self.path) as ds:
-                return ds.read(self.band_index, window=Window(col0, row0, col1 - col0, row1 - row0))
+                raw = ds.read(self.band_index, window=Window(col0, row0, col1 - col0, row1 - row0))
+        if self.scales is None:
+            return raw
+        return apply_band_scaling(raw, np.asarray(self.scales), np.asarray(self.offsets), self.nodata, warn=False)[0]
+
+    def band_has_valid(self, row0: int, row1: int, col0: int, col1: int) -> np.ndarray:
+        """``(L,)``: the bands with a valid value in this window (:func:`hysupp.io._common.band_has_valid`)."""
+        return band_has_valid(self.read(row0, row1, col0, col1), self.nodata)
 
 
 def _header_cube(shape: tuple[int, ...]) -> np.ndarray:
@@ -83,12 +97,22 @@ def _header_cube(shape: tuple[int, ...]) -> np.ndarray:
     return np.broadcast_to(np.zeros((), np.float32), tuple(shape))
 
 
-def open_raster(path: str | os.PathLike, tile: int = 512) -> tuple[Any, Scene]:
+def open_raster(path: str | os.PathLike, tile: int = 512, *, scan_bands: bool = True,
+                scheduler: Any = None) -> tuple[Any, Scene]:
     """A raster file as a lazy ``(L, H, W)`` dask array chunked ``(L, tile, tile)`` and a header
-    :class:`Scene` (wavelengths, georef; its cube is a zero-stride placeholder, not the data)."""
+    :class:`Scene` (wavelengths, georef; its cube is a zero-stride placeholder, not the data).
+
+    The bands and values are those of :func:`hysupp.load` on the same file (one bad-band and
+    nodata policy for both paths): bands flagged ``bbl = 0`` are dropped, the GDAL band
+    scale/offset is applied window by window (nodata -> NaN, a :class:`~hysupp.errors.UnitsWarning`
+    once), and with ``scan_bands`` (default) one windowed pass over the file finds the bands that
+    hold only nodata/NaN (e.g. EnMAP's water-vapour bands), which are dropped too -- kept, they
+    would mark every pixel invalid. The pass reads the file once more; ``scan_bands=False`` skips it
+    when the file has no such bands. ``scheduler`` runs that pass (default: Dask's threads).
+    """
     import rasterio
 
-    from hysupp.io.geotiff import band_metadata, crs_string
+    from hysupp.io.geotiff import apply_band_scaling, band_metadata, band_scaling, crs_string
 
     dsa = require("dask.array")
     import dask
@@ -105,19 +129,38 @@ def open_raster(path: str | os.PathLike, tile: int = 512) -> tuple[Any, Scene]:
             crs, nodata = crs_string(ds.crs), ds.nodata
             transform = tuple(float(x) for x in tuple(ds.transform)[:6])
             descriptions = list(ds.descriptions)
-    band_index = None
-    if bbl is not None and not np.all(bbl != 0):
-        keep = np.flatnonzero(bbl != 0)
-        band_index = [int(k) + 1 for k in keep]
-        wl = None if wl is None else wl[keep]
-        fwhm = None if fwhm is None else fwhm[keep]
-        notes.append(f"{count - keep.size} bands flagged bbl = 0 dropped")
-    L = count if band_index is None else len(band_index)
-    src = RasterSource(os.fspath(p), (L, H, W), dtype, band_index)
+            scales, offsets = band_scaling(ds)
     rows = [(r, min(r + tile, H)) for r in range(0, H, tile)]
     cols = [(c, min(c + tile, W)) for c in range(0, W, tile)]
+    keep = np.ones(count, dtype=bool) if bbl is None else np.asarray(bbl).ravel() != 0
+    if not keep.all():
+        notes.append(f"{count - int(keep.sum())} bands flagged bbl = 0 dropped")
+    out_dtype = dtype if scales is None else "float32"
+    if scan_bands and keep.any():
+        probe = RasterSource(os.fspath(p), (int(keep.sum()), H, W), dtype, [int(k) + 1 for k in np.flatnonzero(keep)],
+                             None if scales is None else tuple(scales[keep]),
+                             None if offsets is None else tuple(offsets[keep]), nodata)
+        has = dask.delayed(probe.band_has_valid, pure=True)
+        parts = dask.compute(*[has(r0, r1, c0, c1) for r0, r1 in rows for c0, c1 in cols], scheduler=scheduler)
+        empty = np.flatnonzero(keep)[~np.any(np.stack(parts), axis=0)]
+        if empty.size:
+            keep[empty] = False
+            notes.append(f"{empty.size} bands holding only nodata/NaN dropped (a windowed pass over the file)")
+    if not keep.any():
+        raise InputError(f"{str(p)!r}: every band is flagged bad or holds only nodata/NaN")
+    kept = np.flatnonzero(keep)
+    band_index = None if keep.all() else [int(k) + 1 for k in kept]
+    if band_index is not None:
+        wl = None if wl is None else wl[kept]
+        fwhm = None if fwhm is None else fwhm[kept]
+    if scales is not None:   # the note and the UnitsWarning, once (windows are scaled silently)
+        apply_band_scaling(np.zeros((kept.size, 1, 1), dtype=np.float32), scales[kept], offsets[kept], nodata, notes)
+    L = kept.size
+    src = RasterSource(os.fspath(p), (L, H, W), out_dtype, band_index,
+                       None if scales is None else tuple(float(v) for v in scales[kept]),
+                       None if offsets is None else tuple(float(v) for v in offsets[kept]), nodata)
     read = dask.delayed(src.read, pure=True)
-    blocks = [[dsa.from_delayed(read(r0, r1, c0, c1), shape=(L, r1 - r0, c1 - c0), dtype=dtype)
+    blocks = [[dsa.from_delayed(read(r0, r1, c0, c1), shape=(L, r1 - r0, c1 - c0), dtype=out_dtype)
                for c0, c1 in cols] for r0, r1 in rows]
     cube = dsa.concatenate([dsa.concatenate(row, axis=2) for row in blocks], axis=1)
     identity = transform == (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
@@ -153,22 +196,63 @@ def chunked_view(data: np.ndarray, tile: int) -> Any:
     return dsa.Array(HighLevelGraph.from_collections(name, dsk, dependencies=()), name, chunks, dtype=data.dtype)
 
 
-def dataarray_to_dask(da: Any, tile: int) -> tuple[Any, Scene, Any]:
+def dataarray_to_dask(da: Any, tile: int, *, scan_bands: bool = True, scheduler: Any = None
+                      ) -> tuple[Any, Scene, Any]:
     """(dask cube, header Scene, DataArray template) from a ``(band, y, x)`` DataArray: a dask-backed
     one keeps its chunks (all bands of a pixel in one chunk), an in-memory one is wrapped by
-    :func:`chunked_view`."""
-    from hysupp.io.xarray import band_dim, dataarray_georef, dataarray_template, dataarray_wavelengths
+    :func:`chunked_view`.
 
-    require("dask.array")
+    Bands and values follow :func:`hysupp.io.xarray.scene_from_dataarray` (the in-memory path):
+    bands flagged in a ``bbl`` coordinate are dropped, the ``scale_factor``/``add_offset``
+    attributes are applied lazily (nodata -> NaN), and with ``scan_bands`` one pass over the data
+    (on ``scheduler``) drops the bands that hold only nodata/NaN.
+    """
+    from hysupp.io.geotiff import apply_band_scaling
+    from hysupp.io.xarray import (band_dim, dataarray_georef, dataarray_scaling, dataarray_template,
+                                  dataarray_wavelengths)
+
+    dsa = require("dask.array")
     bdim = band_dim(da)
     notes = [f"xarray.DataArray {tuple(da.dims)} {tuple(da.shape)}"]
     wl, fwhm = dataarray_wavelengths(da, bdim, notes)
+    georef = dataarray_georef(da)
+    nodata = None if georef is None else georef.nodata
     data = da.data
     if not hasattr(data, "dask"):
         data = chunked_view(np.asarray(data), tile)
     else:
         data = data.rechunk({0: -1})   # all bands of a pixel in one chunk
-    header = Scene(cube=_header_cube(da.shape), wavelengths=wl, fwhm=fwhm, georef=dataarray_georef(da),
+    L = data.shape[0]
+    keep = np.ones(L, dtype=bool)
+    if "bbl" in da.coords and da.coords["bbl"].dims == (bdim,):
+        keep &= np.asarray(da.coords["bbl"].values).ravel() != 0
+        if not keep.all():
+            notes.append(f"{L - int(keep.sum())} bands flagged bbl = 0 dropped")
+    if scan_bands and keep.any():
+        ok = dsa.ones(data.shape, dtype=bool, chunks=data.chunks)
+        if np.issubdtype(data.dtype, np.floating):
+            ok = dsa.isfinite(data)
+        if nodata is not None and not np.isnan(nodata):
+            ok = ok & (data != nodata)
+        has = np.asarray(ok.any(axis=(1, 2)).compute(scheduler=scheduler))
+        empty = np.flatnonzero(keep & ~has)
+        if empty.size:
+            keep[empty] = False
+            notes.append(f"{empty.size} bands holding only nodata/NaN dropped (a pass over the data)")
+    if not keep.any():
+        raise InputError("every band of the DataArray is flagged bad or holds only nodata/NaN")
+    kept = np.flatnonzero(keep)
+    if not keep.all():
+        data = data[kept]
+        wl = None if wl is None else wl[kept]
+        fwhm = None if fwhm is None else fwhm[kept]
+    scaling = dataarray_scaling(da, L)
+    if scaling is not None:   # the file's scale, left unapplied by open_rasterio(mask_and_scale=False)
+        s, o = scaling[0][kept], scaling[1][kept]
+        apply_band_scaling(np.zeros((kept.size, 1, 1), dtype=np.float32), s, o, nodata, notes,
+                           label="DataArray (scale_factor/add_offset)")
+        data = data.map_blocks(lambda b: apply_band_scaling(b, s, o, nodata, warn=False)[0], dtype=np.float32)
+    header = Scene(cube=_header_cube(data.shape), wavelengths=wl, fwhm=fwhm, georef=georef,
                    name=str(da.name or "dataarray"), layout="xarray-tiled", notes=notes)
     return data, header, dataarray_template(da, bdim)
 

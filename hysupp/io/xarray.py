@@ -43,7 +43,7 @@ import numpy as np
 from hysupp.errors import InputError
 from hysupp.scene import Georef, Scene
 
-__all__ = ["band_dim", "dataarray_georef", "dataarray_template", "dataarray_wavelengths", "is_dataarray",
+__all__ = ["band_dim", "dataarray_georef", "dataarray_scaling", "dataarray_template", "dataarray_wavelengths", "is_dataarray",
            "maps_to_dataarray", "require", "scene_from_dataarray"]
 
 #: what to install for each optional module
@@ -234,7 +234,7 @@ def scene_from_dataarray(da: Any, *, name: str | None = None) -> Scene:
     # bad bands as hysupp.load drops them: flagged in a per-band ``bbl`` coordinate, or all nodata/NaN
     bbl = da.coords["bbl"].values if "bbl" in da.coords and da.coords["bbl"].dims == (bdim,) else None
     cube, wl, fwhm, mask = clean_bands_and_mask(cube, bbl, nodata, notes, wl, fwhm, extras)
-    scaling = _attr_scaling(da, da.shape[0])
+    scaling = dataarray_scaling(da, da.shape[0])
     if scaling is not None:   # the file's scale, left unapplied by open_rasterio(mask_and_scale=False)
         from hysupp.io.geotiff import apply_band_scaling
 
@@ -246,7 +246,7 @@ def scene_from_dataarray(da: Any, *, name: str | None = None) -> Scene:
                  name=name or str(da.name or "dataarray"), layout="xarray", notes=notes, extras=extras)
 
 
-def _attr_scaling(da: Any, n: int) -> tuple[np.ndarray, np.ndarray] | None:
+def dataarray_scaling(da: Any, n: int) -> tuple[np.ndarray, np.ndarray] | None:
     """Per-band ``(scale, offset)`` from the ``scale_factor``/``add_offset`` attributes (one value or
     one per band), or None when absent or neutral."""
     out = []
