@@ -1,0 +1,217 @@
+"""Progress of long loops: one callback, none by default (a library prints nothing).
+
+The caller chooses a callback for a block of code -- ``with reporting(callback):``, or the
+``progress=`` argument of :func:`hysupp.unmix`, :func:`hysupp.fuse` and the other runs -- and every
+long loop (iterative solvers, network training, full-resolution metrics, bench runs, tiles) reports
+through a :func:`tracker`:
+
+.. code-block:: python
+
+    t = tracker("FaSUn", total=T, unit="iteration")
+    for k in range(T):
+        ...
+        t.update(k + 1, objective=lambda: cheap_objective())   # a callable is evaluated only if shown
+    t.close()
+
+With no callback, :func:`tracker` returns a shared no-op object: one method call per step, no
+clock read. With one, updates are rate-limited (at most one event every ``min_interval`` seconds,
+plus the first and the last), so a loop of 10^4 iterations emits a few hundred events at most; the
+values in ``info`` are computed only for the events that are emitted. Trackers nest (a bench run
+holds a solver's iterations): each event carries its tracker's ``depth``.
+
+The callback receives :class:`ProgressEvent` values. :class:`TextProgress` renders them as
+progress bars with an ETA (tqdm) on a terminal; the CLI uses it unless ``--json``, ``-q`` or a
+non-terminal output says otherwise.
+
+Example
+-------
+>>> events = []
+>>> with reporting(events.append):
+...     t = tracker("demo", total=3, unit="iteration", min_interval=0.0)
+...     for k in range(3):
+...         t.update(k + 1, objective=lambda: 1.0 / 3)
+...     t.close()
+>>> [(e.step, e.total, e.done) for e in events]
+[(1, 3, False), (2, 3, False), (3, 3, False), (3, 3, True)]
+>>> round(events[-2].info["objective"], 3)
+0.333
+>>> tracker("quiet", total=10).update(1)    # no callback: nothing happens
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+__all__ = ["ProgressEvent", "TextProgress", "Tracker", "current_callback", "reporting", "tracker"]
+
+ProgressCallback = Callable[["ProgressEvent"], Any]
+
+_CALLBACK: contextvars.ContextVar[ProgressCallback | None] = contextvars.ContextVar("hysupp_progress",
+                                                                                    default=None)
+_DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("hysupp_progress_depth", default=0)
+
+#: default minimum time between two events of one tracker (seconds)
+MIN_INTERVAL = 0.1
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """One report of a loop: ``step`` of ``total`` (None when unknown) ``unit`` s of ``task`` after
+    ``elapsed`` seconds; ``info`` holds cheap extra values (e.g. the current objective); ``done``
+    marks the tracker's last event; ``depth`` the nesting level (0: outermost); ``key`` tells the
+    trackers apart."""
+
+    task: str
+    step: int
+    total: int | None
+    unit: str
+    elapsed: float
+    info: dict[str, Any] = field(default_factory=dict)
+    done: bool = False
+    depth: int = 0
+    key: int = 0
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the mean rate so far (None without a total or before the first step)."""
+        if self.total is None or self.step <= 0 or self.elapsed <= 0:
+            return None
+        return max(0.0, self.elapsed * (self.total - self.step) / self.step)
+
+
+def current_callback() -> ProgressCallback | None:
+    """The callback in effect in this context (None: nobody listens)."""
+    return _CALLBACK.get()
+
+
+@contextlib.contextmanager
+def reporting(callback: ProgressCallback | None) -> Iterator[None]:
+    """Send the progress of every loop run inside the block to ``callback`` (``None`` silences
+    them); the previous callback is restored afterwards."""
+    token = _CALLBACK.set(callback)
+    try:
+        yield
+    finally:
+        _CALLBACK.reset(token)
+
+
+class _Null:
+    """The tracker handed out when nobody listens: every method is a no-op."""
+
+    __slots__ = ()
+
+    def update(self, step: int, **info: Any) -> None:
+        return None
+
+    def close(self, **info: Any) -> None:
+        return None
+
+    def __enter__(self) -> "_Null":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+_NULL = _Null()
+
+
+class Tracker:
+    """Reports one loop to a callback (made by :func:`tracker`; use it as a context manager or call
+    :meth:`close`)."""
+
+    _count = 0
+
+    def __init__(self, callback: ProgressCallback, task: str, total: int | None, unit: str,
+                 min_interval: float) -> None:
+        Tracker._count += 1
+        self.key = Tracker._count
+        self.callback, self.task, self.total, self.unit = callback, task, total, unit
+        self.min_interval = float(min_interval)
+        self.start = time.monotonic()
+        self.last = -float("inf")
+        self.step = 0
+        self.closed = False
+        self.depth = _DEPTH.get()
+        self._token = _DEPTH.set(self.depth + 1)
+
+    def _emit(self, step: int, info: dict[str, Any], done: bool, now: float) -> None:
+        values = {k: (v() if callable(v) else v) for k, v in info.items()}
+        self.callback(ProgressEvent(self.task, step, self.total, self.unit, now - self.start, values, done,
+                                    self.depth, self.key))
+        self.last = now
+
+    def update(self, step: int, **info: Any) -> None:
+        """The loop has done ``step`` units; ``info`` values may be callables (evaluated only if this
+        update is emitted)."""
+        self.step = step
+        now = time.monotonic()
+        if now - self.last >= self.min_interval or (self.total is not None and step >= self.total):
+            self._emit(step, info, False, now)
+
+    def close(self, **info: Any) -> None:
+        """The loop has ended (at :attr:`step`, which may be short of ``total`` when it converged)."""
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            _DEPTH.reset(self._token)
+        except ValueError:      # closed in another context than it was opened in
+            pass
+        self._emit(self.step, info, True, time.monotonic())
+
+    def __enter__(self) -> "Tracker":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def tracker(task: str, total: int | None = None, *, unit: str = "iteration",
+            min_interval: float = MIN_INTERVAL) -> Tracker | _Null:
+    """A progress tracker for one loop of ``total`` ``unit`` s named ``task`` (a method's name, a
+    run's label); a shared no-op when no callback is set (see the module docstring)."""
+    callback = _CALLBACK.get()
+    if callback is None:
+        return _NULL
+    return Tracker(callback, task, None if total is None else int(total), unit, min_interval)
+
+
+class TextProgress:
+    """Progress bars with rate and ETA on a stream (stderr by default), one bar per tracker,
+    nested trackers indented below their parent (tqdm). Use it as the callback of
+    :func:`reporting` or ``progress=``; call :meth:`close` at the end."""
+
+    def __init__(self, stream: Any = None, *, leave_inner: bool = False) -> None:
+        self.stream = sys.stderr if stream is None else stream
+        self.leave_inner = leave_inner
+        self.bars: dict[int, Any] = {}
+
+    def __call__(self, event: ProgressEvent) -> None:
+        from tqdm.auto import tqdm
+
+        bar = self.bars.get(event.key)
+        if bar is None:
+            if event.done and event.step == 0:
+                return
+            bar = tqdm(total=event.total, desc=("  " * event.depth) + event.task, unit=event.unit[:4],
+                       file=self.stream, position=event.depth, leave=event.depth == 0 or self.leave_inner,
+                       dynamic_ncols=True, mininterval=0.0)
+            self.bars[event.key] = bar
+        if event.info:
+            bar.set_postfix({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in event.info.items()},
+                            refresh=False)
+        bar.update(event.step - bar.n)
+        if event.done:
+            bar.close()
+            del self.bars[event.key]
+
+    def close(self) -> None:
+        for bar in list(self.bars.values()):
+            bar.close()
+        self.bars.clear()
