@@ -51,54 +51,12 @@ from hysupp.methods.base import BlindUnmixer, UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
 from hysupp.optim import fcls
+from hysupp.unmixing.boundary import boundary_pixels, facet_distance_criterion
 
 __all__ = ["NMFQMV", "boundary_pixels", "facet_distance_criterion"]
 
 #: number of VCA runs for the initial simplex (the largest volume is kept), as in the demo code
 VCA_RUNS = 30
-
-
-def boundary_pixels(G: np.ndarray, *, n_proj: int = 100, dim: int = 5, seed: int = 1) -> np.ndarray:
-    """Indices of the boundary pixels of ``G`` ``(d, N)``: convex hull vertices (``d <= dim``) or the
-    union of the hull vertices of ``n_proj`` random orthonormal ``dim``-D projections (FastBPI)."""
-    from scipy.spatial import ConvexHull, QhullError
-
-    d = G.shape[0]
-    if d == 1:
-        return np.unique([int(G[0].argmin()), int(G[0].argmax())])
-
-    def hull(X: np.ndarray) -> np.ndarray:
-        try:
-            return ConvexHull(X.T).vertices
-        except QhullError:   # flat or degenerate point set: joggle
-            return ConvexHull(X.T, qhull_options="QJ").vertices
-
-    if d <= dim:
-        return np.unique(hull(G))
-    rng = np.random.default_rng(seed)
-    idx: set[int] = set()
-    for _ in range(n_proj):
-        Q, R = np.linalg.qr(rng.standard_normal((d, d)))
-        Q = Q * np.sign(np.diag(R))[None, :]
-        idx.update(hull(Q[:, :dim].T @ G).tolist())
-    return np.array(sorted(idx), dtype=np.int64)
-
-
-def facet_distance_criterion(M: np.ndarray, Gb: np.ndarray) -> float:
-    r"""Mean over the points ``Gb`` ``(d, n)`` of their distance to the nearest facet hyperplane of
-    the simplex with vertices ``M`` ``(d, d + 1)`` (the NMF-QMV selection criterion)."""
-    d, p = M.shape
-    D = np.empty((p, Gb.shape[1]))
-    for k in range(p):
-        P = np.delete(M, k, axis=1)               # the d vertices of facet k
-        base = P[:, :1]
-        if d == 1:
-            normal = np.ones(1)
-        else:
-            U, _, _ = np.linalg.svd(P[:, 1:] - base, full_matrices=True)
-            normal = U[:, -1]                     # orthogonal to the facet's directions
-        D[k] = np.abs(normal @ (Gb - base))
-    return float(D.min(axis=0).mean())
 
 
 def _vca_init(Gs: np.ndarray, p: int, seed: int) -> np.ndarray:
