@@ -41,3 +41,9 @@ class OutputExistsError(HysuppError, FileExistsError):
 class DivergenceError(HysuppError, FloatingPointError):
     """An iterative method's iterates (or loss) became NaN/Inf; the message names the method and the
     iteration (raised through :func:`hysupp.optim.guards.check_finite`)."""
+
+
+class DegenerateResultWarning(UserWarning):
+    """A method returned a result that runs but is doubtful: an all-zero or non-finite endmember, or
+    one outside the data's range (see :func:`hysupp.metrics.unmixing.degenerate_endmembers`). The
+    details are also recorded in the result's ``info["degenerate_endmembers"]``."""
