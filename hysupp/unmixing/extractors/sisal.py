@@ -74,6 +74,7 @@ from hysupp.errors import HysuppError, InputError
 from hysupp.methods.base import ExtractionResult, Extractor
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
+from hysupp.metrics.unmixing import flag_degenerate_endmembers
 from hysupp.optim.guards import check_finite
 from hysupp.unmixing.extractors.vca import VCA, _moments, _project, _top_eigvecs
 
@@ -351,4 +352,5 @@ class SISAL(Extractor):
             M, info = sisal(Y, int(p), tau=self.tau, **kw)
             info["tau"] = float(self.tau)
         info = {"method": self.name, **info, "seed": self.seed, "wall_time": time.perf_counter() - t0}
+        flag_degenerate_endmembers(M, Y, info, self.name)
         return ExtractionResult(endmembers=M.astype(Y.dtype, copy=False), indices=None, info=info)

@@ -19,6 +19,7 @@ import numpy as np
 from hysupp.methods.base import ExtractionResult, Extractor
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
+from hysupp.metrics.unmixing import flag_degenerate_endmembers
 
 __all__ = ["VCA", "estimate_snr"]
 
@@ -250,4 +251,5 @@ class VCA(Extractor):
             "projected": self.projected,
             "wall_time": time.perf_counter() - t0,
         }
+        flag_degenerate_endmembers(endmembers, Y, info, self.name)
         return ExtractionResult(endmembers=endmembers, indices=indices, info=info)
