@@ -76,6 +76,7 @@ from hysupp.methods.params import Param
 from hysupp.methods.registry import register
 from hysupp.metrics.unmixing import flag_degenerate_endmembers
 from hysupp.optim.guards import check_finite
+from hysupp.unmixing.boundary import pull_back_to_floor
 from hysupp.unmixing.extractors.vca import VCA, _moments, _project, _top_eigvecs
 
 __all__ = ["SISAL", "TAU_CANDIDATES", "pull_back_to_floor", "sisal", "sisal_select_tau", "soft_neg"]
@@ -99,37 +100,6 @@ def soft_neg(Y: np.ndarray, t: float) -> np.ndarray:
 
 def _hinge_sum(X: np.ndarray) -> float:
     return float(np.maximum(-X, 0.0).sum())
-
-
-def pull_back_to_floor(M: np.ndarray, floor: np.ndarray, anchor_fallback: np.ndarray) -> tuple[np.ndarray, list[int],
-                                                                                                list[float]]:
-    r"""Move every column of ``M`` ``(L, p)`` with an entry below ``floor`` ``(L,)`` along the ray from the
-    simplex centroid :math:`c = \frac1p M\mathbf 1` towards it, to the first point of that segment that is
-    ``>= floor`` in every band: :math:`m_i \leftarrow c + t_i (m_i - c)`,
-    :math:`t_i = \min_{l:\,m_{li} < f_l} (c_l - f_l) / (c_l - m_{li})`. Where the centroid itself is below
-    the floor in such a band, ``anchor_fallback`` (the mean pixel, never below the floor) is the anchor.
-    Returns the new matrix, the indices of the moved columns and their factors :math:`t_i`.
-
-    >>> M = np.array([[1.0, 0.5, -0.5], [1.0, 0.5, 0.0]])
-    >>> out, moved, t = pull_back_to_floor(M, np.zeros(2), M.mean(axis=1))
-    >>> out[:, 2].round(3).tolist(), moved, [round(v, 3) for v in t]
-    ([0.0, 0.3], [2], [0.4])
-    """
-    out = M.copy()
-    moved: list[int] = []
-    factors: list[float] = []
-    centroid = M.mean(axis=1)
-    for i in range(M.shape[1]):
-        low = M[:, i] < floor
-        if not low.any():
-            continue
-        c = centroid if np.all(centroid[low] > floor[low]) else anchor_fallback
-        t = float(np.min((c[low] - floor[low]) / (c[low] - M[low, i])))
-        t = min(max(t, 0.0), 1.0)
-        out[:, i] = c + t * (M[:, i] - c)
-        moved.append(i)
-        factors.append(t)
-    return out, moved, factors
 
 
 def sisal(Y: np.ndarray, p: int, *, mm_iters: int = 80, tau: float = 1.0, mu: float | None = None,

@@ -1,5 +1,6 @@
-"""SISAL on data that do not fill a simplex: the non-negativity pull-back and the choice of the hinge
-weight (hysupp.unmixing.extractors.sisal), and the Samson done-criterion of issue 22."""
+"""Minimum-volume methods on data that do not fill a simplex (issue 22): SISAL's non-negativity
+pull-back and choice of the hinge weight, NMF-QMV's flagged dark vertex and its opt-in pull-back,
+the degenerate-endmember check, and the Samson done-criterion."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import pytest
 import hysupp
 from hysupp.methods import get_method
 from hysupp.metrics import align, sad
-from hysupp.unmixing.extractors.sisal import TAU_CANDIDATES, pull_back_to_floor
+from hysupp.errors import DegenerateResultWarning
+from hysupp.unmixing.boundary import pull_back_to_floor
+from hysupp.unmixing.extractors.sisal import TAU_CANDIDATES
 
 
 def _mean_sad(E: np.ndarray, M: np.ndarray) -> float:
@@ -53,7 +56,8 @@ def test_pull_back_to_floor_moves_only_violating_vertices_along_the_ray():
 
 def test_nonneg_pull_back_on_a_scene_that_does_not_fill_its_simplex():
     Y, E = _dark_scene()
-    raw = get_method("SISAL")(tau=1.0, nonneg=False).extract(Y, 3)
+    with pytest.warns(DegenerateResultWarning, match="below the data's floor"):
+        raw = get_method("SISAL")(tau=1.0, nonneg=False).extract(Y, 3)
     res = get_method("SISAL")(tau=1.0).extract(Y, 3)
     assert raw.endmembers.min() < -0.01                          # the paper's vertex leaves the orthant
     assert res.endmembers.min() >= -1e-6 and res.info["pulled_back"]
@@ -87,9 +91,52 @@ def test_tau_choice_by_the_boundary_criterion():
 def test_samson_mean_sad_over_five_seeds(shared_data: Path):
     """Issue 22 done-when: SISAL + FCLS on Samson (p = 3, shared ground truth) has mean SAD <= 18 deg
     over 5 seeds (HySUPP's SISAL: 12.7; this one before the fix: 35.9)."""
-    root = shared_data / "samson"
-    if not (root / "samson_1.mat").exists():
-        pytest.skip("Samson not in the shared data")
+    root = _samson(shared_data)
     sads = [hysupp.unmix(str(root / "samson_1.mat"), "SISAL", truth=str(root / "end3.mat"), p=3,
                          seed=s).metrics["sad_mean_deg"] for s in range(5)]
     assert np.mean(sads) <= 18.0
+
+
+def _samson(shared_data: Path):
+    root = shared_data / "samson"
+    if not (root / "samson_1.mat").exists():
+        pytest.skip("Samson not in the shared data")
+    return root
+
+
+def test_nmf_qmv_flags_the_dark_vertex_and_pulls_it_back_on_request(shared_data: Path):
+    """Samson: NMF-QMV's water vertex falls below zero reflectance (flagged, with a warning);
+    ``nonneg=True`` pulls it back and the SAD drops."""
+    root = _samson(shared_data)
+    scene = hysupp.load(str(root / "samson_1.mat"), truth=str(root / "end3.mat"))
+    Y, E = scene.pixels(), np.asarray(scene.endmembers)
+    with pytest.warns(DegenerateResultWarning, match="NMF-QMV"):
+        plain = get_method("NMF-QMV", "blind")(betas="1", max_iter=50).unmix(Y, 3)
+    assert any(d["reason"] == "below the data's floor" for d in plain.info["degenerate_endmembers"])
+    fixed = get_method("NMF-QMV", "blind")(betas="1", max_iter=50, nonneg=True).unmix(Y, 3)
+    assert fixed.info["pulled_back"] and fixed.info["degenerate_endmembers"] == []
+    assert fixed.endmembers.min() >= -1e-6
+    assert _mean_sad(E, fixed.endmembers) < 0.5 * _mean_sad(E, plain.endmembers)
+
+
+def test_degenerate_endmembers_flagged_in_info_with_a_warning():
+    from hysupp.metrics.unmixing import degenerate_endmembers, flag_degenerate_endmembers
+
+    rng = np.random.default_rng(0)
+    Y = rng.uniform(0.05, 0.6, (20, 100))
+    E = np.column_stack([Y[:, 0], np.zeros(20), Y[:, 1] - 0.5, np.full(20, np.nan), Y[:, 2] + 2.0])
+    found = degenerate_endmembers(E, Y)
+    assert [(d["index"], d["reason"]) for d in found] == [
+        (1, "zero"), (2, "below the data's floor"), (3, "non-finite"), (4, "above the data's range")]
+    info: dict = {}
+    with pytest.warns(DegenerateResultWarning, match=r"SUnS: degenerate endmember\(s\) 1 \(zero\)"):
+        flag_degenerate_endmembers(E[:, :2], Y, info, "SUnS")
+    assert info["degenerate_endmembers"][0]["index"] == 1
+    # noise-level dips of dark projected pixels (below 1 % of the peak) are not reported
+    dark = np.full(20, 0.01)
+    dark[3] = -0.004
+    assert degenerate_endmembers(np.column_stack([dark]), Y) == []
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert flag_degenerate_endmembers(Y[:, :3], Y, info, "VCA") == [] and info["degenerate_endmembers"] == []
