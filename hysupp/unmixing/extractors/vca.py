@@ -124,7 +124,7 @@ class VCA(Extractor):
     :math:`w` uniformly on :math:`[0, 1)^p`, and so does this one, from the same NumPy stream as
     HySUPP (``default_rng(seed).random``). With the same signs of the principal directions (here the
     largest-magnitude entry of each is made positive; LAPACK's SVD signs depend on the library) the
-    picks and endmembers equal HySUPP's seed by seed (checked on 7 scenes x 10 seeds, to 1e-13,
+    picks and endmembers equal HySUPP's seed by seed (checked on 8 scenes x 10 seeds, to 1e-13,
     ``benchmarks/realscene_extractors.py``). A Gaussian :math:`w` (isotropic directions, the
     previous draw of this module) is not better or worse everywhere: VCA + FCLS over 10 seeds, mean
     SAD (degrees) with the raw pixels, Gaussian / uniform: Jasper Ridge 21.38 / 19.07, Samson 4.62 /
