@@ -60,9 +60,22 @@ def test_feasible_on_dc1(dc1, cls, simplex_b):
 
 @pytest.mark.parametrize("cls, simplex_b", [(FaSUn, True), (MiSiSUn, True), (SUnS, False)])
 def test_feasible_on_the_cuprite_crop(cuprite, cls, simplex_b):
+    import warnings
+
+    from hysupp.errors import DegenerateResultWarning
+
     Y, D = cuprite
-    res = cls(T=100, device="cpu", history_every=50).unmix(Y, D, p=8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = cls(T=100, device="cpu", history_every=50).unmix(Y, D, p=8)
     _check_feasible(res, D, simplex_b)
+    # an all-zero library combination (SUnS can shrink a whole column of B to 0) is flagged and warned
+    B = res.library_coefficients
+    zero = [k for k in range(B.shape[1]) if not B[:, k].any()]
+    flagged = [d["index"] for d in res.info["degenerate_endmembers"] if d["reason"] == "zero"]
+    assert flagged == zero
+    assert bool(res.info["degenerate_endmembers"]) == any(issubclass(w.category, DegenerateResultWarning)
+                                                          for w in caught)
     if simplex_b:                                           # convex combinations stay in the library's range
         assert res.endmembers.min() >= D.min() - 1e-6 and res.endmembers.max() <= D.max() + 1e-6
 
