@@ -49,9 +49,9 @@ at the default :math:`\mu_3 = 1`).
 
 Returned point (the feasible split). After ``T`` iterations the ADMM iterates satisfy the
 constraints only up to the primal residuals: the iterate :math:`B` sums to one but has negative
-entries (on the Cuprite crop with the 498-atom USGS library at T 1000, as much as -0.24 per
-column, so :math:`\sum_m |B_{mj}|` reaches 1.5 and :math:`E = DB` can leave the library's range);
-FUnmix returns that iterate. Here the returned pair is feasible: :math:`A` and, for FaSUn and
+entries (on the Cuprite crop with the 498-atom USGS library at T 1000, negative entries adding up
+to -0.24 in one column, so :math:`\sum_m |B_{mj}|` reaches 1.48 and :math:`E = DB` can leave the
+library's range); FUnmix returns that iterate. Here the returned pair is feasible: :math:`A` and, for FaSUn and
 MiSiSUn, :math:`B` are the Euclidean projections of the iterates onto the simplex (columns sum to
 one, non-negative: a threshold :math:`\max(b - \theta, 0)`, which also drops the many tiny
 coefficients of the iterate); for SUnS :math:`B` is the split :math:`S_2` (in :math:`[0, 1]`,
