@@ -82,13 +82,23 @@ def test_constraints_suns(hard):
 
 
 def test_float64_and_agreement_with_float32():
+    """float32 and float64 reach the same solution up to the order of the endmembers.
+
+    The order is not a property of the solution: the symmetric start (A = 1/p) is separated by
+    rounding, so which of the p! equivalent minima is returned depends on the dtype (and BLAS,
+    device). The comparison therefore aligns the endmembers first (Hungarian on the SAD), as every
+    evaluation of an unmixing result does, rather than the solver imposing a cosmetic order."""
+    from hysupp.metrics import align
+
     Y, D, idx, A = _scene(3)
     r64 = FaSUn(T=200, device="cpu", dtype="float64").unmix(Y, D, p=3)
     r32 = FaSUn(T=200, device="cpu", dtype="float32").unmix(Y, D, p=3)
     assert r64.abundances.dtype == np.float64 and r64.library_coefficients.dtype == np.float64
     assert r64.info["dtype"] == "float64"
     assert abs(_sre(r64, A, idx) - _sre(r32, A, idx)) < 1.0
-    np.testing.assert_allclose(r64.abundances, r32.abundances, atol=5e-3)
+    al = align(r64.endmembers, r32.endmembers)
+    np.testing.assert_allclose(r64.abundances, al.apply_abundances(r32.abundances), atol=5e-3)
+    np.testing.assert_allclose(r64.endmembers, al.apply_endmembers(r32.endmembers), atol=5e-3)
 
 
 def test_cuda_without_cuda_raises():

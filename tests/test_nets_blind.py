@@ -25,7 +25,7 @@ from hysupp.nn.training import (
     to_tensor,
     torch_session,
 )
-from hysupp.unmixing.blind.cnnaeu import CNNAEU, default_num_patches
+from hysupp.unmixing.blind.cnnaeu import CNNAEU, default_num_patches, patch_corners
 from hysupp.unmixing.blind.misicnet import MiSiCNet, sivm_init
 from hysupp.unmixing.blind.pgmsu import PGMSU
 from hysupp.unmixing.supervised.undip import UnDIP
@@ -197,7 +197,17 @@ def test_pgmsu_endmembers_in_unit_box_and_loss_decreases() -> None:
 
 def test_cnnaeu_patches_loss_and_spatial_requirements() -> None:
     assert default_num_patches(95, 95, 156) == 23                    # Samson, as HySUPP
-    assert default_num_patches(8, 8, 16) == 1
+    assert default_num_patches(8, 8, 16) == 0                        # HySUPP: every patch position
+    # extract_patches_2d's rule: at most one patch per position; 0 = all positions, row-major
+    assert [c.tolist() for c in patch_corners(40, 40, 40, default_num_patches(40, 40, 224), 0)] == [[0], [0]]
+    rows, cols = patch_corners(95, 95, 40, 23, 7)
+    rs = np.random.RandomState(7)
+    assert rows.tolist() == rs.randint(56, size=23).tolist() and cols.tolist() == rs.randint(56, size=23).tolist()
+    rows, cols = patch_corners(10, 12, 8, 0, 0)
+    assert list(zip(rows.tolist(), cols.tolist())) == [(r, c) for r in range(3) for c in range(5)]
+    Y1, _E1, _A1, shape1 = _scene(H=10, W=10)
+    one = CNNAEU(epochs=2, patch_size=10, num_patches=5, batch_size=15, device="cpu").unmix(Y1, 3, image_shape=shape1)
+    assert one.info["num_patches"] == 1 and one.info["num_patches_requested"] == 5 and one.info["iterations"] == 2
     Y, _E, _A, shape = _scene(H=12, W=12)
     r = CNNAEU(epochs=25, patch_size=8, num_patches=6, batch_size=3, lr=3e-3, device="cpu").unmix(
         Y, 3, image_shape=shape)

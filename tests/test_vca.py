@@ -52,7 +52,10 @@ def test_noise_free_scene_recovers_library_endmembers(library):
     # the picks are the pure pixels
     pure = set(np.flatnonzero(A.max(axis=0) == 1.0).tolist())
     assert set(res.indices.tolist()) == pure
-    np.testing.assert_array_equal(res.endmembers, Y[:, res.indices])
+    # noise-free: the projected pixels (default) are the pixels, up to rounding
+    np.testing.assert_allclose(res.endmembers, Y[:, res.indices], rtol=0, atol=1e-10)
+    raw = VCA(seed=0, projected=False).extract(Y, 5)
+    np.testing.assert_array_equal(raw.endmembers, Y[:, raw.indices])
     assert res.info["projection"] == "projective" and res.info["snr"] == math.inf
 
 
@@ -79,11 +82,11 @@ def test_snr_estimate_and_low_snr_branch(library):
     sigma = math.sqrt(np.mean(Y ** 2) / 10 ** (15 / 10))     # 15 dB < 15 + 10 log10(5)
     Yn = Y + rng.standard_normal(Y.shape) * sigma
     assert estimate_snr(Yn, 5) == pytest.approx(15.0, abs=0.5)
-    res = VCA(seed=0).extract(Yn, 5)
+    res = VCA(seed=0, projected=False).extract(Yn, 5)
     assert res.info["projection"] == "pca"
     assert res.info["snr"] == pytest.approx(15.0, abs=0.5)
-    # the projected endmembers (paper's output) are closer to the truth than noisy raw pixels
-    proj = VCA(seed=0, projected=True).extract(Yn, 5)
+    # the projected endmembers (paper's output, the default) are closer to the truth than noisy raw pixels
+    proj = VCA(seed=0).extract(Yn, 5)
     np.testing.assert_array_equal(proj.indices, res.indices)
     assert _mean_sad_deg(proj.endmembers, E) < _mean_sad_deg(res.endmembers, E)
     # a given SNR overrides the estimate
@@ -120,3 +123,32 @@ def test_centred_data_fall_back_to_pca():
     res = VCA(seed=0, snr_input=100.0).extract(Y, 3)
     assert res.info["projection"].startswith("pca")
     assert sorted(res.indices.tolist()) == [0, 1, 2]
+
+
+def test_uniform_directions_follow_the_seeded_stream():
+    """The random directions are ``default_rng(seed).random(p)`` (uniform on [0, 1)^p, as vca.m and
+    HySUPP): replaying that stream by hand on the projected data picks the same pixels."""
+    rng = np.random.default_rng(11)
+    p, N = 4, 300
+    E = rng.random((30, p))
+    A = rng.dirichlet(np.ones(p), N).T
+    Y = E @ A
+    res = VCA(seed=5).extract(Y, p)
+    assert res.info["projection"] == "projective"
+    w_all, V = np.linalg.eigh(Y @ Y.T / N)
+    Ud = V[:, ::-1][:, :p]
+    Ud = Ud * np.sign(Ud[np.abs(Ud).argmax(axis=0), np.arange(p)])
+    X = Ud.T @ Y
+    Yp = X / (X.mean(axis=1) @ X)
+    draws = np.random.default_rng(5)
+    Am = np.zeros((p, p))
+    Am[-1, 0] = 1.0
+    picks = []
+    for i in range(p):
+        w = draws.random(p)
+        f = w - Am @ np.linalg.pinv(Am) @ w
+        k = int(np.abs(f / np.linalg.norm(f) @ Yp).argmax())
+        picks.append(k)
+        Am[:, i] = Yp[:, k]
+    assert res.indices.tolist() == picks
+    np.testing.assert_allclose(res.endmembers, Ud @ X[:, picks], rtol=1e-10)

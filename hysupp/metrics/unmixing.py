@@ -43,7 +43,8 @@ import numpy as np
 from hysupp.errors import InputError, ParameterError
 
 __all__ = ["sre", "armse", "ermse", "sad", "sad_matrix", "reconstruction_rmse", "library_sre",
-           "embed_library_abundances", "library_truth", "as_abundance_matrix", "as_endmember_matrix"]
+           "embed_library_abundances", "library_truth", "as_abundance_matrix", "as_endmember_matrix",
+           "degenerate_endmembers", "flag_degenerate_endmembers"]
 
 #: Scale factor HySUPP applies to aRMSE and eRMSE (results are "in percent").
 HYSUPP_RMSE_SCALE = 100.0
@@ -522,3 +523,77 @@ def library_sre(A_true: object, A_est: object, index: Sequence[int] | np.ndarray
     Ae = as_abundance_matrix(A_est, "A_est")
     A_idx, A_full, idx = library_truth(A_true, Ae, index)
     return {"sre_index": sre(A_idx, Ae[idx]), "sre_full": sre(A_full, Ae)}
+
+
+# ---------------------------------------------------------------------------- degenerate results
+#: relative size (of the data's peak absolute value) below which an endmember counts as all-zero
+DEGENERATE_ZERO_RTOL = 1e-3
+#: how far (relative to the data's peak) an endmember may dip below the data's floor before it is
+#: flagged: projected pixels of dark materials dip by noise (VCA on Samson: 0.0037 of the peak)
+DEGENERATE_FLOOR_RTOL = 1e-2
+
+
+def degenerate_endmembers(E: object, Y: object, *, zero_rtol: float = DEGENERATE_ZERO_RTOL,
+                          floor_rtol: float = DEGENERATE_FLOOR_RTOL) -> list[dict[str, object]]:
+    r"""The endmembers of ``E`` ``(L, p)`` that cannot be spectra of the data ``Y`` ``(L, N)``.
+
+    With :math:`s = \max |Y|` (the data's peak), the floor :math:`f_l = \min(0, \min_j Y_{lj})`
+    and the ceiling :math:`c_l = \max_j Y_{lj}`, endmember ``k`` is reported
+
+    * ``"non-finite"``: NaN or infinite entries;
+    * ``"zero"``: :math:`\max_l |E_{lk}| \le r_0 s` (e.g. a library combination with all weights
+      0; ``zero_rtol`` :math:`r_0 = 10^{-3}`);
+    * ``"below the data's floor"``: :math:`\min_l (E_{lk} - f_l) < -r_f s` (negative reflectance
+      where no pixel is negative; ``floor_rtol`` :math:`r_f = 10^{-2}`, above the noise-level dips
+      of projected pixels);
+    * ``"above the data's range"``: :math:`\max_l (E_{lk} - c_l) > \max_l (c_l - f_l)` (brighter
+      than every pixel by more than the data's whole range in some band).
+
+    Minimum-volume vertices outside the data cloud but within these bounds are not reported: that is
+    where they belong when there are no pure pixels. Returns one ``{"index", "reason", "value"}`` per
+    reported endmember (``value``: the largest violation, relative to :math:`s`), in index order.
+
+    >>> Y = np.array([[0.2, 0.4, 0.3], [0.5, 0.1, 0.2]])
+    >>> E = np.array([[0.2, 0.0, -0.3, 0.4], [0.5, 0.0, 0.1, 2.0]])
+    >>> [(d["index"], d["reason"]) for d in degenerate_endmembers(E, Y)]
+    [(1, 'zero'), (2, "below the data's floor"), (3, "above the data's range")]
+    """
+    Em = as_endmember_matrix(E, "E")
+    Yd = _as_float_array(Y, "Y").reshape(Em.shape[0], -1)
+    finite = np.isfinite(Yd)
+    peak = float(np.max(np.abs(Yd), where=finite, initial=0.0))
+    if not peak > 0:
+        return []
+    floor = np.minimum(np.min(Yd, axis=1, where=finite, initial=np.inf), 0.0)
+    ceil = np.max(Yd, axis=1, where=finite, initial=-np.inf)
+    span = float(np.max(ceil - floor))
+    out: list[dict[str, object]] = []
+    for k in range(Em.shape[1]):
+        e = Em[:, k]
+        if not np.isfinite(e).all():
+            out.append({"index": k, "reason": "non-finite", "value": float("nan")})
+        elif np.max(np.abs(e)) <= zero_rtol * peak:
+            out.append({"index": k, "reason": "zero", "value": float(np.max(np.abs(e)) / peak)})
+        elif np.min(e - floor) < -floor_rtol * peak:
+            out.append({"index": k, "reason": "below the data's floor", "value": float(-np.min(e - floor) / peak)})
+        elif np.max(e - ceil) > span:
+            out.append({"index": k, "reason": "above the data's range", "value": float(np.max(e - ceil) / peak)})
+    return out
+
+
+def flag_degenerate_endmembers(E: object, Y: object, info: dict, method: str,
+                               **tolerances: float) -> list[dict[str, object]]:
+    """:func:`degenerate_endmembers`, recorded in ``info["degenerate_endmembers"]`` (always set, empty
+    when none) and, when there are any, announced with one :class:`hysupp.errors.DegenerateResultWarning`
+    naming ``method`` and the endmembers. Methods and the run layer call it on their results."""
+    import warnings
+
+    from hysupp.errors import DegenerateResultWarning
+
+    found = degenerate_endmembers(E, Y, **tolerances)
+    info["degenerate_endmembers"] = found
+    if found:
+        what = ", ".join(f"{d['index']} ({d['reason']})" for d in found)
+        warnings.warn(f"{method}: degenerate endmember(s) {what}; see info['degenerate_endmembers']",
+                      DegenerateResultWarning, stacklevel=2)
+    return found

@@ -26,9 +26,12 @@ means of the decoder kernel, :math:`E_{:, j} = \frac{1}{k^2}\sum_{u,v} W_{:, j, 
 Training data (as in HySUPP): ``num_patches`` random ``patch_size x patch_size`` patches
 (top-left rows then columns drawn uniformly with replacement by ``np.random.RandomState(seed)``,
 the draws of scikit-learn's ``extract_patches_2d``), by default
-``int(250 H W L / (307 * 307 * 162))`` (at least 1; the paper's 250 patches for Urban scaled by
-the data volume), shuffled into batches of ``batch_size`` every epoch. Patches larger than the
-image are reduced to the image size. Reproducibility: the weights are initialised after
+``int(250 H W L / (307 * 307 * 162))`` (the paper's 250 patches for Urban scaled by the data
+volume), shuffled into batches of ``batch_size`` every epoch. Patches larger than the image are
+reduced to the image size. As ``extract_patches_2d``, the count is capped at the number of patch
+positions ``(H - ps + 1)(W - ps + 1)`` (a 40 x 40 image with 40 x 40 patches trains on its one
+patch, not on 5 copies of it), and a count of 0 (the default formula on small scenes) takes every
+position once (:func:`patch_corners`). Reproducibility: the weights are initialised after
 ``torch.manual_seed(seed)`` in HySUPP's module order and the batch order and dropout masks come
 from torch's global generator as with HySUPP's ``DataLoader`` (:func:`hysupp.nn.training.loader_order`),
 so on CPU a run reproduces HySUPP's run with the same seed when its NumPy global seed is also
@@ -68,13 +71,36 @@ from hysupp.methods.params import ODD, Param
 from hysupp.methods.registry import register
 from hysupp.nn.training import LossHistory, loader_order, make_optimizer, run_params, to_numpy, to_tensor, torch_session
 
-__all__ = ["CNNAEU", "default_num_patches"]
+__all__ = ["CNNAEU", "default_num_patches", "patch_corners"]
 
 
 def default_num_patches(H: int, W: int, L: int) -> int:
     """HySUPP's patch count ``int(250 H W L / (307 * 307 * 162))`` (the paper's 250 patches for the
-    307 x 307 x 162 Urban scene, scaled by data volume), at least 1."""
-    return max(1, int(250 * H * W * L / (307 * 307 * 162)))
+    307 x 307 x 162 Urban scene, scaled by data volume); 0 on small scenes, where HySUPP takes every
+    patch position (:func:`patch_corners`)."""
+    return int(250 * H * W * L / (307 * 307 * 162))
+
+
+def patch_corners(H: int, W: int, ps: int, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top-left corners (rows, cols) of the training patches, as scikit-learn's ``extract_patches_2d``
+    draws them for HySUPP: with ``P = (H - ps + 1)(W - ps + 1)`` patch positions, ``count = 0`` takes
+    every position once (row-major), otherwise ``min(count, P)`` corners are drawn uniformly with
+    replacement, rows then columns, by ``np.random.RandomState(seed)``.
+
+    >>> patch_corners(40, 40, 40, 5, 0)                 # one position: one patch, not five copies
+    (array([0]), array([0]))
+    >>> [c.tolist() for c in patch_corners(3, 3, 2, 0, 0)]
+    [[0, 0, 1, 1], [0, 1, 0, 1]]
+    """
+    nh, nw = H - ps + 1, W - ps + 1
+    if count == 0:
+        rows, cols = np.divmod(np.arange(nh * nw), nw)
+        return rows, cols
+    n = min(int(count), nh * nw)
+    rng = np.random.RandomState(seed)
+    rows = rng.randint(nh, size=n)
+    cols = rng.randint(nw, size=n)
+    return rows, cols
 
 
 def _build(torch: Any, L: int, p: int, c: dict[str, Any]) -> Any:
@@ -134,8 +160,9 @@ class CNNAEU(BlindUnmixer):
         Param("lr", float, 3e-4, "RMSprop learning rate", low=0.0, low_open=True),
         Param("batch_size", int, 15, "patches per batch", low=1),
         Param("patch_size", int, 40, "patch side (reduced to the image size when larger)", low=1),
-        Param("num_patches", int, None, "number of random training patches; None: HySUPP's "
-              "int(250 H W L / (307*307*162)), at least 1", low=1, optional=True),
+        Param("num_patches", int, None, "number of random training patches (at most the number of patch "
+              "positions); None: HySUPP's int(250 H W L / (307*307*162)), 0 = every position", low=1,
+              optional=True),
         Param("scale", float, 3.0, "softmax scale s (abundances = softmax(s * code))", low=0.0),
         Param("hidden", int, 48, "channels of the first encoder convolution", low=1),
         Param("decoder_kernel", int, 11, "odd side of the decoder kernel", low=1, check=ODD),
@@ -152,15 +179,14 @@ class CNNAEU(BlindUnmixer):
         if k // 2 >= ps:
             raise InputError(f"CNNAEU: the {k}x{k} decoder (reflect padding {k // 2}) needs patches and an image "
                              f"of at least {k // 2 + 1} pixels per side; got image {H}x{W}, patch {ps}")
-        n_patches = c["num_patches"] or default_num_patches(H, W, L)
+        requested = c["num_patches"] if c["num_patches"] is not None else default_num_patches(H, W, L)
+        rows, cols = patch_corners(H, W, ps, requested, c["seed"])
+        n_patches = int(rows.size)
         t0 = time.perf_counter()
         with torch_session(c["device"], c["dtype"], c["seed"]) as s:
             torch = s.torch
             net = _build(torch, L, p, c).to(device=s.device, dtype=s.dtype)
             cube = to_tensor(Y.reshape(L, H, W), s)
-            rng = np.random.RandomState(c["seed"])
-            rows = rng.randint(H - ps + 1, size=n_patches)
-            cols = rng.randint(W - ps + 1, size=n_patches)
             patches = torch.stack([cube[:, r:r + ps, q:q + ps] for r, q in zip(rows, cols)])
             patch_norms = (patches * patches).sum(1).sqrt()
             opt = make_optimizer(net.parameters(), "rmsprop", lr=c["lr"])
@@ -189,6 +215,7 @@ class CNNAEU(BlindUnmixer):
             A = to_numpy(abund[0].reshape(p, N))
             E = to_numpy(net.decoder.weight.mean(dim=(2, 3)))
             info = {"epochs": epochs, "iterations": epochs * -(-n_patches // bs), "num_patches": int(n_patches),
+                    "num_patches_requested": int(requested), "patch_positions": (H - ps + 1) * (W - ps + 1),
                     "patch_size": ps, "train_time": t_train,
                     **hist.as_info(), **s.info()}
         return UnmixingResult(abundances=A, endmembers=E, info=info)

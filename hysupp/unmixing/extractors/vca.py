@@ -4,7 +4,8 @@ Under the linear mixing model the pixels lie in the simplex (or, with scale vari
 convex cone) spanned by the endmembers. VCA projects the data onto a ``p``-dimensional subspace,
 then repeatedly projects it onto a random direction orthogonal to the span of the endmembers found
 so far; the pixel with the largest projection magnitude is an extreme point of the simplex and is
-taken as the next endmember. Implemented from the paper's description (Sections III and IV).
+taken as the next endmember. Implemented from the paper's description (Sections III and IV); the
+random directions are drawn uniformly as in the authors' code (see :class:`VCA`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from hysupp.methods.base import ExtractionResult, Extractor
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
+from hysupp.metrics.unmixing import flag_degenerate_endmembers
 from hysupp.unmixing.extractors.subspace import moments as _moments
 from hysupp.unmixing.extractors.subspace import project as _project
 from hysupp.unmixing.extractors.subspace import top_eigvecs as _top_eigvecs
@@ -74,12 +76,31 @@ class VCA(Extractor):
        ``d = p - 1`` dimensions, :math:`x_j = U_d^\top (y_j - \bar y)`, and
        :math:`\tilde y_j = [x_j;\ c]` with :math:`c = \max_j \lVert x_j \rVert`.
     3. :math:`A = [e_p, 0, \dots, 0] \in \mathbb{R}^{p \times p}`. For :math:`i = 1..p`: draw
-       :math:`w \sim \mathcal N(0, I_p)`, :math:`f = (I - A A^+) w / \lVert (I - A A^+) w \rVert`
-       (a random direction orthogonal to the endmembers found so far), pick
-       :math:`k = \arg\max_j |f^\top \tilde y_j|` and set :math:`A_{:, i} = \tilde y_k`.
-    4. The endmembers are the pixels ``Y[:, k]`` picked or, with ``projected=True``, their
-       projections onto the signal subspace, :math:`U_d x_k` (plus :math:`\bar y` after PCA), as
-       in the paper's output :math:`\hat M = U_d X_{:, k}` (less noisy at low SNR).
+       :math:`w` uniformly on :math:`[0, 1)^p` (``numpy.random.default_rng(seed).random(p)``),
+       :math:`f = (I - A A^+) w / \lVert (I - A A^+) w \rVert` (a random direction orthogonal to the
+       endmembers found so far), pick :math:`k = \arg\max_j |f^\top \tilde y_j|` and set
+       :math:`A_{:, i} = \tilde y_k`.
+    4. The endmembers are the picked pixels projected onto the signal subspace,
+       :math:`\hat M = U_d x_k` (plus :math:`\bar y` after PCA), the paper's output (default,
+       ``projected=True``), or the raw pixels ``Y[:, k]`` (``projected=False``).
+
+    Random directions: the authors' code (``vca.m``: ``w = rand(p, 1)``) and HySUPP's port draw
+    :math:`w` uniformly on :math:`[0, 1)^p`, and so does this one, from the same NumPy stream as
+    HySUPP (``default_rng(seed).random``). With the same signs of the principal directions (here the
+    largest-magnitude entry of each is made positive; LAPACK's SVD signs depend on the library) the
+    picks and endmembers equal HySUPP's seed by seed (checked on 8 scenes x 10 seeds, to 1e-13,
+    ``benchmarks/realscene_extractors.py``). A Gaussian :math:`w` (isotropic directions, the
+    previous draw of this module) is not better or worse everywhere: VCA + FCLS over 10 seeds, mean
+    SAD (degrees) with the raw pixels, Gaussian / uniform: Jasper Ridge 21.38 / 19.07, Samson 4.62 /
+    5.80; the uniform draw follows the authors and makes seeded runs comparable to HySUPP's.
+
+    Projected or raw: the paper's output and the authors' code return the projected pixels; the
+    projection removes the noise outside the ``d``-dimensional signal subspace. Measured with FCLS
+    over 10 seeds, mean SAD in degrees (aRMSE x 100), raw / projected: Samson 5.80 (27.31) / 5.09
+    (27.25), Jasper Ridge 19.07 (20.49) / 18.09 (21.10), synthetic p = 4 scenes at 20 dB 5.68 (4.46)
+    / 0.74 (3.54) and at 30 dB 4.07 (10.84) / 2.73 (11.30), noise-free scenes equal. The projected
+    pixels are the default (``projected=True``); the SAD is lower on every scene, the aRMSE within
+    0.6.
 
     Pixels whose projective denominator :math:`x_j^\top u` is not positive (which the model rules
     out: reflectances are non-negative) are excluded from the search; if fewer than ``p`` pixels
@@ -89,12 +110,12 @@ class VCA(Extractor):
     Parameters
     ----------
     seed : int
-        Seed of :func:`numpy.random.default_rng` drawing the random directions; a fixed seed gives
-        a deterministic result.
+        Seed of :func:`numpy.random.default_rng` drawing the random directions (uniform on
+        :math:`[0, 1)^p`); a fixed seed gives a deterministic result.
     snr_input : float, optional
         Known SNR in dB; ``None`` estimates it from the data.
     projected : bool
-        Return the projected pixels (paper's :math:`\hat M`) rather than the raw ones.
+        Return the projected pixels (paper's :math:`\hat M`, default) rather than the raw ones.
 
     Examples
     --------
@@ -110,10 +131,10 @@ class VCA(Extractor):
 
     name: ClassVar[str] = "VCA"
     params: ClassVar[tuple[Param, ...]] = (
-        Param("seed", int, 0, "seed of numpy.random.default_rng for the random directions"),
+        Param("seed", int, 0, "seed of numpy.random.default_rng for the random directions (uniform draws)"),
         Param("snr_input", float, None, "known SNR in dB; None = estimate it (paper eq. 13)", optional=True),
-        Param("projected", bool, False, "return the picked pixels projected onto the signal subspace "
-              "(the paper's U_d x_k) instead of the raw pixels"),
+        Param("projected", bool, True, "return the picked pixels projected onto the signal subspace "
+              "(the paper's U_d x_k; vca.m and HySUPP); False = the raw pixels Y[:, k]"),
     )
     reference: ClassVar[str] = (
         "J. M. P. Nascimento and J. M. Bioucas-Dias, \"Vertex Component Analysis: a fast algorithm "
@@ -165,7 +186,7 @@ class VCA(Extractor):
         Am[p - 1, 0] = 1.0
         indices = np.zeros(p, dtype=np.int64)
         for i in range(p):
-            w = rng.standard_normal(p)
+            w = rng.random(p)                  # uniform on [0, 1)^p, as vca.m and HySUPP
             f = w - Am @ (np.linalg.pinv(Am) @ w)
             f /= np.linalg.norm(f)
             v = np.abs(f @ Yp)
@@ -190,4 +211,5 @@ class VCA(Extractor):
             "seed": self.seed,
             "projected": self.projected,
         }
+        flag_degenerate_endmembers(endmembers, Y, info, self.name)
         return ExtractionResult(endmembers=endmembers, indices=indices, info=info)

@@ -45,10 +45,26 @@ form :math:`X = P W + q\mathbf 1^\top` with :math:`P = Q^{-1} - zz^\top/(\mathbf
 (:math:`Q_1 = \mu_3 D^\top D + \mu_2 I`, constant: factorised once, in float64;
 :math:`Q_2 = \mu_3 S_3^\top S_3 + \mu_1 I` and :math:`Q_3`, ``p x p``: once per outer iteration).
 As in the reference code the :math:`A`-step weighs :math:`S_3^\top S_3` by :math:`\mu_3` (identical
-at the default :math:`\mu_3 = 1`). The returned :math:`A` is the ADMM iterate (columns sum to one
-exactly, nonnegative up to the primal residual :math:`\lVert A - S_1\rVert`, reported in ``info``);
-the returned :math:`B` is the iterate :math:`B` for FaSUn/MiSiSUn (as FUnmix) and :math:`S_2` for
-SUnS (as FUnmix: exactly in :math:`[0, 1]`, sparse).
+at the default :math:`\mu_3 = 1`).
+
+Returned point (the feasible split). After ``T`` iterations the ADMM iterates satisfy the
+constraints only up to the primal residuals: the iterate :math:`B` sums to one but has negative
+entries (on the Cuprite crop with the 498-atom USGS library at T 1000, negative entries adding up
+to -0.24 in one column, so :math:`\sum_m |B_{mj}|` reaches 1.48 and :math:`E = DB` can leave the
+library's range); FUnmix returns that iterate. Here the returned pair is feasible: :math:`A` and, for FaSUn and
+MiSiSUn, :math:`B` are the Euclidean projections of the iterates onto the simplex (columns sum to
+one, non-negative: a threshold :math:`\max(b - \theta, 0)`, which also drops the many tiny
+coefficients of the iterate); for SUnS :math:`B` is the split :math:`S_2` (in :math:`[0, 1]`,
+sparse, as FUnmix). The endmembers are :math:`E = DB` of the returned :math:`B`. ``info`` holds the
+relative primal residuals at the last iterate, :math:`\lVert A - S_1\rVert/\lVert A\rVert`,
+:math:`\lVert B - S_2\rVert/\lVert B\rVert`, :math:`\lVert DB - S_3\rVert/\lVert DB\rVert`
+(``primal_residual_A``, ``_B``, ``_DB``) and how far the returned point is from the iterates
+(``feasibility_shift_A``, ``_B``). On DC1 and DC2 the SRE of the feasible point and of the
+iterates agree within 0.05 dB (``benchmarks/bench_fasun_feasible.py``).
+
+Endmember order: the ``p`` columns are returned in the order the symmetry breaking produced, which
+depends on rounding (dtype, BLAS, device); as for every unmixing result, compare runs after aligning
+the endmembers (:func:`hysupp.metrics.align`).
 
 Implementation notes:
 
@@ -110,7 +126,9 @@ from scipy import linalg as scipy_linalg
 from hysupp.methods.base import SemiSupervisedUnmixer, UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
+from hysupp.metrics.unmixing import flag_degenerate_endmembers
 from hysupp.optim.guards import divergence_error
+from hysupp.optim.simplex import project_simplex
 
 __all__ = ["FaSUn", "MiSiSUn", "SUnS", "fasun_solve"]
 
@@ -277,8 +295,8 @@ def fasun_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 10000, TA: int
                 mu1: float = 50.0, mu2: float = 2.0, mu3: float = 1.0, b_step: str = "simplex",
                 lam: float = 0.0, misi_lambda: float = 0.0, init: str = "uniform", seed: int = 0,
                 tol: float | None = None, history_every: int = 100, device: Any = "auto",
-                dtype: Any = "float32", method: str = "FaSUn",
-                backend: str | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+                dtype: Any = "float32", method: str = "FaSUn", backend: str | None = None,
+                feasible: bool = True) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     r"""The FaSUn / SUnS / MiSiSUn solver (module docstring): returns ``(A, B, info)`` as numpy.
 
     ``b_step``: ``"simplex"`` (FaSUn, MiSiSUn: :math:`B` on the simplex), ``"soft"`` / ``"hard"``
@@ -286,7 +304,9 @@ def fasun_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 10000, TA: int
     (:math:`\lambda\lVert B\rVert_0`) shrinkage of weight ``lam``). ``misi_lambda``: MiSiSUn's
     minimum-simplex weight (0 for FaSUn). On CPU the element-wise passes run in NumPy and the two
     large products in torch (MKL), on shared memory; on CUDA everything runs in torch
-    (``backend="torch"`` forces the all-torch path on CPU too, for testing).
+    (``backend="torch"`` forces the all-torch path on CPU too, for testing). ``feasible=False``
+    returns the last iterates instead of the feasible split (FaSUn/MiSiSUn: ``A`` and ``B``; SUnS:
+    ``A`` and ``S2``), as FUnmix does.
     """
     import torch
 
@@ -439,20 +459,39 @@ def fasun_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 10000, TA: int
                     if not history or history[-1][0] != it:
                         history.append((it, objective()))
                     break
-        A_np = np.array(xp.numpy(A))
-        B_np = np.ascontiguousarray(xp.numpy(b_out()).T)
-        if not (np.isfinite(A_np).all() and np.isfinite(B_np).all()):
+        A_it = np.array(xp.numpy(A))
+        B_it = np.array(xp.numpy(B)).T                    # the B iterate (M, p)
+        S2n = (np.array(xp.numpy(R2)) + np.array(xp.numpy(L2))).T if simplex else np.array(xp.numpy(S2)).T
+        if not (np.isfinite(A_it).all() and np.isfinite(B_it).all() and np.isfinite(S2n).all()):
             diverged(it_done)
         S1n = np.maximum(xp.numpy(W1) + xp.numpy(L1), 0)  # S1 = max(V, 0) = W1 + L1
-        primal_a = float(np.linalg.norm(A_np - S1n)) / max(float(np.linalg.norm(A_np)), 1e-30)
+        DBn, S3n = np.array(xp.numpy(DB)), np.array(xp.numpy(S3))
+        # the feasible split returned (module docstring): A and B (FaSUn, MiSiSUn) projected on the
+        # simplex, B = S2 (SUnS: in [0, 1], sparse)
+        if feasible:
+            A_np = project_simplex(A_it, axis=0)
+            B_np = np.ascontiguousarray(project_simplex(B_it, axis=0) if simplex else S2n)
+        else:
+            A_np, B_np = A_it, np.ascontiguousarray(B_it if simplex else S2n)
     wall = time.perf_counter() - t0
     info = {
         "iterations": it_done, "stopped_early": stopped_early,
         "objective": [v for _, v in history], "objective_iterations": [k for k, _ in history],
         "wall_time": wall, "device": str(dev), "dtype": str(dt).replace("torch.", ""),
-        "seed": int(seed), "init": init, "primal_residual_A": primal_a,
+        "seed": int(seed), "init": init,
+        # ADMM primal residuals at the last iterate, relative: ||A - S1||, ||B - S2||, ||D B - S3||
+        "primal_residual_A": _rel(A_it - S1n, A_it),
+        "primal_residual_B": _rel(B_it - S2n, B_it),
+        "primal_residual_DB": _rel(DBn - S3n, DBn),
+        # how far the returned feasible point is from the last iterate, relative
+        "feasibility_shift_A": _rel(A_np - A_it, A_it),
+        "feasibility_shift_B": _rel(B_np - B_it, B_it),
     }
     return A_np, B_np, info
+
+
+def _rel(diff: np.ndarray, ref: np.ndarray) -> float:
+    return float(np.linalg.norm(diff)) / max(float(np.linalg.norm(ref)), 1e-30)
 
 
 class _FaSUnBase(SemiSupervisedUnmixer):
@@ -472,6 +511,7 @@ class _FaSUnBase(SemiSupervisedUnmixer):
             init=c["init"], seed=c["seed"], tol=c["tol"], history_every=c["history_every"],
             device=c["device"], dtype=c["dtype"], method=self.name, **self._solver_kwargs())
         E = (np.asarray(D, dtype=np.float64) @ B.astype(np.float64)).astype(B.dtype)
+        flag_degenerate_endmembers(E, Y, info, self.name)
         return UnmixingResult(abundances=A, endmembers=E, library_coefficients=B, info=info)
 
 
@@ -482,8 +522,9 @@ class FaSUn(_FaSUnBase):
     Solves :math:`\min_{A,B}\tfrac12\lVert Y - DBA\rVert_F^2` with the columns of :math:`A`
     ``(p, N)`` and of :math:`B` ``(M, p)`` on the probability simplex, by the alternating ADMM of
     Rasti et al. (2024) described in :mod:`hysupp.unmixing.semisupervised.fasun`. Returns
-    ``abundances`` :math:`A`, ``endmembers`` :math:`DB` and ``library_coefficients`` :math:`B`;
-    library abundances are :math:`X = BA`.
+    ``abundances`` :math:`A`, ``endmembers`` :math:`DB` and ``library_coefficients`` :math:`B`,
+    the feasible split (both on the simplex; primal residuals in ``info``); library abundances are
+    :math:`X = BA`.
 
     Example
     -------
@@ -509,7 +550,8 @@ class SUnS(_FaSUnBase):
     shrinkage; with ``hard=True`` :math:`\lambda\lVert B\rVert_0`, hard threshold
     :math:`\sqrt{2\lambda/\mu_2}`) s.t. :math:`A` column-stochastic and :math:`0 \le B \le 1`, by
     the ADMM of Rasti et al. (2024) (FUnmix's ``SUnShrink``). The returned ``B`` is the split
-    variable :math:`S_2` (exactly sparse, in :math:`[0, 1]`), as in the reference.
+    variable :math:`S_2` (exactly sparse, in :math:`[0, 1]`), as in the reference, and :math:`A` the
+    projection of its iterate on the simplex; primal residuals in ``info``.
 
     Example
     -------
