@@ -540,6 +540,9 @@ the response lies where the grid has bands (min_coverage). Covered bands of Sent
             raise ParameterError("pan=True selects the PAN band alone; do not combine it with swir")
     else:
         selection = sensor.group("ms")
+        if not selection:
+            raise InputError(f"{sensor.name} has no multispectral bands in the sensor table (bands: "
+                             f"{sensor.band_names}); its source: {sensor.source}")
         if swir:
             extra = sensor.group("swir")
             if not extra:
