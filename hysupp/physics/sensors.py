@@ -13,8 +13,11 @@ The two consumers read views of the same entries:
   :func:`~hysupp.physics.spectral.get_sensor` (:class:`~hysupp.physics.spectral.SensorSpectral`:
   the bands), for :func:`~hysupp.physics.spectral.sensor_srf`.
 
-A sensor may have only one of the two (the EO-1 Hyperion gains have no SRF here, the Sentinel-2
-bands no MTF gains); the view that lacks it refuses the sensor with a message that says so.
+A sensor may have only one of the two (GeoEye-1 has gains and no bands here; EnMAP neither, its
+entry only names it and says why); the view that lacks it refuses the sensor with a message that
+says so. Gains that are not the sensor's own (no published value was found, the generic default
+stands in: Landsat-7/8/9, SPOT-7) are marked ``mtf_placeholder`` and the runs warn when they use
+them.
 
 Names
 -----
@@ -57,8 +60,10 @@ Example
 >>> qb = lookup_sensor("quickbird")
 >>> qb.key, qb.srf_key, qb.ms_gnyq, qb.pan_gnyq, [b.name for b in qb.group("ms")]
 ('QB', 'quickbird', (0.34, 0.32, 0.3, 0.22), 0.15, ['B', 'G', 'R', 'NIR'])
->>> lookup_sensor("WorldView-3").has_mtf, lookup_sensor("s2").has_mtf, find_sensor("Landsat-42") is None
+>>> lookup_sensor("WorldView-3").has_mtf, lookup_sensor("EnMAP").has_mtf, find_sensor("Landsat-42") is None
 (True, False, True)
+>>> l7 = lookup_sensor("Landsat-7 ETM+"); l7.ratio, l7.group("pan")[0].gsd, l7.mtf_placeholder
+(2, 15.0, True)
 """
 
 from __future__ import annotations
