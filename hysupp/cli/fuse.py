@@ -6,7 +6,8 @@ import click
 
 from hysupp.cli.common import echo_json
 
-SUMMARY_METRICS = ("q2n", "sam_deg", "ergas", "scc", "psnr_db", "d_lambda", "d_s", "qnr", "d_lambda_khan", "hqnr")
+SUMMARY_METRICS = ("q2n", "sam_deg", "ergas", "scc", "psnr_db", "d_lambda", "d_s", "qnr", "d_lambda_khan", "hqnr",
+                   "spectral_psnr_db", "spectral_sam_deg", "spatial_psnr_db", "spatial_sam_deg")
 
 
 @click.command()

@@ -831,7 +831,7 @@ def srf_spec_from_variables(variables: dict[str, Any], source: str = "", key: st
     Recognised, in order: ``centres`` (``centers``) + ``fwhm`` (Gaussian); a wavelength vector
     (``wavelength(s)``, ``wl``, ``lambda``) + a response array (``responses``, ``srf``, ``rsr``, ``R``,
     or the only other 2-D array) (tabulated); a single 2-D array whose first column increases
-    through wavelengths (> 300 nm or < 30 um) with the responses in the other columns (the layout of
+    through wavelengths (>= 100 nm, or < 30 um) with the responses in the other columns (the layout of
     HySure's ``ikonos_spec_resp.mat``) (tabulated); any other single 2-D array, or ``key``: the
     ``(MS bands, HS bands)`` matrix.
 
@@ -879,7 +879,7 @@ def _matrix_or_table(arr: np.ndarray, source: str, names: list[str] | None, note
     arr = np.asarray(arr, dtype=np.float64)
     first = arr[:, 0] if arr.shape[1] >= 2 else None
     if first is not None and arr.shape[0] >= 3 and np.all(np.diff(first) > 0) and \
-            (first.min() > 300.0 or first.max() < _MICROMETRE_MAX) and first.min() > 0:
+            (first.min() >= 100.0 or first.max() < _MICROMETRE_MAX) and first.min() > 0:
         notes.append(f"{what}: first column read as wavelengths, the others as band responses")
         return _table_spec(first, arr[:, 1:], names, source, None, notes)
     notes.append(f"{what} read as the (MS bands, HS bands) matrix on the HS bands")

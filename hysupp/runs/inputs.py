@@ -274,7 +274,16 @@ def read_high_image(path: str | os.PathLike, key: str | None = None, scale: floa
             arr = arr[None]
         return Scene(cube=arr * (1.0 if scale is None else scale), name=Path(path).stem, layout="cube",
                      notes=[f"{Path(path).name}: {arr.shape[1]} x {arr.shape[2]} image with {arr.shape[0]} band(s)"])
-    scene = _load(path, key=key, scale=scale)
+    from hysupp.errors import LayoutError
+
+    try:
+        scene = _load(path, key=key, scale=scale)
+    except LayoutError:
+        if key is not None or suffix not in (".mat", ".npz"):
+            raise
+        names = ", ".join(f"{k} {tuple(shp)}" for k, shp in _two_d_variables(path))
+        raise InputError(f"{path!r}: several variables could be the high-resolution image ({names}); name it "
+                         f"with --pan-key (pan_key=)") from None
     if scene.cube is None and key is None and suffix in (".mat", ".npz"):
         two_d = _two_d_variables(path)
         if scene.library is not None:
