@@ -11,7 +11,8 @@ SUMMARY_METRICS = ("q2n", "sam_deg", "ergas", "scc", "psnr_db", "d_lambda", "d_s
 
 
 @click.command()
-@click.option("--method", "-m", default="MTF-GLP", show_default=True, help="Registered pansharpening method.")
+@click.option("--method", "-m", default="MTF-GLP", show_default=True,
+              help="Registered pansharpening or hs-ms-fusion method (hysupp list).")
 @click.option("--data", "-d", type=click.Path(dir_okay=False), default=None,
               help="One file with MS and PAN (e.g. the toolbox .mat: I_MS, I_PAN, ratio, sensor, L) or a saved "
                    "fusion pair.")
@@ -61,7 +62,17 @@ SUMMARY_METRICS = ("q2n", "sam_deg", "ergas", "scc", "psnr_db", "d_lambda", "d_s
               help="With --tile: a dask.distributed scheduler address (tcp://host:8786); default: local threads.")
 def fuse(method, data, ms, pan, hs, ratio, sensor, gnyq, gnyq_pan, srf, psf, protocol, pan_degradation, key, pan_key,
          scale, border, params, weights, out, overwrite, as_json, tile, scheduler) -> None:
-    """Fuse MS + PAN: fused GeoTIFF (PAN grid), metrics, run record and a quick-look."""
+    """Fuse MS + PAN (or HS + MS, HS + PAN): fused GeoTIFF, metrics, run record and a quick-look.
+
+    \b
+    Inputs: --data (one file with MS and PAN, or a saved pair), --ms/--pan, --hs/--ms, --hs/--pan.
+    Physics: --sensor (MTF gains, band centres), --gnyq/--gnyq-pan, --psf and, for HS-MS methods,
+    --srf; what is missing is estimated (SRF/PSF) or taken generic (MTF gains), with a warning.
+    --protocol rr degrades the pair (the PAN by bicubic imresize, the toolbox's protocol behind the
+    published tables, or --pan-degradation mtf); fr scores the pair as given (QNR, HQNR; for
+    HS + MS the consistency with the SRF and PSF). run.json records the physics, the range check
+    of the fused values and the warnings.
+    """
     from hysupp.api import check_output, write_fusion_run
     from hysupp.api import fuse as run_fusion
     from hysupp.methods.params import parse_param_strings
