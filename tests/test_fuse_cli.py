@@ -310,3 +310,17 @@ def test_fusion_role_errors_are_clear(hs_files, pan_pair, tmp_path):
     bad = cli("-m", "FUSE", "--hs", d / "hs.tif", "--ms", d / "ms.tif", "--ratio", 3, "--psf", tmp_path / "even.csv",
               "--out", tmp_path / "e", ok=False)
     assert bad.exit_code == 2 and "odd sizes" in bad.output
+
+
+def test_fusion_networks_train_with_the_users_gains():
+    # the nets build their Wald training pair from the gains of the run (a SensorMTF, not a table key)
+    import hysupp
+    from hysupp.methods.registry import get_method
+    from test_pansharpening_ratios import synthetic_scene
+
+    _, ms, pan = synthetic_scene(4, n_lr=16, bands=4)
+    cls = get_method("PanNet", "pansharpening")
+    run = hysupp.fuse(method="PanNet", ms=ms, pan=pan, ratio=4, gnyq="0.31", gnyq_pan=0.2, evaluate=False,
+                      params=dict(cls.fast_params))
+    assert run.info["protocol"]["sensor"] == "user" and run.info["protocol"]["mtf"]["ms_gnyq"] == [0.31] * 4
+    assert run.info["protocol"]["mtf"]["pan_gnyq"] == 0.2
