@@ -138,6 +138,10 @@ def test_sensor_presets_and_their_warnings(pan_pair, tmp_path):
     with pytest.warns(SensorWarning, match="Sentinel-2A MSI has 13 MS gains .* the MS image has 3 bands"):
         rec = cli(*base, "--sensor", "sentinel-2", "--out", tmp_path / "s2")
     assert rec["physics"]["gains"]["source"] == "generic" and "--gnyq" in rec["warnings"][0]["message"]
+    s2 = resolve_gains("S2", 6, ratio=2, band_names=["B5", "B6", "B7", "b8a", "B11", "B12"])   # the 20 m bands
+    assert s2.ms == (0.365, 0.33, 0.34, 0.32, 0.205, 0.235) and s2.warnings == [] and s2.pan == 0.26125
+    hyp = resolve_gains("Hyperion", 3, ratio=3, band_names=["B013", "B050", "B100"])
+    assert hyp.ms == (0.27, 0.26, 0.30) and hyp.pan == 0.11
     l7 = resolve_gains("ETM+", 6, ratio=2)                 # stand-in gains of the table: said so
     assert l7.source == "sensor" and l7.ms == (0.29,) * 6 and "no published MTF gains" in l7.warnings[0]
     assert resolve_gains("S2", 13, ratio=2).warnings == [] and resolve_gains("l8", 7, gnyq=0.25).warnings == []

@@ -52,7 +52,8 @@ def sh(cmd):
     res = subprocess.run([HYSUPP if args[0] == "hysupp" else args[0], *args[1:]], cwd=work, capture_output=True,
                          text=True)
     print(res.stdout + "".join(f"[stderr] {line}\n" for line in res.stderr.splitlines() if "Warning" in line))
-    res.check_returncode()
+    if res.returncode:
+        raise RuntimeError(f"exit status {res.returncode}:\n{res.stderr}")
 
 
 # %% [markdown]

@@ -197,9 +197,9 @@ def _fuse_run(data: Any, method: str, *, ms: Any, pan: Any, hs: Any, ratio: int 
     srf_spec, srf_record = read_srf(srf, key=None)
     timer = Timer()
 
-    def gains_for(n_bands: int, r: int, file_sensor: str | None) -> Gains:
+    def gains_for(n_bands: int, r: int, file_sensor: str | None, band_names: Any = None) -> Gains:
         return resolve_gains(file_sensor, n_bands, ratio=r, gnyq=gnyq, gnyq_pan=gnyq_pan,
-                             psf=None if isinstance(psf_value, Blur) else psf_value)
+                             psf=None if isinstance(psf_value, Blur) else psf_value, band_names=band_names)
 
     with timer("load"):
         resolved = resolve_pair(data, ms, pan, key=key, scale=scale, ratio=ratio, sensor=sensor, protocol=protocol,
@@ -212,7 +212,7 @@ def _fuse_run(data: Any, method: str, *, ms: Any, pan: Any, hs: Any, ratio: int 
                          f"hysupp list)")
     gains = resolved.gains
     if gains is None and high.shape[0] == 1:
-        gains = gains_for(low.shape[0], pair.ratio, sensor)
+        gains = gains_for(low.shape[0], pair.ratio, sensor, pair.low.extras.get("band_names"))
     method_obj = cls(**(params or {}))
     physics: dict[str, Any] = {"gains": gains.record() if gains is not None else None}
     with timer("fuse"):

@@ -350,7 +350,7 @@ def resolve_pair(data: Any = None, ms: Any = None, pan: Any = None, *, key: str 
     :func:`hysupp.simulate.wald_pansharpening_pair`, PAN degraded by ``pan_degradation``: its
     default ``"bicubic"``, the toolbox's protocol, or ``"mtf"``) or the full-resolution pair
     (``"fr"``, the default); ``ratio`` and ``sensor`` default to the file's. ``gains_for(n_bands,
-    ratio, sensor)`` gives the MTF gains (:func:`hysupp.runs.physics.resolve_gains`) the Wald degradation
+    ratio, sensor, band_names)`` gives the MTF gains (:func:`hysupp.runs.physics.resolve_gains`) the Wald degradation
     uses instead of the sensor's. HS+MS inputs (a high-resolution image with several bands) become
     a full-resolution HS-MS pair. A saved pair is used as it is, scored against its reference when
     it has one (``"reference"``)."""
@@ -377,7 +377,8 @@ def resolve_pair(data: Any = None, ms: Any = None, pan: Any = None, *, key: str 
             pair = hs_ms_full_resolution_pair(ms_in, high, int(ratio))
         else:
             n = _n_bands(ms_in)
-            gains = gains_for(n, int(ratio), sensor) if gains_for is not None else None
+            names = ms_in.extras.get("band_names") if isinstance(ms_in, Scene) else None
+            gains = gains_for(n, int(ratio), sensor, names) if gains_for is not None else None
             if protocol == "rr":
                 kw = gains.pair_kwargs() if gains is not None else {"sensor": sensor}
                 if pan_degradation is not None:

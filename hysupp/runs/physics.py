@@ -197,8 +197,10 @@ def _gain_list(entry: Any) -> str:
 
 
 def resolve_gains(sensor: str | None, n_bands: int, *, ratio: int | None = None, gnyq: Any = None,
-                  gnyq_pan: float | None = None, psf: Any = None) -> Gains:
-    """The gains of a pansharpening run on ``n_bands`` MS bands (module docstring for the order)."""
+                  gnyq_pan: float | None = None, psf: Any = None, band_names: Any = None) -> Gains:
+    """The gains of a pansharpening run on ``n_bands`` MS bands (module docstring for the order).
+    ``band_names`` (the MS file's, e.g. GeoTIFF band descriptions) select the sensor's gains of
+    those bands when the counts differ (a Sentinel-2 20 m subset, Hyperion without its bad bands)."""
     from hysupp.physics.mtf import get_sensor
     from hysupp.physics.sensors import lookup_sensor
 
@@ -225,9 +227,15 @@ def resolve_gains(sensor: str | None, n_bands: int, *, ratio: int | None = None,
         ms = np.full(n_bands, psf_nyquist_gain(psf, ratio))
         source = "psf"
         notes.append(f"MS gains from the given PSF: {ms[0]:.4g} at the MS Nyquist frequency")
-    elif table is not None and (table.uniform or len(table.ms_gnyq) == n_bands):
-        ms = np.asarray(table.gains(n_bands=n_bands), dtype=np.float64)
-        source = "sensor" if pan is None else "user"
+    elif table is not None and (table.uniform or len(table.ms_gnyq) == n_bands or
+                                _named_subset(table, band_names, n_bands)):
+        if table.uniform or len(table.ms_gnyq) == n_bands:
+            ms = np.asarray(table.gains(n_bands=n_bands), dtype=np.float64)
+            source = "sensor" if pan is None else "user"
+        else:
+            ms = np.asarray(table.gains(bands=_named_subset(table, band_names, n_bands)), dtype=np.float64)
+            source = "user"                 # a subset of the table's gains: passed as explicit gains
+            notes.append(f"MS gains of {entry.name}'s bands {list(band_names)} (matched by the MS file's band names)")
         if entry.mtf_placeholder:
             problems.append(f"sensor {entry.name}: the table has no published MTF gains for it ({entry.mtf_source}); "
                             f"the generic stand-in gains are used. Pass gnyq=/--gnyq (and gnyq_pan=/--gnyq-pan) "
@@ -258,6 +266,15 @@ def resolve_gains(sensor: str | None, n_bands: int, *, ratio: int | None = None,
     return Gains(ms=tuple(float(v) for v in ms), pan=float(pan), source=source, sensor=key,
                  ratio=ratio if ratio is not None else (table.ratio if table is not None else None), notes=notes,
                  warnings=problems)
+
+
+def _named_subset(table: Any, band_names: Any, n_bands: int) -> list[str] | None:
+    """The MS file's band names when each is one of the sensor's gain bands (case-insensitive)."""
+    if band_names is None or table.uniform or len(band_names) != n_bands:
+        return None
+    known = {b.lower() for b in table.ms_bands}
+    names = [str(b) for b in band_names]
+    return names if all(b.lower() in known for b in names) else None
 
 
 # ---------------------------------------------------------------------------------------------- PSF
