@@ -164,6 +164,8 @@ def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any 
         pansharpening toolbox's protocol behind the published tables) or ``mtf`` (the PAN's MTF +
         decimation); recorded in ``record["protocol"]``.
 
+    Notes
+    -----
     The record holds the ``physics`` used (gains, SRF, PSF and where each comes from, the SRF/PSF
     estimate and its diagnostic), the ``range_check`` of the fused values
     (:func:`hysupp.metrics.range.fused_range_check`) and the hysupp ``warnings`` issued.
