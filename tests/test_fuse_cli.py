@@ -91,6 +91,7 @@ def hs_files(tmp_path_factory):
 
 
 # ------------------------------------------------------------------------------------------ every method
+@pytest.mark.slow          # 11 s (rr) and 25 s (fr) on the shared 2-core box at load 5.6
 @pytest.mark.parametrize("protocol", ["rr", "fr"])
 def test_every_classical_method_fuses_a_300_px_pan_at_ratio_3_from_the_cli(pan_pair, tmp_path, protocol):
     d = pan_pair
