@@ -109,11 +109,11 @@ def test_record_sections_of_each_run():
                                "info", "metrics", "environment"]
     assert list(un.record["input"]) == ["path", "sha256", "name", "layout", "shape", "valid_pixels", "notes"]
     fu = hysupp.fuse(method="BT", ms=100 + rng.random((3, 8, 8)), pan=100 + rng.random((32, 32)), ratio=4)
-    assert list(fu.record) == ["record_version", "created", "method", "input", "protocol", "timings_s", "info",
-                               "metrics", "environment"]
+    assert list(fu.record) == ["record_version", "created", "method", "input", "protocol", "physics", "timings_s",
+                               "info", "metrics", "range_check", "warnings", "environment"]
     assert set(fu.record["input"]) == {"path", "pan_path", "sha256", "low_shape", "high_shape"}
     sr = hysupp.super_resolve(rng.random((2, 16, 16)), "Bicubic", ratio=2)
-    assert list(sr.record) == list(fu.record)
+    assert list(sr.record) == [k for k in fu.record if k not in ("physics", "range_check", "warnings")]
     assert list(sr.record["input"]) == ["path", "sha256", "shape", "super_resolved_shape"]
 
 

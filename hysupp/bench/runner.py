@@ -86,7 +86,7 @@ def execute_run(spec: RunSpec, maps: dict[str, Any] | None = None) -> dict[str, 
 
             protocol = None if not isinstance(data, str) else spec.condition
             run = fuse(data, spec.method, params=spec.params, protocol=protocol, border=int(ds.get("border", 0)),
-                       clip=ds.get("clip"))
+                       clip=ds.get("clip"), pan_degradation=ds.get("pan_degradation") if protocol == "rr" else None)
         record = dict(run.record)
         bench["status"] = "ok"
     except Exception as exc:  # noqa: BLE001 - a failing run is recorded and the suite goes on

@@ -19,6 +19,8 @@ Suite file format::
     params = { }
     # file = "{shared}/samson/samson_1.mat"; truth = "{shared}/samson/end3.mat"   ... or a file
     # p = 3; library = "usgs1995"; snrs = ["inf"] (per-dataset SNRs); protocols = ["reference"]
+    # fusion files: border = 21; clip = true; pan_degradation = "mtf" (reduced resolution; default
+    # "bicubic", the toolbox's imresize)
 
     [[methods]]
     name = "SUnSAL"

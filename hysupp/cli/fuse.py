@@ -6,21 +6,44 @@ import click
 
 from hysupp.cli.common import echo_json
 
-SUMMARY_METRICS = ("q2n", "sam_deg", "ergas", "scc", "psnr_db", "d_lambda", "d_s", "qnr", "d_lambda_khan", "hqnr")
+SUMMARY_METRICS = ("q2n", "sam_deg", "ergas", "scc", "psnr_db", "d_lambda", "d_s", "qnr", "d_lambda_khan", "hqnr",
+                   "spectral_psnr_db", "spectral_sam_deg", "spatial_psnr_db", "spatial_sam_deg")
 
 
 @click.command()
-@click.option("--method", "-m", default="MTF-GLP", show_default=True, help="Registered pansharpening method.")
+@click.option("--method", "-m", default="MTF-GLP", show_default=True,
+              help="Registered pansharpening or hs-ms-fusion method (hysupp list).")
 @click.option("--data", "-d", type=click.Path(dir_okay=False), default=None,
               help="One file with MS and PAN (e.g. the toolbox .mat: I_MS, I_PAN, ratio, sensor, L) or a saved "
                    "fusion pair.")
-@click.option("--ms", type=click.Path(dir_okay=False), default=None, help="MS image file (with --pan).")
-@click.option("--pan", type=click.Path(dir_okay=False), default=None, help="PAN image file (with --ms).")
+@click.option("--ms", type=click.Path(dir_okay=False), default=None,
+              help="MS image file (with --pan; with --hs it is the high-resolution image).")
+@click.option("--pan", type=click.Path(dir_okay=False), default=None, help="PAN image file (with --ms or --hs).")
+@click.option("--hs", type=click.Path(dir_okay=False), default=None,
+              help="HS image file: HS+MS fusion with --ms, HS pansharpening with --pan.")
 @click.option("--ratio", type=click.IntRange(min=2), default=None, help="Resolution ratio (default: from the file).")
-@click.option("--sensor", default=None, help="Sensor of the MTF table (WV2, QB, IKONOS...; default: from the file).")
+@click.option("--sensor", default=None,
+              help="Sensor of the sensor table (WV2, QB, S2, Landsat-8, ALI, Hyperion, PRISMA...; default: from the "
+                   "file): MTF gains, band centres. Without one the generic gains are used, with a warning.")
+@click.option("--gnyq", default=None, metavar="G[,G...]",
+              help="MTF Nyquist gains of the MS bands (one value, or one per band) instead of the sensor's.")
+@click.option("--gnyq-pan", type=float, default=None, help="MTF Nyquist gain of the PAN instead of the sensor's.")
+@click.option("--srf", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Spectral response of the MS (or PAN) bands on the HS bands, for HS-MS methods: a CSV/text table "
+                   "(wavelength + one column per band, or band,centre,fwhm), .mat, .npz or .npy. Default: estimated.")
+@click.option("--psf", default=None, metavar="gaussian:FWHM|FILE",
+              help="PSF of the low-resolution image on the high-resolution grid: gaussian:FWHM (HR pixels) or a "
+                   "kernel file (.npy, .csv, .mat). HS-MS methods use it (default: estimated); pansharpening "
+                   "methods its MTF gain.")
 @click.option("--protocol", type=click.Choice(["rr", "fr"]), default=None,
               help="rr: Wald's reduced-resolution protocol; fr: full resolution (default for a real pair).")
-@click.option("--key", default=None, help="Variable holding the MS when the file's layout is ambiguous.")
+@click.option("--pan-degradation", type=click.Choice(["bicubic", "mtf"]), default=None,
+              help="With --protocol rr: PAN degraded by bicubic imresize (default, the pansharpening toolbox's "
+                   "protocol behind the published tables) or by its MTF + decimation.")
+@click.option("--key", default=None,
+              help="Variable holding the MS (or --data, or --hs) when the file's layout is ambiguous.")
+@click.option("--pan-key", default=None,
+              help="Variable holding the PAN (or, with --hs, the MS) in its file.")
 @click.option("--scale", type=float, default=None, help="Multiply the inputs by this factor.")
 @click.option("--border", type=click.IntRange(min=0), default=0, show_default=True,
               help="Frame (pixels) removed before the reduced-resolution metrics (toolbox dim_cut).")
@@ -37,9 +60,19 @@ SUMMARY_METRICS = ("q2n", "sam_deg", "ergas", "scc", "psnr_db", "d_lambda", "d_s
                    "stream the result to a COG (fused.tif, PAN grid). MTF-GLP(-HPM/-FS/-CBD), GS, GIHS, BT.")
 @click.option("--scheduler", default=None,
               help="With --tile: a dask.distributed scheduler address (tcp://host:8786); default: local threads.")
-def fuse(method, data, ms, pan, ratio, sensor, protocol, key, scale, border, params, weights, out, overwrite,
-         as_json, tile, scheduler) -> None:
-    """Fuse MS + PAN: fused GeoTIFF (PAN grid), metrics, run record and a quick-look."""
+def fuse(method, data, ms, pan, hs, ratio, sensor, gnyq, gnyq_pan, srf, psf, protocol, pan_degradation, key, pan_key,
+         scale, border, params, weights, out, overwrite, as_json, tile, scheduler) -> None:
+    """Fuse MS + PAN (or HS + MS, HS + PAN): fused GeoTIFF, metrics, run record and a quick-look.
+
+    \b
+    Inputs: --data (one file with MS and PAN, or a saved pair), --ms/--pan, --hs/--ms, --hs/--pan.
+    Physics: --sensor (MTF gains, band centres), --gnyq/--gnyq-pan, --psf and, for HS-MS methods,
+    --srf; what is missing is estimated (SRF/PSF) or taken generic (MTF gains), with a warning.
+    --protocol rr degrades the pair (the PAN by bicubic imresize, the toolbox's protocol behind the
+    published tables, or --pan-degradation mtf); fr scores the pair as given (QNR, HQNR; for
+    HS + MS the consistency with the SRF and PSF). run.json records the physics, the range check
+    of the fused values and the warnings.
+    """
     from hysupp.api import check_output, write_fusion_run
     from hysupp.api import fuse as run_fusion
     from hysupp.methods.params import parse_param_strings
@@ -48,7 +81,10 @@ def fuse(method, data, ms, pan, ratio, sensor, protocol, key, scale, border, par
     cls = get_method(method)
     if tile is not None:
         given = [name for name, v in (("--data", data), ("--protocol", protocol), ("--key", key), ("--scale", scale),
-                                      ("--param", params or None), ("--weights", weights)) if v is not None]
+                                      ("--param", params or None), ("--weights", weights), ("--hs", hs),
+                                      ("--gnyq", gnyq), ("--gnyq-pan", gnyq_pan), ("--srf", srf), ("--psf", psf),
+                                      ("--pan-degradation", pan_degradation), ("--pan-key", pan_key))
+                 if v is not None]
         if given or ms is None or pan is None:
             raise click.UsageError("--tile needs --ms and --pan raster files" +
                                    (f" and no {', '.join(given)}" if given else ""))
@@ -56,6 +92,8 @@ def fuse(method, data, ms, pan, ratio, sensor, protocol, key, scale, border, par
         return
     if scheduler is not None:
         raise click.UsageError("--scheduler applies to tiled runs: add --tile PIXELS")
+    if pan_degradation is not None and protocol != "rr":
+        raise click.UsageError("--pan-degradation applies to the reduced-resolution protocol: add --protocol rr")
     values = parse_param_strings(cls.name, cls.params, params)
     if weights is not None:
         if "weights" not in {p.name for p in cls.params}:
@@ -64,8 +102,9 @@ def fuse(method, data, ms, pan, ratio, sensor, protocol, key, scale, border, par
             raise ParameterError(f"{cls.name} takes no --weights (only the fusion networks do)")
         values["weights"] = weights
     check_output(out, overwrite)   # before any computation
-    run = run_fusion(data, cls.name, ms=ms, pan=pan, ratio=ratio, sensor=sensor, protocol=protocol,
-                     params=values, key=key, scale=scale, border=border)
+    run = run_fusion(data, cls.name, ms=ms, pan=pan, hs=hs, ratio=ratio, sensor=sensor, protocol=protocol,
+                     params=values, key=key, pan_key=pan_key, scale=scale, border=border, gnyq=gnyq,
+                     gnyq_pan=gnyq_pan, srf=srf, psf=psf, pan_degradation=pan_degradation)
     written = write_fusion_run(run, out, overwrite=overwrite)
     run.record["output"] = str(written)
     if as_json:
@@ -76,8 +115,32 @@ def fuse(method, data, ms, pan, ratio, sensor, protocol, key, scale, border, par
     if run.metrics:
         lines.append("metrics: " + ", ".join(f"{k} {run.metrics[k]:.4g}" for k in SUMMARY_METRICS
                                                if isinstance(run.metrics.get(k), (int, float))))
+    lines.extend(physics_lines(run.record))
     lines.append(f"wrote {written}")
     click.echo("\n".join(lines))
+
+
+def physics_lines(record: dict) -> list[str]:
+    """Summary lines of the physics a fusion run used (gains, SRF/PSF and the estimate's fit)."""
+    phys = record.get("physics") or {}
+    lines = []
+    gains = phys.get("gains")
+    if gains:
+        ms = gains["ms_gnyq"]
+        shown = f"{ms[0]:g}" if len(set(ms)) == 1 else ",".join(f"{g:g}" for g in ms)
+        lines.append(f"MTF gains: {gains['source']}{' ' + gains['sensor'] if gains.get('sensor') else ''} "
+                     f"(MS {shown}, PAN {gains['pan_gnyq']:g})")
+    resp = phys.get("responses")
+    if resp:
+        diag = (resp.get("estimate") or {}).get("diagnostics") or {}
+        fit = f", fit residual {diag['fit_residual']:.3g}" if "fit_residual" in diag else ""
+        lines.append(f"SRF: {resp['srf']}; PSF: {resp['psf']}{fit}")
+    rc = record.get("range_check") or {}
+    if rc.get("flagged"):
+        lines.append(f"range: {100 * rc['fraction_far']:.3g} % of the fused values far outside the inputs' range "
+                     f"[{rc['input_min']:.4g}, {rc['input_max']:.4g}] (fused [{rc['fused_min']:.4g}, "
+                     f"{rc['fused_max']:.4g}])")
+    return lines
 
 
 def _fuse_tiled(method, ms, pan, ratio, sensor, tile, scheduler, out, overwrite, as_json) -> None:
