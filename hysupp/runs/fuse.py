@@ -37,6 +37,7 @@ from hysupp.errors import InputError
 from hysupp.methods.registry import get_method
 from hysupp.optim.guards import check_result
 from hysupp.records import Timer, info_jsonable
+from hysupp.runs.diagnostics import recorded_warnings
 from hysupp.runs.inputs import FUSION_PROTOCOLS, check_protocol, pair_physics, resolve_pair
 from hysupp.runs.record import (
     default_output_dir,
@@ -91,6 +92,7 @@ class FusionRun:
                                  name=self.fused.name, band_coords=coords)
 
 
+@recorded_warnings
 def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any = None, ratio: int | None = None,
          sensor: str | None = None, protocol: str | None = None, params: dict[str, Any] | None = None,
          key: str | None = None, scale: float | None = None, border: int = 0, clip: Any = None,
