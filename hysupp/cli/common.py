@@ -92,11 +92,22 @@ def say(text: str, *, err: bool = False) -> None:
 
 
 def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
-    """``click.echo`` that turns a failing stream (a full device, a closed pipe) into a user error."""
+    """``click.echo`` that turns a failing stream (a full device, a closed pipe) into a user error
+    and prints the bytes of non-UTF-8 file names as ``\\xff`` escapes."""
+    text = printable(text)
     try:
         click.echo(text, err=err, nl=nl)
     except OSError as exc:
         raise _stream_error(exc, "standard error" if err else "standard output") from None
+
+
+def printable(text: str) -> str:
+    """``text`` with the undecodable bytes of file names (surrogates from ``os.fsdecode``) as ``\\xff``."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def notes(lines: Iterable[str], what: str = "input") -> None:
@@ -118,7 +129,7 @@ def _show_warning(message: Any, category: type[Warning], filename: str, lineno: 
 
     if verbosity() == 0:
         return
-    label, text = category_label(category), str(message)
+    label, text = category_label(category), printable(str(message))
     shown = _root_meta().setdefault(SHOWN, set())
     if (label, text) in shown:
         return
