@@ -2,7 +2,7 @@
 
 Suite file format::
 
-    name = "hysupp-semi"
+    name = "hysupp-semi"              # the output folder's name: letters, digits, - _ . (checked)
     description = "..."
     kind = "unmixing"                 # or "fusion"
     seeds = 5                         # default number of seeds (0 .. seeds-1)

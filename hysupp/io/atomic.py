@@ -186,7 +186,7 @@ def check_folder_target(path: str | os.PathLike, overwrite: bool = False) -> Pat
     given = Path(path)
     out = resolve_folder_target(given)
     why = _protected(out)
-    if why is not None and (overwrite or (out.exists() and any(out.iterdir()))):
+    if why is not None:
         raise OutputExistsError(f"output folder {str(given)!r} is {why}; hysupp writes a run into a new folder "
                                 f"(--out NEW_FOLDER) and never replaces this one")
     if not out.exists():
