@@ -498,7 +498,7 @@ def test_fusion_wrong_task_and_protocol():
 # ------------------------------------------------------------------------------------------------
 
 def test_unknown_method():
-    with pytest.raises(UnknownMethodError, match=r"unknown method 'FOO'; registered methods: .*FCLS"):
+    with pytest.raises(UnknownMethodError, match=r"unknown method 'FOO'; `hysupp list` shows all"):
         hysupp.unmix(CUBE, "FOO", p=3)
     with pytest.raises(InputError, match=r"BT is a 'pansharpening' method; hysupp\.unmix runs unmixing methods"):
         hysupp.unmix(CUBE, "BT", p=3)

@@ -5,6 +5,7 @@ sensor. Every run goes through the command line (click's CliRunner) and is check
 from __future__ import annotations
 
 import json
+import re
 import warnings
 
 import numpy as np
@@ -13,6 +14,7 @@ import scipy.io as sio
 from click.testing import CliRunner
 
 from hysupp.cli import main
+from hysupp.runs.diagnostics import category_label
 from hysupp.errors import FusedRangeWarning, InputError, SensorWarning
 from hysupp.methods.registry import available
 from hysupp.physics.spectral import gaussian_srf, read_srf_text, srf_from_table, srf_spec_from_variables
@@ -21,13 +23,21 @@ from hysupp.runs.physics import resolve_gains
 CLASSICAL = sorted(c.name for c in available("pansharpening") if not c.__module__.endswith(".nets"))
 
 
-def cli(*args, ok=True):
-    """Run ``hysupp fuse ARGS --json`` and return (exit code, record or output)."""
+def cli(*args, ok=True, warns=None):
+    """Run ``hysupp fuse ARGS --json`` and return the record (or the result when not ``ok``).
+    ``warns=(category, pattern)``: the run printed a warning of that category on stderr and
+    recorded one whose message matches ``pattern``."""
     res = CliRunner().invoke(main, ["fuse", *map(str, args), "--json"])
-    if ok:
-        assert res.exit_code == 0, res.output[-3000:]
-        return json.loads(res.output[res.output.index("{"):])
-    return res
+    if not ok:
+        return res
+    assert res.exit_code == 0, res.output[-3000:]
+    record = json.loads(res.stdout)
+    if warns is not None:
+        category, pattern = warns
+        assert any(w["category"] == category_label(category) and re.search(pattern, w["message"])
+                   for w in record["warnings"]), record["warnings"]
+        assert "warning [" in res.stderr
+    return record
 
 
 def categories(record):
@@ -136,8 +146,8 @@ def test_psf_gives_the_pansharpening_gains(pan_pair, tmp_path):
 def test_sensor_presets_and_their_warnings(pan_pair, tmp_path):
     d = pan_pair
     base = ["-m", "MTF-GLP", "--ms", d / "ms.npy", "--pan", d / "pan.npy", "--ratio", 3, "--protocol", "fr"]
-    with pytest.warns(SensorWarning, match="Sentinel-2A MSI has 13 MS gains .* the MS image has 3 bands"):
-        rec = cli(*base, "--sensor", "sentinel-2", "--out", tmp_path / "s2")
+    rec = cli(*base, "--sensor", "sentinel-2", "--out", tmp_path / "s2",
+              warns=(SensorWarning, "Sentinel-2A MSI has 13 MS gains .* the MS image has 3 bands"))
     assert rec["physics"]["gains"]["source"] == "generic" and "--gnyq" in rec["warnings"][0]["message"]
     s2 = resolve_gains("S2", 6, ratio=2, band_names=["B5", "B6", "B7", "b8a", "B11", "B12"])   # the 20 m bands
     assert s2.ms == (0.365, 0.33, 0.34, 0.32, 0.205, 0.235) and s2.warnings == [] and s2.pan == 0.26125
@@ -154,18 +164,16 @@ def test_sensor_presets_and_their_warnings(pan_pair, tmp_path):
 def test_full_resolution_with_and_without_a_sensor(pan_pair, tmp_path):
     d = pan_pair
     base = ["-m", "MTF-GLP", "--ms", d / "ms.npy", "--pan", d / "pan.npy", "--ratio", 3, "--protocol", "fr"]
-    with pytest.warns(SensorWarning, match="no sensor given"):
-        none = cli(*base, "--out", tmp_path / "none")
-    assert categories(none) == {"SensorWarning"} and none["physics"]["gains"]["source"] == "generic"
+    none = cli(*base, "--out", tmp_path / "none", warns=(SensorWarning, "no sensor given"))
+    assert categories(none) == {"sensor"} and none["physics"]["gains"]["source"] == "generic"
     assert np.isfinite(none["metrics"]["hqnr"]) and none["metrics"]["conventions"]["mtf_gains"] == "generic"
     with warnings.catch_warnings():
         warnings.simplefilter("error", SensorWarning)
         qb3 = cli(*base, "--gnyq", "0.34,0.32,0.3", "--gnyq-pan", 0.15, "--out", tmp_path / "gains")
     assert qb3["warnings"] == [] and qb3["metrics"]["hqnr"] != none["metrics"]["hqnr"]
     # reduced resolution no longer demands a sensor: generic gains, with the same warning
-    with pytest.warns(SensorWarning, match="no sensor given"):
-        rr = cli(*base[:-2], "--protocol", "rr", "--out", tmp_path / "rr")
-    assert rr["protocol"]["pair"]["mtf"]["ms_gnyq"] == [0.29] * 3 and categories(rr) == {"SensorWarning"}
+    rr = cli(*base[:-2], "--protocol", "rr", "--out", tmp_path / "rr", warns=(SensorWarning, "no sensor given"))
+    assert rr["protocol"]["pair"]["mtf"]["ms_gnyq"] == [0.29] * 3 and categories(rr) == {"sensor"}
 
 
 # ------------------------------------------------------------------------------------------ protocol rr
@@ -215,11 +223,11 @@ def wv2_8bit(shared_data, tmp_path_factory):
 
 def test_absurd_fused_values_are_flagged_on_8_bit_data(wv2_8bit, tmp_path):
     # MTF-GLP-HPM divides by the low-pass PAN: a few values land ~10 spans below 0 on the 8-bit pair (RR)
-    with pytest.warns(FusedRangeWarning, match="MTF-GLP-HPM output: .*absurd values"):
-        rec = cli("-m", "MTF-GLP-HPM", "--data", wv2_8bit, "--protocol", "rr", "--out", tmp_path / "hpm")
+    rec = cli("-m", "MTF-GLP-HPM", "--data", wv2_8bit, "--protocol", "rr", "--out", tmp_path / "hpm",
+              warns=(FusedRangeWarning, "MTF-GLP-HPM output: .*absurd values"))
     rc = rec["range_check"]
     assert rc["flagged"] and rc["excess_below"] > 5 and rc["fused_min"] < -1000 and rc["input_max"] <= 255
-    assert "FusedRangeWarning" in categories(rec)
+    assert "fused-range" in categories(rec)
     res = CliRunner().invoke(main, ["fuse", "-m", "MTF-GLP-HPM", "--data", str(wv2_8bit), "--protocol", "rr",
                                     "--out", str(tmp_path / "hpm2")])
     assert res.exit_code == 0 and "far outside the inputs' range" in res.output
@@ -281,7 +289,7 @@ def test_hs_ms_and_hs_pan_at_ratio_3_with_a_user_srf_and_psf(hs_files, tmp_path)
     phys = pan["physics"]
     assert phys["srf"]["kind"] == "table" and phys["psf"]["kind"] == "kernel" and phys["psf"]["shape"] == [9, 9]
     assert phys["gains"]["source"] == "psf"              # the MTF indices use the PSF's gain
-    assert np.isfinite(pan["metrics"]["hqnr"]) and "SensorWarning" not in categories(pan)
+    assert np.isfinite(pan["metrics"]["hqnr"]) and "sensor" not in categories(pan)
     assert psnr(X, load(tmp_path / "pan" / "fused.tif").cube) > 25
 
 

@@ -128,6 +128,13 @@ def test_output_defects_are_caught():
     _fails(_variant(_unmix=random), "determinism", "gave different abundances")
     _fails(_variant(_unmix=bad_info), "info", "object at 0x")
 
+    def vague_convergence(self, Y, E):
+        res = Good._unmix(self, Y, E)
+        res.info["converged"] = "maybe"
+        return res
+
+    _fails(_variant(_unmix=vague_convergence), "info", "info['converged'] must be a bool")
+
 
 def test_invalid_input_defects_are_caught():
     class Unchecked(Good):

@@ -39,8 +39,8 @@ expected and what was found (:class:`MethodCheckError`, an ``AssertionError``):
     method, a wrong ratio: each raises :class:`~hysupp.errors.InputError`.
 ``info``
     The result's ``info`` has the standard keys (:data:`hysupp.methods.base.STANDARD_INFO_KEYS`,
-    plus ``seed`` for a seeded method) and is JSON-serialisable through
-    :func:`hysupp.records.info_jsonable`.
+    plus ``seed`` for a seeded method), a ``converged`` key when present is a bool (the runs
+    warn when it is False), and it is JSON-serialisable through :func:`hysupp.records.info_jsonable`.
 
 Runs use the class's ``fast_params`` (few iterations, small networks; ``quick=False`` runs the
 default parameters instead) and ``device="cpu"`` for torch methods, so the whole registry is
@@ -537,6 +537,9 @@ def _check_info(ctx: _Context) -> None:
         for k in ("dtype", "device"):
             if not isinstance(info[k], str):
                 raise ctx.fail(check, f"info[{k!r}] must be a string, found {info[k]!r}")
+        if "converged" in info and not isinstance(info["converged"], (bool, np.bool_)):
+            raise ctx.fail(check, f"info['converged'] must be a bool (True only when the stopping test was met), "
+                           f"found {info['converged']!r}")
         if "seed" in ctx.names and info["seed"] != ctx.cls(**ctx.run_params()).config["seed"]:
             raise ctx.fail(check, f"info['seed'] = {info['seed']!r} is not the method's seed")
         try:

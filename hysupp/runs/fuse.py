@@ -41,11 +41,11 @@ from hysupp.methods.registry import get_method
 from hysupp.optim.guards import check_result
 from hysupp.records import Timer, info_jsonable
 from hysupp.physics.blur import Blur
+from hysupp.runs.diagnostics import recorded_warnings
 from hysupp.runs.inputs import FUSION_PROTOCOLS, check_protocol, pair_physics, resolve_pair
 from hysupp.runs.physics import (
     Gains,
     ResolvedResponses,
-    collect_warnings,
     consistency_metrics,
     ms_band_centres,
     parse_psf,
@@ -106,6 +106,7 @@ class FusionRun:
                                  name=self.fused.name, band_coords=coords)
 
 
+@recorded_warnings
 def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any = None, hs: Any = None,
          ratio: int | None = None, sensor: str | None = None, protocol: str | None = None,
          params: dict[str, Any] | None = None, key: str | None = None, pan_key: str | None = None,
@@ -170,16 +171,10 @@ def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any 
     estimate and its diagnostic), the ``range_check`` of the fused values
     (:func:`hysupp.metrics.range.fused_range_check`) and the hysupp ``warnings`` issued.
     """
-    caught: list[dict[str, str]] = []
-    with collect_warnings(caught):
-        run = _fuse_run(data, method, ms=ms, pan=pan, hs=hs, ratio=ratio, sensor=sensor, protocol=protocol,
-                        params=params, key=key, pan_key=pan_key, scale=scale, border=border, clip=clip,
-                        evaluate=evaluate, gnyq=gnyq, gnyq_pan=gnyq_pan, srf=srf, psf=psf,
-                        pan_degradation=pan_degradation)
-    environment = run.record.pop("environment", None)
-    run.record["warnings"] = caught
-    run.record["environment"] = environment
-    return run
+    return _fuse_run(data, method, ms=ms, pan=pan, hs=hs, ratio=ratio, sensor=sensor, protocol=protocol,
+                     params=params, key=key, pan_key=pan_key, scale=scale, border=border, clip=clip,
+                     evaluate=evaluate, gnyq=gnyq, gnyq_pan=gnyq_pan, srf=srf, psf=psf,
+                     pan_degradation=pan_degradation)
 
 
 def _fuse_run(data: Any, method: str, *, ms: Any, pan: Any, hs: Any, ratio: int | None, sensor: str | None,

@@ -30,20 +30,21 @@ Example
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hysupp.errors import InputError
+from hysupp.errors import InputError, ParameterError, UnitsWarning
 from hysupp.methods.base import Method
 from hysupp.scene import Scene
 
-__all__ = ["FUSION_PROTOCOLS", "INTEGER_REFLECTANCE_MIN", "PAN_DEGRADATIONS", "P_ESTIMATORS", "PairInput",
-           "as_reflectance", "as_scene", "atoms_of", "attach_library", "check_protocol", "hs_ms_full_resolution_pair",
-           "instantiate", "pair_physics", "read_high_image", "read_pair", "resolve_endmembers", "resolve_p",
-           "resolve_pair"]
+__all__ = ["FUSION_PROTOCOLS", "INTEGER_REFLECTANCE_MIN", "PAN_DEGRADATIONS", "P_ESTIMATORS", "SEED_MAX", "PairInput",
+           "as_reflectance", "as_scene", "atoms_of", "attach_library", "check_file_name", "check_protocol",
+           "check_seed", "hs_ms_full_resolution_pair", "instantiate", "pair_physics", "read_high_image",
+           "read_pair", "resolve_endmembers", "resolve_p", "resolve_pair", "unreadable"]
 
 #: ``p`` values that estimate the number of endmembers from the data (``"auto"`` = HySime)
 P_ESTIMATORS = {"auto": "hysime", "hysime": "hysime", "hfc": "hfc", "nwhfc": "nwhfc"}
@@ -55,10 +56,40 @@ FUSION_PROTOCOLS = ("rr", "fr")
 PAN_DEGRADATIONS = ("bicubic", "mtf")
 
 
-def _load(path: str | os.PathLike, **kwargs: Any) -> Scene:
+def check_file_name(path: str | os.PathLike) -> None:
+    """Refuse a file name that is not valid UTF-8 (bytes that ``os.fsdecode`` kept as surrogates):
+    GDAL/rasterio, which read GeoTIFF and ENVI files, need UTF-8 names."""
+    from hysupp.io import check_utf8_name
+
+    check_utf8_name(path)
+
+
+def _load(path: Any, **kwargs: Any) -> Scene:
+    """:func:`hysupp.load`, with a clear error for a name that is not UTF-8 and for an object it
+    cannot read (e.g. a SPy image when no reader takes it)."""
     from hysupp.io import load
 
-    return load(path, **kwargs)
+    try:
+        return load(path, **kwargs)
+    except UnicodeEncodeError:   # a non-UTF-8 name that the reader's library could not pass on
+        check_file_name(path)
+        raise
+    except TypeError as exc:
+        if isinstance(path, (str, bytes, os.PathLike)):
+            raise
+        raise InputError(unreadable(path)) from exc
+
+
+def unreadable(obj: Any, what: str = "data") -> str:
+    """The message for an input object a run cannot read (what it accepts, and for SPy images how
+    to pass them)."""
+    kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
+    hint = ""
+    if type(obj).__module__.split(".")[0] == "spectral":
+        hint = ("; for a SPy image pass the path of its file (ENVI .hdr), or its array as (L, H, W): "
+                "np.asarray(img.load()).transpose(2, 0, 1)")
+    return (f"{what}: cannot read a {kind} object; pass a file path, a Scene, a NumPy array (L, H, W) or an "
+            f"xarray.DataArray (band, y, x){hint}")
 
 
 # ---------------------------------------------------------------------------------------------- scenes
@@ -70,6 +101,8 @@ def as_scene(data: Any, key: str | None = None, truth: str | os.PathLike | None 
 
     if is_dataarray(data):
         data = scene_from_dataarray(data)
+    if type(data).__module__.split(".")[0] == "spectral":   # SPy images (ImageArray is an (H, W, L) ndarray)
+        return _load(data, key=key, truth=truth, scale=scale)
     if isinstance(data, (Scene, np.ndarray)):
         if isinstance(data, np.ndarray):
             if data.ndim != 3:
@@ -126,6 +159,7 @@ def as_reflectance(scene: Scene) -> Scene:
         return scene   # not integer-valued (e.g. radiance): left to the user
     note = (f"integer image (max {top:g}) unmixed over a reflectance library: read as reflectance x 10^4 and "
             f"scaled by 1e-4 (pass scale / --scale to choose another factor)")
+    warnings.warn(note, UnitsWarning, stacklevel=2)
     return replace(scene, cube=(cube * np.float32(1e-4)).astype(np.float32), notes=scene.notes + [note])
 
 
@@ -204,9 +238,28 @@ def resolve_p(scene: Scene, p: int | str | None, Y: np.ndarray | None = None,
                      f"pass p (--p N or --p auto)")
 
 
+#: seeds a run accepts: what numpy's legacy ``RandomState``, ``default_rng`` and ``torch.manual_seed`` all take
+SEED_MAX = 2 ** 32 - 1
+
+
+def check_seed(seed: Any, name: str = "seed") -> int | None:
+    """``seed`` as an int in ``0 .. 2**32 - 1`` (None passes): the range every seeded method accepts
+    (``numpy.random.RandomState`` stops at ``2**32 - 1``, ``torch.manual_seed`` at ``2**64 - 1`` and
+    neither takes negative seeds); else :class:`~hysupp.errors.ParameterError`."""
+    if seed is None:
+        return None
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
+        raise ParameterError(f"{name} must be an integer in 0 .. {SEED_MAX} (2**32 - 1), got {seed!r}")
+    if not 0 <= int(seed) <= SEED_MAX:
+        raise ParameterError(f"{name} must be in 0 .. {SEED_MAX} (2**32 - 1), got {seed}")
+    return int(seed)
+
+
 def instantiate(cls: type[Method], params: dict[str, Any] | None, seed: int | None) -> Method:
     """``cls(**params)``, with the run's ``seed`` when the method declares one and none was given."""
     params = dict(params or {})
+    if "seed" in params:
+        check_seed(params["seed"], f"{cls.name}: parameter 'seed'")
     if seed is not None and "seed" in {prm.name for prm in cls.params} and "seed" not in params:
         params["seed"] = seed
     return cls(**params)
@@ -253,9 +306,17 @@ def read_pair(data: Any = None, ms: Any = None, pan: Any = None, key: str | None
         return None, scene
     if ms is None or pan is None:
         raise InputError("no input: pass data= (a file with MS and PAN) or both ms= and pan= (or hs= with ms=/pan=)")
+    for name, x in (("ms", ms), ("pan", pan)):
+        spy = type(x).__module__.split(".")[0] == "spectral"
+        if x is not None and (spy or not isinstance(x, (str, os.PathLike, Scene, np.ndarray))):
+            try:
+                loaded = _load(x, scale=scale)   # what the readers take (or a clear error)
+            except InputError as exc:
+                raise InputError(unreadable(x, name)) from exc
+            ms, pan = (loaded, pan) if name == "ms" else (ms, loaded)
     ms_scene = ms if isinstance(ms, Scene) else Scene(cube=ms) if isinstance(ms, np.ndarray) else \
         _load(ms, key=key, scale=scale)
-    if isinstance(pan, (str, os.PathLike)):
+    if isinstance(pan, (str, os.PathLike)):   # an image here, whatever the reader would take it for
         pan = read_high_image(pan, key=pan_key, scale=scale)
     return None, (ms_scene, pan)
 

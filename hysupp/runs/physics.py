@@ -54,44 +54,20 @@ import math
 import os
 import re
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 
 from hysupp.errors import InputError, SensorWarning
 
-__all__ = ["Gains", "ResolvedResponses", "collect_warnings", "consistency_metrics", "ms_band_centres",
+__all__ = ["Gains", "ResolvedResponses", "consistency_metrics", "ms_band_centres",
            "parse_gnyq", "parse_psf", "psf_nyquist_gain", "read_srf", "resolve_gains", "resolve_responses"]
 
 #: the toolbox's generic gains ('none' case of genMTF.m / MTF_PAN.m)
 GENERIC = "generic"
 _PSF_SPEC = re.compile(r"^\s*(?:gauss(?:ian)?|fwhm)\s*[:=]\s*([0-9.eE+-]+)\s*$", re.IGNORECASE)
-
-
-# ---------------------------------------------------------------------------------------------- warnings
-@contextmanager
-def collect_warnings(into: list[dict[str, str]]) -> Iterator[None]:
-    """Record every hysupp warning (:class:`~hysupp.errors.HysuppWarning`) issued in the block into
-    ``into`` (``category``, ``message``, once each) and issue every caught warning again on leaving,
-    so that it still reaches the caller's filters (the console, pytest)."""
-    from hysupp.errors import HysuppWarning
-
-    caught: list[Any] = []
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            yield
-    finally:
-        seen = set()
-        for w in caught:
-            key = (w.category.__name__, str(w.message))
-            if issubclass(w.category, HysuppWarning) and key not in seen:
-                seen.add(key)
-                into.append({"category": key[0], "message": key[1]})
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
 
 
 # ---------------------------------------------------------------------------------------------- gains
