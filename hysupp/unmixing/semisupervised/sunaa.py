@@ -221,6 +221,8 @@ class SUnAA(SemiSupervisedUnmixer):
     """
 
     name: ClassVar[str] = "SUnAA"
+    #: no weight or penalty: the objective scales with the data and the solver is exact (FCLS)
+    scale_invariant: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
     fast_params: ClassVar[dict[str, Any]] = {"T": 5}
     needs_p: ClassVar[bool] = True
