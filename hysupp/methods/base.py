@@ -59,12 +59,13 @@ REFLECTANCE_BAND = (0.1, 2.0)
 #: pixels and endmembers/library whose unit statistics differ by more decades than this are
 #: reported (:class:`~hysupp.errors.UnitsWarning`): probably not in the same units
 UNIT_MISMATCH_DECADES = 1.5
-#: at most this many evenly spaced pixels enter the unit statistic
-_UNIT_SAMPLE = 8192
+#: at most this many evenly spaced pixels enter the unit statistic (all bands: ~2e5 values for
+#: L = 224, a few milliseconds)
+_UNIT_SAMPLE = 1024
 
 
 def unit_statistic(Y: np.ndarray) -> float:
-    """The 99th percentile of ``|Y|`` over at most 8192 evenly spaced columns (pixels) of ``Y``
+    """The 99th percentile of ``|Y|`` over at most 1024 evenly spaced columns (pixels) of ``Y``
     ``(L, N)``: a robust magnitude of the data (a few hot or specular pixels do not move it)."""
     Y = np.asarray(Y)
     if Y.ndim == 1:
@@ -74,9 +75,9 @@ def unit_statistic(Y: np.ndarray) -> float:
     return float(np.percentile(sample, 99)) if sample.size else 0.0
 
 
-def unit_scale(Y: np.ndarray) -> tuple[float, float]:
+def unit_scale(Y: np.ndarray, q: float | None = None) -> tuple[float, float]:
     """``(s, q)``: the unit scale :math:`s = 10^k` of the pixels ``Y`` and their statistic ``q``
-    (:func:`unit_statistic`).
+    (:func:`unit_statistic`, unless given as ``q``).
 
     ``k = 0`` when ``q`` is in :data:`REFLECTANCE_BAND` (or ``q = 0``); otherwise the ``k`` with
     ``q / 10^k`` in the band's top decade ``[0.2, 2)``, so that reflectance x 10^j (the usual
@@ -89,7 +90,7 @@ def unit_scale(Y: np.ndarray) -> tuple[float, float]:
     >>> unit_scale(np.full((3, 4), 5e-5))
     (0.0001, 5e-05)
     """
-    q = unit_statistic(Y)
+    q = unit_statistic(Y) if q is None else float(q)
     lo, hi = REFLECTANCE_BAND
     if q == 0 or not math.isfinite(q) or lo <= q < hi:
         return 1.0, q
@@ -158,6 +159,7 @@ class Method(Configurable):
         endmembers or the library, named ``what``) differ in scale by more than
         :data:`UNIT_MISMATCH_DECADES` decades."""
         name = getattr(self, "name", "") or type(self).__name__
+        qy = None
         if other is not None:
             qy, qo = unit_statistic(Y), unit_statistic(other)
             if qy > 0 and qo > 0 and abs(math.log10(qy / qo)) > UNIT_MISMATCH_DECADES:
@@ -172,7 +174,7 @@ class Method(Configurable):
             if not (math.isfinite(s) and s > 0):
                 raise InputError(f"{name}: units_scale must be a positive number, got {self.units_scale!r}")
             return s
-        s, q = unit_scale(Y)
+        s, q = unit_scale(Y, qy)
         if s != 1.0:
             lo, hi = REFLECTANCE_BAND
             warnings.warn(
