@@ -19,12 +19,14 @@ threads before NumPy is imported) that generates the scene, runs the method for 
 * the peak resident memory (``ru_maxrss``), the resident memory after the imports and after the
   scene was generated, and ``(peak - after imports) / (cube + working set)`` with the working set
   one ``(M, N)`` array of the output dtype for the methods over every atom and one ``(p, N)``
-  array otherwise (issue 21, deliverable 3: at most 3).
+  array otherwise (issue 21, deliverable 3: at most 3); ``peak_ratio_method`` counts from the
+  resident memory after the scene was generated less the cube instead (at small sizes the fixed
+  100-200 MB of the interpreter and of DC1's generation dominate the first ratio).
 
-The bound (another subprocess per size and thread count, the same environment) runs the same
-GEMMs and element-wise passes as plain NumPy calls on whole arrays of the same shapes and dtypes
-(and as torch calls with ``torch.set_num_threads``), median of ``--bound-reps``; the smaller of the
-two is the bound. Each method's list of operations is written out in ``BOUNDS`` below; for FCLS and
+The bound (in the same subprocess, right after the method, so under the same machine load) runs
+the same GEMMs and element-wise passes as plain NumPy calls on whole arrays of the same shapes and
+dtypes (and as torch calls with ``torch.set_num_threads``), median of ``--bound-reps``; the smaller
+of the two is the bound. Each method's list of operations is written out in ``BOUNDS`` below; for FCLS and
 SUnAA it holds their dense algebra only (normal equations, residual), not the active-set solves.
 Threads: ``n`` threads means ``n`` solver threads over pixel chunks with 1 BLAS thread (SUnSAL,
 FCLS: ``n_threads``) or ``n`` BLAS threads (the others); the bound gets ``n`` BLAS/torch threads.
@@ -103,7 +105,7 @@ def _peak_rss() -> int:
 
 
 # ------------------------------------------------------------------------------------ method worker
-def worker_method(name: str, tiles: int, threads: int) -> dict[str, Any]:
+def worker_method(name: str, tiles: int, threads: int, reps: int) -> dict[str, Any]:
     import numpy as np
 
     from hysupp.methods import get_method
@@ -157,7 +159,14 @@ def worker_method(name: str, tiles: int, threads: int) -> dict[str, Any]:
     out.update(rss_after_imports_b=rss_imports, rss_after_scene_b=rss_data, peak_rss_b=peak,
                cube_b=cube_b, working_set_b=ws_b, working_set=f"({'M' if spec['ws'] == 'M' else 'p'}, N) "
                f"{res.abundances.dtype}",
-               peak_ratio=(peak - rss_imports) / (cube_b + ws_b))
+               peak_ratio=(peak - rss_imports) / (cube_b + ws_b),
+               # without what the scene's generation left behind (DC1's truth and library, freed pages)
+               peak_ratio_method=(peak - (rss_data - cube_b)) / (cube_b + ws_b))
+    # the bound, in this process right after the method (same load; its arrays come after the peak
+    # above was read)
+    res = sc = Y = None   # free the scene and the result before the bound
+    out["bound"] = bound_for(name, int(out["N"]), threads, reps, (TILE * tiles, TILE * tiles))
+    out["ratio_to_bound"] = out["per_iteration_s"] / out["bound"]["bound_s"]
     return out
 
 
@@ -333,23 +342,21 @@ def _bound_torch(name: str, L: int, M: int, N: int, p: int, shape: tuple[int, in
     return None
 
 
-def worker_bound(tiles: int, threads: int, methods: list[str], reps: int) -> dict[str, Any]:
+def bound_for(name: str, N: int, threads: int, reps: int, shape: tuple[int, int]) -> dict[str, Any]:
+    """Per-iteration time of the method's operations as plain NumPy and torch calls (``threads`` torch
+    threads; NumPy's BLAS threads are the process's), and the smaller of the two."""
     import torch
 
     torch.set_num_threads(threads)
-    N = (TILE * tiles) ** 2
     L, M, p = 224, 240, 5
-    out: dict[str, Any] = {"tiles": tiles, "N": N, "threads": threads, "bounds": {}}
-    for name in methods:
-        entry: dict[str, Any] = {}
-        for lib, make in (("numpy", _bound_numpy), ("torch", _bound_torch)):
-            fn = make(name, L, M, N, p, (TILE * tiles, TILE * tiles))
-            if fn is not None:
-                entry[f"{lib}_s"] = _median_time(fn, reps) / fn.per   # type: ignore[attr-defined]
-            del fn
-        entry["bound_s"] = min(v for k, v in entry.items() if k.endswith("_s"))
-        out["bounds"][name] = entry
-    return out
+    entry: dict[str, Any] = {}
+    for lib, make in (("numpy", _bound_numpy), ("torch", _bound_torch)):
+        fn = make(name, L, M, N, p, shape)
+        if fn is not None:
+            entry[f"{lib}_s"] = _median_time(fn, reps) / fn.per   # type: ignore[attr-defined]
+        del fn
+    entry["bound_s"] = min(v for k, v in entry.items() if k.endswith("_s"))
+    return entry
 
 
 # ------------------------------------------------------------------------------------ driver
@@ -377,14 +384,11 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=list(METHODS))
     ap.add_argument("--bound-reps", type=int, default=3)
     ap.add_argument("--output", type=Path, default=HERE / "results" / "full_scene_cpu.json")
-    ap.add_argument("--worker", choices=("method", "bound"), help=argparse.SUPPRESS)
+    ap.add_argument("--worker", choices=("method",), help=argparse.SUPPRESS)
     ap.add_argument("--method", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker == "method":
-        print(json.dumps(worker_method(args.method, args.tiles[0], args.threads[0])))
-        return
-    if args.worker == "bound":
-        print(json.dumps(worker_bound(args.tiles[0], args.threads[0], args.methods, args.bound_reps)))
+        print(json.dumps(worker_method(args.method, args.tiles[0], args.threads[0], args.bound_reps)))
         return
 
     import numpy as np
@@ -401,15 +405,11 @@ def main() -> None:
     t_start = time.perf_counter()
     for threads in args.threads:
         for tiles in args.tiles:
-            bound = _sub(["--worker", "bound", "--tiles", str(tiles), "--threads", str(threads),
-                          "--bound-reps", str(args.bound_reps), "--methods", *args.methods], threads, threads)
             for name in args.methods:
                 blas = 1 if METHODS[name]["threads"] == "solver" else threads
-                r = _sub(["--worker", "method", "--method", name, "--tiles", str(tiles), "--threads", str(threads)],
-                         threads, blas)
-                b = bound["bounds"][name]
-                r["bound"] = b
-                r["ratio_to_bound"] = r["per_iteration_s"] / b["bound_s"]
+                r = _sub(["--worker", "method", "--method", name, "--tiles", str(tiles), "--threads", str(threads),
+                          "--bound-reps", str(args.bound_reps)], threads, blas)
+                b = r["bound"]
                 record["runs"].append(r)
                 print(f"{name:9s} N={r['N']:7d} threads={threads}: {r['per_iteration_s']:.4f} s/it, bound "
                       f"{b['bound_s']:.4f} s (ratio {r['ratio_to_bound']:.2f}); peak RSS "

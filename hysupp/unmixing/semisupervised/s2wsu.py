@@ -302,7 +302,11 @@ class S2WSU(LibraryADMMUnmixer):
         for k in range(self.outer_iters):
             ts = time.perf_counter()
             # weights of this block of iterations: spectral from the row norms of W3, spatial per image block
-            rn = np.linalg.norm(W3, axis=1) + self.eps_spe
+            if small:
+                rn = np.linalg.norm(W3, axis=1) + self.eps_spe
+            else:   # row norms block by block (no (M, N) temporary), float64 sums
+                rn = np.sqrt(sum(np.einsum("ij,ij->i", W3[:, r0 * W:r1 * W], W3[:, r0 * W:r1 * W], dtype=np.float64)
+                                 for r0, r1 in blocks)) + self.eps_spe
             with np.errstate(divide="ignore"):
                 inv_rn = (1.0 / rn)[:, None].astype(dt)
             hal = halos()

@@ -130,7 +130,7 @@ def sunaa_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 500, init: str
     r"""The SUnAA block-coordinate solver (module docstring): returns ``(A (p, N), B (M, p), info)``.
 
     ``tol``: stop when the relative decrease of the objective over one iteration is below ``tol``
-    (``None``: run all ``T`` iterations, as the reference). ``info`` holds ``iterations``,
+    (``None`` or 0: run all ``T`` iterations, as the reference). ``info`` holds ``iterations``,
     ``objective`` (one value per iteration, :math:`\tfrac12\lVert Y - DBA\rVert_F^2`),
     ``objective_initial``, ``fcls_not_converged`` (pixel/column solves stopped by the iteration
     cap, 0 normally), ``segment_times`` (seconds of each iteration) and ``wall_time``.
@@ -186,7 +186,7 @@ def sunaa_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 500, init: str
                               f"extreme values")
         history.append(value)
         segments.append({"iterations": 1, "seconds": time.perf_counter() - ts})
-        if tol is not None and len(history) >= 2:
+        if tol and len(history) >= 2:
             prev = history[-2]
             if prev - value <= tol * max(prev, 1e-300):
                 stopped_early = it < T
