@@ -439,6 +439,15 @@ def main() -> None:
                       f"{r['peak_ratio']:.2f}", flush=True)
     record["uptime_after"] = _uptime()
     record["wall_s"] = time.perf_counter() - t_start
+    if args.output.exists():   # keep the runs of the methods this invocation did not rerun
+        old = json.loads(args.output.read_text())
+        kept = [r for r in old.get("runs", []) if r["method"] not in args.methods]
+        if kept:
+            record["runs"] = kept + record["runs"]
+            record["methods"] = {**{k: v for k, v in old.get("methods", {}).items() if k not in args.methods},
+                                 **record["methods"]}
+            record["earlier_runs"] = {"methods": sorted({r["method"] for r in kept}),
+                                      "uptime_before": old.get("uptime_before"), "uptime_after": old.get("uptime_after")}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote {args.output}")
