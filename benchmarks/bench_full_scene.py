@@ -29,7 +29,7 @@ dtypes (and as torch calls with ``torch.set_num_threads``), median of ``--bound-
 of the two is the bound. Each method's list of operations is written out in ``BOUNDS`` below; for FCLS and
 SUnAA it holds their dense algebra only (normal equations, residual), not the active-set solves.
 Threads: ``n`` threads means ``n`` solver threads over pixel chunks with 1 BLAS thread (SUnSAL,
-FCLS: ``n_threads``) or ``n`` BLAS threads (the others); the bound gets ``n`` BLAS/torch threads.
+FCLS, S2WSU, SUnAA: ``n_threads``) or ``n`` BLAS threads (CLSUnSAL); the bound gets ``n`` torch threads.
 
 Writes ``benchmarks/results/full_scene_cpu.json`` (with ``uptime`` before and after: the machine is
 shared) and prints a table.
@@ -64,8 +64,8 @@ METHODS: dict[str, dict[str, Any]] = {
     "SUnSAL": {"params": {"lam": 0.1, "max_iter": 21, "tol": 0.0}, "ws": "M", "threads": "solver"},
     "CLSUnSAL": {"params": {"lam": 0.1, "max_iter": 21, "tol": 0.0}, "iter_param": "max_iter", "t1": 11,
                  "ws": "M", "threads": "blas"},
-    "S2WSU": {"params": {"lam": 0.005, "outer_iters": 3, "tol": 0.0}, "ws": "M", "threads": "blas"},
-    "SUnAA": {"params": {"T": 4}, "ws": "p", "threads": "blas", "p": 5},
+    "S2WSU": {"params": {"lam": 0.005, "outer_iters": 3, "tol": 0.0}, "ws": "M", "threads": "solver"},
+    "SUnAA": {"params": {"T": 4}, "ws": "p", "threads": "solver", "p": 5},
     "FCLS": {"params": {}, "ws": "p", "threads": "solver", "supervised": True},
 }
 
@@ -359,6 +359,24 @@ def bound_for(name: str, N: int, threads: int, reps: int, shape: tuple[int, int]
     return entry
 
 
+def markdown(record: dict[str, Any]) -> str:
+    """The tables of ``docs/large_scenes.md``: time per iteration against the bound (1 and n threads)
+    and peak memory, per method and size."""
+    runs = record["runs"]
+    threads = sorted({r["threads"] for r in runs})
+    lines = ["| method | N (px) | " + " | ".join(f"s/it, {t} thr (bound, ratio)" for t in threads)
+             + " | peak RSS (MiB) | peak / (cube + working set) |", "|---|---:|" + "---:|" * (len(threads) + 2)]
+    for name in dict.fromkeys(r["method"] for r in runs):
+        for N in sorted({r["N"] for r in runs if r["method"] == name}):
+            row = {r["threads"]: r for r in runs if r["method"] == name and r["N"] == N}
+            cells = [f"{row[t]['per_iteration_s']:.3g} ({row[t]['bound']['bound_s']:.3g}, "
+                     f"**{row[t]['ratio_to_bound']:.2f}**)" if t in row else "" for t in threads]
+            r1 = row[threads[0]]
+            lines.append(f"| {name} | {N:,} | " + " | ".join(cells) + f" | {r1['peak_rss_b'] / 2**20:.0f} | "
+                         f"**{r1['peak_ratio']:.2f}** ({r1['peak_ratio_method']:.2f}) |")
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------------------------ driver
 def _uptime() -> str:
     try:
@@ -384,11 +402,15 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=list(METHODS))
     ap.add_argument("--bound-reps", type=int, default=3)
     ap.add_argument("--output", type=Path, default=HERE / "results" / "full_scene_cpu.json")
+    ap.add_argument("--markdown", action="store_true", help="print the tables of docs/large_scenes.md from --output")
     ap.add_argument("--worker", choices=("method",), help=argparse.SUPPRESS)
     ap.add_argument("--method", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker == "method":
         print(json.dumps(worker_method(args.method, args.tiles[0], args.threads[0], args.bound_reps)))
+        return
+    if args.markdown:
+        print(markdown(json.loads(args.output.read_text())))
         return
 
     import numpy as np
@@ -417,6 +439,15 @@ def main() -> None:
                       f"{r['peak_ratio']:.2f}", flush=True)
     record["uptime_after"] = _uptime()
     record["wall_s"] = time.perf_counter() - t_start
+    if args.output.exists():   # keep the runs of the methods this invocation did not rerun
+        old = json.loads(args.output.read_text())
+        kept = [r for r in old.get("runs", []) if r["method"] not in args.methods]
+        if kept:
+            record["runs"] = kept + record["runs"]
+            record["methods"] = {**{k: v for k, v in old.get("methods", {}).items() if k not in args.methods},
+                                 **record["methods"]}
+            record["earlier_runs"] = {"methods": sorted({r["method"] for r in kept}),
+                                      "uptime_before": old.get("uptime_before"), "uptime_after": old.get("uptime_after")}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote {args.output}")

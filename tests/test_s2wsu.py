@@ -139,6 +139,8 @@ def test_image_row_blocks_give_the_whole_image_iterates(monkeypatch, tol):
     blocks = S2WSU(**kw).unmix(Y, D, image_shape=(H, W))
     assert blocks.info["chunk_rows"] == 2 and whole.info["chunk_rows"] == H
     np.testing.assert_allclose(blocks.abundances, whole.abundances, atol=1e-12)
+    threaded = S2WSU(**kw, n_threads=3).unmix(Y, D, image_shape=(H, W))     # blocks on 3 threads
+    np.testing.assert_allclose(threaded.abundances, whole.abundances, atol=1e-12)
     assert blocks.info["iterations"] == whole.info["iterations"]
     assert whole.info["converged"] is (tol > 0)
     if tol:

@@ -159,6 +159,12 @@ class MUASLIC(LibraryADMMUnmixer):
     ``n_segments`` (6 segments for the whole image) and ``slic_reg`` as ``compactness``, which is
     not what the MATLAB original means; this class follows the original.
 
+    Units: the parameters are defined for data in reflectance units (``docs/design.md``, *Units
+    and scale*): other storage scales are divided by their unit scale first, with a warning.
+    Stopping: both regressions stop as SUnSAL (primal and dual residuals every 10 iterations below
+    :math:`\sqrt{NM}\,\mathrm{tol}`; ``tol = 0``: all ``max_iter`` iterations); the fine scale's
+    residuals are in ``info["residual_history"]``, the coarse scale's in ``info["coarse"]``.
+
     Defaults are HySUPP's (``config/model/MUA_SLIC.yaml``: ``lambda1`` 0.03, ``lambda2`` 0.1,
     ``beta`` 30, ``slic_size`` 6, ``slic_reg`` 0.005 -- the authors' DC1 20 dB setting; 2000 ADMM
     iterations and tol 1e-4 for both regressions). Per-SNR settings of the authors' DC1 demo

@@ -10,7 +10,8 @@ a spatial weight favouring atoms that are active in the 8-neighbourhood of a pix
 from __future__ import annotations
 
 import time
-from typing import ClassVar
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from hysupp.methods.registry import register
 from hysupp.optim.admm import CACHE_B_BYTES
 from hysupp.unmixing.semisupervised.sunsal import ADMM_PARAMS, LibraryADMMUnmixer, check_admm_iterates
 
-__all__ = ["S2WSU", "neighbourhood_mean", "s2wsu_weights"]
+__all__ = ["S2WSU", "neighbourhood_mean", "neighbourhood_mean_padded", "s2wsu_weights"]
 
 #: the iterations run on blocks of whole image rows of about this many pixels
 CHUNK_PIXELS = 4096
@@ -47,10 +48,19 @@ def neighbourhood_mean(X: np.ndarray, image_shape: tuple[int, int]) -> np.ndarra
     M = X.shape[0]
     P = np.zeros((M, H + 2, W + 2), dtype=X.dtype)
     P[:, 1:-1, 1:-1] = X.reshape(M, H, W)
-    return _neighbourhood_mean_padded(P).reshape(M, H * W)
+    return neighbourhood_mean_padded(P).reshape(M, H * W)
 
 
-def _neighbourhood_mean_padded(P: np.ndarray) -> np.ndarray:
+def _closing(pool: ThreadPoolExecutor, items: Any) -> Any:
+    """Iterate over ``items``, shutting ``pool`` down if the loop is left by an exception."""
+    try:
+        yield from items
+    except BaseException:
+        pool.shutdown(cancel_futures=True)
+        raise
+
+
+def neighbourhood_mean_padded(P: np.ndarray) -> np.ndarray:
     """:func:`neighbourhood_mean` of the interior of ``P`` ``(M, h + 2, w + 2)`` (its border rows and
     columns are the neighbours outside: zeros at the image's edge, the adjacent rows for a block of
     rows); returns ``(M, h, w)``."""
@@ -178,7 +188,7 @@ class S2WSU(LibraryADMMUnmixer):
         Number of weight updates (HySUPP's ``AL_iters2``).
     eps_spa, eps_spe : float
         Regularisers of the spatial and spectral weights.
-    tol, dtype
+    tol, dtype, n_threads
         See the parameter declarations (``max_iter`` is ``inner_iters * outer_iters``).
 
     References
@@ -209,7 +219,10 @@ class S2WSU(LibraryADMMUnmixer):
         Param("eps_spa", float, 0.01, "regulariser of the spatial weight 1/(eps + |neighbourhood mean|)",
               low=0.0, low_open=True),
         Param("eps_spe", float, 0.0, "regulariser of the spectral weight 1/(||X_i|| + eps)", low=0.0),
-    ) + tuple(p for p in ADMM_PARAMS if p.name != "max_iter")
+    ) + tuple(p for p in ADMM_PARAMS if p.name != "max_iter") + (
+        Param("n_threads", int, 1, "image row blocks iterated concurrently (threads; give BLAS one thread each)",
+              low=1),
+    )
     per_snr: ClassVar[dict[int, dict[str, float]]] = {20: {"lam": 0.1}, 30: {"lam": 0.005}, 40: {"lam": 0.001}}
     reference: ClassVar[str] = (
         "S. Zhang, J. Li, H.-C. Li, C. Deng, A. Plaza, \"Spectral-spatial weighted sparse regression for "
@@ -275,7 +288,7 @@ class S2WSU(LibraryADMMUnmixer):
                 P[:, 0, 1:-1] = halo[0]
             if halo[1] is not None:
                 P[:, -1, 1:-1] = halo[1]
-            NU = _neighbourhood_mean_padded(P).reshape(M, h * W)
+            NU = neighbourhood_mean_padded(P).reshape(M, h * W)
             np.abs(NU, out=NU)
             NU += self.eps_spa
             np.reciprocal(NU, out=NU)
@@ -292,6 +305,15 @@ class S2WSU(LibraryADMMUnmixer):
                 out.append((top, bottom))
             return out
 
+        pool = ThreadPoolExecutor(max_workers=self.n_threads) if self.n_threads > 1 and len(blocks) > 1 else None
+
+        def run_blocks(fn: Any, hal: list[Any]) -> list[Any]:
+            """``fn(r0, r1, halo)`` for every row block (concurrently with ``n_threads``), in block order."""
+            args = [(r0, r1, hl) for (r0, r1), hl in zip(blocks, hal)]
+            if pool is None:
+                return [fn(*x) for x in args]
+            return list(pool.map(lambda x: fn(*x), args))
+
         thr = float(np.sqrt(N * M) * self.tol)
         history: list[dict[str, float]] = []
         segments: list[dict[str, float]] = []
@@ -299,7 +321,7 @@ class S2WSU(LibraryADMMUnmixer):
         res_p = np.inf
         dual_sq = None
         stopped = False
-        for k in range(self.outer_iters):
+        for k in range(self.outer_iters) if pool is None else _closing(pool, range(self.outer_iters)):
             ts = time.perf_counter()
             # weights of this block of iterations: spectral from the row norms of W3, spatial per image block
             if small:
@@ -312,9 +334,9 @@ class S2WSU(LibraryADMMUnmixer):
             hal = halos()
             # residual of the block's first iteration, from the state (nothing is updated): the stopping
             # test may end the run after that iteration, which then gives the result
-            s1 = s2 = s3 = 0.0
             kept.clear()
-            for (r0, r1), hl in zip(blocks, hal):
+
+            def residual(r0: int, r1: int, hl: Any, a: float = a, inv_rn: np.ndarray = inv_rn) -> tuple[float, ...]:
                 sl = slice(r0 * W, r1 * W)
                 tau, ntau = tau_block(r0, r1, inv_rn, hl)
                 U = A2 @ R[:, sl]
@@ -324,14 +346,17 @@ class S2WSU(LibraryADMMUnmixer):
                 T += U
                 r = Dt @ T
                 r += (mu * a - 1.0) * np.asarray(Y[:, sl], dtype=dt)
-                s1 += float(np.vdot(r, r))
+                q1 = float(np.vdot(r, r))
                 del r
                 np.minimum(U, np.negative(N2[:, sl]), out=T)          # U - V2 = min(U, Delta2)
-                s2 += float(np.vdot(T, T))
+                q2 = float(np.vdot(T, T))
                 np.add(U, N3[:, sl], out=T)                           # W3 of the step
                 np.clip(T, ntau, tau, out=T)                          # N3 of the step
                 T -= N3[:, sl]                                        # U - V3 = N3_new - N3_old
-                s3 += float(np.vdot(T, T))
+                return q1, q2, float(np.vdot(T, T))
+
+            parts = run_blocks(residual, hal)
+            s1, s2, s3 = (sum(q[i] for q in parts) for i in range(3))
             it += 1
             res_p = float(np.sqrt(s1)) * c1 + float(np.sqrt(s2)) + float(np.sqrt(s3))
             check_admm_iterates(self.name, it, res_p)
@@ -348,8 +373,9 @@ class S2WSU(LibraryADMMUnmixer):
                 break
             # the block's iterations, image block by image block (pixel-separable with fixed weights)
             last_block = k == self.outer_iters - 1
-            dual_sq = 0.0
-            for (r0, r1), hl in zip(blocks, hal):
+
+            def iterate(r0: int, r1: int, hl: Any, inv_rn: np.ndarray = inv_rn, last_block: bool = last_block
+                        ) -> float:
                 sl = slice(r0 * W, r1 * W)
                 U1, tau, ntau = kept.pop(r0) if small else (None, *tau_block(r0, r1, inv_rn, hl))
                 Rc, B1c, Cc, N2c, N3c, W3c = R[:, sl], B1[:, sl], C[:, sl], N2[:, sl], N3[:, sl], W3[:, sl]
@@ -390,20 +416,26 @@ class S2WSU(LibraryADMMUnmixer):
                     Rc += W3c
                     Rc -= N3c
                     Rc -= N3c
+                dq = 0.0
                 if Up is not None:
                     np.subtract(U, Up, out=T)
-                    dual_sq += float(np.vdot(T, T))
+                    dq = float(np.vdot(T, T))
                 if last_block:
                     np.maximum(U, 0, out=Cc)                           # the result
+                return dq
+
+            dual_sq = sum(run_blocks(iterate, hal))
             it += inner - 1
             a_new = a
             for _ in range(inner):
                 a_new = (a_new + 1.0) * c1
             a = a_new
             segments.append({"iterations": inner, "seconds": time.perf_counter() - ts})
+        if pool is not None:
+            pool.shutdown()
         if not np.isfinite(C).all():
             check_admm_iterates(self.name, it, float("nan"))
         info = {"iterations": it, "outer_iterations": len(history), "converged": bool(stopped), "mu": mu,
                 "tolerance": thr, "residual_history": history, "segment_times": segments,
-                "chunk_rows": rows, "solver_wall_time": time.perf_counter() - t0}
+                "chunk_rows": rows, "n_threads": self.n_threads, "solver_wall_time": time.perf_counter() - t0}
         return self._result(C, D, info)

@@ -83,6 +83,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import numpy as np
@@ -103,19 +104,22 @@ ROW_NORM_EPS = 1e-10
 CHUNK = 8192
 
 
-def _pass(Y: np.ndarray, E: np.ndarray, A: np.ndarray) -> tuple[np.ndarray, float]:
-    """One pass over the pixels by chunks (float64): ``(Y A^T (L, p), 1/2 ||Y - E A||_F^2)``."""
-    L, N = Y.shape
-    YA = np.zeros((L, A.shape[0]))
-    total = 0.0
-    for c0 in range(0, N, CHUNK):
+def _pass(Y: np.ndarray, E: np.ndarray, A: np.ndarray, pool: ThreadPoolExecutor | None = None
+          ) -> tuple[np.ndarray, float]:
+    """One pass over the pixels by chunks (float64; chunks spread over ``pool``):
+    ``(Y A^T (L, p), 1/2 ||Y - E A||_F^2)``."""
+    N = Y.shape[1]
+
+    def part(c0: int) -> tuple[np.ndarray, float]:
         Yc = np.asarray(Y[:, c0:c0 + CHUNK], dtype=np.float64)
         Ac = A[:, c0:c0 + CHUNK]
-        YA += Yc @ Ac.T
         Rc = E @ Ac
         np.subtract(Yc, Rc, out=Rc)
-        total += float(np.vdot(Rc, Rc))
-    return YA, 0.5 * total
+        return Yc @ Ac.T, float(np.vdot(Rc, Rc))
+
+    starts = range(0, N, CHUNK)
+    parts = list(pool.map(part, starts)) if pool is not None else [part(c0) for c0 in starts]
+    return sum(q[0] for q in parts), 0.5 * sum(q[1] for q in parts)
 
 
 def _first_copies(B: np.ndarray) -> np.ndarray:
@@ -125,7 +129,7 @@ def _first_copies(B: np.ndarray) -> np.ndarray:
 
 
 def sunaa_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 500, init: str = "uniform", seed: int = 0,
-                tol: float | None = None, dtype: Any = np.float32,
+                tol: float | None = None, dtype: Any = np.float32, n_threads: int = 1,
                 method: str = "SUnAA") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     r"""The SUnAA block-coordinate solver (module docstring): returns ``(A (p, N), B (M, p), info)``.
 
@@ -150,7 +154,8 @@ def sunaa_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 500, init: str
         raise ValueError(f"unknown init {init!r}")
     A = np.full((r, N), 1.0 / r)
     E = Dd @ B                       # (L, p), kept equal to D B
-    YA, value = _pass(Y, E, A)       # Y A^T and the objective 1/2 ||Y - E A||^2
+    pool = ThreadPoolExecutor(max_workers=n_threads) if n_threads > 1 else None
+    YA, value = _pass(Y, E, A, pool)   # Y A^T and the objective 1/2 ||Y - E A||^2
     history: list[float] = []
     initial = value
     not_conv = 0
@@ -175,13 +180,15 @@ def sunaa_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 500, init: str
         # ---- A-step: FCLS of every pixel on E = D B -----------------------------------------------
         keep = _first_copies(B)
         if keep.size == r:
-            A, finfo = fcls(Y, E, dtype=np.float64)
+            A, finfo = fcls(Y, E, dtype=np.float64, n_threads=n_threads)
         else:  # identical endmembers: the abundance goes to the first copy
             A = np.zeros((r, N))
-            A[keep], finfo = fcls(Y, E[:, keep], dtype=np.float64)
+            A[keep], finfo = fcls(Y, E[:, keep], dtype=np.float64, n_threads=n_threads)
         not_conv += int(finfo["n_not_converged"])
-        YA, value = _pass(Y, E, A)
+        YA, value = _pass(Y, E, A, pool)
         if not math.isfinite(value):
+            if pool is not None:
+                pool.shutdown()
             raise HysuppError(f"{method}: the objective is not finite at iteration {it}; check Y and D for "
                               f"extreme values")
         history.append(value)
@@ -191,6 +198,8 @@ def sunaa_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 500, init: str
             if prev - value <= tol * max(prev, 1e-300):
                 stopped_early = it < T
                 break
+    if pool is not None:
+        pool.shutdown()
     info = {
         "method": method, "iterations": it, "stopped_early": stopped_early, "objective": history,
         "objective_initial": initial, "fcls_not_converged": not_conv, "segment_times": segments, "init": init, "seed": int(seed),
@@ -230,6 +239,8 @@ class SUnAA(SemiSupervisedUnmixer):
         ``None`` (reference): run all ``T`` iterations.
     dtype : {"float32", "float64"}
         Dtype of the returned arrays (the solver works in float64).
+    n_threads : int
+        Pixel blocks of the A-step and of the passes over ``Y`` done concurrently (threads).
 
     Example
     -------
@@ -258,6 +269,8 @@ class SUnAA(SemiSupervisedUnmixer):
               "None: run all T iterations (reference)", low=0.0, optional=True),
         Param("dtype", str, "float32", "dtype of the returned arrays (the solver works in float64)",
               choices=("float32", "float64")),
+        Param("n_threads", int, 1, "pixel blocks of the A-step and of the passes over Y done concurrently "
+              "(threads; give BLAS one thread each)", low=1),
     )
 
     def _unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
@@ -265,6 +278,6 @@ class SUnAA(SemiSupervisedUnmixer):
         """Estimate ``A`` ``(p, N)`` and ``B`` ``(M, p)``; see the class docstring."""
         c = self.config
         A, B, info = sunaa_solve(Y, D, p, T=c["T"], init=c["init"], seed=c["seed"], tol=c["tol"],
-                                 dtype=c["dtype"], method=self.name)
+                                 dtype=c["dtype"], n_threads=c["n_threads"], method=self.name)
         E = (np.asarray(D, dtype=np.float64) @ B.astype(np.float64)).astype(B.dtype)
         return UnmixingResult(abundances=A, endmembers=E, library_coefficients=B, info=info)

@@ -496,7 +496,11 @@ class SUnSALTV(LibraryADMMUnmixer):
 
     Defaults are HySUPP's call of the MATLAB sunsal_tv (``config/model/SUnSALTV.yaml`` and
     ``matlab.py``: ``lambd`` 1e-3, ``lambd_tv`` 1e-3, MU 0.05, 200 AL iterations, positivity,
-    no sum-to-one, TV_TYPE ``niso`` = anisotropic). No data scaling (as sunsal_tv.m).
+    no sum-to-one, TV_TYPE ``niso`` = anisotropic). No data scaling inside (as sunsal_tv.m): the
+    parameters are defined for data in reflectance units, and the template divides other storage
+    scales by their unit scale first (``docs/design.md``, *Units and scale*). Stopping: primal and
+    dual residuals every 10 iterations in ``info["residual_history"]``, both below
+    :math:`\sqrt{NM}\,\mathrm{tol}` (``tol = 0``: all ``max_iter`` iterations).
 
     References
     ----------
