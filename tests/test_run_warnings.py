@@ -119,22 +119,34 @@ def _mixture(scale=1.0, p=3, seed=0):
 def test_mvcnmf_never_reports_convergence_on_a_stall():
     """The issue's case: data in units far from reflectance (EnMAP x 10^4) with many endmembers
     makes the volume term dominate: no Armijo step is accepted, the objective does not move, and the
-    old test reported converged after one iteration."""
+    old test reported converged after one iteration. The template now divides such data by 10^4
+    (UnitsWarning); ``units_scale=1`` keeps the raw units, which reaches the solver's own stall test."""
     cls = hysupp.methods.registry.get_method("MVC-NMF")
     Y = _mixture(scale=1e4, p=8, seed=1)
+
+    def raw_units():
+        m = cls()
+        m.units_scale = 1.0
+        return m
+
     with pytest.warns(ConvergenceWarning, match="no projected-gradient step decreased the objective"):
-        res = cls().unmix(Y, 8)
+        res = raw_units().unmix(Y, 8)
     assert res.info["converged"] is False and res.info["stalled"] is True
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)        # no raw numpy overflow warning any more
         with pytest.warns(ConvergenceWarning):
-            cls().unmix(Y, 8)
+            raw_units().unmix(Y, 8)
+    with pytest.warns(UnitsWarning, match="divided by 10000"):   # the default: reflectance units, no stall
+        normalised = cls().unmix(Y, 8)
+    assert not normalised.info["stalled"]
 
 
 def test_mvcnmf_objective_overflow_is_a_divergence_error():
     cls = hysupp.methods.registry.get_method("MVC-NMF")
+    m = cls()
+    m.units_scale = 1.0                                          # keep the absurd units (no normalisation)
     with pytest.raises(DivergenceError, match="MVC-NMF: the objective overflows float64 at the VCA\\+FCLS start"):
-        cls().unmix(_mixture(scale=1e40, p=12, seed=2), 12)
+        m.unmix(_mixture(scale=1e40, p=12, seed=2), 12)
 
 
 def test_mvcnmf_converged_only_when_the_tolerance_is_met():
