@@ -1,0 +1,147 @@
+"""Do the committed bench records still reproduce? (issue 17: "outputs unchanged").
+
+For each suite under ``benchmarks/results/bench/<suite>/records``:
+
+1. **Coverage.** The suite's current cells (:meth:`hysupp.bench.suite.Suite.runs`) are matched to the
+   committed records by ``run_id`` (a hash of the cell's full spec: data set, condition, method,
+   parameters, seed). A record without a current cell is *stale* (the suite changed after it was
+   written); a cell without a record is *missing*.
+2. **Reruns.** Every matched record whose committed ``wall_s`` is at most ``--budget`` seconds (and, with
+   ``--sample K``, at most ``K`` per suite and method, seeds in order) is run again through the bench
+   runner (:func:`hysupp.bench.runner.execute_run`, the code ``hysupp bench`` uses) and its scalar
+   metrics are compared with the record's: *same* when every metric agrees within
+   ``|new - old| <= atol + rtol |old|`` (defaults ``rtol = 1e-3``, ``atol = 1e-6``: the float32 methods
+   run on another BLAS or thread count differ in the 4th-5th digit), else *changed* with the largest
+   relative difference and the metric it is in.
+
+Writes ``benchmarks/results/check_records.json`` (per suite: counts, the changed cells with their
+differences) and prints one line per suite. Changed cells are not an error of this script: the
+closing note of the session that changed a method says why (e.g. VCA's directions, issue 22).
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/check_records.py --budget 2 --sample 1
+    python benchmarks/check_records.py --suites hysupp-supervised --budget 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results" / "bench"
+
+
+def scalar_metrics(metrics: Any, prefix: str = "") -> dict[str, float]:
+    """The finite scalar metrics of a record's ``metrics`` block, flattened (``a.b`` keys);
+    ``conventions`` and ``alignment`` (text, permutations) are left out."""
+    out: dict[str, float] = {}
+    if not isinstance(metrics, dict):
+        return out
+    for key, value in metrics.items():
+        if key in ("conventions", "alignment"):
+            continue
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(scalar_metrics(value, name + "."))
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+            out[name] = float(value)
+    return out
+
+
+def compare(old: dict[str, float], new: dict[str, float], rtol: float, atol: float) -> dict[str, Any]:
+    """``{"same": bool, "worst": metric, "rel": largest relative difference, "missing": [...]}``."""
+    worst, rel, same = None, 0.0, True
+    for key, a in old.items():
+        if key not in new:
+            continue
+        b = new[key]
+        if abs(b - a) > atol + rtol * abs(a):
+            same = False
+        r = abs(b - a) / max(abs(a), atol)
+        if r > rel:
+            worst, rel = key, r
+    missing = sorted(set(old) ^ set(new))
+    return {"same": same and not missing, "worst": worst, "rel": rel, "missing": missing}
+
+
+def check_suite(folder: Path, budget: float, sample: int | None, rtol: float, atol: float) -> dict[str, Any]:
+    from hysupp.bench.runner import execute_run
+    from hysupp.bench.suite import load_suite
+
+    records = {}
+    for path in sorted((folder / "records").glob("*.json")):
+        rec = json.loads(path.read_text())
+        if rec.get("bench", {}).get("status") == "ok":
+            records[rec["bench"]["run_id"]] = rec
+    suite = load_suite(folder.name)
+    specs = {s.run_id: s for s in suite.runs()}
+    matched = [rid for rid in specs if rid in records]
+    out: dict[str, Any] = {"records": len(records), "cells": len(specs), "matched": len(matched),
+                           "stale": sorted(set(records) - set(specs)), "missing": sorted(set(specs) - set(records)),
+                           "same": [], "changed": [], "skipped_over_budget": 0}
+    per_method: dict[str, int] = {}
+    for rid in matched:
+        old = records[rid]
+        spec = specs[rid]
+        if float(old["bench"].get("wall_s", math.inf)) > budget:
+            out["skipped_over_budget"] += 1
+            continue
+        if sample is not None and per_method.get(spec.method, 0) >= sample:
+            continue
+        per_method[spec.method] = per_method.get(spec.method, 0) + 1
+        new = execute_run(spec)
+        if new["bench"]["status"] != "ok":
+            out["changed"].append({"run_id": rid, "error": new["bench"].get("error")})
+            continue
+        diff = compare(scalar_metrics(old.get("metrics")), scalar_metrics(new.get("metrics")), rtol, atol)
+        entry = {"run_id": rid, "worst": diff["worst"], "rel": diff["rel"]}
+        if diff["missing"]:
+            entry["missing"] = diff["missing"]
+        if diff["worst"] is not None:
+            entry["old"] = scalar_metrics(old.get("metrics"))[diff["worst"]]
+            entry["new"] = scalar_metrics(new.get("metrics")).get(diff["worst"])
+        out["same" if diff["same"] else "changed"].append(entry)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--suites", nargs="*", help="suite names (default: every folder under results/bench)")
+    ap.add_argument("--budget", type=float, default=2.0, help="rerun records whose wall_s is at most this")
+    ap.add_argument("--sample", type=int, default=None, help="at most this many reruns per suite and method")
+    ap.add_argument("--rtol", type=float, default=1e-3)
+    ap.add_argument("--atol", type=float, default=1e-6)
+    ap.add_argument("--out", default=str(HERE / "results" / "check_records.json"))
+    args = ap.parse_args()
+
+    t0 = time.perf_counter()
+    uptime = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    folders = [RESULTS / s for s in args.suites] if args.suites else sorted(p for p in RESULTS.iterdir() if p.is_dir())
+    report: dict[str, Any] = {"benchmark": "check_records", "issue": 17, "uptime_before": uptime,
+                              "host": platform.node(), "threads": os.environ.get("OMP_NUM_THREADS"),
+                              "budget_s": args.budget, "sample": args.sample, "rtol": args.rtol, "atol": args.atol,
+                              "suites": {}}
+    for folder in folders:
+        res = check_suite(folder, args.budget, args.sample, args.rtol, args.atol)
+        report["suites"][folder.name] = res
+        print(f"{folder.name}: {res['records']} records, {res['cells']} cells, {res['matched']} matched, "
+              f"{len(res['stale'])} stale, {len(res['missing'])} missing; rerun {len(res['same']) + len(res['changed'])}: "
+              f"{len(res['same'])} same, {len(res['changed'])} changed"
+              + "".join(f"\n    changed {c['run_id']}: {c.get('worst')} {c.get('old')} -> {c.get('new')}"
+                        f"{' ' + c['error'] if 'error' in c else ''}" for c in res["changed"]), flush=True)
+    report["wall_s"] = time.perf_counter() - t0
+    report["uptime_after"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+    Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
