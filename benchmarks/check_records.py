@@ -12,7 +12,12 @@ For each suite under ``benchmarks/results/bench/<suite>/records``:
    metrics are compared with the record's: *same* when every metric agrees within
    ``|new - old| <= atol + rtol |old|`` (defaults ``rtol = 1e-3``, ``atol = 1e-6``: the float32 methods
    run on another BLAS or thread count differ in the 4th-5th digit), else *changed* with the largest
-   relative difference and the metric it is in.
+   relative difference and the metric it is in. A stale record whose readable prefix (data set,
+   condition, method, seed) names a missing cell is *respecified*: the new spec is run and compared
+   with the old record.
+3. ``--regenerate`` reruns through the runner's own path (:func:`hysupp.bench.runner.run_cell`:
+   maps, then the record), so every rerun cell's record is rewritten and a respecified cell's stale
+   record removed; ``hysupp bench report`` then rebuilds the suite's tables.
 
 Writes ``benchmarks/results/check_records.json`` (per suite: counts, the changed cells with their
 differences) and prints one line per suite. Changed cells are not an error of this script: the
@@ -73,8 +78,9 @@ def compare(old: dict[str, float], new: dict[str, float], rtol: float, atol: flo
     return {"same": same and not missing, "worst": worst, "rel": rel, "missing": missing}
 
 
-def check_suite(folder: Path, budget: float, sample: int | None, rtol: float, atol: float) -> dict[str, Any]:
-    from hysupp.bench.runner import execute_run
+def check_suite(folder: Path, budget: float, sample: int | None, rtol: float, atol: float,
+                regenerate: bool = False) -> dict[str, Any]:
+    from hysupp.bench.runner import execute_run, run_cell
     from hysupp.bench.suite import load_suite
 
     records = {}
@@ -85,12 +91,23 @@ def check_suite(folder: Path, budget: float, sample: int | None, rtol: float, at
     suite = load_suite(folder.name)
     specs = {s.run_id: s for s in suite.runs()}
     matched = [rid for rid in specs if rid in records]
+    # a stale record and a missing cell with the same readable prefix (data set, condition, method,
+    # seed): the cell's spec changed (e.g. a pinned parameter); rerun the new spec, compare with the
+    # old record
+    successor = {}
+    by_prefix = {rid.rsplit("_", 1)[0]: rid for rid in specs if rid not in records}
+    for rid in set(records) - set(specs):
+        new_id = by_prefix.get(rid.rsplit("_", 1)[0])
+        if new_id is not None:
+            successor[new_id] = rid
     out: dict[str, Any] = {"records": len(records), "cells": len(specs), "matched": len(matched),
                            "stale": sorted(set(records) - set(specs)), "missing": sorted(set(specs) - set(records)),
-                           "same": [], "changed": [], "skipped_over_budget": 0}
+                           "respecified": len(successor), "same": [], "changed": [], "skipped_over_budget": 0,
+                           "regenerated": []}
     per_method: dict[str, int] = {}
-    for rid in matched:
-        old = records[rid]
+    for rid in [*matched, *successor]:
+        old_id = successor.get(rid, rid)
+        old = records[old_id]
         spec = specs[rid]
         if float(old["bench"].get("wall_s", math.inf)) > budget:
             out["skipped_over_budget"] += 1
@@ -98,12 +115,22 @@ def check_suite(folder: Path, budget: float, sample: int | None, rtol: float, at
         if sample is not None and per_method.get(spec.method, 0) >= sample:
             continue
         per_method[spec.method] = per_method.get(spec.method, 0) + 1
-        new = execute_run(spec)
+        new = execute_run(spec) if not regenerate else None
+        if regenerate:   # the runner's own path: maps (seed 0), then the record
+            run_cell(spec, folder)
+            new = json.loads((folder / "records" / f"{rid}.json").read_text())
         if new["bench"]["status"] != "ok":
             out["changed"].append({"run_id": rid, "error": new["bench"].get("error")})
             continue
         diff = compare(scalar_metrics(old.get("metrics")), scalar_metrics(new.get("metrics")), rtol, atol)
         entry = {"run_id": rid, "worst": diff["worst"], "rel": diff["rel"]}
+        if old_id != rid:
+            entry["old_run_id"] = old_id
+        if regenerate:
+            if old_id != rid:
+                (folder / "records" / f"{old_id}.json").unlink()
+                (folder / "maps" / f"{old_id}.npz").unlink(missing_ok=True)
+            out["regenerated"].append(rid)
         if diff["missing"]:
             entry["missing"] = diff["missing"]
         if diff["worst"] is not None:
@@ -120,6 +147,8 @@ def main() -> None:
     ap.add_argument("--sample", type=int, default=None, help="at most this many reruns per suite and method")
     ap.add_argument("--rtol", type=float, default=1e-3)
     ap.add_argument("--atol", type=float, default=1e-6)
+    ap.add_argument("--regenerate", action="store_true",
+                    help="write the rerun records of changed and respecified cells (the stale record removed)")
     ap.add_argument("--out", default=str(HERE / "results" / "check_records.json"))
     args = ap.parse_args()
 
@@ -131,10 +160,10 @@ def main() -> None:
                               "budget_s": args.budget, "sample": args.sample, "rtol": args.rtol, "atol": args.atol,
                               "suites": {}}
     for folder in folders:
-        res = check_suite(folder, args.budget, args.sample, args.rtol, args.atol)
+        res = check_suite(folder, args.budget, args.sample, args.rtol, args.atol, args.regenerate)
         report["suites"][folder.name] = res
         print(f"{folder.name}: {res['records']} records, {res['cells']} cells, {res['matched']} matched, "
-              f"{len(res['stale'])} stale, {len(res['missing'])} missing; rerun {len(res['same']) + len(res['changed'])}: "
+              f"{len(res['stale'])} stale ({res['respecified']} respecified), {len(res['missing'])} missing; rerun {len(res['same']) + len(res['changed'])}: "
               f"{len(res['same'])} same, {len(res['changed'])} changed"
               + "".join(f"\n    changed {c['run_id']}: {c.get('worst')} {c.get('old')} -> {c.get('new')}"
                         f"{' ' + c['error'] if 'error' in c else ''}" for c in res["changed"]), flush=True)

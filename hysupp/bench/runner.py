@@ -187,7 +187,9 @@ def _write_maps(out: Path, run_id: str, maps: dict[str, Any]) -> None:
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _run_and_write(spec: RunSpec, out: str) -> dict[str, Any]:
+def run_cell(spec: RunSpec, out: str | os.PathLike) -> dict[str, Any]:
+    """Run one cell with one thread per BLAS unless set, write its maps (seed 0 of an unmixing
+    suite) and then its record under ``out``; return the record's ``bench`` section."""
     for var in THREAD_VARS:
         os.environ.setdefault(var, "1")
     maps: dict[str, Any] | None = {} if spec.seed == 0 and spec.kind == "unmixing" else None
@@ -252,7 +254,7 @@ def run_suite(suite: Suite, out_dir: str | os.PathLike, *, methods: list[str] | 
 
     if client is not None:
         with client:
-            futures = [client.submit(_run_and_write, s, str(out), pure=False) for s in todo]
+            futures = [client.submit(run_cell, s, str(out), pure=False) for s in todo]
             for k, fut in enumerate(as_completed(futures), 1):
                 done(fut.result(), k)
     elif jobs > 1 and len(todo) > 1:
@@ -262,12 +264,12 @@ def run_suite(suite: Suite, out_dir: str | os.PathLike, *, methods: list[str] | 
         per_job = str(threads or max(1, (os.cpu_count() or 1) // jobs))
         with _environment({var: per_job for var in THREAD_VARS}), \
                 ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_run_and_write, s, str(out)) for s in todo]   # workers inherit the variables
+            futures = [pool.submit(run_cell, s, str(out)) for s in todo]   # workers inherit the variables
             for k, fut in enumerate(futures_completed(futures), 1):
                 done(fut.result(), k)
     else:
         for k, spec in enumerate(todo, 1):
-            done(_run_and_write(spec, str(out)), k)
+            done(run_cell(spec, str(out)), k)
     summary["wall_s"] = time.perf_counter() - t0
     return summary
 
