@@ -15,9 +15,9 @@ For each suite under ``benchmarks/results/bench/<suite>/records``:
    relative difference and the metric it is in. A stale record whose readable prefix (data set,
    condition, method, seed) names a missing cell is *respecified*: the new spec is run and compared
    with the old record.
-3. ``--regenerate`` reruns through the runner's own path (:func:`hysupp.bench.runner.run_cell`:
-   maps, then the record), so every rerun cell's record is rewritten and a respecified cell's stale
-   record removed; ``hysupp bench report`` then rebuilds the suite's tables.
+3. ``--regenerate`` rewrites the records of the changed and respecified cells through the runner's
+   own path (:func:`hysupp.bench.runner.run_cell`: maps, then the record) and removes a respecified
+   cell's stale record; ``hysupp bench report`` then rebuilds the suite's tables.
 
 Writes ``benchmarks/results/check_records.json`` (per suite: counts, the changed cells with their
 differences) and prints one line per suite. Changed cells are not an error of this script: the
@@ -115,10 +115,11 @@ def check_suite(folder: Path, budget: float, sample: int | None, rtol: float, at
         if sample is not None and per_method.get(spec.method, 0) >= sample:
             continue
         per_method[spec.method] = per_method.get(spec.method, 0) + 1
-        new = execute_run(spec) if not regenerate else None
-        if regenerate:   # the runner's own path: maps (seed 0), then the record
+        if regenerate and old_id != rid:   # the runner's own path: maps (seed 0), then the record
             run_cell(spec, folder)
             new = json.loads((folder / "records" / f"{rid}.json").read_text())
+        else:
+            new = execute_run(spec)
         if new["bench"]["status"] != "ok":
             out["changed"].append({"run_id": rid, "error": new["bench"].get("error")})
             continue
@@ -126,10 +127,12 @@ def check_suite(folder: Path, budget: float, sample: int | None, rtol: float, at
         entry = {"run_id": rid, "worst": diff["worst"], "rel": diff["rel"]}
         if old_id != rid:
             entry["old_run_id"] = old_id
-        if regenerate:
-            if old_id != rid:
-                (folder / "records" / f"{old_id}.json").unlink()
-                (folder / "maps" / f"{old_id}.npz").unlink(missing_ok=True)
+        if regenerate and old_id != rid:
+            (folder / "records" / f"{old_id}.json").unlink()
+            (folder / "maps" / f"{old_id}.npz").unlink(missing_ok=True)
+            out["regenerated"].append(rid)
+        elif regenerate and not diff["same"]:
+            run_cell(spec, folder)   # again through the runner's path, for its maps
             out["regenerated"].append(rid)
         if diff["missing"]:
             entry["missing"] = diff["missing"]
