@@ -38,6 +38,10 @@ def _summary_lines(run, out) -> list[str]:
         keys = [k for k in ("sre_db", "armse", "sad_mean_deg", "ermse", "reconstruction_rmse") if k in run.metrics]
         lines.append("metrics: " + ", ".join(f"{k} {run.metrics[k]:.4g}" for k in keys
                                                if isinstance(run.metrics[k], (int, float))))
+    restarts = run.info.get("restarts")
+    if restarts and len(restarts["runs"]) > 1:
+        lines.append(f"restarts: kept seed {restarts['kept_seed']} of {restarts['seeds']} (reconstruction RMSE "
+                     + ", ".join(f"{r['reconstruction_rmse']:.4g}" for r in restarts["runs"]) + ")")
     if out is not None:
         lines.append(f"wrote {out}")
     return lines
@@ -64,6 +68,11 @@ def _summary_lines(run, out) -> list[str]:
                    "by wavelength.")
 @click.option("--snr", type=float, default=None, help="Add AWGN at this SNR in dB (HySUPP definition).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for noise and seeded methods.")
+@click.option("--restarts", type=click.IntRange(min=1), default=1, show_default=True, metavar="K",
+              help="Stochastic methods: run with the seeds SEED..SEED+K-1 and keep the run with the smallest "
+                   "reconstruction RMSE (every restart is recorded in run.json, info.restarts).")
+@click.option("--seeds", "seed_list", default=None, metavar="S1,S2,...",
+              help="Like --restarts, with these seeds (the noise keeps --seed).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Method parameter (repeatable).")
 @click.option("--extractor-param", "extractor_params", multiple=True, metavar="KEY=VALUE",
               help="Extractor parameter (repeatable).")
@@ -82,14 +91,18 @@ def _summary_lines(run, out) -> list[str]:
                    "threaded scheduler.")
 @click.option("--n-sample", type=click.IntRange(min=10), default=20000, show_default=True,
               help="With --tile: pixels of the stratified sample used to estimate endmembers.")
-def run(method, data, key, truth, scale, p, extractor, endmembers, library, snr, seed, params, extractor_params, align_by,
-        out, overwrite, as_json, tile, scheduler, n_sample) -> None:
+def run(method, data, key, truth, scale, p, extractor, endmembers, library, snr, seed, restarts, seed_list, params,
+        extractor_params, align_by, out, overwrite, as_json, tile, scheduler, n_sample) -> None:
     """Unmix a scene: abundance maps, endmembers, metrics (when truth exists), record and figure."""
     from hysupp.api import check_output, unmix, write_run
     from hysupp.datasets import builtin_scene
     from hysupp.methods.params import parse_param_strings
     from hysupp.methods.registry import get_method
 
+    try:
+        seeds = None if seed_list is None else [int(x) for x in seed_list.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected integers separated by commas, got {seed_list!r}", param_hint="--seeds") from None
     cls = get_method(method)
     method_params = parse_param_strings(cls.name, cls.params, params)
     ext_cls = cls if cls.task == "extractor" else get_method(extractor, "extractor")
@@ -100,7 +113,8 @@ def run(method, data, key, truth, scale, p, extractor, endmembers, library, snr,
         _run_tiled(cls, data, p=p, endmembers=endmembers, library=library, ext_cls=ext_cls, method_params=method_params,
                    ext_params=ext_params, tile=tile, scheduler=scheduler, n_sample=n_sample, seed=seed, scale=scale,
                    out=out, overwrite=overwrite, as_json=as_json, unsupported={"--key": key, "--truth": truth,
-                                                                               "--snr": snr})
+                                                                               "--snr": snr, "--seeds": seed_list,
+                                                                               "--restarts": restarts if restarts > 1 else None})
         return
     if scheduler is not None:
         raise click.UsageError("--scheduler applies to tiled runs: add --tile PIXELS")
@@ -108,7 +122,7 @@ def run(method, data, key, truth, scale, p, extractor, endmembers, library, snr,
     source = builtin_scene("dc1") if data is None else data
     result = unmix(source, cls.name, p=p, endmembers=endmembers, extractor=ext_cls.name, params=method_params,
                    extractor_params=ext_params, snr=snr, seed=seed, align_by=align_by, key=key, truth=truth,
-                   scale=scale, library=library)
+                   scale=scale, library=library, restarts=restarts, seeds=seeds)
     written = write_run(result, out, overwrite=overwrite)
     result.record["output"] = str(written)
     if as_json:

@@ -142,6 +142,7 @@ class PGMSU(BlindUnmixer):
     """
 
     name: ClassVar[str] = "PGMSU"
+    stochastic: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
     fast_params: ClassVar[dict[str, Any]] = {"epochs": 2}
     #: the parameter that sets the training length (for a generic ``--max-iter`` override)

@@ -221,6 +221,7 @@ class SUnAA(SemiSupervisedUnmixer):
     """
 
     name: ClassVar[str] = "SUnAA"
+    stochastic: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
     fast_params: ClassVar[dict[str, Any]] = {"T": 5}
     needs_p: ClassVar[bool] = True
@@ -236,6 +237,10 @@ class SUnAA(SemiSupervisedUnmixer):
         Param("dtype", str, "float32", "dtype of the returned arrays (the solver works in float64)",
               choices=("float32", "float64")),
     )
+
+    def is_stochastic(self) -> bool:
+        """Random only with ``init="random"`` (the uniform start is deterministic)."""
+        return self.config["init"] == "random"
 
     def _unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
                image_shape: tuple[int, int] | None = None) -> UnmixingResult:
