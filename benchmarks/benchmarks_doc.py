@@ -38,7 +38,15 @@ NOTES = {
     "hysupp-supervised": "FCLS only (`--methods FCLS`); UnDIP at its published 3000 iterations was not run.",
     "purity": "",
     "hsms-pavia": "",
-    "pansharpening-wv2": "",
+    "pansharpening-wv2": "Reduced resolution with the PAN degraded by its MTF + decimation (the suite pins "
+                         "`pan_degradation = \"mtf\"`: these records were made before `hysupp fuse` took the "
+                         "toolbox's bicubic PAN resizing as its default); the toolbox's own protocol is the next "
+                         "suite.",
+    "pansharpening-wv2-toolbox": "`hysupp bench run pansharpening-wv2-toolbox --threads 1`: the reduced-resolution "
+                                 "protocol of the pansharpening toolbox (`resize_images.m`: PAN resized by bicubic "
+                                 "`imresize`), the default of `hysupp fuse --protocol rr`. The MTF-GLP-HPM record "
+                                 "carries a `FusedRangeWarning`: a few of its values lie 15 spans below the "
+                                 "inputs' range (division by a near-zero low-pass PAN).",
 }
 
 

@@ -5,7 +5,10 @@
 * :func:`super_resolve` + :func:`write_sr_run`: ``hysupp sr`` (:mod:`hysupp.runs.superres`);
 * :func:`train`: ``hysupp train`` (:mod:`hysupp.runs.train`);
 * :func:`unmix_tiled_to_folder`: ``hysupp run --tile`` (:mod:`hysupp.runs.unmix_tiled`);
-* :func:`fuse_tiled_to_folder`: ``hysupp fuse --tile`` (:mod:`hysupp.runs.fuse_tiled`).
+* :func:`fuse_tiled_to_folder`: ``hysupp fuse --tile`` (:mod:`hysupp.runs.fuse_tiled`);
+* :func:`plan_unmix`, :func:`plan_fuse`, :func:`plan_super_resolve`: the ``--dry-run`` of
+  ``run``, ``fuse`` and ``sr`` (:mod:`hysupp.runs.plan`; ``bench``'s is
+  :func:`hysupp.bench.runner.plan_suite`).
 
 :func:`unmix_tiled` and :func:`fuse_tiled` return lazy results (or stream a COG with ``out=``).
 Every run returns its JSON record (``run.record``, :mod:`hysupp.runs.record`); outputs go to a new
@@ -26,13 +29,15 @@ from __future__ import annotations
 
 from hysupp.runs.fuse import FusionRun, fuse, write_fusion_run
 from hysupp.runs.fuse_tiled import TiledFusion, fuse_tiled, fuse_tiled_to_folder
-from hysupp.runs.inputs import P_ESTIMATORS, pair_physics
+from hysupp.runs.inputs import P_ESTIMATORS, SEED_MAX, check_seed, pair_physics
+from hysupp.runs.plan import RunPlan, plan_fuse, plan_super_resolve, plan_unmix
 from hysupp.runs.record import check_output
 from hysupp.runs.superres import SRRun, super_resolve, write_sr_run
 from hysupp.runs.train import TrainingRun, train
 from hysupp.runs.unmix import UnmixingRun, unmix, write_run
 from hysupp.runs.unmix_tiled import TiledRun, unmix_tiled, unmix_tiled_to_folder
 
-__all__ = ["P_ESTIMATORS", "FusionRun", "SRRun", "TiledFusion", "TiledRun", "TrainingRun", "UnmixingRun",
-           "check_output", "fuse", "fuse_tiled", "fuse_tiled_to_folder", "pair_physics", "super_resolve", "train",
-           "unmix", "unmix_tiled", "unmix_tiled_to_folder", "write_fusion_run", "write_run", "write_sr_run"]
+__all__ = ["P_ESTIMATORS", "SEED_MAX", "FusionRun", "RunPlan", "SRRun", "TiledFusion", "TiledRun", "TrainingRun",
+           "UnmixingRun", "check_output", "check_seed", "fuse", "fuse_tiled", "fuse_tiled_to_folder", "pair_physics",
+           "plan_fuse", "plan_super_resolve", "plan_unmix", "super_resolve", "train", "unmix",
+           "unmix_tiled", "unmix_tiled_to_folder", "write_fusion_run", "write_run", "write_sr_run"]

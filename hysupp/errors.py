@@ -100,3 +100,9 @@ class ImplausibleEstimateWarning(DegenerateResultWarning):
 class FusedRangeWarning(DegenerateResultWarning):
     """A fused image has values far outside the range of the images it was made from
     (:func:`hysupp.metrics.range.fused_range_check`)."""
+
+
+class SensorWarning(HysuppWarning):
+    """The sensor physics of a fusion run is assumed, not known: no sensor given (the generic MTF
+    gains are used), gains that are the table's stand-in for an unpublished value, or a sensor
+    whose band count differs from the image's."""

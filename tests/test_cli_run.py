@@ -37,7 +37,7 @@ def test_fcls_with_true_endmembers_recovers_abundances(dc1_hysupp_mat, tmp_path)
     res = invoke(["run", "--method", "FCLS", "--data", str(dc1_hysupp_mat), "--endmembers", "truth",
                   "--out", str(out), "--json"])
     assert res.exit_code == 0, res.output
-    record = json.loads(res.output)
+    record = json.loads(res.stdout)
     assert record["metrics"]["sre_db"] >= 40
     assert record["input"]["layout"] == "hysupp" and len(record["input"]["sha256"]) == 64
     assert record["protocol"]["endmembers"] == "truth"
@@ -51,7 +51,7 @@ def test_vca_endmembers_on_noise_free_dc1(dc1_hysupp_mat, tmp_path):
     res = invoke(["run", "--method", "FCLS", "--data", str(dc1_hysupp_mat), "--extractor", "VCA",
                   "--out", str(tmp_path / "vca"), "--json"])
     assert res.exit_code == 0, res.output
-    metrics = json.loads(res.output)["metrics"]
+    metrics = json.loads(res.stdout)["metrics"]
     assert metrics["sad_mean_deg"] < 1.0
     assert metrics["alignment"]["criterion"] == "abundances"
 
@@ -86,8 +86,14 @@ def test_existing_output_folder_is_not_overwritten(tmp_path):
     res = CliRunner().invoke(main, ["run", "--out", str(out)])
     assert res.exit_code == 2 and "exists and is not empty" in res.output
     assert (out / "precious.txt").read_text() == "do not touch"
-    res = CliRunner().invoke(main, ["run", "--out", str(out), "--overwrite"])
-    assert res.exit_code == 0 and not (out / "precious.txt").exists() and (out / "run.json").exists()
+    res = CliRunner().invoke(main, ["run", "--out", str(out), "--overwrite"])   # not a hysupp run: refused
+    assert res.exit_code == 2 and "not a hysupp run folder" in res.output
+    assert sorted(p.name for p in out.iterdir()) == ["precious.txt"]
+    run_folder = tmp_path / "run"
+    assert CliRunner().invoke(main, ["run", "--out", str(run_folder)]).exit_code == 0
+    first = (run_folder / "run.json").read_text()
+    res = CliRunner().invoke(main, ["run", "--out", str(run_folder), "--overwrite", "--seed", "3"])
+    assert res.exit_code == 0 and (run_folder / "run.json").read_text() != first      # a hysupp run is replaced
 
 
 @pytest.mark.parametrize("args, message", [
@@ -140,7 +146,7 @@ def test_library_is_matched_to_cuprite_bands_by_wavelength(shared_data, tmp_path
     res = invoke(["run", "--data", str(crop), "--truth", str(truth), "--scale", "1e-4", "--library", "usgs1995",
                   "--p", "3", "--out", str(tmp_path / "cup"), "--json"])
     assert res.exit_code == 0, res.output
-    notes = json.loads(res.output)["input"]["notes"]
+    notes = json.loads(res.stdout)["input"]["notes"]
     assert any("(498 atoms) matched to the image's 188 bands" in n for n in notes)
     run = hysupp.unmix(str(crop), "FCLS", p=3, truth=str(truth), library="usgs1995")
     assert run.scene.library.shape == (188, 498) and run.scene.wavelengths.size == 188
@@ -173,7 +179,7 @@ def test_fasun_on_the_cuprite_crop_names_the_dominant_atoms(shared_data, tmp_pat
     res = invoke(["run", "--method", "FaSUn", "--data", str(crop), "--library", "usgs1995", "--p", "14",
                   "--param", "T=15", "--out", str(out), "--json"])
     assert res.exit_code == 0, res.output
-    record = json.loads(res.output)
+    record = json.loads(res.stdout)
     notes = " | ".join(record["input"]["notes"])
     assert "standard AVIRIS Cuprite selection" in notes and "scaled by 1e-4" in notes
     header = (out / "endmembers.csv").read_text().splitlines()[0].split(",")

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from hysupp.errors import InputError, ParameterError
+from hysupp.errors import InputError, ParameterError, SensorWarning
 from hysupp.metrics import fusion as fm
 
 
@@ -382,8 +382,11 @@ def test_evaluate_fusion_fr():
     assert rec["qnr"] == pytest.approx((1 - rec["d_lambda"]) * (1 - rec["d_s"]))
     assert rec["hqnr"] == pytest.approx((1 - rec["d_lambda_khan"]) * (1 - rec["d_s"]))
     assert rec["conventions"]["sensor"] == "QB" and rec["conventions"]["fr_convention"] == "toolbox"
-    no_sensor = fm.evaluate_fusion(None, fus, ratio=4, protocol="fr", ms=ms, pan=pan)
-    assert "hqnr" not in no_sensor
+    with pytest.warns(SensorWarning, match="no sensor or gnyq given"):
+        no_sensor = fm.evaluate_fusion(None, fus, ratio=4, protocol="fr", ms=ms, pan=pan)
+    assert "hqnr" not in no_sensor and no_sensor["conventions"]["mtf_indices"].startswith("skipped")
+    generic = fm.evaluate_fusion(None, fus, ratio=4, protocol="fr", ms=ms, pan=pan, gnyq=0.29)
+    assert np.isfinite(generic["hqnr"]) and "mtf_indices" not in generic["conventions"]
 
 
 def test_validation_errors():

@@ -217,7 +217,7 @@ def test_cli_train_then_fuse_with_weights(scene, tmp_path):
             "patch_size=16", "--param", "device=cpu", "--out", str(model), "--json"]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
-    summary = json.loads(res.output)
+    summary = json.loads(res.stdout)
     assert summary["iterations"] == 2 and summary["protocol"]["sensor"] == "generic" and model.exists()
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 2 and "exists" in again.output                # no silent overwrite
@@ -225,7 +225,7 @@ def test_cli_train_then_fuse_with_weights(scene, tmp_path):
     fused = CliRunner().invoke(main, ["fuse", "--method", "FusionNet", "--weights", str(model), *common,
                                       "--param", "device=cpu", "--out", str(tmp_path / "fr"), "--json"])
     assert fused.exit_code == 0, fused.output
-    rec = json.loads(fused.output)
+    rec = json.loads(fused.stdout)
     assert rec["info"]["trained_on_scene"] is False and rec["method"]["params"]["weights"] == str(model)
     assert (tmp_path / "fr" / "fused.tif").exists()
     wrong = CliRunner().invoke(main, ["fuse", "--method", "DiCNN", "--weights", str(model), *common,
@@ -317,4 +317,4 @@ def test_vogtnet_cli_train_then_fuse(scene, tmp_path):
     fused = CliRunner().invoke(main, ["fuse", "--method", "VOGTNet", "--weights", str(model), *common,
                                       "--param", "device=cpu", "--out", str(tmp_path / "fr"), "--json"])
     assert fused.exit_code == 0, fused.output
-    assert json.loads(fused.output)["info"]["trained_on_scene"] is False
+    assert json.loads(fused.stdout)["info"]["trained_on_scene"] is False

@@ -170,12 +170,12 @@ def test_cli_train_on_a_saved_hs_ms_pair_then_fuse_with_weights(tmp_path):
     res = CliRunner().invoke(main, ["train", "SST", "--data", str(path), "--iterations", "3", "--param",
                                     "device=cpu", "--out", str(model), "--json"])
     assert res.exit_code == 0, res.output
-    summary = json.loads(res.output)
+    summary = json.loads(res.stdout)
     assert summary["iterations"] == 3 and summary["protocol"]["srf_given"] is True
     fused = CliRunner().invoke(main, ["fuse", "--method", "SST", "--data", str(path), "--weights", str(model),
                                       "--param", "device=cpu", "--out", str(tmp_path / "out"), "--json"])
     assert fused.exit_code == 0, fused.output
-    rec = json.loads(fused.output)
+    rec = json.loads(fused.stdout)
     assert rec["info"]["trained_on_pair"] is False and rec["metrics"]["psnr_db"] > 10
     wrong = CliRunner().invoke(main, ["train", "FusionNet", "--data", str(path), "--out", str(tmp_path / "f.pt")])
     assert wrong.exit_code == 2

@@ -283,7 +283,8 @@ def test_run_record_holds_the_estimates_and_the_range_check():
     pair = FusionPair(reference=sim.reference, low=sim.low, high=sim.high, ratio=4,
                       protocol={"protocol": "real pair (no physics recorded)", "kind": "hs-ms"}, kind="hs-ms")
     run = fuse(pair, "GLP-HS")
-    info = json.loads(json.dumps(run.record))["info"]
-    assert info["psf"] == "estimated" and np.asarray(info["responses"]["psf"]).shape == (13, 13)
-    assert info["responses"]["diagnostics"]["fit_residual"] < 0.05
-    assert info["range_check"]["flagged"] is False
+    record = json.loads(json.dumps(run.record))
+    info, responses = record["info"], record["physics"]["responses"]      # the run estimates (issue 19)
+    assert responses["psf"] == "estimated from the pair" and np.asarray(responses["estimate"]["psf"]).shape == (13, 13)
+    assert responses["estimate"]["diagnostics"]["fit_residual"] < 0.05
+    assert info["range_check"]["flagged"] is False and record["range_check"] == info["range_check"]

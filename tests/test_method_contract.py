@@ -128,6 +128,13 @@ def test_output_defects_are_caught():
     _fails(_variant(_unmix=random), "determinism", "gave different abundances")
     _fails(_variant(_unmix=bad_info), "info", "object at 0x")
 
+    def vague_convergence(self, Y, E):
+        res = Good._unmix(self, Y, E)
+        res.info["converged"] = "maybe"
+        return res
+
+    _fails(_variant(_unmix=vague_convergence), "info", "info['converged'] must be a bool")
+
 
 def test_stochastic_declaration_defects_are_caught():
     seeded = Good.params + (Param("seed", int, 0, "seed of the perturbation"),)

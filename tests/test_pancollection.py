@@ -283,7 +283,7 @@ def test_cli_train_h5_then_fuse(smooth_h5, tmp_path):
             "--out", str(model), "--json"]
     res = CliRunner().invoke(main, args)
     assert res.exit_code == 0, res.output
-    summary = json.loads(res.output)
+    summary = json.loads(res.stdout)
     assert summary["iterations"] == 2 and summary["protocol"]["name"] == "pancollection-h5"
     assert summary["protocol"]["n_samples"] == 2 and summary["protocol"]["sensor"] == "WV3"
     plain = CliRunner().invoke(main, args[:-1] + ["--overwrite"])
@@ -295,7 +295,7 @@ def test_cli_train_h5_then_fuse(smooth_h5, tmp_path):
                                       str(tmp_path / "ms.npy"), "--pan", str(tmp_path / "pan.npy"), "--ratio", "4",
                                       "--param", "device=cpu", "--out", str(tmp_path / "fr"), "--json"])
     assert fused.exit_code == 0, fused.output
-    assert json.loads(fused.output)["info"]["trained_on_scene"] is False
+    assert json.loads(fused.stdout)["info"]["trained_on_scene"] is False
     both = CliRunner().invoke(main, ["train", "DiCNN", "--h5", str(smooth_h5), "--ms", str(tmp_path / "ms.npy"),
                                      "--out", str(tmp_path / "x.pt")])
     assert both.exit_code == 2 and "do not also pass" in both.output

@@ -119,7 +119,7 @@ def test_cli_fuse_rr_and_fr(shared_data, tmp_path):
                                     str(shared_data / "pansharpening_wv2" / "imgWV2.mat"), "--protocol", "rr",
                                     "--out", str(tmp_path / "rr"), "--json"])
     assert res.exit_code == 0, res.output
-    rec = json.loads(res.output)
+    rec = json.loads(res.stdout)
     assert rec["protocol"]["name"] == "rr" and rec["protocol"]["sensor"] == "WV2"
     assert rec["metrics"]["q8"] > 0.8 and (tmp_path / "rr" / "fused.tif").exists()
     fused = hysupp.load(tmp_path / "rr" / "fused.tif")

@@ -395,7 +395,8 @@ WIDE = np.arange(-500.0, 3500.5, 1.0)       # far beyond every band: no truncate
 
 def test_sensor_table_shapes():
     counts = {"sentinel2": (13, 0, 0), "landsat8": (7, 1, 0), "worldview2": (8, 1, 0),
-              "worldview3": (8, 1, 8), "quickbird": (4, 1, 0), "ikonos": (4, 1, 0)}
+              "worldview3": (8, 1, 8), "quickbird": (4, 1, 0), "ikonos": (4, 1, 0), "landsat7": (6, 1, 0),
+              "landsat9": (7, 1, 0), "ALI": (9, 1, 0), "Hyperion": (0, 1, 0), "PRISMA": (0, 1, 0)}
     assert set(SENSORS_SPECTRAL) == set(counts)
     for key, (ms, pan, swir) in counts.items():
         s = SENSORS_SPECTRAL[key]

@@ -22,10 +22,13 @@ def test_builtin_methods_are_registered_case_insensitively():
 
 
 def test_unknown_method_and_task_errors_list_the_choices():
-    with pytest.raises(UnknownMethodError, match="unknown method 'nosuch'; registered methods: .*FCLS"):
+    with pytest.raises(UnknownMethodError, match=r"unknown method 'nosuch'; `hysupp list` shows all \d+ methods"):
         get_method("nosuch")
-    with pytest.raises(UnknownMethodError, match="no extractor method named 'FCLS'; extractor methods: .*VCA"):
+    with pytest.raises(UnknownMethodError, match="FCLS is a supervised method, not an extractor one; extractor "
+                                                 "methods: .*VCA"):
         get_method("FCLS", "extractor")
+    with pytest.raises(UnknownMethodError, match="no extractor method named 'nosuch'; extractor methods: .*VCA"):
+        get_method("nosuch", "extractor")
     with pytest.raises(UnknownMethodError, match="unknown task 'bogus'"):
         available("bogus")
 

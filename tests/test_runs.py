@@ -15,7 +15,7 @@ from hysupp.cli import main
 from hysupp.errors import OutputExistsError
 from hysupp.methods.registry import get_method
 from hysupp.records import timestamp
-from hysupp.runs.record import check_output, default_output_dir, method_block, run_record
+from hysupp.runs.record import check_output, default_output_dir, method_block, output_folder, run_record
 
 
 class Computed(Exception):
@@ -81,7 +81,11 @@ def test_check_output(tmp_path):
     full = _existing_folder(tmp_path)
     with pytest.raises(OutputExistsError, match="exists and is not empty"):
         check_output(full)
-    assert check_output(full, overwrite=True) == full
+    with pytest.raises(OutputExistsError, match="not a hysupp run folder"):   # --overwrite never deletes user files
+        check_output(full, overwrite=True)
+    with output_folder(tmp_path / "run") as tmp:
+        (tmp / "run.json").write_text("{}")
+    assert check_output(tmp_path / "run", overwrite=True) == tmp_path / "run"
     (tmp_path / "model.pt").write_bytes(b"x")
     with pytest.raises(OutputExistsError, match="exists"):
         check_output(tmp_path / "model.pt", kind="file")
@@ -106,15 +110,15 @@ def test_record_sections_of_each_run():
     rng = np.random.default_rng(0)
     un = hysupp.unmix(builtin_scene("dc1"), "FCLS", endmembers="truth")
     assert list(un.record) == ["record_version", "created", "method", "extractor", "input", "protocol", "timings_s",
-                               "info", "metrics", "environment"]
+                               "info", "metrics", "warnings", "environment"]
     assert list(un.record["input"]) == ["path", "sha256", "name", "layout", "shape", "valid_pixels", "notes"]
     fu = hysupp.fuse(method="BT", ms=100 + rng.random((3, 8, 8)), pan=100 + rng.random((32, 32)), ratio=4)
-    assert list(fu.record) == ["record_version", "created", "method", "input", "protocol", "timings_s", "info",
-                               "metrics", "environment"]
+    assert list(fu.record) == ["record_version", "created", "method", "input", "protocol", "physics", "timings_s",
+                               "info", "metrics", "range_check", "warnings", "environment"]
     assert set(fu.record["input"]) == {"path", "pan_path", "sha256", "low_shape", "high_shape"}
     sr = hysupp.super_resolve(rng.random((2, 16, 16)), "Bicubic", ratio=2)
-    assert list(sr.record) == list(fu.record)
-    assert list(sr.record["input"]) == ["path", "sha256", "shape", "super_resolved_shape"]
+    assert list(sr.record) == [k for k in fu.record if k not in ("physics", "range_check")]
+    assert list(sr.record["input"]) == ["path", "sha256", "shape", "super_resolved_shape", "notes"]
 
 
 # ---------------------------------------------------------------------------------------------- checked first
@@ -126,7 +130,13 @@ def test_run_checks_the_output_before_unmixing(tmp_path, monkeypatch):
     assert res.exit_code == 2 and "exists and is not empty" in res.output, res.output
     assert _unchanged(out)
     res = CliRunner().invoke(main, ["run", "--out", str(out), "--overwrite"])
-    assert isinstance(res.exception, Computed)              # with --overwrite it does compute
+    assert res.exit_code == 2 and "not a hysupp run folder" in res.output   # never replaces a user's folder
+    assert _unchanged(out)
+    run_folder = tmp_path / "previous-run"
+    with output_folder(run_folder) as tmp:
+        (tmp / "run.json").write_text("{}")
+    res = CliRunner().invoke(main, ["run", "--out", str(run_folder), "--overwrite"])
+    assert isinstance(res.exception, Computed)              # with --overwrite of a hysupp run it does compute
 
 
 def test_fuse_checks_the_output_before_fusing(tmp_path, monkeypatch, pair_files):
@@ -205,5 +215,6 @@ def test_tiled_folders_match_the_cli(tmp_path, raster_pair):
     assert run.path == tmp_path / "f" / "fused.tif" and rec["output"] == str(run.path) and run.path.is_file()
     assert rec["protocol"]["mode"] == "tiled" and rec["protocol"]["ratio"] == 4
     un = hysupp.api.unmix_tiled_to_folder(ms, "VCA", tmp_path / "u", p=2, tile=16, n_sample=100)
-    assert sorted(p.name for p in (tmp_path / "u").iterdir()) == ["abundances.tif", "endmembers.csv", "run.json"]
+    assert sorted(p.name for p in (tmp_path / "u").iterdir()) == [".hysupp-run", "abundances.tif", "endmembers.csv",
+                                                                  "run.json"]
     assert json.loads((tmp_path / "u" / "run.json").read_text())["output"] == str(un.path)

@@ -118,6 +118,39 @@ def test_iterates_match_the_papers_admm():
     assert [h["iteration"] for h in hist] == [1, 4, 7, 10] and all(h["primal_residual"] > 0 for h in hist)
 
 
+@pytest.mark.parametrize("tol", [0.0, 0.05])
+def test_image_row_blocks_give_the_whole_image_iterates(monkeypatch, tol):
+    """Large scenes run each block of iterations on blocks of image rows (the weights' neighbourhoods
+    across the block edges included) and recompute D^T Y, U and the weights instead of keeping them:
+    the iterates are those of one block, also when the stopping test ends the run after the first
+    step of a block."""
+    import hysupp.unmixing.semisupervised.s2wsu as mod
+
+    rng = np.random.default_rng(3)
+    L, M, H, W = 12, 8, 7, 5
+    D = rng.random((L, M))
+    X = np.zeros((M, H * W))
+    X[[1, 4]] = rng.dirichlet([1, 1], H * W).T
+    Y = D @ X + 0.01 * rng.standard_normal((L, H * W))
+    kw = dict(lam=0.01, inner_iters=3, outer_iters=5, tol=tol, dtype="float64")
+    whole = S2WSU(**kw).unmix(Y, D, image_shape=(H, W))
+    monkeypatch.setattr(mod, "CHUNK_PIXELS", 2 * W)           # blocks of 2 rows: 2, 2, 2, 1
+    monkeypatch.setattr(mod, "CACHE_B_BYTES", 0)              # the large-scene path
+    blocks = S2WSU(**kw).unmix(Y, D, image_shape=(H, W))
+    assert blocks.info["chunk_rows"] == 2 and whole.info["chunk_rows"] == H
+    np.testing.assert_allclose(blocks.abundances, whole.abundances, atol=1e-12)
+    threaded = S2WSU(**kw, n_threads=3).unmix(Y, D, image_shape=(H, W))     # blocks on 3 threads
+    np.testing.assert_allclose(threaded.abundances, whole.abundances, atol=1e-12)
+    assert blocks.info["iterations"] == whole.info["iterations"]
+    assert whole.info["converged"] is (tol > 0)
+    if tol:
+        assert whole.info["iterations"] < 15
+        U = naive_s2wsu(Y, D, (H, W), 0.01, 0.5, 3, 5)   # the run stopped earlier than the naive one
+        assert np.abs(whole.abundances - np.maximum(U, 0)).max() > 1e-8
+    for a, b in zip(blocks.info["residual_history"], whole.info["residual_history"]):
+        assert a["primal_residual"] == pytest.approx(b["primal_residual"], rel=1e-10)
+
+
 def test_noise_free_smooth_scene_recovered(smooth_scene):
     D, X, Y, shape = smooth_scene
     res = S2WSU(lam=1e-4, dtype="float64").unmix(Y, D, image_shape=shape)

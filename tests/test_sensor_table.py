@@ -7,6 +7,7 @@ alias of both must keep resolving to the same values.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from hysupp.errors import InputError, ParameterError
@@ -167,7 +168,9 @@ def test_mtf_view_keeps_every_old_entry(key):
 
 
 def test_mtf_view_order_and_keys():
-    assert list(mtf.SENSORS) == list(OLD_MTF) == mtf.list_sensors()
+    # the old entries keep their order (new sensors are inserted before the generic default)
+    assert list(mtf.SENSORS) == mtf.list_sensors()
+    assert [k for k in mtf.SENSORS if k in OLD_MTF] == list(OLD_MTF) and list(mtf.SENSORS)[-1] == "generic"
 
 
 @pytest.mark.parametrize("key", sorted(OLD_SRF))
@@ -180,7 +183,7 @@ def test_spectral_view_keeps_every_old_entry(key):
         assert spectral.get_sensor(alias) == s
         assert spectral.get_sensor(alias.upper()).key == key
     assert _names(aliases) <= _names(s.aliases)                 # the aliases listed in messages
-    assert set(spectral.SENSORS_SPECTRAL) == set(OLD_SRF)
+    assert set(OLD_SRF) <= set(spectral.SENSORS_SPECTRAL)
 
 
 def test_one_entry_per_sensor_with_both_views():
@@ -193,7 +196,7 @@ def test_one_entry_per_sensor_with_both_views():
         assert spectral.get_sensor(mtf_key).key == srf_key
         # the gains are matched by position to the spectral MS bands
         assert len(entry.group("ms")) == len(entry.ms_gnyq)
-    assert len(SENSOR_TABLE) == len(set(OLD_MTF) | {"sentinel2", "landsat8"})
+    assert set(SENSOR_TABLE) == set(OLD_MTF) | {"sentinel2", "landsat8"} | set(NEW_SENSORS)
 
 
 # ------------------------------------------------------------------------------------------ lookups
@@ -206,10 +209,12 @@ def test_names_are_normalised():
 
 
 def test_views_refuse_a_sensor_without_their_data():
-    with pytest.raises(InputError, match=r"'Sentinel-2' \(Sentinel-2A MSI\) has no MTF gains.*QB \(QuickBird\)"):
-        mtf.get_sensor("Sentinel-2")
-    with pytest.raises(InputError, match=r"'HYP' \(EO-1 Hyperion\) has no spectral bands.*quickbird \("):
-        spectral.get_sensor("HYP")
+    with pytest.raises(InputError, match=r"'EnMAP' \(EnMAP HSI \(DLR\)\) has no MTF gains.*QB \(QuickBird\)"):
+        mtf.get_sensor("EnMAP")
+    with pytest.raises(InputError, match=r"'GE1' \(GeoEye-1\) has no spectral bands.*quickbird \("):
+        spectral.get_sensor("GE1")
+    with pytest.raises(InputError, match="EO-1 Hyperion has no multispectral bands in the sensor table"):
+        spectral.sensor_srf("HYP", np.arange(400.0, 1000.0, 10.0))
     with pytest.raises(InputError, match=r"unknown sensor 'Landsat-42'; known sensors: QB \(QuickBird\), IKONOS"):
         lookup_sensor("Landsat-42")
     with pytest.raises(InputError, match=r"unknown sensor 'Landsat-42'; known sensors: QB \(QuickBird\), IKONOS"):
@@ -252,3 +257,60 @@ def test_two_entries_may_not_share_a_name():
         _build((a, Sensor("B", "Sensor B", ("ALPHA",))))
     with pytest.raises(ParameterError, match="declared twice"):
         _build((a, Sensor("A", "Other")))
+
+
+# ------------------------------------------------------------------------------------------ issue 19 presets
+# key: (aliases to find it by, ms band names, MS gains (None: no MTF), PAN gain, ratio, placeholder gains,
+#       PAN band (centre, fwhm, gsd) or None)
+NEW_SENSORS = {
+    "landsat7": (("Landsat-7", "ETM+", "L7", "landsat 7 etm+"), ("B1", "B2", "B3", "B4", "B5", "B7"),
+                 (0.29,) * 6, 0.15, 2, True, (710.0, 380.0, 15.0)),
+    "landsat9": (("Landsat-9", "OLI-2", "l9", "LC09"), tuple(f"B{i}" for i in range(1, 8)), (0.29,) * 7, 0.15, 2,
+                 True, (590.0, 180.0, 15.0)),
+    "EnMAP": (("enmap", "EnMAP-HSI"), (), None, None, None, False, None),
+}
+
+
+@pytest.mark.parametrize("key", sorted(NEW_SENSORS))
+def test_new_presets(key):
+    aliases, ms, gains, pan_gain, ratio, placeholder, pan = NEW_SENSORS[key]
+    s = SENSOR_TABLE[key]
+    for alias in aliases:                                          # case, spaces, '-', '+' ignored
+        assert lookup_sensor(alias) is s and lookup_sensor(alias.upper()) is s and lookup_sensor(alias.lower()) is s
+    assert tuple(b.name for b in s.group("ms")) == ms
+    assert (s.ms_gnyq or None) == gains and s.pan_gnyq == pan_gain and s.ratio == ratio
+    assert s.mtf_placeholder is placeholder
+    if placeholder:
+        assert "no published" in s.mtf_source and "PLACEHOLDER" in s.note
+    if pan is not None:
+        (p,) = s.group("pan")
+        assert (p.centre, p.fwhm, p.gsd) == pan
+    assert s.srf_source or s.note
+
+
+def test_sentinel2_gains_and_resolutions():
+    s2 = SENSOR_TABLE["sentinel2"]
+    gains = dict(zip(s2.gain_band_names, s2.ms_gnyq))
+    assert [gains[b] for b in ("B2", "B3", "B4", "B8")] == [0.275, 0.28, 0.25, 0.24]              # S2-10
+    assert [gains[b] for b in ("B5", "B6", "B7", "B8A", "B11", "B12")] == [0.365, 0.33, 0.34, 0.32, 0.205, 0.235]
+    assert [gains[b] for b in ("B1", "B9", "B10")] == [0.3175, 0.295, 0.30]                       # S2-60
+    assert s2.pan_gnyq == pytest.approx(np.mean([0.275, 0.28, 0.25, 0.24]))
+    gsd = {b.name: b.gsd for b in s2.bands}
+    assert sorted(b for b, g in gsd.items() if g == 10.0) == ["B2", "B3", "B4", "B8"]
+    assert {g for g in gsd.values()} == {10.0, 20.0, 60.0} and s2.ratio == 2
+    assert mtf.get_sensor("S2").gains(bands=["B5", "b6"]).tolist() == [0.365, 0.33]
+    assert not s2.mtf_placeholder
+
+
+def test_eo1_and_prisma_bands():
+    ali, hyp, prisma = SENSOR_TABLE["ALI"], SENSOR_TABLE["Hyperion"], SENSOR_TABLE["PRISMA"]
+    assert [b.name for b in ali.group("ms")] == list(_ALI) == list(ali.gain_band_names)
+    assert (ali.group("pan")[0].centre, ali.group("pan")[0].fwhm, ali.group("pan")[0].gsd) == (585.0, 210.0, 10.0)
+    assert hyp.group("pan") == ali.group("pan") and hyp.ratio == ali.ratio == 3     # Hyperion + ALI PAN
+    assert not hyp.group("ms") and len(hyp.ms_gnyq) == 242
+    assert (prisma.group("pan")[0].centre, prisma.group("pan")[0].fwhm, prisma.ratio) == (550.0, 300.0, 6)
+    wl = np.arange(250.0, 2500.0, 10.0)                # the broad PANs' Gaussian tails reach below 400 nm
+    assert spectral.sensor_srf("hyperion", wl, pan=True).band_names == ["PAN"]
+    assert spectral.sensor_srf("ali", wl).n_bands_out == 9
+    assert spectral.sensor_srf("prisma", wl, pan=True).target_centres[0] == 550.0
+    assert SENSOR_TABLE["SPOT7"].mtf_placeholder and not SENSOR_TABLE["WV2"].mtf_placeholder

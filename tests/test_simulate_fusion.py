@@ -348,8 +348,8 @@ def test_bad_inputs_raise_specific_input_errors(pavia):
         hs_ms_pair(np.ones((10, 8, 8)), 4)
     with pytest.raises(InputError, match="QuickBird has 4 MS gains"):
         wald_pansharpening_pair(np.ones((5, 16, 16)), pan, 4, "QB")
-    with pytest.raises(InputError, match="no MTF gains for sensor 'Sentinel-2'"):
-        wald_pansharpening_pair(ms, pan, 4, "Sentinel-2")
+    with pytest.raises(InputError, match="no MTF gains for sensor 'EnMAP'"):      # (Sentinel-2 has gains now)
+        wald_pansharpening_pair(ms, pan, 4, "EnMAP")
     with pytest.raises(InputError, match="no PAN image"):
         wald_pansharpening_pair(ms, None, 4, "QB")
     with pytest.raises(InputError, match="PAN must be one band"):

@@ -125,3 +125,16 @@ def test_parameter_validation():
         SUnAA(T=1).unmix(Y, D, p=31)      # p > M
     with pytest.raises(InputError):
         SUnAA(T=1).unmix(Y, D[:-1], p=3)  # band mismatch
+
+
+def test_threads_and_chunks_do_not_change_the_result(monkeypatch):
+    """The passes over Y run by pixel chunks (several threads with n_threads): same iterates."""
+    import hysupp.unmixing.semisupervised.sunaa as mod
+
+    Y, D, _, _ = _scene(2, N=400)
+    ref = SUnAA(T=15, dtype="float64").unmix(Y, D, p=3)
+    monkeypatch.setattr(mod, "CHUNK", 64)
+    res = SUnAA(T=15, dtype="float64", n_threads=3).unmix(Y, D, p=3)
+    np.testing.assert_allclose(res.abundances, ref.abundances, atol=1e-12)
+    np.testing.assert_allclose(res.info["objective"], ref.info["objective"], rtol=1e-12)
+    assert len(res.info["segment_times"]) == 15

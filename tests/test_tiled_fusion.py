@@ -128,7 +128,7 @@ def test_cli_fuse_tile(pair, tmp_path):
                                     str(tmp_path / "pan.tif"), "--tile", "64", "-o", str(tmp_path / "out"),
                                     "--json"])
     assert res.exit_code == 0, res.output
-    record = json.loads(res.output)
+    record = json.loads(res.stdout)
     assert record["protocol"]["tile"] == 64 and record["method"]["name"] == "GS"
     ref = get_method("GS")().fuse(ms.astype(np.float32), pan.astype(np.float32), ratio=4).fused
     with rasterio.open(tmp_path / "out" / "fused.tif") as ds:

@@ -128,12 +128,28 @@ def results_section(cls, docs_dir: Path) -> list[str]:
     return out
 
 
+UNMIXING_TASKS = ("extractor", "supervised", "semi-supervised", "blind")
+
+
+def units_line(cls) -> str:
+    """What a common scale of the inputs does to this method (``scale_invariant``)."""
+    see = "see [Units and scale](../../design.md#units-and-scale)"
+    if getattr(cls, "scale_invariant", False):
+        return (f"**Units:** scale-invariant: a common scale of the inputs (reflectance, reflectance x 1e4, DN) "
+                f"gives the same abundances and endmembers in the input's units; {see}.")
+    return ("**Units:** the parameters are defined for data in reflectance units. Data in other units "
+            "(e.g. reflectance x 1e4) are divided by their unit scale 10^k before the method runs, with a "
+            f"warning, and the endmembers are returned in the input's units; {see}.")
+
+
 def method_page(cls, docs_dir: Path) -> str:
     ident = f"{cls.__module__}.{cls.__qualname__}"
     lines = [f"# {cls.name}", "",
              f"**Task:** {cls.task} ([all {TASK_TITLES.get(cls.task, cls.task).lower()} methods](index.md))  ",
              f"**Class:** `{ident}`  ",
              f"**Reference:** {cell(cls.reference) or '(none declared)'}", ""]
+    if cls.task in UNMIXING_TASKS:
+        lines += [units_line(cls), ""]
     if getattr(cls, "per_snr", None):
         lines += [("The method has per-SNR reference settings (`per_snr`): "
                   f"`{cls.per_snr!r}`."), ""]

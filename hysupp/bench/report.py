@@ -17,7 +17,7 @@ import numpy as np
 
 from hysupp.errors import InputError
 
-__all__ = ["DEFAULT_METRICS", "aggregate", "attach_reference", "condition_label", "load_records", "render_csv",
+__all__ = ["DEFAULT_METRICS", "aggregate", "attach_reference", "check_metrics", "condition_label", "load_records", "render_csv",
            "render_latex", "render_markdown"]
 
 #: metric -> True when higher is better
@@ -52,6 +52,27 @@ def _metric_names(kind_key: str, records: list[dict[str, Any]], wanted: list[str
     names = wanted or DEFAULT_METRICS.get(kind_key, [])
     present = {k for r in records for k, v in (r.get("metrics") or {}).items() if isinstance(v, (int, float))}
     return [m for m in names if m in present]
+
+
+def check_metrics(wanted: list[str] | None, records: list[dict[str, Any]]) -> list[str] | None:
+    """``wanted`` if every name is a metric hysupp knows (:data:`DIRECTION`, ``time_s``) or one the
+    records hold; else :class:`~hysupp.errors.InputError` naming the unknown ones, the closest
+    names (*did you mean ...?*) and the metrics of these records."""
+    if not wanted:
+        return wanted
+    present = sorted({k for r in records for k, v in (r.get("metrics") or {}).items() if isinstance(v, (int, float))})
+    known = set(DIRECTION) | set(present) | {"time_s"}
+    unknown = [m for m in wanted if m not in known]
+    if unknown:
+        from hysupp.methods.registry import close_matches
+
+        close: list[str] = []
+        for m in unknown:
+            close += [c for c in close_matches(m, sorted(known)) if c not in close]
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise InputError(f"unknown metric(s) {', '.join(map(repr, unknown))}; {hint}metrics in these records: "
+                         f"{', '.join(present + ['time_s'])}")
+    return wanted
 
 
 def aggregate(records: list[dict[str, Any]], metrics: list[str] | None = None) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -16,7 +17,7 @@ from typing import Any
 from hysupp.bench.suite import RunSpec, Suite
 from hysupp.errors import InputError, OutputExistsError
 
-__all__ = ["MAPS_DIR", "RECORDS_DIR", "execute_run", "record_files", "run_suite", "write_record"]
+__all__ = ["MAPS_DIR", "RECORDS_DIR", "execute_run", "plan_suite", "record_files", "run_suite", "write_record"]
 
 RECORDS_DIR = "records"
 #: abundance maps of seed 0 of each unmixing cell (for the figures), one ``.npz`` per run
@@ -71,24 +72,11 @@ def execute_run(spec: RunSpec, maps: dict[str, Any] | None = None) -> dict[str, 
              "loadavg_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
     t0 = time.perf_counter()
     try:
-        data = _dataset_input(ds)
-        if spec.kind == "unmixing":
-            import hysupp
-
-            snr = None if spec.condition == "inf" else float(spec.condition)
-            run = hysupp.unmix(data, spec.method, p=ds.get("p"), params=spec.params, snr=snr, seed=spec.seed,
-                               truth=ds.get("truth"), scale=ds.get("scale"), library=ds.get("library"),
-                               endmembers=ds.get("endmembers") if _is_supervised(spec.method) else None)
-            if maps is not None:
-                maps.update(abundance_maps(run) or {})
-        else:
-            from hysupp.api import fuse
-
-            protocol = None if not isinstance(data, str) else spec.condition
-            run = fuse(data, spec.method, params=spec.params, protocol=protocol, border=int(ds.get("border", 0)),
-                       clip=ds.get("clip"))
-        record = dict(run.record)
+        with warnings.catch_warnings():   # recorded in the run's record (warnings), not printed per run
+            warnings.simplefilter("ignore")
+            record = _execute(spec, ds, maps)
         bench["status"] = "ok"
+        bench["warnings"] = len(record.get("warnings") or [])
     except Exception as exc:  # noqa: BLE001 - a failing run is recorded and the suite goes on
         record = {"created": utc_now(), "environment": environment()}
         bench.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()[-4000:])
@@ -96,6 +84,27 @@ def execute_run(spec: RunSpec, maps: dict[str, Any] | None = None) -> dict[str, 
     bench["threads"] = _threads()
     record["bench"] = bench
     return to_jsonable(record)
+
+
+def _execute(spec: RunSpec, ds: dict[str, Any], maps: dict[str, Any] | None) -> dict[str, Any]:
+    """The run of one cell (its record without the ``bench`` section)."""
+    data = _dataset_input(ds)
+    if spec.kind == "unmixing":
+        import hysupp
+
+        snr = None if spec.condition == "inf" else float(spec.condition)
+        run = hysupp.unmix(data, spec.method, p=ds.get("p"), params=spec.params, snr=snr, seed=spec.seed,
+                           truth=ds.get("truth"), scale=ds.get("scale"), library=ds.get("library"),
+                           endmembers=ds.get("endmembers") if _is_supervised(spec.method) else None)
+        if maps is not None:
+            maps.update(abundance_maps(run) or {})
+    else:
+        from hysupp.api import fuse
+
+        protocol = None if not isinstance(data, str) else spec.condition
+        run = fuse(data, spec.method, params=spec.params, protocol=protocol, border=int(ds.get("border", 0)),
+                   clip=ds.get("clip"), pan_degradation=ds.get("pan_degradation") if protocol == "rr" else None)
+    return dict(run.record)
 
 
 def abundance_maps(run: Any) -> dict[str, Any] | None:
@@ -212,6 +221,15 @@ def run_suite(suite: Suite, out_dir: str | os.PathLike, *, methods: list[str] | 
     if existing and not resume:
         raise OutputExistsError(f"{str(out)!r} already holds {len(existing)} run record(s); pass --resume to "
                                 f"continue that suite or choose another --out")
+    client = None
+    if scheduler:   # connected before anything is written: an unreachable scheduler is a clear error
+        try:
+            from dask.distributed import as_completed
+        except ImportError as exc:
+            raise InputError("--scheduler needs dask[distributed] (pip install 'dask[distributed]')") from exc
+        from hysupp.runs.scheduling import connect
+
+        client = connect(scheduler)
     records.mkdir(parents=True, exist_ok=True)
     if resume:
         _remove_stale_temps(records)
@@ -232,12 +250,8 @@ def run_suite(suite: Suite, out_dir: str | os.PathLike, *, methods: list[str] | 
             elapsed = time.perf_counter() - t0
             progress(k, len(todo), info, elapsed / k * (len(todo) - k))
 
-    if scheduler:
-        try:
-            from dask.distributed import Client, as_completed
-        except ImportError as exc:
-            raise InputError("--scheduler needs dask[distributed] (pip install 'dask[distributed]')") from exc
-        with Client(scheduler) as client:
+    if client is not None:
+        with client:
             futures = [client.submit(_run_and_write, s, str(out), pure=False) for s in todo]
             for k, fut in enumerate(as_completed(futures), 1):
                 done(fut.result(), k)
@@ -256,3 +270,49 @@ def run_suite(suite: Suite, out_dir: str | os.PathLike, *, methods: list[str] | 
             done(_run_and_write(spec, str(out)), k)
     summary["wall_s"] = time.perf_counter() - t0
     return summary
+
+
+def plan_suite(suite: Suite, out: str | os.PathLike | None = None, *, methods: list[str] | None = None,
+               snrs: list[Any] | None = None, seeds: int | None = None,
+               overrides: dict[str, dict[str, Any]] | None = None, resume: bool = False) -> Any:
+    """``hysupp bench SUITE --dry-run``: the :class:`~hysupp.runs.plan.RunPlan` of :func:`run_suite`: the runs to do (and those ``resume`` would
+    skip), the output folder and the time, from the median time of one run of each method in the
+    suite's committed benchmark records (:data:`TIME_TABLE`)."""
+    from hysupp.runs.plan import MIN_FACTOR, RunPlan
+    from hysupp.runs.time_table import TIME_TABLE
+
+    specs = suite.runs(methods=methods, snrs=snrs, seeds=seeds, overrides=overrides)
+    target = Path(out) if out is not None else Path("hysupp-bench") / suite.name
+    existing = {p.stem for p in record_files(target)}
+    if existing and not resume:
+        raise OutputExistsError(f"{str(target)!r} already holds {len(existing)} run record(s); pass --resume to "
+                                f"continue that suite or choose another --out")
+    todo = [s for s in specs if s.run_id not in existing]
+    total, low, high, missing = 0.0, 0.0, 0.0, []
+    for s in todo:
+        entry = TIME_TABLE.get(s.method, {})
+        t = entry.get("per_suite_run_s", {}).get(suite.name)
+        if t is None:
+            missing.append(s.method)
+            continue
+        factor = max(MIN_FACTOR, float(entry.get("spread", MIN_FACTOR)))
+        total, low, high = total + t, low + t / factor, high + t * factor
+    if total > 0:
+        estimate = {"seconds": total, "low": low, "high": high, "missing": sorted(set(missing)),
+                    "basis": f"median time of one run of each method in the committed {suite.name} records, x the "
+                             f"{len(todo)} runs to do, one process"}
+    else:
+        estimate = {"seconds": None, "missing": sorted(set(missing)),
+                    "why": "no committed benchmark record of this suite" if todo else "nothing to run"}
+    by_method: dict[str, int] = {}
+    for s in todo:
+        by_method[s.method] = by_method.get(s.method, 0) + 1
+    steps = [f"{n} run(s) of {m}" for m, n in by_method.items()]
+    steps.append("one JSON record per run in records/, then table.md")
+    return RunPlan(command="bench", method={}, steps=steps,
+                   input={"name": suite.name, "path": suite.source, "kind": suite.kind,
+                          "datasets": [d["name"] for d in suite.datasets]},
+                   output={"folder": str(target), "exists": target.exists(), "replaces": False},
+                   estimate=estimate,
+                   details={"runs": len(specs), "to do": len(todo), "already done": len(specs) - len(todo),
+                            "conditions": sorted({s.condition for s in specs}), "seeds": sorted({s.seed for s in specs})})

@@ -2,7 +2,7 @@
 
 Suite file format::
 
-    name = "hysupp-semi"
+    name = "hysupp-semi"              # the output folder's name: letters, digits, - _ . (checked)
     description = "..."
     kind = "unmixing"                 # or "fusion"
     seeds = 5                         # default number of seeds (0 .. seeds-1)
@@ -19,6 +19,8 @@ Suite file format::
     params = { }
     # file = "{shared}/samson/samson_1.mat"; truth = "{shared}/samson/end3.mat"   ... or a file
     # p = 3; library = "usgs1995"; snrs = ["inf"] (per-dataset SNRs); protocols = ["reference"]
+    # fusion files: border = 21; clip = true; pan_degradation = "mtf" (reduced resolution; default
+    # "bicubic", the toolbox's imresize)
 
     [[methods]]
     name = "SUnSAL"
@@ -44,7 +46,7 @@ from typing import Any
 
 from hysupp.errors import InputError
 
-__all__ = ["RunSpec", "Suite", "available_suites", "load_suite", "shared_data_dir"]
+__all__ = ["RunSpec", "Suite", "available_suites", "check_suite_name", "load_suite", "shared_data_dir"]
 
 KINDS = ("unmixing", "fusion")
 
@@ -65,6 +67,18 @@ def shared_data_dir() -> Path:
 def safe_name(text: str) -> str:
     """``text`` usable as a file name: characters other than letters, digits, ``-_.`` become ``_``."""
     return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
+
+
+def check_suite_name(name: Any, source: str = "suite") -> str:
+    """A suite's ``name`` names its output folder (``hysupp-bench/<name>``) and its records: it must
+    be a plain folder name -- letters, digits, ``-``, ``_`` and ``.``, not starting with ``.`` (no
+    path separator, no ``..``) -- else :class:`~hysupp.errors.InputError` (a name such as
+    ``"../../x"`` would move the output outside its folder)."""
+    text = str(name)
+    if not text or text.startswith(".") or safe_name(text) != text or len(text) > 128:
+        raise InputError(f"suite {source}: name {text!r} is not a plain folder name (use letters, digits, '-', '_' "
+                         f"and '.', not starting with '.'; e.g. {safe_name(text).strip('._') or 'my-suite'!r})")
+    return text
 
 
 def _expand(value: Any) -> Any:
@@ -131,7 +145,11 @@ class Suite:
             known = {m["name"].lower(): m for m in self.methods}
             missing = [m for m in methods if m.lower() not in known]
             if missing:
-                raise InputError(f"suite {self.name!r} has no method(s) {', '.join(missing)}; it runs "
+                from hysupp.methods.registry import close_matches
+
+                close = [c for m in missing for c in close_matches(m, [x["name"] for x in self.methods])]
+                hint = f"did you mean {' or '.join(dict.fromkeys(close))}? " if close else ""
+                raise InputError(f"suite {self.name!r} has no method(s) {', '.join(missing)}; {hint}it runs "
                                  f"{', '.join(m['name'] for m in self.methods)}")
             chosen = [known[m.lower()] for m in methods]
         n_seeds = self.seeds if seeds is None else int(seeds)
@@ -183,7 +201,13 @@ def load_suite(name_or_path: str | os.PathLike) -> Suite:
     else:
         res = resources.files("hysupp.bench") / "suites" / f"{name_or_path}.toml"
         if not res.is_file():
-            raise InputError(f"unknown suite {str(name_or_path)!r}; built-in: {', '.join(available_suites())} "
+            from hysupp.methods.registry import close_matches
+
+            close = close_matches(str(name_or_path), available_suites())
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
+            if path.suffix.lower() == ".toml":
+                raise InputError(f"suite file {str(name_or_path)!r} not found")
+            raise InputError(f"unknown suite {str(name_or_path)!r}; {hint}built-in: {', '.join(available_suites())} "
                              f"(or give a .toml file)")
         text, source, folder = res.read_text(), f"hysupp/bench/suites/{name_or_path}.toml", res.parent
     try:
@@ -193,6 +217,7 @@ def load_suite(name_or_path: str | os.PathLike) -> Suite:
     for key in ("name", "kind", "datasets", "methods"):
         if key not in data:
             raise InputError(f"suite {source}: missing {key!r}")
+    data["name"] = check_suite_name(data["name"], source)
     if data["kind"] not in KINDS:
         raise InputError(f"suite {source}: kind must be one of {', '.join(KINDS)}, got {data['kind']!r}")
     for ds in data["datasets"]:

@@ -7,7 +7,7 @@ import click
 from hysupp.cli.common import echo_json
 
 
-@click.group(name="datasets")
+@click.group(name="datasets", short_help="Public data sets by name: list, fetch (sha256-checked), info.")
 def datasets() -> None:
     """Registered public data sets: list them, fetch them into the cache, describe one.
 

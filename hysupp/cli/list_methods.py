@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import click
 
-from hysupp.cli.common import echo_json
+from hysupp.cli.common import complete_method, echo, echo_json, verbosity, verbosity_options
+from hysupp.cli.text import rst_to_text, summary_text
 from hysupp.methods.registry import TASKS, available, get_method, plugin_errors
+
+LIST_HELP = """List the registered methods (built-in and plugins), or METHOD's parameters.
+
+Descriptions are the first paragraph of each method's docstring, maths rendered as text.
+
+\b
+Examples:
+  hysupp list                          # every method, by task
+  hysupp list --task blind
+  hysupp list SUnSAL                   # parameters, types, defaults, ranges
+  hysupp list MTF-GLP --json
+"""
 
 
 def _method_dict(cls) -> dict:
-    return {"name": cls.name, "task": cls.task, "summary": cls.summary(), "reference": cls.reference,
+    return {"name": cls.name, "task": cls.task, "summary": summary_text(cls.__doc__), "reference": cls.reference,
             "module": cls.__module__, "params": [p.to_dict() for p in cls.params]}
 
 
@@ -19,31 +32,33 @@ def _table(rows: list[list[str]], header: list[str]) -> str:
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows])
 
 
-@click.command("list")
-@click.argument("method", required=False)
+@click.command("list", help=LIST_HELP, short_help="Registered methods, or one method's parameters.")
+@click.argument("method", required=False, shell_complete=complete_method())
 @click.option("--task", type=click.Choice(TASKS), default=None, help="Only methods of this task.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@verbosity_options
 def list_command(method: str | None, task: str | None, as_json: bool) -> None:
-    """List registered methods (built-in and plugins), or METHOD's parameters."""
     if method:
         cls = get_method(method, task)
         if as_json:
             echo_json(_method_dict(cls))
             return
-        click.echo(f"{cls.name} ({cls.task}): {cls.summary()}")
+        echo(f"{cls.name} ({cls.task}): {summary_text(cls.__doc__)}")
         if cls.reference:
-            click.echo(f"reference: {cls.reference}")
+            echo(f"reference: {cls.reference}")
         if cls.params:
-            rows = [[p.name, p.type.__name__, repr(p.default), p.describe_range(), p.doc] for p in cls.params]
-            click.echo(_table(rows, ["parameter", "type", "default", "range", "description"]))
+            rows = [[p.name, p.type.__name__, repr(p.default), p.describe_range(), rst_to_text(p.doc)]
+                    for p in cls.params]
+            echo(_table(rows, ["parameter", "type", "default", "range", "description"]))
         else:
-            click.echo("no parameters")
+            echo("no parameters")
         return
     classes = available(task)
     if as_json:
         echo_json({"methods": [_method_dict(c) for c in classes], "plugin_errors": plugin_errors()})
         return
-    rows = [[c.name, c.task, c.summary()] for c in classes]
-    click.echo(_table(rows, ["method", "task", "description"]))
-    for name, error in plugin_errors().items():
-        click.echo(f"warning: plugin {name!r} failed to load: {error}", err=True)
+    rows = [[c.name, c.task, summary_text(c.__doc__)] for c in classes]
+    echo(_table(rows, ["method", "task", "description"]))
+    if verbosity() > 0:
+        for name, error in plugin_errors().items():
+            echo(f"warning [plugin]: plugin {name!r} failed to load: {error}", err=True)

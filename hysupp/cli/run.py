@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from hysupp.cli.common import echo_json
+from hysupp.cli.common import SEED_MAX, complete_method, echo, echo_json, notes, say, verbosity_options
+from hysupp.cli.config import config_option, config_record, merged_params
 
 
 class EndmemberCount(click.ParamType):
@@ -47,19 +48,39 @@ def _summary_lines(run, out) -> list[str]:
     return lines
 
 
-@click.command()
-@click.option("--method", "-m", default="FCLS", show_default=True, help="Registered method (see `hysupp list`).")
+RUN_HELP = """Unmix a scene: abundance maps, endmembers, metrics (when truth exists), record and figure.
+
+Writes a new folder (--out, default hysupp-out/<scene>-<method>-<UTC time>): abundances (GeoTIFF
+when the input is georeferenced, else .npz + HySUPP .mat), endmembers.csv, metrics.json, run.json
+and abundances.png. Warnings (units, layout, convergence...) are printed on stderr and recorded in
+run.json.
+
+\b
+Examples:
+  hysupp run                                   # FCLS + VCA on the bundled DC1 scene
+  hysupp run -m FCLS -d scene.mat --endmembers truth -o out/fcls
+  hysupp run -m SUnSAL -d cuprite.mat --library usgs1995 --param lam=1e-3
+  hysupp run -m MVC-NMF -d enmap.tif --scale 1e-4 --p auto
+  hysupp run -m FCLS -d flightline.tif --endmembers E.csv --tile 512
+  hysupp run --config run.toml --dry-run       # the plan and a time estimate, nothing computed
+"""
+
+
+@click.command(help=RUN_HELP, short_help="Unmix a scene: abundance maps, endmembers, metrics, record.")
+@config_option
+@click.option("--method", "-m", default="FCLS", show_default=True, shell_complete=complete_method(
+    ("supervised", "extractor", "semi-supervised", "blind")), help="Registered method (see `hysupp list`).")
 @click.option("--data", "-d", type=click.Path(dir_okay=False), default=None,
               help="Image file (.mat, ENVI, GeoTIFF, .npy/.npz). Default: the bundled DC1-style scene.")
 @click.option("--key", default=None, help="Variable holding the image when the file's layout is ambiguous.")
 @click.option("--truth", type=click.Path(dir_okay=False), default=None,
-              help="Separate ground-truth file (e.g. Samson's end3.mat).")
+              help="Separate ground-truth file (e.g. Samson's end3.mat, or the X.truth.npz of hysupp simulate).")
 @click.option("--scale", type=float, default=None,
               help="Multiply the image by this factor (e.g. 1e-4 for integer reflectance x 10000).")
 @click.option("--p", "p", type=EndmemberCount(), default=None,
               help="Number of endmembers (default: from the truth), or auto|hysime|hfc|nwhfc to estimate it "
                    "from the data (auto = HySime).")
-@click.option("--extractor", default="VCA", show_default=True,
+@click.option("--extractor", default="VCA", show_default=True, shell_complete=complete_method(("extractor",)),
               help="Extractor for supervised methods without --endmembers.")
 @click.option("--endmembers", default=None,
               help="'truth', 'library' (every library atom) or a file of known endmembers (L x p).")
@@ -67,7 +88,8 @@ def _summary_lines(run, out) -> list[str]:
               help="Spectral library: usgs1995, usgs1995-pruned or a file; matched to the image's bands "
                    "by wavelength.")
 @click.option("--snr", type=float, default=None, help="Add AWGN at this SNR in dB (HySUPP definition).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed for noise and seeded methods.")
+@click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True,
+              help=f"Seed for noise and seeded methods (0 .. {SEED_MAX}).")
 @click.option("--restarts", type=click.IntRange(min=1), default=1, show_default=True, metavar="K",
               help="Stochastic methods: run with the seeds SEED..SEED+K-1 and keep the run with the smallest "
                    "reconstruction RMSE (every restart is recorded in run.json, info.restarts).")
@@ -80,21 +102,26 @@ def _summary_lines(run, out) -> list[str]:
               help="Hungarian alignment to the truth: by spectral angle or by abundance maps.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), default=None,
               help="New output folder (default: hysupp-out/<scene>-<method>-<time>).")
-@click.option("--overwrite", is_flag=True, help="Replace an existing non-empty --out folder.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing --out folder written by hysupp (never a folder holding other files).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record (metrics included) as JSON.")
+@click.option("--dry-run", is_flag=True,
+              help="Resolve the inputs, parameters and output folder, print the plan and a time estimate; "
+                   "compute and write nothing.")
 @click.option("--tile", type=click.IntRange(min=1), default=None, metavar="PIXELS",
-              help="Scenes larger than memory: read --data in windows of PIXELS x PIXELS (all bands), unmix "
-                   "tile by tile with Dask and stream the abundances to a COG (abundances.tif). Endmembers of "
+              help="Scenes larger than memory: read --data (GeoTIFF/ENVI) in windows of PIXELS x PIXELS (all bands), "
+                   "unmix tile by tile with Dask and stream the abundances to a COG (abundances.tif). Endmembers of "
                    "blind / extractor runs are estimated once on a stratified pixel sample.")
 @click.option("--scheduler", default=None, metavar="ADDR",
-              help="With --tile: a dask.distributed scheduler address (tcp://host:8786); default: Dask's local "
-                   "threaded scheduler.")
+              help="With --tile: the address of a trusted dask.distributed scheduler (tcp://host:8786; Dask ships "
+                   "pickled tasks, so a hostile scheduler runs code here); default: Dask's local threads.")
 @click.option("--n-sample", type=click.IntRange(min=10), default=20000, show_default=True,
               help="With --tile: pixels of the stratified sample used to estimate endmembers.")
-def run(method, data, key, truth, scale, p, extractor, endmembers, library, snr, seed, restarts, seed_list, params,
-        extractor_params, align_by, out, overwrite, as_json, tile, scheduler, n_sample) -> None:
-    """Unmix a scene: abundance maps, endmembers, metrics (when truth exists), record and figure."""
-    from hysupp.api import check_output, unmix, write_run
+@verbosity_options
+@click.pass_context
+def run(ctx, method, data, key, truth, scale, p, extractor, endmembers, library, snr, seed, restarts, seed_list, params,
+        extractor_params, align_by, out, overwrite, as_json, dry_run, tile, scheduler, n_sample) -> None:
+    from hysupp.api import check_output, plan_unmix, unmix, write_run
     from hysupp.datasets import builtin_scene
     from hysupp.methods.params import parse_param_strings
     from hysupp.methods.registry import get_method
@@ -103,6 +130,9 @@ def run(method, data, key, truth, scale, p, extractor, endmembers, library, snr,
         seeds = None if seed_list is None else [int(x) for x in seed_list.split(",") if x.strip()]
     except ValueError:
         raise click.BadParameter(f"expected integers separated by commas, got {seed_list!r}", param_hint="--seeds") from None
+    params = merged_params("params", params)
+    extractor_params = merged_params("extractor_params", extractor_params)
+    ctx.params.update(params=list(params), extractor_params=list(extractor_params))   # as recorded (config)
     cls = get_method(method)
     method_params = parse_param_strings(cls.name, cls.params, params)
     ext_cls = cls if cls.task == "extractor" else get_method(extractor, "extractor")
@@ -110,32 +140,41 @@ def run(method, data, key, truth, scale, p, extractor, endmembers, library, snr,
     if cls.task == "extractor":  # the extractor is the method: one parameter set
         method_params, ext_params = {**method_params, **ext_params}, None
     if tile is not None:
-        _run_tiled(cls, data, p=p, endmembers=endmembers, library=library, ext_cls=ext_cls, method_params=method_params,
-                   ext_params=ext_params, tile=tile, scheduler=scheduler, n_sample=n_sample, seed=seed, scale=scale,
-                   out=out, overwrite=overwrite, as_json=as_json, unsupported={"--key": key, "--truth": truth,
-                                                                               "--snr": snr, "--seeds": seed_list,
-                                                                               "--restarts": restarts if restarts > 1 else None})
-        return
-    if scheduler is not None:
+        _check_tiled(data, p, {"--key": key, "--truth": truth, "--snr": snr, "--seeds": seed_list,
+                               "--restarts": restarts if restarts > 1 else None})
+    elif scheduler is not None:
         raise click.UsageError("--scheduler applies to tiled runs: add --tile PIXELS")
-    check_output(out, overwrite)   # before any computation
     source = builtin_scene("dc1") if data is None else data
+    if dry_run:
+        plan = plan_unmix(source, cls.name, p=p, endmembers=endmembers, extractor=ext_cls.name, params=method_params,
+                          extractor_params=ext_params, snr=snr, seed=seed, align_by=align_by, key=key, truth=truth,
+                          scale=scale, library=library, out=out, overwrite=overwrite, tile=tile, scheduler=scheduler,
+                          n_sample=n_sample)
+        plan.details["config"] = config_record(ctx.params)
+        echo_json(plan.to_dict()) if as_json else echo(plan.text())
+        return
+    if tile is not None:
+        _run_tiled(ctx, cls, data, p=p, endmembers=endmembers, library=library, ext_cls=ext_cls,
+                   method_params=method_params, ext_params=ext_params, tile=tile, scheduler=scheduler,
+                   n_sample=n_sample, seed=seed, scale=scale, out=out, overwrite=overwrite, as_json=as_json)
+        return
+    check_output(out, overwrite)   # before any computation
     result = unmix(source, cls.name, p=p, endmembers=endmembers, extractor=ext_cls.name, params=method_params,
                    extractor_params=ext_params, snr=snr, seed=seed, align_by=align_by, key=key, truth=truth,
                    scale=scale, library=library, restarts=restarts, seeds=seeds)
+    config = config_record(ctx.params)
+    if config is not None:
+        result.record["config"] = config
     written = write_run(result, out, overwrite=overwrite)
     result.record["output"] = str(written)
+    notes(result.scene.notes)
     if as_json:
         echo_json(result.record)
     else:
-        click.echo("\n".join(_summary_lines(result, written)))
+        say("\n".join(_summary_lines(result, written)))
 
 
-def _run_tiled(cls, data, *, p, endmembers, library, ext_cls, method_params, ext_params, tile, scheduler, n_sample,
-               seed, scale, out, overwrite, as_json, unsupported) -> None:
-    """``--tile``: :func:`hysupp.api.unmix_tiled_to_folder` (``OUT/abundances.tif`` COG + endmembers + record)."""
-    from hysupp.api import unmix_tiled_to_folder
-
+def _check_tiled(data, p, unsupported) -> None:
     if data is None:
         raise click.UsageError("--tile needs --data (a raster file, e.g. a GeoTIFF)")
     given = [k for k, v in unsupported.items() if v is not None]
@@ -143,14 +182,24 @@ def _run_tiled(cls, data, *, p, endmembers, library, ext_cls, method_params, ext
         raise click.UsageError(f"{', '.join(given)} cannot be combined with --tile")
     if isinstance(p, str):
         raise click.UsageError("--tile needs an integer --p (estimating p needs the whole image)")
-    result = unmix_tiled_to_folder(data, cls.name, out, overwrite=overwrite, progress=not as_json,
+
+
+def _run_tiled(ctx, cls, data, *, p, endmembers, library, ext_cls, method_params, ext_params, tile, scheduler,
+               n_sample, seed, scale, out, overwrite, as_json) -> None:
+    """``--tile``: :func:`hysupp.api.unmix_tiled_to_folder` (``OUT/abundances.tif`` COG + endmembers + record)."""
+    from hysupp.api import unmix_tiled_to_folder
+    from hysupp.cli.common import verbosity
+
+    config = config_record(ctx.params)
+    result = unmix_tiled_to_folder(data, cls.name, out, overwrite=overwrite, progress=not as_json and verbosity() > 0,
                                    endmembers=endmembers, library=library, p=p, extractor=ext_cls.name,
                                    params=method_params, extractor_params=ext_params, tile=tile, scheduler=scheduler,
-                                   n_sample=n_sample, seed=seed, scale=scale)
+                                   n_sample=n_sample, seed=seed, scale=scale, config=config)
+    notes(result.header.notes)
     if as_json:
         echo_json(result.record)
     else:
         shape = tuple(result.header.shape)
-        click.echo(f"{result.method} on {result.header.name} {shape} tile-wise ({tile} px tiles, "
-                   f"{result.record['protocol']['scheduler']}): p = {len(result.endmember_names)}, "
-                   f"{result.info['wall_s']:.2f} s\nwrote {result.path.parent}")
+        say(f"{result.method} on {result.header.name} {shape} tile-wise ({tile} px tiles, "
+            f"{result.record['protocol']['scheduler']}): p = {len(result.endmember_names)}, "
+            f"{result.info['wall_s']:.2f} s\nwrote {result.path.parent}")

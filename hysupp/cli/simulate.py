@@ -2,63 +2,66 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import click
 
-from hysupp.cli.common import echo_json
+from hysupp.cli.common import complete_recipe, echo, echo_json, say, verbosity_options
+
+SIMULATE_HELP = """Generate RECIPE's data (without RECIPE: list the recipes and their parameters).
+
+The protocol (recipe, every parameter, operators, seed, version) is embedded in the output where
+the format allows it and always written beside it as OUT.protocol.json. A .tif or .npy holds the
+cube only: the ground truth (endmembers, abundances, library) is written beside it as
+OUT.truth.npz -- read it back with `hysupp run --data OUT --truth OUT.truth.npz` or
+hysupp.load(OUT, truth=OUT + ".truth.npz").
+
+\\b
+Examples:
+  hysupp simulate                                  # the recipes and their parameters
+  hysupp simulate dc1 --out dc1.mat
+  hysupp simulate dirichlet --param p=4 --param snr=30 --out mix.tif
+  hysupp simulate hs-ms --param data=pavia.mat --param ratio=4 --out pair.npz
+"""
 
 
 def _describe_recipes() -> str:
+    from hysupp.cli.text import rst_to_text
     from hysupp.simulate import available_recipes
 
     lines = []
     for r in available_recipes():
         params = ", ".join(f"{p.name}={p.default!r}" for p in r.params)
-        lines.append(f"{r.name:<22} {r.summary()}\n{'':<22} params: {params}")
+        lines.append(f"{r.name:<22} {rst_to_text(r.summary())}\n{'':<22} params: {params}")
     return "\n".join(lines)
 
 
-@click.command()
-@click.argument("recipe", required=False)
+@click.command(help=SIMULATE_HELP, short_help="Synthetic scenes and fusion pairs with their protocol.")
+@click.argument("recipe", required=False, shell_complete=complete_recipe)
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Recipe parameter (repeatable).")
 @click.option("--out", "-o", type=click.Path(dir_okay=False), default=None,
-              help="Output file: .mat (HySUPP layout), .npz or .tif for scenes; .npz, .mat or .h5 for fusion pairs.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@click.option("--json", "as_json", is_flag=True, help="Print the protocol as JSON.")
+              help="Output file: .mat (HySUPP layout), .npz or .tif for scenes (.tif: truth in OUT.truth.npz); .npz, "
+                   ".mat or .h5 for fusion pairs.")
+@click.option("--overwrite", is_flag=True, help="Replace existing output files.")
+@click.option("--json", "as_json", is_flag=True, help="Print the protocol and the files written as JSON.")
+@verbosity_options
 def simulate(recipe: str | None, params: tuple[str, ...], out: str | None, overwrite: bool, as_json: bool) -> None:
-    """Generate RECIPE's data (without RECIPE: list the recipes and their parameters).
-
-    The protocol (recipe, every parameter, operators, seed, version) is embedded in the output
-    where the format allows it and always written beside it as OUT.protocol.json.
-    """
     from hysupp.errors import InputError
-    from hysupp.io import atomic_output, save
     from hysupp.methods.params import parse_param_strings
-    from hysupp.records import to_jsonable
-    from hysupp.scene import Scene
+    from hysupp.runs.simulate import simulate_to_file
     from hysupp.simulate import get_recipe
 
     if recipe is None:
-        click.echo(_describe_recipes())
+        echo(_describe_recipes())
         return
     cls = get_recipe(recipe)
     if out is None:
         raise InputError("hysupp simulate: pass --out FILE (.mat, .npz, .tif, or .h5 for fusion pairs)")
-    result = cls(**parse_param_strings(cls.name, cls.params, params)).generate()
-    if isinstance(result, Scene):
-        protocol = result.extras.get("protocol", {})
-        save(result, out, overwrite=overwrite)
-    else:
-        from hysupp.io.pair import save_fusion_pair
-
-        protocol = result.protocol
-        save_fusion_pair(result, out, overwrite=overwrite)
-    sidecar = Path(f"{out}.protocol.json")
-    with atomic_output(sidecar, overwrite) as tmp:
-        Path(tmp).write_text(json.dumps(to_jsonable(protocol), indent=2))
+    written = simulate_to_file(cls.name, out, params=parse_param_strings(cls.name, cls.params, params),
+                               overwrite=overwrite)
     if as_json:
-        echo_json({"output": out, "protocol": protocol})
-    else:
-        click.echo(f"{cls.name}: wrote {out} and {sidecar}")
+        echo_json({"output": out, "files": [str(p) for p in written.paths],
+                   "truth": None if written.truth is None else str(written.truth), "protocol": written.protocol})
+        return
+    lines = [f"{cls.name}: wrote {', '.join(str(p) for p in written.paths)}"]
+    if written.truth is not None:
+        lines.append(f"the ground truth is in {written.truth}: hysupp run --data {out} --truth {written.truth}")
+    say("\n".join(lines))

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import click
 
-from hysupp.cli.common import echo_json
+from hysupp.cli.common import complete_method, echo, echo_json, notes, say, verbosity_options
 
 SUMMARY_METRICS = ("psnr_db", "sam_deg", "ergas", "q2n")
 
 
-@click.command("sr")
-@click.option("--method", "-m", default="Bicubic", show_default=True, help="Registered super-resolution method.")
+SR_HELP = """Super-resolve one image: fused.tif, metrics.json, run.json and a quick-look in --out.
+
+--protocol rr degrades the image by the ratio, super-resolves it and scores the result against the
+image (PSNR, SAM, ERGAS, Q2n); fr super-resolves the image itself and reports the consistency of
+the result (its degraded version against the input).
+
+\b
+Examples:
+  hysupp sr -m Bicubic -d scene.tif --ratio 2 -o out/bicubic
+  hysupp sr -m Deconvolution -d scene.tif --ratio 4 --protocol rr --sensor WV2 -o out/deconv
+  hysupp sr -m SRCNN -d scene.tif --ratio 2 --save-weights srcnn.pt -o out/srcnn
+  hysupp sr -m SRCNN -d scene.tif --ratio 2 -o out/srcnn --dry-run
+"""
+
+
+@click.command("sr", help=SR_HELP, short_help="Single-image super-resolution: fused GeoTIFF, metrics, record.")
+@click.option("--method", "-m", default="Bicubic", show_default=True,
+              shell_complete=complete_method(("super-resolution",)), help="Registered super-resolution method.")
 @click.option("--data", "-d", type=click.Path(dir_okay=False, exists=True), required=True,
               help="Image file (any format hysupp.load reads; a pansharpening .mat gives its MS).")
 @click.option("--ratio", type=click.IntRange(min=2), required=True, help="Resolution ratio.")
@@ -31,12 +47,16 @@ SUMMARY_METRICS = ("psnr_db", "sam_deg", "ergas", "q2n")
 @click.option("--save-weights", type=click.Path(dir_okay=False), default=None,
               help="With a network: also save the checkpoint trained on the scene to this .pt file.")
 @click.option("--out", "-o", type=click.Path(file_okay=False), required=True, help="New output folder.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing non-empty --out folder.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace an existing --out folder written by hysupp (never a folder holding other files).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run record (metrics included) as JSON.")
+@click.option("--dry-run", is_flag=True,
+              help="Read the image, validate the parameters and the output folder, print the plan and a time "
+                   "estimate; compute and write nothing.")
+@verbosity_options
 def sr(method, data, ratio, protocol, psf_fwhm, sensor, key, scale, border, params, weights, save_weights, out, overwrite,
-       as_json) -> None:
-    """Super-resolve one image: fused.tif, metrics.json, run.json and a quick-look in --out."""
-    from hysupp.api import check_output, super_resolve, write_sr_run
+       as_json, dry_run) -> None:
+    from hysupp.api import check_output, plan_super_resolve, super_resolve, write_sr_run
     from hysupp.errors import ParameterError
     from hysupp.methods.params import parse_param_strings
     from hysupp.methods.registry import get_method
@@ -51,6 +71,11 @@ def sr(method, data, ratio, protocol, psf_fwhm, sensor, key, scale, border, para
         raise ParameterError(f"{cls.name} takes no --weights/--save-weights (only the super-resolution networks do)")
     if weights is not None:
         values["weights"] = weights
+    if dry_run:
+        plan = plan_super_resolve(data, cls.name, ratio=ratio, protocol=protocol, psf=psf, params=values, key=key,
+                                  scale=scale, out=out, overwrite=overwrite, save_weights=save_weights)
+        echo_json(plan.to_dict()) if as_json else echo(plan.text())
+        return
     check_output(out, overwrite)   # before any computation (super_resolve checks --save-weights)
     run = super_resolve(data, cls.name, ratio=ratio, protocol=protocol, psf=psf, params=values, key=key,
                         scale=scale, border=border, save_weights=save_weights, overwrite=overwrite)
@@ -58,6 +83,7 @@ def sr(method, data, ratio, protocol, psf_fwhm, sensor, key, scale, border, para
     run.record["output"] = str(written)
     if save_weights is not None:
         run.record["weights_saved"] = str(save_weights)
+    notes(run.record["input"].get("notes") or [])
     if as_json:
         echo_json(run.record)
         return
@@ -67,4 +93,4 @@ def sr(method, data, ratio, protocol, psf_fwhm, sensor, key, scale, border, para
         lines.append(("consistency: " if run.metrics.get("consistency") else "metrics: ") + ", ".join(
             f"{k} {run.metrics[k]:.4g}" for k in SUMMARY_METRICS if isinstance(run.metrics.get(k), (int, float))))
     lines.append(f"wrote {written}")
-    click.echo("\n".join(lines))
+    say("\n".join(lines))

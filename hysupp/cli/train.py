@@ -5,11 +5,25 @@ from __future__ import annotations
 
 import click
 
-from hysupp.cli.common import echo_json
+from hysupp.cli.common import complete_method, echo_json, say, verbosity_options
+
+TRAIN_HELP = """Train METHOD (a fusion or super-resolution network) and write a checkpoint for `hysupp fuse --weights`.
+
+The training data is one scene -- the network builds Wald reduced-resolution pairs from it -- or a
+PanCollection .h5 training set (--h5). The checkpoint records the method, architecture, protocol,
+normalisation and the training data.
+
+\b
+Examples:
+  hysupp train FusionNet --data wv2.mat --out fusionnet.pt
+  hysupp train PNN --ms ms.tif --pan pan.tif --ratio 4 --sensor WV2 --iterations 2000 --out pnn.pt
+  hysupp train FusionNet --h5 train_wv3.h5 --h5-samples 0:1000 --out fusionnet_wv3.pt
+  hysupp train SSR-Net --data pavia_pair.npz --out ssrnet.pt
+"""
 
 
-@click.command()
-@click.argument("method")
+@click.command(help=TRAIN_HELP, short_help="Train a fusion network on a scene or an .h5 set; write a checkpoint.")
+@click.argument("method", shell_complete=complete_method(trainable=True))
 @click.option("--data", "-d", type=click.Path(dir_okay=False), default=None,
               help="One file with MS and PAN (e.g. the toolbox .mat: I_MS, I_PAN, ratio, sensor) or a saved fusion "
                    "pair (its low/high inputs are the training scene; an HS-MS pair for SSR-Net/SST).")
@@ -35,10 +49,9 @@ from hysupp.cli.common import echo_json
 @click.option("--out", "-o", type=click.Path(dir_okay=False), required=True, help="Checkpoint to write (.pt).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --out file.")
 @click.option("--json", "as_json", is_flag=True, help="Print the training summary as JSON.")
+@verbosity_options
 def train(method, data, h5, h5_scale, h5_samples, ms, pan, ratio, sensor, key, scale, epochs, iterations, params, out,
           overwrite, as_json) -> None:
-    """Train METHOD (e.g. FusionNet) on a scene, or on a PanCollection set (--h5), and write a checkpoint for
-    ``hysupp fuse --weights``."""
     from hysupp.api import train as train_network
     from hysupp.methods.params import parse_param_strings
     from hysupp.methods.registry import get_method
@@ -52,6 +65,6 @@ def train(method, data, h5, h5_scale, h5_samples, ms, pan, ratio, sensor, key, s
     if as_json:
         echo_json(summary)
         return
-    click.echo(f"{run.method} trained on {run.source} ({summary['recipe']['recipe']} recipe, {summary['device']}): "
-               f"{summary['iterations']} iterations in {summary['training_time_s']:.1f} s, final loss "
-               f"{summary['final_loss']:.4g}\nwrote {run.path}")
+    say(f"{run.method} trained on {run.source} ({summary['recipe']['recipe']} recipe, {summary['device']}): "
+        f"{summary['iterations']} iterations in {summary['training_time_s']:.1f} s, final loss "
+        f"{summary['final_loss']:.4g}\nwrote {run.path}")

@@ -36,14 +36,14 @@ from typing import Any
 import numpy as np
 
 from hysupp.errors import InputError, LayoutError
-from hysupp.io._common import FileInfo, finalize, jsonable
+from hysupp.io._common import FileInfo, check_utf8_name, finalize, jsonable
 from hysupp.io.atomic import atomic_output, check_target
 from hysupp.io.geotiff import save_geotiff
 from hysupp.io.matlab import read_usgs_splib
 from hysupp.io.spectra_csv import save_spectra_csv
 from hysupp.scene import Georef, Scene
 
-__all__ = ["load", "load_library", "save", "describe", "format_description", "save_spectra_csv", "save_geotiff",
+__all__ = ["load", "load_library", "save", "check_utf8_name", "describe", "format_description", "save_spectra_csv", "save_geotiff",
            "read_usgs_splib", "atomic_output", "check_target", "SUPPORTED_EXTENSIONS"]
 
 SUPPORTED_EXTENSIONS = (".mat", ".npz", ".npy", ".tif", ".tiff", ".csv", ".hdr", ".img", ".sli", ".dat")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,6 +159,18 @@ def bad_band_keep(cube: np.ndarray, bbl: Any = None, nodata: float | None = None
     reasons[label] = int(all_bad.sum())
     keep &= ~all_bad
     return keep, reasons
+
+
+def check_utf8_name(path: str | os.PathLike, reader: str = "GDAL/rasterio (GeoTIFF, ENVI)") -> None:
+    """Refuse a file name that is not valid UTF-8 (bytes that ``os.fsdecode`` kept as surrogates)
+    before a library that needs UTF-8 names (``reader``) is asked to open it."""
+    text = os.fsdecode(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        raise InputError(f"the file name {shown!r} is not valid UTF-8; {reader} cannot open it: rename the "
+                         f"file") from None
 
 
 def band_has_valid(cube: np.ndarray, nodata: float | None = None) -> np.ndarray:

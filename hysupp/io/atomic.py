@@ -22,7 +22,7 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 from hysupp.errors import InputError, OutputExistsError
 
@@ -117,27 +117,131 @@ def atomic_output(path: str | os.PathLike, overwrite: bool = False) -> Iterator[
         raise
 
 
+#: the file every output folder written by :func:`atomic_folder` holds: JSON with the files written
+RUN_MARKER = ".hysupp-run"
+
+
+def _contents(folder: Path) -> list[str]:
+    """Every file and folder below ``folder`` (relative POSIX paths, sorted)."""
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+
+
+def _marker_files(folder: Path) -> set[str] | None:
+    """The paths the marker of ``folder`` lists, or None without a (readable) marker."""
+    import json
+
+    try:
+        data = json.loads((folder / RUN_MARKER).read_text())
+        return {str(f) for f in data["files"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _protected(target: Path) -> str | None:
+    """Why ``target`` may never be replaced: the working directory, one of its ancestors, the home
+    folder or the file-system root (``--out .``, ``--out ..``, ``--out ~``)."""
+    resolved = target.resolve()
+    cwd = Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        return "the current directory" if resolved == cwd else "an ancestor of the current directory"
+    if resolved == Path.home().resolve():
+        return "your home folder"
+    if resolved == Path(resolved.anchor):
+        return "the file-system root"
+    return None
+
+
+def resolve_folder_target(path: str | os.PathLike) -> Path:
+    """The folder an output folder path designates: a symbolic link to a folder is followed (the
+    link is kept, its target replaced), a link that does not resolve (a loop, a dangling link) is
+    refused with :class:`~hysupp.errors.InputError`."""
+    out = Path(path)
+    if os.path.islink(out):
+        try:
+            target = out.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:   # ELOOP (OSError) or RuntimeError('Symlink loop') by version
+            raise InputError(f"output folder {str(out)!r} is a symbolic link that does not resolve (a link loop "
+                             f"or a dangling link: {exc}); remove it or choose another --out") from None
+        if not target.is_dir():
+            raise OutputExistsError(f"output folder {str(out)!r} is a symbolic link to a file ({str(target)!r}); "
+                                    f"choose another --out")
+        return target
+    return out
+
+
+def check_folder_target(path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Validate an output folder before any work (:func:`atomic_folder` checks it again).
+
+    * A new path, or an existing empty folder, passes.
+    * An existing non-empty folder (or a file) raises :class:`~hysupp.errors.OutputExistsError`
+      unless ``overwrite``. With ``overwrite`` the folder must hold a hysupp run: its
+      :data:`RUN_MARKER` file lists the files hysupp wrote there, and a folder without the marker,
+      or with files the marker does not list (files the user added), is refused -- ``overwrite``
+      never deletes a file hysupp did not write.
+    * The working directory, its ancestors, the home folder and the root are never replaced; a
+      symbolic-link loop is refused (:func:`resolve_folder_target`).
+
+    Returns the folder (a symbolic link's target).
+    """
+    given = Path(path)
+    out = resolve_folder_target(given)
+    why = _protected(out)
+    if why is not None:
+        raise OutputExistsError(f"output folder {str(given)!r} is {why}; hysupp writes a run into a new folder "
+                                f"(--out NEW_FOLDER) and never replaces this one")
+    if not out.exists():
+        return out
+    if not out.is_dir():
+        raise OutputExistsError(f"output folder {str(given)!r} exists and is a file; choose another --out")
+    if not any(out.iterdir()):
+        return out
+    if not overwrite:
+        raise OutputExistsError(f"output folder {str(given)!r} exists and is not empty; choose another "
+                                f"--out or pass --overwrite")
+    listed = _marker_files(out)
+    if listed is None:
+        raise OutputExistsError(f"output folder {str(given)!r} is not a hysupp run folder (no {RUN_MARKER} marker) "
+                                f"and is not empty; --overwrite replaces only folders hysupp wrote: choose another "
+                                f"--out, or empty it yourself")
+    foreign = [f for f in _contents(out) if f != RUN_MARKER and f not in listed]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise OutputExistsError(f"output folder {str(given)!r} holds files hysupp did not write ({shown}); "
+                                f"--overwrite never deletes them: move them out or choose another --out")
+    return out
+
+
+def _write_marker(tmp: Path) -> None:
+    import json
+
+    from hysupp import __version__
+    from hysupp.records import timestamp
+
+    marker = {"hysupp": __version__, "created": timestamp().iso, "files": _contents(tmp)}
+    (tmp / RUN_MARKER).write_text(json.dumps(marker, indent=1))
+
+
 @contextlib.contextmanager
 def atomic_folder(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary sibling folder of ``path``; on success it replaces ``path``.
 
-    An existing non-empty folder (or a file) at ``path`` is replaced only with ``overwrite``
-    (:class:`~hysupp.errors.OutputExistsError` otherwise, raised before any work); on an
-    exception the temporary folder is removed and ``path`` is left as it was.
+    The folder is checked first (:func:`check_folder_target`: an existing non-empty folder is
+    replaced only with ``overwrite`` and only when it is a hysupp run folder holding no file hysupp
+    did not write; :class:`~hysupp.errors.OutputExistsError` otherwise, raised before any work).
+    When the block ends, the :data:`RUN_MARKER` file listing the files written is added and the
+    temporary folder renamed to ``path``; on an exception (or SIGTERM in the CLI,
+    :func:`sigterm_cleans_up`) the temporary folder is removed and ``path`` is left as it was.
 
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "run"
     >>> with atomic_folder(out) as tmp:
     ...     _ = (tmp / "a.txt").write_text("x")
     >>> sorted(p.name for p in out.iterdir())
-    ['a.txt']
+    ['.hysupp-run', 'a.txt']
     """
     import shutil
 
-    out = Path(path)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-        raise OutputExistsError(f"output folder {str(out)!r} exists and is not empty; choose another "
-                                f"--out or pass --overwrite")
+    out = check_folder_target(path, overwrite)
     parent = out.parent if str(out.parent) else Path(".")
     try:
         parent.mkdir(parents=True, exist_ok=True)
@@ -148,13 +252,56 @@ def atomic_folder(path: str | os.PathLike, overwrite: bool = False) -> Iterator[
         raise OutputExistsError(f"cannot create output folder in {str(parent)!r}: {exc.strerror}") from exc
     try:
         yield tmp
+        _write_marker(tmp)
         if out.exists():
+            check_folder_target(out, overwrite)   # again: the folder may have changed while the run computed
             old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old.", dir=parent))
             os.replace(out, old / out.name)
-            os.replace(tmp, out)
+            try:
+                os.replace(tmp, out)
+            except BaseException:
+                os.replace(old / out.name, out)      # the previous run is put back
+                shutil.rmtree(old, ignore_errors=True)
+                raise
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+class Terminated(BaseException):
+    """Raised in the main thread by the SIGTERM handler of :func:`sigterm_cleans_up` (a
+    ``BaseException``, like ``KeyboardInterrupt``, so that every ``finally``/``except BaseException``
+    cleanup of the writers runs)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def sigterm_cleans_up() -> Iterator[None]:
+    """Inside the block SIGTERM raises :class:`Terminated` in the main thread, so the temporary
+    files and folders of :func:`atomic_output` / :func:`atomic_folder` are removed as on Ctrl-C;
+    the previous handler is restored afterwards. A second SIGTERM while cleaning up is ignored.
+    For programs that own their process (the ``hysupp`` command); a library leaves signals alone.
+    Outside the main thread it does nothing."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def handler(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)    # let the cleanup finish
+        raise Terminated(signum)
+
+    signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)

@@ -41,7 +41,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from hysupp.errors import InputError, UnitsWarning
-from hysupp.io._common import FileInfo, clean_bands_and_mask, stem_name, to_nm
+from hysupp.io._common import FileInfo, check_utf8_name, clean_bands_and_mask, stem_name, to_nm
 from hysupp.io._warn import warn_user
 from hysupp.io.atomic import atomic_output
 from hysupp.scene import Georef, Scene
@@ -169,6 +169,7 @@ def read_geotiff(path: str | os.PathLike, key: str | None = None) -> tuple[Scene
         raise InputError(f"file not found: {str(p)!r}")
     if key is not None:
         raise InputError(f"{str(p)!r}: key= selects a variable in .mat/.npz files; a GeoTIFF has none")
+    check_utf8_name(p)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)

@@ -12,18 +12,32 @@ Each task base class is a *template*: its public method (``Extractor.extract``,
 underscore method, plus the checks peculiar to it. A class that overrides the public method itself
 (the contract before the templates, still accepted for plugins) keeps it; the standard ``info`` keys
 it does not set are added around it.
+
+Units (the unmixing templates): a method whose result depends on the scale of the data
+(``scale_invariant = False``: regularisation weights, penalties, networks) has its parameters
+defined for data in reflectance units. The template computes the data's unit scale
+:math:`s = 10^k` (:func:`unit_scale`: ``k = 0`` when the 99th percentile of :math:`|Y|` is in the
+reflectance-like band :data:`REFLECTANCE_BAND`, else the ``k`` that brings it into the band's top
+decade), divides the pixels and the endmembers/library by ``s`` before calling the hook, multiplies
+the returned endmembers back, records ``info["input_scale"] = s`` and warns
+(:class:`~hysupp.errors.UnitsWarning`) when ``s != 1``. A scale-invariant method
+(``scale_invariant = True``: FCLS, the geometric extractors) receives the data as given. Every
+unmixing template also warns when the pixels and the endmembers/library differ in scale by more
+than :data:`UNIT_MISMATCH_DECADES` decades. See ``docs/design.md`` (Units and scale).
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar
 
 import numpy as np
 
-from hysupp.errors import InputError
+from hysupp.errors import InputError, UnitsWarning
 from hysupp.methods.params import Configurable
 
 #: The ``info`` keys every method's result carries (set by the task base classes):
@@ -33,6 +47,57 @@ from hysupp.methods.params import Configurable
 #: with a ``seed`` parameter, ``seed``.
 STANDARD_INFO_KEYS = ("wall_time", "dtype", "device")
 
+#: The reflectance-like band ``[low, high)`` of the unit statistic (99th percentile of ``|Y|``):
+#: data whose statistic falls in it are taken as reflectance (``k = 0``, nothing is rescaled).
+#: Reflectance scenes measured: DC1 0.91, DC2 0.93, Samson 0.71, Cuprite crop (x1e-4) 0.62, Salton
+#: Sea 0.52, Gamsberg (x1e-4) 0.56, Pavia University 0.47, EnMAP Potsdam (x1e-4) 0.40; reflectance
+#: cannot exceed about 1 (2 leaves room for specular pixels). The band is 1.3 decades wide, so a
+#: reflectance scene whose statistic is in ``[0.2, 1)`` is recognised under every storage scale
+#: ``10^j``: ``x10`` and above move it above 2, ``x0.1`` and below move it under 0.1, and both come
+#: back to the band's top decade ``[0.2, 2)`` exactly.
+REFLECTANCE_BAND = (0.1, 2.0)
+#: pixels and endmembers/library whose unit statistics differ by more decades than this are
+#: reported (:class:`~hysupp.errors.UnitsWarning`): probably not in the same units
+UNIT_MISMATCH_DECADES = 1.5
+#: at most this many evenly spaced pixels enter the unit statistic (all bands: ~2e5 values for
+#: L = 224, a few milliseconds)
+_UNIT_SAMPLE = 1024
+
+
+def unit_statistic(Y: np.ndarray) -> float:
+    """The 99th percentile of ``|Y|`` over at most 1024 evenly spaced columns (pixels) of ``Y``
+    ``(L, N)``: a robust magnitude of the data (a few hot or specular pixels do not move it)."""
+    Y = np.asarray(Y)
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    step = max(1, -(-Y.shape[1] // _UNIT_SAMPLE))
+    sample = np.abs(np.asarray(Y[:, ::step], dtype=np.float64))
+    return float(np.percentile(sample, 99)) if sample.size else 0.0
+
+
+def unit_scale(Y: np.ndarray, q: float | None = None) -> tuple[float, float]:
+    """``(s, q)``: the unit scale :math:`s = 10^k` of the pixels ``Y`` and their statistic ``q``
+    (:func:`unit_statistic`, unless given as ``q``).
+
+    ``k = 0`` when ``q`` is in :data:`REFLECTANCE_BAND` (or ``q = 0``); otherwise the ``k`` with
+    ``q / 10^k`` in the band's top decade ``[0.2, 2)``, so that reflectance x 10^j (the usual
+    integer storage: x1e4) is divided by exactly 10^j.
+
+    >>> unit_scale(np.full((3, 4), 0.5))
+    (1.0, 0.5)
+    >>> unit_scale(np.full((3, 4), 5000.0))
+    (10000.0, 5000.0)
+    >>> unit_scale(np.full((3, 4), 5e-5))
+    (0.0001, 5e-05)
+    """
+    q = unit_statistic(Y) if q is None else float(q)
+    lo, hi = REFLECTANCE_BAND
+    if q == 0 or not math.isfinite(q) or lo <= q < hi:
+        return 1.0, q
+    k = math.floor(math.log10(q / hi)) + 1
+    if not q / 10.0 ** k < hi:   # log10 rounding at a decade boundary
+        k += 1
+    return 10.0 ** k, q
 
 class Method(Configurable):
     """Base class of every method: declared, validated hyperparameters and a task.
@@ -61,6 +126,14 @@ class Method(Configurable):
     stochastic: ClassVar[bool] = False
     #: (public method, underscore hook) of the task's template method; empty on :class:`Method` itself.
     template: ClassVar[tuple[str, str]] = ()
+    #: The result does not depend on a common scale of the inputs (abundances unchanged, endmembers
+    #: scaled): the unmixing templates pass the data as given. ``False`` (regularised methods,
+    #: networks): the templates divide the data by their unit scale first (module docstring).
+    scale_invariant: ClassVar[bool] = False
+    #: The unit scale to divide the data by, instead of detecting it from the pixels (``None``):
+    #: for callers that know the units, or that unmix one scene in several calls (tiles) and want
+    #: the same scale for all. Ignored by scale-invariant methods.
+    units_scale: float | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -92,6 +165,37 @@ class Method(Configurable):
         if "seed" in names:
             info.setdefault("seed", self.config["seed"])
         return info
+
+    def _input_scale(self, Y: np.ndarray, other: np.ndarray | None = None, what: str = "") -> float:
+        """The factor the template divides the inputs by (1 for a scale-invariant method), with the
+        unit warnings: ``UnitsWarning`` when it is not 1, and when ``Y`` and ``other`` (the
+        endmembers or the library, named ``what``) differ in scale by more than
+        :data:`UNIT_MISMATCH_DECADES` decades."""
+        name = getattr(self, "name", "") or type(self).__name__
+        qy = None
+        if other is not None:
+            qy, qo = unit_statistic(Y), unit_statistic(other)
+            if qy > 0 and qo > 0 and abs(math.log10(qy / qo)) > UNIT_MISMATCH_DECADES:
+                warnings.warn(
+                    f"{name}: the pixels and the {what} differ in scale (99th percentile of |values| "
+                    f"{qy:.3g} vs {qo:.3g}, a factor {qy / qo:.3g}); are they in the same units? Rescale one of "
+                    f"them (e.g. reflectance x 1e4 -> hysupp run --scale 1e-4)", UnitsWarning, stacklevel=4)
+        if self.scale_invariant:
+            return 1.0
+        if self.units_scale is not None:
+            s = float(self.units_scale)
+            if not (math.isfinite(s) and s > 0):
+                raise InputError(f"{name}: units_scale must be a positive number, got {self.units_scale!r}")
+            return s
+        s, q = unit_scale(Y, qy)
+        if s != 1.0:
+            lo, hi = REFLECTANCE_BAND
+            warnings.warn(
+                f"{name}: the pixels are not in reflectance units (99th percentile of |Y| = {q:.3g}, outside "
+                f"[{lo:g}, {hi:g})): divided by {s:g} before unmixing, because {name}'s parameters are defined "
+                f"for reflectance; pass reflectance (e.g. hysupp run --scale) to silence this, or set the "
+                f"method's units_scale", UnitsWarning, stacklevel=4)
+        return s
 
 
 def _template(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -186,6 +290,36 @@ def check_pixels(Y: np.ndarray, what: str = "Y") -> np.ndarray:
     return Y
 
 
+def _divide(X: np.ndarray, s: float) -> np.ndarray:
+    """``X / s`` in ``X``'s dtype (``X`` itself, no copy, when ``s == 1``; a multiplication by the
+    exact integer ``1 / s`` when ``s`` is a negative power of ten)."""
+    if s == 1.0:
+        return X
+    inv = round(1.0 / s)
+    if s < 1.0 and inv > 0 and abs(inv * s - 1.0) < 1e-12:
+        return np.multiply(X, float(inv), dtype=X.dtype)
+    return np.divide(X, s, dtype=X.dtype)
+
+
+def _multiply(X: Any, s: float) -> Any:
+    X = np.asarray(X)
+    return np.multiply(X, s, dtype=X.dtype) if np.issubdtype(X.dtype, np.floating) else X * s
+
+
+def _rescale_endmembers(result: Any, s: float, scaled: np.ndarray | None = None,
+                        original: np.ndarray | None = None) -> None:
+    """Put a result computed on data divided by ``s`` back in the data's units: the endmembers
+    times ``s`` (the caller's own array when the method returned the scaled input itself, e.g.
+    a library), ``info["input_scale"] = s``. Abundances and library coefficients are unit-free."""
+    result.info["input_scale"] = s
+    if s == 1.0 or getattr(result, "endmembers", None) is None:
+        return
+    if scaled is not None and result.endmembers is scaled:
+        result.endmembers = original
+    else:
+        result.endmembers = _multiply(result.endmembers, s)
+
+
 def _check_image_shape(method: Method, Y: np.ndarray, image_shape: Any) -> None:
     """A spatial method's ``image_shape`` ``(H, W)`` must have ``H * W = N`` (the columns of ``Y``)."""
     N = Y.shape[1]
@@ -204,6 +338,9 @@ class Extractor(Method):
 
     task: ClassVar[str] = "extractor"
     output_dtype: ClassVar[str] = "input"
+    #: geometric extractors select or fit a simplex, which scales with the data; an extractor with
+    #: a scale-dependent parameter declares ``False`` (the template then normalises the data)
+    scale_invariant: ClassVar[bool] = True
     template: ClassVar[tuple[str, str]] = ("extract", "_extract")
 
     @_template
@@ -211,7 +348,11 @@ class Extractor(Method):
         """Extract ``p`` endmembers ``(L, p)`` from the pixels ``Y`` ``(L, N)``."""
         t0 = time.perf_counter()
         Y = self.check_inputs(Y, p)
-        result = self._extract(Y, int(p))
+        s = self._input_scale(Y)
+        result = self._extract(_divide(Y, s), int(p))
+        if s != 1.0:
+            result.endmembers = _multiply(result.endmembers, s)
+        result.info["input_scale"] = s
         self._finish_info(result.info, result.endmembers, t0)
         return result
 
@@ -253,9 +394,13 @@ class SupervisedUnmixer(Method):
         Y, E = self.check_inputs(Y, E)
         if self.spatial:
             _check_image_shape(self, Y, image_shape)
-            result = self._unmix(Y, E, image_shape=(int(image_shape[0]), int(image_shape[1])))  # type: ignore[index]
+        s = self._input_scale(Y, E, "endmembers")
+        Yn, En = _divide(Y, s), _divide(E, s)
+        if self.spatial:
+            result = self._unmix(Yn, En, image_shape=(int(image_shape[0]), int(image_shape[1])))  # type: ignore[index]
         else:
-            result = self._unmix(Y, E)
+            result = self._unmix(Yn, En)
+        _rescale_endmembers(result, s, En, E)
         self._finish_info(result.info, result.abundances, t0)
         return result
 
@@ -299,7 +444,10 @@ class SemiSupervisedUnmixer(Method):
             p = int(p)  # type: ignore[arg-type]
         if self.spatial:
             image_shape = (int(image_shape[0]), int(image_shape[1]))  # type: ignore[index]
-        result = self._unmix(Y, D, p=p, image_shape=image_shape)
+        s = self._input_scale(Y, D, "library")
+        Dn = _divide(D, s)
+        result = self._unmix(_divide(Y, s), Dn, p=p, image_shape=image_shape)
+        _rescale_endmembers(result, s, Dn, D)
         self._finish_info(result.info, result.abundances, t0)
         return result
 
@@ -348,7 +496,9 @@ class BlindUnmixer(Method):
         Y = self.check_inputs(Y, p, image_shape)
         if self.spatial:
             image_shape = (int(image_shape[0]), int(image_shape[1]))  # type: ignore[index]
-        result = self._unmix(Y, int(p), image_shape=image_shape)
+        s = self._input_scale(Y)
+        result = self._unmix(_divide(Y, s), int(p), image_shape=image_shape)
+        _rescale_endmembers(result, s)
         self._finish_info(result.info, result.abundances, t0)
         return result
 

@@ -303,6 +303,17 @@ def check_value(method: str, param: Param, value: Any) -> Any:
     return tuple(clean) if param.is_list else clean[0]
 
 
+def _did_you_mean(unknown: Iterable[str], names: Iterable[str]) -> str:
+    """``"did you mean 'lam'? "`` for the declared names closest to the unknown ones, else ``""``."""
+    import difflib
+
+    names = list(names)
+    close: list[str] = []
+    for word in unknown:
+        close += [m for m in difflib.get_close_matches(str(word).lower(), names, n=2, cutoff=0.6) if m not in close]
+    return f"did you mean {' or '.join(map(repr, close))}? " if close else ""
+
+
 def validate_params(method: str, spec: Sequence[Param], values: dict[str, Any]) -> dict[str, Any]:
     """Return the full parameter dict: defaults overridden by ``values``, each checked.
 
@@ -311,8 +322,8 @@ def validate_params(method: str, spec: Sequence[Param], values: dict[str, Any]) 
     by_name = {p.name: p for p in spec}
     unknown = sorted(set(values) - set(by_name))
     if unknown:
-        valid = ", ".join(by_name) or "(none)"
-        raise ParameterError(f"{method}: unknown parameter(s) {', '.join(map(repr, unknown))}; valid: {valid}")
+        raise ParameterError(f"{method}: unknown parameter(s) {', '.join(map(repr, unknown))}; "
+                             f"{_did_you_mean(unknown, by_name)}valid: {', '.join(by_name) or '(none)'}")
     clean = {}
     for p in spec:
         clean[p.name] = check_value(method, p, values[p.name]) if p.name in values else p.default
@@ -329,8 +340,8 @@ def parse_param_strings(method: str, spec: Sequence[Param], items: Iterable[str]
         key, value = item.split("=", 1)
         key = key.strip().replace("-", "_")
         if key not in by_name:
-            valid = ", ".join(by_name) or "(none)"
-            raise ParameterError(f"{method}: unknown parameter {key!r}; valid: {valid}")
+            raise ParameterError(f"{method}: unknown parameter {key!r}; {_did_you_mean([key], by_name)}"
+                                 f"valid: {', '.join(by_name) or '(none)'}")
         out[key] = check_value(method, by_name[key], value)
     return out
 

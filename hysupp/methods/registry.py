@@ -109,31 +109,70 @@ def available(task: str | None = None) -> list[type[Method]]:
     """Registered method classes, sorted by task then name; optionally one task only."""
     ensure_loaded()
     if task is not None and task not in TASKS:
-        raise UnknownMethodError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
+        close = close_matches(task, TASKS)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise UnknownMethodError(f"unknown task {task!r}; {hint}tasks: {', '.join(TASKS)}")
     items = [cls for (t, _), cls in _REGISTRY.items() if task is None or t == task]
     return sorted(items, key=lambda c: (TASKS.index(c.task), c.name.lower()))
+
+
+def close_matches(word: str, choices: Iterable[str], n: int = 3) -> list[str]:
+    """The names in ``choices`` closest to ``word`` (case-insensitive, :mod:`difflib`), best first."""
+    import difflib
+
+    lowered: dict[str, str] = {}
+    for c in choices:
+        lowered.setdefault(c.lower(), c)
+    return [lowered[m] for m in difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.6)]
+
+
+def _a(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _suggestion(name: str, classes: list[type[Method]], where: str) -> str:
+    """``did you mean X or Y?`` and where to see the names (listed when they are few)."""
+    close = close_matches(name, [c.name for c in classes])
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    if len(classes) <= 12:
+        return hint + f"{where}: {', '.join(c.name for c in classes) or '(none)'}"
+    return hint + f"`hysupp list` shows all {len(classes)} {where}"
 
 
 def get_method(name: str, task: str | None = None) -> type[Method]:
     """The method class registered as ``name`` (case-insensitive), optionally within ``task``.
 
-    Raises :class:`UnknownMethodError` listing the known names, or the tasks to choose from when
-    the name exists under several tasks.
+    Raises :class:`UnknownMethodError` with the closest names (*did you mean ...?*), or the tasks
+    to choose from when the name exists under several tasks.
+
+    >>> get_method("FLCS")
+    Traceback (most recent call last):
+    ...
+    hysupp.errors.UnknownMethodError: unknown method 'FLCS'; did you mean FCLS? `hysupp list` shows all ... methods
     """
     ensure_loaded()
+    if not isinstance(name, str):
+        raise UnknownMethodError(f"a method is given by its name (a string), got {type(name).__name__} {name!r}")
     key = name.lower()
     if task is not None:
         if task not in TASKS:
-            raise UnknownMethodError(f"unknown task {task!r}; tasks: {', '.join(TASKS)}")
+            close = close_matches(task, TASKS)
+            hint = f"did you mean {' or '.join(close)}? " if close else ""
+            raise UnknownMethodError(f"unknown task {task!r}; {hint}tasks: {', '.join(TASKS)}")
         cls = _REGISTRY.get((task, key))
         if cls is None:
-            names = ", ".join(c.name for c in available(task)) or "(none)"
-            raise UnknownMethodError(f"no {task} method named {name!r}; {task} methods: {names}")
+            elsewhere = [c for (t, n), c in _REGISTRY.items() if n == key]
+            if elsewhere:
+                names = ", ".join(c.name for c in available(task)) or "(none)"
+                other = elsewhere[0].task
+                raise UnknownMethodError(f"{elsewhere[0].name} is {_a(other)} {other} method, not {_a(task)} {task} one; "
+                                         f"{task} methods: {names}")
+            raise UnknownMethodError(f"no {task} method named {name!r}; "
+                                     + _suggestion(name, available(task), f"{task} methods"))
         return cls
     matches = [cls for (t, n), cls in _REGISTRY.items() if n == key]
     if not matches:
-        names = ", ".join(c.name for c in available())
-        raise UnknownMethodError(f"unknown method {name!r}; registered methods: {names}")
+        raise UnknownMethodError(f"unknown method {name!r}; " + _suggestion(name, available(), "methods"))
     if len(matches) > 1:
         tasks = ", ".join(c.task for c in matches)
         raise UnknownMethodError(f"method name {name!r} exists under several tasks ({tasks}); pass task=")

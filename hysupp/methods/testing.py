@@ -42,10 +42,22 @@ expected and what was found (:class:`MethodCheckError`, an ``AssertionError``):
 ``invalid_inputs``
     A NaN pixel, a wrong band count or size, a wrong ``p``, a missing ``image_shape`` for a spatial
     method, a wrong ratio: each raises :class:`~hysupp.errors.InputError`.
+``scale``
+    Unmixing methods and extractors (fusion methods are left to their own checks): the tiny
+    problem's pixels and endmembers/library multiplied by 1e4 (reflectance stored as integers x 1e4)
+    and by 1e-3 give abundances and library coefficients within 1e-4 of the float64 run, and
+    endmembers multiplied by the same factor (within 1e-4 relative), up to an order of the
+    endmembers for the methods that choose it (extractors, blind methods, semi-supervised
+    methods with ``needs_p``: the data divided by a power of ten differ from the original by an
+    ulp, which may break a tie differently). A method declaring
+    ``scale_invariant`` must get there without rescaling (``info["input_scale"] == 1``, no
+    ``UnitsWarning``); any other is normalised by the template and must say so
+    (``info["input_scale"]`` equal to the factor, a :class:`~hysupp.errors.UnitsWarning`). A class
+    overriding the public method itself (pre-template plugins) is judged on its results only.
 ``info``
     The result's ``info`` has the standard keys (:data:`hysupp.methods.base.STANDARD_INFO_KEYS`,
-    plus ``seed`` for a seeded method) and is JSON-serialisable through
-    :func:`hysupp.records.info_jsonable`.
+    plus ``seed`` for a seeded method), a ``converged`` key when present is a bool (the runs
+    warn when it is False), and it is JSON-serialisable through :func:`hysupp.records.info_jsonable`.
 
 Runs use the class's ``fast_params`` (few iterations, small networks; ``quick=False`` runs the
 default parameters instead) and ``device="cpu"`` for torch methods, so the whole registry is
@@ -56,7 +68,7 @@ Example
 >>> from hysupp.methods import get_method
 >>> from hysupp.testing import check_method
 >>> check_method(get_method("FCLS"))
-['declaration', 'parameter_validation', 'cli_round_trip', 'outputs', 'dtypes', 'determinism', 'stochastic', 'invalid_inputs', 'info']
+['declaration', 'parameter_validation', 'cli_round_trip', 'outputs', 'dtypes', 'determinism', 'stochastic', 'invalid_inputs', 'scale', 'info']
 """
 
 from __future__ import annotations
@@ -64,13 +76,14 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from hysupp.errors import InputError, ParameterError
+from hysupp.errors import InputError, ParameterError, UnitsWarning
 from hysupp.methods.base import (STANDARD_INFO_KEYS, BlindUnmixer, ExtractionResult, Extractor, FusionResult,
                                  HSMSFuser, Method, Pansharpener, SemiSupervisedUnmixer, SuperResolver,
                                  SupervisedUnmixer, UnmixingResult)
@@ -86,7 +99,10 @@ TASK_BASES: dict[str, type[Method]] = {
 }
 #: The names of the sub-checks, in the order they run.
 CHECKS = ("declaration", "parameter_validation", "cli_round_trip", "outputs", "dtypes", "determinism",
-          "stochastic", "invalid_inputs", "info")
+          "stochastic", "invalid_inputs", "scale", "info")
+#: the factors of the ``scale`` check, and its tolerance (abundances: absolute; endmembers: relative)
+SCALE_FACTORS = (1e4, 1e-3)
+SCALE_TOL = 1e-4
 OUTPUT_DTYPES = ("input", "dtype", "float32", "float64")
 
 
@@ -566,6 +582,80 @@ def _check_invalid_inputs(ctx: _Context) -> None:
         raise ctx.fail(check, f"{label}: accepted; expected InputError")
 
 
+def _best_order(arrays: dict[str, np.ndarray], base: dict[str, np.ndarray], f: float) -> dict[str, np.ndarray]:
+    """``arrays`` with its endmembers (columns), abundances (rows), library coefficients (columns)
+    and indices in the order of the permutation that brings the endmembers closest to ``f`` times
+    ``base``'s."""
+    import itertools
+
+    E, E0 = arrays.get("endmembers"), base.get("endmembers")
+    if E is None or E0 is None or E.shape != E0.shape or E.ndim != 2 or E.shape[1] > 8:
+        return arrays
+    best = min(itertools.permutations(range(E.shape[1])),
+               key=lambda perm: float(np.abs(E[:, list(perm)] / f - E0).max()))
+    perm = list(best)
+    out = dict(arrays)
+    out["endmembers"] = E[:, perm]
+    if "abundances" in out and out["abundances"].shape[0] == len(perm):
+        out["abundances"] = out["abundances"][perm]
+    if "library_coefficients" in out:
+        out["library_coefficients"] = out["library_coefficients"][:, perm]
+    if "indices" in out and out["indices"].shape == (len(perm),):
+        out["indices"] = out["indices"][perm]
+    return out
+
+
+def _check_scale(ctx: _Context) -> None:
+    check, cls = "scale", ctx.cls
+    if cls.task not in ("extractor", "supervised", "semi-supervised", "blind"):
+        return
+    base = _arrays(ctx.run("float64"))
+    pb = ctx.problem.astype(np.float64)
+    invariant = bool(getattr(cls, "scale_invariant", False))
+    for f in SCALE_FACTORS:
+        scaled = TinyProblem(pb.task, Y=pb.Y * f, E=pb.E * f, D=pb.D * f, p=pb.p,  # type: ignore[operator]
+                             image_shape=pb.image_shape)
+        method = cls(**ctx.run_params("float64"))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                result = run_method(method, scaled)
+            except Exception as exc:  # noqa: BLE001 - any error is the failure reported
+                raise ctx.fail(check, f"inputs x {f:g} raised {type(exc).__name__}: {exc}") from None
+        units = [w for w in caught if issubclass(w.category, UnitsWarning)]
+        got = result.info.get("input_scale") if isinstance(result.info, dict) else None
+        if invariant and (units or got not in (None, 1.0)):
+            raise ctx.fail(check, f"inputs x {f:g}: the class declares scale_invariant but the data were rescaled "
+                           f"(info['input_scale'] = {got!r}, {len(units)} UnitsWarning)")
+        if not invariant and _is_template(cls):   # (a pre-template public override: the results decide)
+            if got is None or not math.isclose(got, f, rel_tol=1e-9):
+                raise ctx.fail(check, f"inputs x {f:g}: info['input_scale'] = {got!r}, expected {f:g} (the data's "
+                               f"unit scale); a method whose result depends on the scale is normalised by the template")
+            if not units:
+                raise ctx.fail(check, f"inputs x {f:g}: the data were rescaled without a UnitsWarning")
+        arrays = _arrays(result)
+        if cls.task in ("extractor", "blind") or getattr(cls, "needs_p", False):
+            arrays = _best_order(arrays, base, f)
+        for name, ref in base.items():
+            if name not in arrays:
+                raise ctx.fail(check, f"inputs x {f:g}: the result has no {name!r}")
+            a = arrays[name]
+            if name == "indices":
+                if not np.array_equal(a, ref):
+                    raise ctx.fail(check, f"inputs x {f:g}: the pixel indices changed from {ref.tolist()} to "
+                                   f"{a.tolist()}")
+                continue
+            if name == "endmembers":
+                err = float(np.abs(a / f - ref).max()) / max(float(np.abs(ref).max()), 1e-300)
+                what = "endmembers / factor (relative to max |endmembers|)"
+            else:
+                err = float(np.abs(a - ref).max())
+                what = name
+            if not err <= SCALE_TOL:
+                raise ctx.fail(check, f"inputs x {f:g}: {what} differ from the unscaled run by {err:.3g} "
+                               f"(tolerance {SCALE_TOL:g}); a common scale of the inputs must not change the result")
+
+
 def _check_info(ctx: _Context) -> None:
     from hysupp.records import info_jsonable
 
@@ -582,6 +672,9 @@ def _check_info(ctx: _Context) -> None:
         for k in ("dtype", "device"):
             if not isinstance(info[k], str):
                 raise ctx.fail(check, f"info[{k!r}] must be a string, found {info[k]!r}")
+        if "converged" in info and not isinstance(info["converged"], (bool, np.bool_)):
+            raise ctx.fail(check, f"info['converged'] must be a bool (True only when the stopping test was met), "
+                           f"found {info['converged']!r}")
         if "seed" in ctx.names and info["seed"] != ctx.cls(**ctx.run_params()).config["seed"]:
             raise ctx.fail(check, f"info['seed'] = {info['seed']!r} is not the method's seed")
         try:
@@ -597,6 +690,7 @@ _FUNCTIONS: dict[str, Callable[[_Context], None]] = {
     "declaration": _check_declaration, "parameter_validation": _check_parameter_validation,
     "cli_round_trip": _check_cli_round_trip, "outputs": _check_outputs, "dtypes": _check_dtypes,
     "determinism": _check_determinism, "stochastic": _check_stochastic, "invalid_inputs": _check_invalid_inputs,
+    "scale": _check_scale,
     "info": _check_info,
 }
 

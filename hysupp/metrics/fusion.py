@@ -1076,7 +1076,8 @@ def evaluate_fusion(reference: Any = None, fused: Any = None, *, ratio: int,
         ``rr``: RMSE, PSNR, SAM, ERGAS, CC, SCC, Q, SSIM, Q2n (named ``q4``/``q8``/... too).
         ``fr`` (no reference; needs ``ms`` and ``pan``): D_lambda, D_s, QNR, D_rho, and, with a
         ``sensor`` (or ``gnyq``), Khan's D_lambda, HQNR and the reprojection metrics (Q2n, SAM,
-        ERGAS of the MTF-degraded fused image against ``ms``).
+        ERGAS of the MTF-degraded fused image against ``ms``); without either those are skipped
+        with a :class:`~hysupp.errors.SensorWarning` and a note (``conventions["mtf_indices"]``).
     ms, pan : array_like
         Original MS ``(L, h, w)`` and PAN ``(H, W)`` (``fr``).
     sensor : str, optional
@@ -1186,9 +1187,23 @@ def evaluate_fusion(reference: Any = None, fused: Any = None, *, ratio: int,
             out["d_lambda_khan"] = dlk
             out["hqnr"] = float((1.0 - dlk) * (1.0 - ds))
             low = reproject(f, ratio=ri, sensor=sensor, gnyq=gnyq, mtf_design=mtf_design, mtf_gain=mtf_gain)
-            out["reprojection_q2n"] = q2n(m, low, block=block, toolbox_uint16=q2n_uint16)
+            if 2 * min(m.shape[1:]) >= block:
+                out["reprojection_q2n"] = q2n(m, low, block=block, toolbox_uint16=q2n_uint16)
+            else:
+                conv["reprojection_q2n"] = (f"skipped: the MS ({m.shape[1]} x {m.shape[2]}) is too small for "
+                                            f"{block} x {block} blocks")
             out["reprojection_sam_deg"] = sam(m, low)
             out["reprojection_ergas"] = ergas(m, low, ratio=ri)
+        else:
+            import warnings
+
+            from hysupp.errors import SensorWarning
+
+            conv["mtf_indices"] = ("skipped: no sensor or gnyq (Khan's D_lambda, HQNR and the reprojection metrics "
+                                   "filter with the sensor's MTF)")
+            warnings.warn("evaluate_fusion(protocol='fr'): no sensor or gnyq given, so Khan's D_lambda, HQNR and the "
+                          "reprojection metrics (which filter with the MTF) are not computed; pass sensor= or gnyq= "
+                          "(hysupp.fuse passes the generic gains with a warning)", SensorWarning, stacklevel=2)
     defs = {k: v for k, v in FUSION_CONVENTIONS.items()}
     out["conventions"] = {**conv, "definitions": defs}
     return out

@@ -8,7 +8,11 @@ Sharpening legitimately overshoots a little (the HR scene has extremes that the 
 not show), but values far outside the span (spikes, sign flips, a result on another scale)
 mean the method went wrong. :func:`fused_range_check` measures this and issues a
 :class:`~hysupp.errors.FusedRangeWarning` when more than ``max_fraction`` (0.1 % by default) of
-the fused values are far outside, or any is NaN/Inf.
+the fused values are far outside, or any is NaN/Inf, or (with ``max_excess``) any value lies more
+than ``max_excess`` spans outside: a few such values are absurd however rare (ratio-based
+pansharpening, e.g. MTF-GLP-HPM, SFIM, MF, divides by a low-pass PAN that can come near zero; on
+the WV2 pair at full resolution some values reach hundreds of spans; the pansharpening runs pass
+:data:`MAX_EXCESS`).
 
 Example
 -------
@@ -29,12 +33,15 @@ import numpy as np
 
 from hysupp.errors import FusedRangeWarning, InputError
 
-__all__ = ["FAR", "MAX_FRACTION", "fused_range_check"]
+__all__ = ["FAR", "MAX_EXCESS", "MAX_FRACTION", "fused_range_check"]
 
 #: Distance from the inputs' range, in spans, beyond which a value is "far outside".
 FAR = 0.25
 #: Fraction of far-outside values above which the fused image is flagged.
 MAX_FRACTION = 1e-3
+#: Distance from the range, in spans, beyond which even one value flags the fused image (the
+#: pansharpening runs use it; sharpening overshoots stay within about one span on real pairs).
+MAX_EXCESS = 5.0
 
 
 def _planes(x: np.ndarray):
@@ -47,7 +54,7 @@ def _planes(x: np.ndarray):
 
 
 def fused_range_check(fused: Any, *inputs: Any, far: float = FAR, max_fraction: float = MAX_FRACTION,
-                      warn: bool = True, what: str = "fused image") -> dict[str, Any]:
+                      warn: bool = True, what: str = "fused image", max_excess: float | None = None) -> dict[str, Any]:
     """Values of ``fused`` outside the range of ``inputs`` (module docstring).
 
     Parameters
@@ -64,6 +71,8 @@ def fused_range_check(fused: Any, *inputs: Any, far: float = FAR, max_fraction: 
         Issue a :class:`~hysupp.errors.FusedRangeWarning` when flagged.
     what : str
         Name of the image in the warning (e.g. ``"HySure output"``).
+    max_excess : float, optional
+        Also flag when any value lies more than ``max_excess`` spans outside the range (None: off).
 
     Returns
     -------
@@ -72,7 +81,7 @@ def fused_range_check(fused: Any, *inputs: Any, far: float = FAR, max_fraction: 
         ``fraction_outside`` and ``fraction_far`` (of all fused values), ``fraction_nonfinite``,
         ``excess_below`` = (input_min - fused_min) / span and ``excess_above`` =
         (fused_max - input_max) / span (0 when inside), ``far``, ``max_fraction`` and
-        ``flagged``. JSON-serialisable.
+        ``max_excess`` and ``flagged``. JSON-serialisable.
     """
     if not inputs:
         raise InputError("fused_range_check needs at least one input image")
@@ -107,12 +116,16 @@ def fused_range_check(fused: Any, *inputs: Any, far: float = FAR, max_fraction: 
         "fraction_outside": outside / n, "fraction_far": far_out / n, "fraction_nonfinite": nonfinite / n,
         "excess_below": max(lo - fmin, 0.0) / span if np.isfinite(fmin) else 0.0,
         "excess_above": max(fmax - hi, 0.0) / span if np.isfinite(fmax) else 0.0,
-        "far": far, "max_fraction": max_fraction,
+        "far": far, "max_fraction": max_fraction, "max_excess": max_excess,
     }
-    res["flagged"] = bool(res["fraction_far"] > max_fraction or nonfinite > 0)
+    absurd = max_excess is not None and max(res["excess_below"], res["excess_above"]) > max_excess
+    res["flagged"] = bool(res["fraction_far"] > max_fraction or nonfinite > 0 or absurd)
     if warn and res["flagged"]:
         detail = (f"{100 * res['fraction_far']:.3g} % of its values lie more than {far:g} x the inputs' span "
                   f"outside the inputs' range [{lo:.4g}, {hi:.4g}] (fused range [{fmin:.4g}, {fmax:.4g}])")
+        if absurd:
+            detail += (f"; the farthest lie {max(res['excess_below'], res['excess_above']):.3g} spans outside (more "
+                       f"than {max_excess:g}): absurd values, not sharpening overshoot")
         if nonfinite:
             detail += f"; {nonfinite} value(s) are NaN/Inf"
         warnings.warn(f"{what}: {detail}", FusedRangeWarning, stacklevel=2)

@@ -13,8 +13,11 @@ The two consumers read views of the same entries:
   :func:`~hysupp.physics.spectral.get_sensor` (:class:`~hysupp.physics.spectral.SensorSpectral`:
   the bands), for :func:`~hysupp.physics.spectral.sensor_srf`.
 
-A sensor may have only one of the two (the EO-1 Hyperion gains have no SRF here, the Sentinel-2
-bands no MTF gains); the view that lacks it refuses the sensor with a message that says so.
+A sensor may have only one of the two (GeoEye-1 has gains and no bands here; EnMAP neither, its
+entry only names it and says why); the view that lacks it refuses the sensor with a message that
+says so. Gains that are not the sensor's own (no published value was found, the generic default
+stands in: Landsat-7/8/9, SPOT-7) are marked ``mtf_placeholder`` and the runs warn when they use
+them.
 
 Names
 -----
@@ -57,8 +60,10 @@ Example
 >>> qb = lookup_sensor("quickbird")
 >>> qb.key, qb.srf_key, qb.ms_gnyq, qb.pan_gnyq, [b.name for b in qb.group("ms")]
 ('QB', 'quickbird', (0.34, 0.32, 0.3, 0.22), 0.15, ['B', 'G', 'R', 'NIR'])
->>> lookup_sensor("WorldView-3").has_mtf, lookup_sensor("s2").has_mtf, find_sensor("Landsat-42") is None
+>>> lookup_sensor("WorldView-3").has_mtf, lookup_sensor("EnMAP").has_mtf, find_sensor("Landsat-42") is None
 (True, False, True)
+>>> l7 = lookup_sensor("Landsat-7 ETM+"); l7.ratio, l7.group("pan")[0].gsd, l7.mtf_placeholder
+(2, 15.0, True)
 """
 
 from __future__ import annotations
@@ -95,7 +100,8 @@ class SpectralBand:
     """One band of a sensor: Gaussian approximation from its published centre and width (nm).
 
     ``group`` is ``"ms"`` (the standard multispectral set), ``"pan"`` (panchromatic) or
-    ``"swir"`` (an optional extra set, WorldView-3's SWIR instrument).
+    ``"swir"`` (an optional extra set, WorldView-3's SWIR instrument). ``gsd`` is the ground
+    sampling distance in metres where the table records it (Sentinel-2's 10/20/60 m bands).
     """
 
     name: str
@@ -103,15 +109,17 @@ class SpectralBand:
     fwhm: float
     group: str = "ms"
     long_name: str = ""
+    gsd: float | None = None
 
 
-def band_from_edges(name: str, lo: float, hi: float, group: str = "ms", long_name: str = "") -> SpectralBand:
+def band_from_edges(name: str, lo: float, hi: float, group: str = "ms", long_name: str = "",
+                    gsd: float | None = None) -> SpectralBand:
     """A band given by its lower/upper band edges (nm): centre = midpoint, FWHM = width.
 
     >>> band_from_edges("Blue", 450.0, 510.0)
-    SpectralBand(name='Blue', centre=480.0, fwhm=60.0, group='ms', long_name='')
+    SpectralBand(name='Blue', centre=480.0, fwhm=60.0, group='ms', long_name='', gsd=None)
     """
-    return SpectralBand(name, (lo + hi) / 2.0, hi - lo, group, long_name)
+    return SpectralBand(name, (lo + hi) / 2.0, hi - lo, group, long_name, gsd)
 
 
 @dataclass(frozen=True)
@@ -149,6 +157,9 @@ class Sensor:
         Caveats (on the gains).
     srf_key : str or None
         Key of the spectral view (recorded as ``SpectralResponse.sensor``); None: ``key``.
+    mtf_placeholder : bool
+        The gains are not the sensor's own (no published value was found; the generic default is
+        declared so the sensor can be named): the runs warn when they use them.
     """
 
     key: str
@@ -164,6 +175,7 @@ class Sensor:
     mtf_source: str = ""
     note: str = ""
     srf_key: str | None = None
+    mtf_placeholder: bool = False
 
     def __post_init__(self) -> None:
         where = f"sensor table entry {self.key!r}"
@@ -188,7 +200,7 @@ class Sensor:
             elif len(self.gain_band_names) != len(self.ms_gnyq):
                 raise ParameterError(f"{where}: {len(self.ms_gnyq)} MS gains for {len(self.gain_band_names)} MS "
                                      f"bands {list(self.gain_band_names)}")
-            if self.mtf_bands is not None and self.bands and not self.uniform \
+            if self.mtf_bands is not None and self.group("ms") and not self.uniform \
                     and len(self.mtf_bands) != len(self.group("ms")):
                 raise ParameterError(f"{where}: mtf_bands has {len(self.mtf_bands)} names for "
                                      f"{len(self.group('ms'))} 'ms' bands (matched by position)")
@@ -269,19 +281,19 @@ def _hyperion_gains() -> tuple[float, ...]:
 # 740/15, 783/20, 842/115, 865/20, 945/20, 1375/30, 1610/90, 2190/180; the S2A numbers used here
 # are the measured band centres (B8's measured centre is ~833 nm, not the design 842 nm).
 _SENTINEL2_BANDS = (
-    SpectralBand("B1", 442.7, 21.0, "ms", "coastal aerosol"),
-    SpectralBand("B2", 492.4, 66.0, "ms", "blue"),
-    SpectralBand("B3", 559.8, 36.0, "ms", "green"),
-    SpectralBand("B4", 664.6, 31.0, "ms", "red"),
-    SpectralBand("B5", 704.1, 15.0, "ms", "red edge 1"),
-    SpectralBand("B6", 740.5, 15.0, "ms", "red edge 2"),
-    SpectralBand("B7", 782.8, 20.0, "ms", "red edge 3"),
-    SpectralBand("B8", 832.8, 106.0, "ms", "NIR"),
-    SpectralBand("B8A", 864.7, 21.0, "ms", "narrow NIR"),
-    SpectralBand("B9", 945.1, 20.0, "ms", "water vapour"),
-    SpectralBand("B10", 1373.5, 31.0, "ms", "SWIR cirrus"),
-    SpectralBand("B11", 1613.7, 91.0, "ms", "SWIR 1"),
-    SpectralBand("B12", 2202.4, 175.0, "ms", "SWIR 2"),
+    SpectralBand("B1", 442.7, 21.0, "ms", "coastal aerosol", 60.0),
+    SpectralBand("B2", 492.4, 66.0, "ms", "blue", 10.0),
+    SpectralBand("B3", 559.8, 36.0, "ms", "green", 10.0),
+    SpectralBand("B4", 664.6, 31.0, "ms", "red", 10.0),
+    SpectralBand("B5", 704.1, 15.0, "ms", "red edge 1", 20.0),
+    SpectralBand("B6", 740.5, 15.0, "ms", "red edge 2", 20.0),
+    SpectralBand("B7", 782.8, 20.0, "ms", "red edge 3", 20.0),
+    SpectralBand("B8", 832.8, 106.0, "ms", "NIR", 10.0),
+    SpectralBand("B8A", 864.7, 21.0, "ms", "narrow NIR", 20.0),
+    SpectralBand("B9", 945.1, 20.0, "ms", "water vapour", 60.0),
+    SpectralBand("B10", 1373.5, 31.0, "ms", "SWIR cirrus", 60.0),
+    SpectralBand("B11", 1613.7, 91.0, "ms", "SWIR 1", 20.0),
+    SpectralBand("B12", 2202.4, 175.0, "ms", "SWIR 2", 20.0),
 )
 
 # Landsat-8 OLI, bands 1-7 and PAN 8: centre wavelength and FWHM (nm) of the pre-launch band-average
@@ -356,6 +368,76 @@ _IKONOS_BANDS = (
 
 _SRC_WV = "DigitalGlobe WorldView-{} datasheet band edges (centre = midpoint, FWHM = width)"
 
+# Landsat-7 ETM+: 50 % band edges (um) of the Landsat 7 Science Data Users Handbook (NASA GSFC),
+# table "ETM+ spectral bands": 1 0.450-0.515, 2 0.525-0.605, 3 0.630-0.690, 4 0.775-0.900,
+# 5 1.550-1.750, 7 2.080-2.350, PAN 8 0.520-0.900; MS 30 m, PAN 15 m. The thermal band 6 (60 m) is
+# left out (no reflective-band fusion uses it).
+_LANDSAT7_BANDS = (
+    band_from_edges("B1", 450.0, 515.0, "ms", "blue", 30.0),
+    band_from_edges("B2", 525.0, 605.0, "ms", "green", 30.0),
+    band_from_edges("B3", 630.0, 690.0, "ms", "red", 30.0),
+    band_from_edges("B4", 775.0, 900.0, "ms", "NIR", 30.0),
+    band_from_edges("B5", 1550.0, 1750.0, "ms", "SWIR 1", 30.0),
+    band_from_edges("B7", 2080.0, 2350.0, "ms", "SWIR 2", 30.0),
+    band_from_edges("B8", 520.0, 900.0, "pan", "panchromatic", 15.0),
+)
+
+# Landsat-9 OLI-2: the OLI band specification edges (um) of the USGS Landsat 9 Data Users Handbook
+# (the same specification as Landsat-8's OLI): 1 0.433-0.453, 2 0.450-0.515, 3 0.525-0.600,
+# 4 0.630-0.680, 5 0.845-0.885, 6 1.560-1.660, 7 2.100-2.300, PAN 8 0.500-0.680; MS 30 m, PAN 15 m.
+# (Landsat-8 keeps the measured band-average responses of Barsi et al. 2014 above; cirrus band 9
+# is left out of both.)
+_LANDSAT9_BANDS = (
+    band_from_edges("B1", 433.0, 453.0, "ms", "coastal/aerosol", 30.0),
+    band_from_edges("B2", 450.0, 515.0, "ms", "blue", 30.0),
+    band_from_edges("B3", 525.0, 600.0, "ms", "green", 30.0),
+    band_from_edges("B4", 630.0, 680.0, "ms", "red", 30.0),
+    band_from_edges("B5", 845.0, 885.0, "ms", "NIR", 30.0),
+    band_from_edges("B6", 1560.0, 1660.0, "ms", "SWIR 1", 30.0),
+    band_from_edges("B7", 2100.0, 2300.0, "ms", "SWIR 2", 30.0),
+    band_from_edges("B8", 500.0, 680.0, "pan", "panchromatic", 15.0),
+)
+
+# EO-1 ALI: band edges (um) of the USGS EO-1 Advanced Land Imager product description (also
+# Hearn, Digenis, Lencioni, Mendenhall, Evans & Welsh, "EO-1 Advanced Land Imager overview and
+# spatial performance", IGARSS 2001): MS-1p 0.433-0.453, MS-1 0.450-0.515, MS-2 0.525-0.605,
+# MS-3 0.630-0.690, MS-4 0.775-0.805, MS-4p 0.845-0.890, MS-5p 1.200-1.300, MS-5 1.550-1.750,
+# MS-7 2.080-2.350, PAN 0.480-0.690; MS 30 m, PAN 10 m (ratio 3).
+_ALI_PAN = band_from_edges("PAN", 480.0, 690.0, "pan", "panchromatic", 10.0)
+_ALI_BANDS = (
+    band_from_edges("MS-1p", 433.0, 453.0, "ms", "", 30.0),
+    band_from_edges("MS-1", 450.0, 515.0, "ms", "", 30.0),
+    band_from_edges("MS-2", 525.0, 605.0, "ms", "", 30.0),
+    band_from_edges("MS-3", 630.0, 690.0, "ms", "", 30.0),
+    band_from_edges("MS-4", 775.0, 805.0, "ms", "", 30.0),
+    band_from_edges("MS-4p", 845.0, 890.0, "ms", "", 30.0),
+    band_from_edges("MS-5p", 1200.0, 1300.0, "ms", "", 30.0),
+    band_from_edges("MS-5", 1550.0, 1750.0, "ms", "", 30.0),
+    band_from_edges("MS-7", 2080.0, 2350.0, "ms", "", 30.0),
+    _ALI_PAN,
+)
+_SRC_ALI = ("USGS EO-1 ALI product description band edges (Hearn et al., IGARSS 2001); centre = midpoint, "
+            "FWHM = width")
+
+# PRISMA (ASI): panchromatic camera 0.400-0.700 um at 5 m beside the 30 m hyperspectral imager
+# (VNIR 400-1010 nm, 66 bands; SWIR 920-2505 nm, 173 bands; FWHM <= 12 nm). Loizzo et al.,
+# "PRISMA: the Italian hyperspectral mission", IGARSS 2018. The HS band centres vary across the
+# detector (smile) and come with each product (read them from the file's wavelengths).
+_PRISMA_BANDS = (band_from_edges("PAN", 400.0, 700.0, "pan", "panchromatic", 5.0),)
+
+# Sentinel-2 MTF gains (10 m: B2, B3, B4, B8; 20 m: B5, B6, B7, B8A, B11, B12; 60 m: B1, B9, B10),
+# from the Sentinel-2 super-resolution toolbox of Ciotola, Vivone, Scarpa et al.,
+# github.com/matciotola/Sentinel2-SR-Toolbox @ 2a450b7, Utils/spectral_tools.py gen_mtf
+# ('S2-10', 'S2-20', 'S2-60'), matched to the bands in product order within each resolution
+# group; its 'S2-10-PAN' gain (the mean of the 10 m gains, for a PAN synthesised from them) is the
+# PAN gain here. The toolbox does not state where the values were measured.
+_S2_GNYQ = {"B1": 0.3175, "B2": 0.275, "B3": 0.28, "B4": 0.25, "B5": 0.365, "B6": 0.33, "B7": 0.34,
+            "B8": 0.24, "B8A": 0.32, "B9": 0.295, "B10": 0.30, "B11": 0.205, "B12": 0.235}
+_SRC_S2_MTF = ("matciotola/Sentinel2-SR-Toolbox@2a450b7 Utils/spectral_tools.py gen_mtf ('S2-10', 'S2-20', "
+               "'S2-60', 'S2-10-PAN'), per resolution group in product order")
+_NO_MTF = ("no published Nyquist gains found (pansharpening toolboxes and their papers); the generic default "
+           "('none': 0.29 MS, 0.15 PAN) is declared")
+
 # --------------------------------------------------------------------------------------------
 # the table (the order is the order of the views and of the lists in error messages)
 # --------------------------------------------------------------------------------------------
@@ -381,32 +463,66 @@ _TABLE = (
     Sensor("Pleiades", "Pleiades 1A/1B", ("Pleiades", "Pleiades-1", "Pleiades1", "PHR", "Pleiades-1A",
                                           "Pleiades-1B"),
            ms_gnyq=(0.30, 0.30, 0.30, 0.30), pan_gnyq=0.15, ratio=4, mtf_bands=_BGRN, mtf_source=_SRC_HSTB),
-    Sensor("SPOT7", "SPOT-7 (NAOMI)", ("SPOT-7", "SPOT7", "SPOT 7"),
+    Sensor("SPOT7", "SPOT-7 (NAOMI)", ("SPOT-7", "SPOT7", "SPOT 7"), mtf_placeholder=True,
            ms_gnyq=(0.29, 0.29, 0.29, 0.29), pan_gnyq=0.15, ratio=4, mtf_bands=_BGRN,
            mtf_source="no published toolbox value found; the toolbox's generic default ('none') is used",
            note="PLACEHOLDER: generic default gains (0.29 MS, 0.15 PAN); replace with measured values or pass "
                 "gnyq= explicitly."),
     Sensor("ALI", "EO-1 ALI", ("ALI", "EO-1 ALI", "EO1-ALI", "Ali_MS"),
+           bands=_ALI_BANDS, srf_source=_SRC_ALI,
            ms_gnyq=(0.29, 0.30, 0.28, 0.29, 0.28, 0.29, 0.25, 0.25, 0.25), pan_gnyq=0.11, ratio=3,
            mtf_bands=("MS-1p", "MS-1", "MS-2", "MS-3", "MS-4", "MS-4p", "MS-5p", "MS-5", "MS-7"),
            mtf_source=_SRC_HSTB, note="the PAN gain 0.11 is marked 'To check' in the source."),
     Sensor("Hyperion", "EO-1 Hyperion", ("Hyperion", "HYP", "EO-1 Hyperion", "EO1-Hyperion"),
+           bands=(_ALI_PAN,),
+           srf_source=_SRC_ALI + " (the PAN is EO-1 ALI's, 10 m, ratio 3 to Hyperion's 30 m); Hyperion's 242 "
+                                 "band centres and FWHM come with each product (read them from the file)",
            ms_gnyq=_hyperion_gains(), pan_gnyq=0.11, ratio=3, mtf_bands=tuple(f"B{i:03d}" for i in range(1, 243)),
            mtf_source=_SRC_HSTB,
            note="242 bands (1-21: 0.27, 22-41: 0.28, 42-70: 0.26, 71-130: 0.30, 131-242: 0.27); the PAN gain is "
                 "the EO-1 ALI PAN (0.11) used with Hyperion in HS pansharpening; the toolbox's 'HYP_14_33' subset "
                 "is bands=range(13, 33)."),
     Sensor("PRISMA", "PRISMA (ASI)", ("PRISMA",),
+           bands=_PRISMA_BANDS,
+           srf_source="Loizzo et al., 'PRISMA: the Italian hyperspectral mission', IGARSS 2018 (PAN 400-700 nm, "
+                      "5 m; HS 30 m, band centres per product)",
            ms_gnyq=(0.30,), pan_gnyq=0.20, ratio=6, uniform=True,
            mtf_source="matciotola/hyperspectral_pansharpening_toolbox@056c0cd Utils/spectral_tools.py (PAN value "
                       "citing ASI's PRISMA mission status, 2021)",
            note="uniform HS gain for any number of bands (pass n_bands)."),
     Sensor("sentinel2", "Sentinel-2A MSI", ("s2", "s2a", "sentinel2a", "sentinel2msi", "msi"),
            bands=_SENTINEL2_BANDS,
-           srf_source="ESA, Sentinel-2A spectral responses (COPE-GSEG-EOPG-TN-15-0007 v3.0): centre/bandwidth"),
+           srf_source="ESA, Sentinel-2A spectral responses (COPE-GSEG-EOPG-TN-15-0007 v3.0): centre/bandwidth",
+           ms_gnyq=tuple(_S2_GNYQ[b.name] for b in _SENTINEL2_BANDS), pan_gnyq=0.26125, ratio=2,
+           mtf_source=_SRC_S2_MTF,
+           note="ratio 2 for the 20 m bands on the 10 m grid, 6 for the 60 m bands (band gsd); the PAN gain is "
+                "for a PAN synthesised from the 10 m bands (mean of their gains)."),
     Sensor("landsat8", "Landsat-8 OLI", ("l8", "oli", "landsat8oli", "landsatoli"),
            bands=_LANDSAT8_BANDS,
-           srf_source="Barsi et al., Remote Sens. 6:10232 (2014), OLI band-average RSR centre/FWHM"),
+           srf_source="Barsi et al., Remote Sens. 6:10232 (2014), OLI band-average RSR centre/FWHM",
+           ms_gnyq=(0.29,) * 7, pan_gnyq=0.15, ratio=2, mtf_source=_NO_MTF, mtf_placeholder=True,
+           note="PLACEHOLDER gains (generic default); pass gnyq= / --gnyq with measured values. MS 30 m, PAN "
+                "15 m."),
+    Sensor("landsat9", "Landsat-9 OLI-2", ("l9", "oli2", "landsat9oli2", "Landsat-9", "LC09"),
+           bands=_LANDSAT9_BANDS,
+           srf_source="USGS Landsat 9 Data Users Handbook, OLI-2 band specification edges (centre = midpoint, "
+                      "FWHM = width)",
+           ms_gnyq=(0.29,) * 7, pan_gnyq=0.15, ratio=2, mtf_source=_NO_MTF, mtf_placeholder=True,
+           note="PLACEHOLDER gains (generic default); pass gnyq= / --gnyq with measured values. MS 30 m, PAN "
+                "15 m."),
+    Sensor("landsat7", "Landsat-7 ETM+", ("l7", "etm", "etm+", "landsat7etm", "Landsat-7", "LE07"),
+           bands=_LANDSAT7_BANDS,
+           srf_source="Landsat 7 Science Data Users Handbook (NASA GSFC), ETM+ 50 % band edges (centre = midpoint, "
+                      "FWHM = width)",
+           ms_gnyq=(0.29,) * 6, pan_gnyq=0.15, ratio=2, mtf_source=_NO_MTF, mtf_placeholder=True,
+           note="PLACEHOLDER gains (generic default); pass gnyq= / --gnyq with measured values. MS 30 m, PAN "
+                "15 m; thermal band 6 not included."),
+    Sensor("EnMAP", "EnMAP HSI (DLR)", ("EnMAP", "EnMAP-HSI", "enmaphsi"),
+           srf_source="",
+           note="no table data: 224 bands, VNIR 420-1000 nm (sampling 6.5 nm, FWHM 8.1 nm) and SWIR 900-2450 nm "
+                "(sampling 10 nm, FWHM 12.5 nm), 30 m, no PAN (Guanter et al., Remote Sens. 7:8830, 2015); the "
+                "band centres and FWHM come with each product (read them from the file), and no published MTF "
+                "Nyquist gain was found. For HS-MS fusion with Sentinel-2's 10 m bands the ratio is 3."),
     Sensor("generic", "generic sensor (toolbox default)", ("generic", "none", "default"),
            ms_gnyq=(0.29,), pan_gnyq=0.15, ratio=4, uniform=True, mtf_source=_SRC_TB + " ('none' case)",
            note="uniform gain for any number of bands."),

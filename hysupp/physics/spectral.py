@@ -81,14 +81,17 @@ from hysupp.physics.sensors import SENSOR_TABLE, Sensor, SpectralBand, find_sens
 
 __all__ = [
     "SENSORS_SPECTRAL",
+    "SRFSpec",
     "SensorSpectral",
     "SpectralBand",
     "SpectralResponse",
     "fwhm_to_sigma",
     "gaussian_srf",
     "get_sensor",
+    "read_srf_text",
     "sensor_srf",
     "srf_from_table",
+    "srf_spec_from_variables",
 ]
 
 #: ``σ = FWHM / (2 √(2 ln 2)) ≈ FWHM / 2.3548`` for a Gaussian.
@@ -540,6 +543,9 @@ the response lies where the grid has bands (min_coverage). Covered bands of Sent
             raise ParameterError("pan=True selects the PAN band alone; do not combine it with swir")
     else:
         selection = sensor.group("ms")
+        if not selection:
+            raise InputError(f"{sensor.name} has no multispectral bands in the sensor table (bands: "
+                             f"{sensor.band_names}); its source: {sensor.source}")
         if swir:
             extra = sensor.group("swir")
             if not extra:
@@ -570,6 +576,314 @@ the response lies where the grid has bands (min_coverage). Covered bands of Sent
                 np.asarray(target_fwhm, dtype=np.float64)).tolist()}
     return SpectralResponse(R, source_wavelengths=wl, band_names=names, target_centres=centres,
                             target_fwhm=fwhm, sensor=sensor.key, meta=meta)
+
+
+# ---------------------------------------------------------------------------- a user's SRF (files)
+#: Column names (normalised: lower case, letters and digits) read as the wavelength column of a
+#: tabulated SRF, as band centres, and as band widths.
+_WL_NAMES = ("wavelength", "wavelengths", "wavelengthnm", "wavelengthum", "wl", "lambda", "nm", "um", "micrometre",
+             "micrometer", "micron")
+_CENTRE_NAMES = ("centre", "center", "centrenm", "centernm", "centreum", "centerum", "centrewavelength",
+                 "centerwavelength", "wavelength", "wl")
+_FWHM_NAMES = ("fwhm", "fwhmnm", "fwhmum", "width", "bandwidth")
+_NAME_NAMES = ("band", "bands", "name", "names", "bandname")
+_RESPONSE_NAMES = ("responses", "response", "srf", "rsr", "r")
+#: Wavelengths below this are read as micrometres (converted to nm, with a note).
+_MICROMETRE_MAX = 30.0
+
+
+def _colkey(name: str) -> str:
+    return "".join(ch for ch in str(name).lower().replace("µ", "u") if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class SRFSpec:
+    r"""A spectral response given by a user, before it is put on an HS grid.
+
+    Three forms (``kind``):
+
+    * ``"table"``: measured curves, ``wavelengths`` ``(K,)`` (nm) and ``responses`` ``(K, C)``, one
+      column per band (any scale) -- :func:`srf_from_table` resamples them;
+    * ``"gaussian"``: band ``centres`` and ``fwhm`` ``(C,)`` (nm) -- :func:`gaussian_srf`;
+    * ``"matrix"``: the ``(C, L)`` matrix on the HS bands themselves (no wavelengths needed).
+
+    :meth:`on_grid` gives the ``(C, L)`` matrix with rows of unit sum; :meth:`band_centres` the
+    centres and widths (for a table: the centroid and the half-maximum width of each curve) that the
+    SRF/PSF estimator uses to restrict and check its estimate.
+
+    >>> spec = SRFSpec("gaussian", ("G", "R"), centres=np.array([550.0, 650.0]), fwhm=np.array([40.0, 40.0]))
+    >>> R = spec.on_grid(np.arange(500.0, 701.0, 10.0))
+    >>> R.shape, np.allclose(R.sum(axis=1), 1.0), spec.to_dict()["kind"]
+    ((2, 21), True, 'gaussian')
+    """
+
+    kind: str
+    band_names: tuple[str, ...]
+    wavelengths: np.ndarray | None = None
+    responses: np.ndarray | None = None
+    centres: np.ndarray | None = None
+    fwhm: np.ndarray | None = None
+    matrix: np.ndarray | None = None
+    source: str = ""
+    notes: tuple[str, ...] = ()
+
+
+    def band_centres(self) -> tuple[np.ndarray | None, np.ndarray | None]:
+        """``(centres, fwhm)`` of the bands in nm (None for a matrix)."""
+        if self.kind == "gaussian":
+            return np.asarray(self.centres, dtype=np.float64), np.asarray(self.fwhm, dtype=np.float64)
+        if self.kind == "table":
+            wl = np.asarray(self.wavelengths, dtype=np.float64)
+            centres, widths = [], []
+            fine = np.linspace(wl.min(), wl.max(), max(2001, 4 * wl.size))
+            for col in np.asarray(self.responses, dtype=np.float64).T:
+                y = np.interp(fine, wl, np.clip(col, 0.0, None))
+                centres.append(float((fine * y).sum() / y.sum()))
+                above = fine[y >= 0.5 * y.max()]
+                widths.append(float(max(above.max() - above.min(), fine[1] - fine[0])))
+            return np.array(centres), np.array(widths)
+        return None, None
+
+    def on_grid(self, wavelengths: Any = None, fwhm: Any = None, *, n_bands: int | None = None,
+                min_coverage: float = 0.9) -> np.ndarray:
+        """The ``(C, L)`` SRF on HS bands of centres ``wavelengths`` (nm; HS ``fwhm`` for the
+        band-integrated weights), rows of unit sum. A ``matrix`` needs no wavelengths: it is checked
+        against ``n_bands`` (the HS band count; transposed when it is stored ``(L, C)``)."""
+        where = f"SRF {self.source}" if self.source else "SRF"
+        if self.kind == "matrix":
+            R = np.asarray(self.matrix, dtype=np.float64)
+            if n_bands is not None and R.shape[1] != n_bands:
+                if R.shape[0] == n_bands:
+                    R = R.T
+                else:
+                    raise InputError(f"{where}: a {R.shape[0]} x {R.shape[1]} matrix does not fit {n_bands} HS bands "
+                                     f"(expected (MS bands, {n_bands}))")
+            if not np.isfinite(R).all() or (R < 0).any():
+                raise InputError(f"{where}: the matrix must be finite and non-negative")
+            sums = R.sum(axis=1, keepdims=True)
+            if (sums <= 0).any():
+                raise InputError(f"{where}: row(s) {np.flatnonzero(sums.ravel() <= 0).tolist()} of the matrix are zero")
+            return R / sums
+        if wavelengths is None:
+            raise InputError(f"{where} is given by wavelength ({self.kind}) but the HS image has no band wavelengths; "
+                             f"give the HS file's wavelengths (e.g. an ENVI header or a 'wavelength' variable) or the "
+                             f"SRF as a (MS bands, HS bands) matrix")
+        names = list(self.band_names)
+        try:
+            if self.kind == "table":
+                return srf_from_table(self.wavelengths, self.responses, wavelengths, fwhm, band_names=names,
+                                      min_coverage=min_coverage)
+            return gaussian_srf(self.centres, self.fwhm, wavelengths, target_fwhm=fwhm, band_names=names,
+                                min_coverage=min_coverage)
+        except InputError as exc:
+            raise InputError(f"{where}: {exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON summary for a run record (the curves themselves are not copied)."""
+        c, f = self.band_centres()
+        out: dict[str, Any] = {"kind": self.kind, "bands": list(self.band_names), "source": self.source,
+                               "notes": list(self.notes)}
+        if c is not None:
+            out["centres_nm"] = [round(float(v), 3) for v in c]
+            out["fwhm_nm"] = [round(float(v), 3) for v in f]
+        if self.kind == "table":
+            wl = np.asarray(self.wavelengths)
+            out["table"] = {"points": int(wl.size), "range_nm": [float(wl.min()), float(wl.max())]}
+        if self.kind == "matrix":
+            out["shape"] = list(np.asarray(self.matrix).shape)
+        return out
+
+
+def _in_nm(values: np.ndarray, what: str, unit_hint: str | None, notes: list[str]) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    if unit_hint == "um" or (unit_hint is None and np.nanmax(np.abs(values)) < _MICROMETRE_MAX):
+        notes.append(f"{what} read as micrometres and converted to nm")
+        return values * 1000.0
+    return values
+
+
+def _table_spec(wl: Any, responses: Any, names: Sequence[str] | None, source: str, unit: str | None,
+                notes: list[str]) -> SRFSpec:
+    w = _vector(wl, "SRF table wavelengths")
+    resp = np.asarray(responses, dtype=np.float64)
+    if resp.ndim == 1:
+        resp = resp[:, None]
+    if resp.ndim != 2:
+        raise InputError(f"SRF {source}: responses must be (wavelengths, bands), got shape {resp.shape}")
+    if resp.shape[0] != w.size and resp.shape[1] == w.size:
+        resp = resp.T
+    if resp.shape[0] != w.size:
+        raise InputError(f"SRF {source}: {w.size} wavelengths for responses of shape {resp.shape}")
+    if not np.isfinite(resp).all():
+        raise InputError(f"SRF {source}: the response table has NaN/Inf values")
+    w = _in_nm(w, "SRF table wavelengths", unit, notes)
+    order = np.argsort(w)
+    names = tuple(names) if names is not None else tuple(f"band {k + 1}" for k in range(resp.shape[1]))
+    if len(names) != resp.shape[1]:
+        raise InputError(f"SRF {source}: {len(names)} band names for {resp.shape[1]} response columns")
+    if not (resp.max(axis=0) > 0).all():
+        raise InputError(f"SRF {source}: band(s) {[names[i] for i in np.flatnonzero(~(resp.max(axis=0) > 0))]} have "
+                         f"no positive response")
+    return SRFSpec("table", names, wavelengths=w[order], responses=resp[order], source=source, notes=tuple(notes))
+
+
+def _gaussian_spec(centres: Any, fwhm: Any, names: Sequence[str] | None, source: str, unit: str | None,
+                   notes: list[str]) -> SRFSpec:
+    c = _vector(centres, "SRF band centres", positive=True)
+    f = _per_band(fwhm, c.size, "SRF band FWHM", "band")
+    if unit == "um" or (unit is None and c.max() < _MICROMETRE_MAX):
+        c, f = c * 1000.0, f * 1000.0
+        notes.append("band centres and FWHM read as micrometres and converted to nm")
+    names = tuple(names) if names is not None else tuple(f"band {k + 1}" for k in range(c.size))
+    if len(names) != c.size:
+        raise InputError(f"SRF {source}: {len(names)} band names for {c.size} bands")
+    return SRFSpec("gaussian", names, centres=c, fwhm=f, source=source, notes=tuple(notes))
+
+
+def _unit_of(header: str) -> str | None:
+    h = str(header).lower().replace("µ", "u")
+    if "um" in _colkey(h) or "micro" in h:
+        return "um"
+    return "nm" if "nm" in _colkey(h) else None
+
+
+def read_srf_text(path: Any) -> SRFSpec:
+    r"""Read a spectral response from a text table (``.csv``, ``.txt``, ``.tsv``).
+
+    The file has a header row; ``#`` starts a comment; values are separated by commas,
+    semicolons, tabs or spaces. Two layouts, told apart by the header:
+
+    * **tabulated** -- the first column is the wavelength (``wavelength``, ``wl``, ``lambda``,
+      ``nm``...), every other column one band's response (any scale), named by its header::
+
+          wavelength,B,G,R,NIR
+          400,0.01,0.00,0.00,0.00
+          ...
+
+    * **Gaussian** -- one row per band with its ``centre`` (or ``center``) and ``fwhm``, and
+      optionally its ``band`` name::
+
+          band,centre,fwhm
+          B,480,60
+          G,550,70
+
+    Wavelengths are nanometres; a header naming ``um``/``micrometre``, or values all below 30,
+    are read as micrometres and converted (with a note).
+
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp(); f = os.path.join(d, "srf.csv")
+    >>> _ = open(f, "w").write("band,centre,fwhm\nG,550,40\nR,650,40\n")
+    >>> spec = read_srf_text(f); spec.kind, spec.band_names, spec.centres.tolist()
+    ('gaussian', ('G', 'R'), [550.0, 650.0])
+    """
+    import os
+    import re
+
+    source = os.fspath(path)
+    try:
+        with open(source, encoding="utf-8-sig") as fh:
+            lines = [ln.split("#", 1)[0].strip() for ln in fh]
+    except OSError as exc:
+        raise InputError(f"cannot read the SRF file {source!r}: {exc}") from None
+    lines = [ln for ln in lines if ln]
+    if len(lines) < 2:
+        raise InputError(f"SRF file {source!r}: expected a header row and at least one data row")
+
+    def split(ln: str) -> list[str]:
+        return [t.strip() for t in re.split(r"[,;\t]" if re.search(r"[,;\t]", ln) else r"\s+", ln) if t.strip()]
+
+    header = split(lines[0])
+    keys = [_colkey(h) for h in header]
+    rows = [split(ln) for ln in lines[1:]]
+    bad = [i + 2 for i, r in enumerate(rows) if len(r) != len(header)]
+    if bad:
+        raise InputError(f"SRF file {source!r}: row(s) {bad[:5]} do not have the header's {len(header)} columns "
+                         f"({', '.join(header)})")
+    notes: list[str] = []
+    centre_col = next((i for i, k in enumerate(keys) if k in _CENTRE_NAMES), None)
+    fwhm_col = next((i for i, k in enumerate(keys) if k in _FWHM_NAMES), None)
+    if fwhm_col is not None and centre_col is not None:
+        name_col = next((i for i, k in enumerate(keys) if k in _NAME_NAMES), None)
+        try:
+            c = [float(r[centre_col]) for r in rows]
+            f = [float(r[fwhm_col]) for r in rows]
+        except ValueError as exc:
+            raise InputError(f"SRF file {source!r}: non-numeric centre/FWHM ({exc})") from None
+        names = [r[name_col] for r in rows] if name_col is not None else None
+        return _gaussian_spec(c, f, names, source, _unit_of(header[centre_col]), notes)
+    if keys[0] not in _WL_NAMES:
+        raise InputError(f"SRF file {source!r}: the header {header} is neither a tabulated SRF (first column "
+                         f"'wavelength', then one column per band) nor a Gaussian one (columns 'band', 'centre', "
+                         f"'fwhm')")
+    try:
+        table = np.array([[float(v) for v in r] for r in rows])
+    except ValueError as exc:
+        raise InputError(f"SRF file {source!r}: non-numeric value in the table ({exc})") from None
+    if table.shape[1] < 2:
+        raise InputError(f"SRF file {source!r}: a tabulated SRF needs a wavelength column and at least one band")
+    return _table_spec(table[:, 0], table[:, 1:], header[1:], source, _unit_of(header[0]), notes)
+
+
+def srf_spec_from_variables(variables: dict[str, Any], source: str = "", key: str | None = None,
+                            band_names: Sequence[str] | None = None) -> SRFSpec:
+    """An :class:`SRFSpec` from the arrays of a ``.mat``/``.npz`` file (or a single array).
+
+    Recognised, in order: ``centres`` (``centers``) + ``fwhm`` (Gaussian); a wavelength vector
+    (``wavelength(s)``, ``wl``, ``lambda``) + a response array (``responses``, ``srf``, ``rsr``, ``R``,
+    or the only other 2-D array) (tabulated); a single 2-D array whose first column increases
+    through wavelengths (>= 100 nm, or < 30 um) with the responses in the other columns (the layout of
+    HySure's ``ikonos_spec_resp.mat``) (tabulated); any other single 2-D array, or ``key``: the
+    ``(MS bands, HS bands)`` matrix.
+
+    >>> v = {"wl": np.array([500.0, 550.0, 600.0]), "R": np.array([[0.0, 1.0, 0.0]])}
+    >>> srf_spec_from_variables(v).kind
+    'table'
+    >>> srf_spec_from_variables({"R": np.ones((3, 10))}).kind
+    'matrix'
+    """
+    arrays = {k: np.asarray(v) for k, v in variables.items() if not str(k).startswith("__")}
+    arrays = {k: v for k, v in arrays.items() if np.issubdtype(v.dtype, np.number) and v.size > 0}
+    by = {_colkey(k): k for k in arrays}
+    notes: list[str] = []
+    names = list(band_names) if band_names is not None else None
+    if key is not None:
+        if key not in arrays:
+            raise InputError(f"SRF {source}: no numeric variable {key!r}; variables: {sorted(arrays)}")
+        arr = arrays[key]
+        if arr.ndim != 2:
+            raise InputError(f"SRF {source}: variable {key!r} has shape {arr.shape}; expected a 2-D matrix")
+        return _matrix_or_table(arr, source, names, notes, f"variable {key!r}")
+    centre_k = next((by[n] for n in ("centres", "centers", "centre", "center") if n in by), None)
+    fwhm_k = next((by[n] for n in ("fwhm", "fwhms", "width", "widths") if n in by), None)
+    if centre_k is not None and fwhm_k is not None:
+        return _gaussian_spec(arrays[centre_k].ravel(), arrays[fwhm_k].ravel(), names, source, None, notes)
+    wl_k = next((by[n] for n in ("wavelengths", "wavelength", "wl", "lambda") if n in by), None)
+    if wl_k is not None:
+        resp_k = next((by[n] for n in _RESPONSE_NAMES if n in by), None)
+        if resp_k is None:
+            others = [k for k, v in arrays.items() if k != wl_k and v.ndim == 2]
+            if len(others) != 1:
+                raise InputError(f"SRF {source}: wavelengths {wl_k!r} but no response array (name it 'responses', "
+                                 f"'srf' or 'R'); variables: {sorted(arrays)}")
+            resp_k = others[0]
+        return _table_spec(arrays[wl_k].ravel(), arrays[resp_k], names, source, None, notes)
+    two_d = {k: v for k, v in arrays.items() if v.ndim == 2}
+    if len(two_d) != 1:
+        raise InputError(f"SRF {source}: cannot tell which variable holds the SRF among {sorted(arrays)}: use "
+                         f"'centres' + 'fwhm', 'wavelength' + 'responses', or one (MS bands, HS bands) matrix")
+    (k, arr), = two_d.items()
+    return _matrix_or_table(arr, source, names, notes, f"variable {k!r}")
+
+
+def _matrix_or_table(arr: np.ndarray, source: str, names: list[str] | None, notes: list[str], what: str) -> SRFSpec:
+    arr = np.asarray(arr, dtype=np.float64)
+    first = arr[:, 0] if arr.shape[1] >= 2 else None
+    if first is not None and arr.shape[0] >= 3 and np.all(np.diff(first) > 0) and \
+            (first.min() >= 100.0 or first.max() < _MICROMETRE_MAX) and first.min() > 0:
+        notes.append(f"{what}: first column read as wavelengths, the others as band responses")
+        return _table_spec(first, arr[:, 1:], names, source, None, notes)
+    notes.append(f"{what} read as the (MS bands, HS bands) matrix on the HS bands")
+    return SRFSpec("matrix", tuple(names or ()), matrix=arr, source=source, notes=tuple(notes))
 
 
 # ---------------------------------------------------------------------------- the operator

@@ -17,11 +17,14 @@ Example
 -------
 >>> import numpy as np
 >>> from hysupp.runs.fuse import fuse
->>> rng = np.random.default_rng(0)
->>> ms, pan = 100 + 10 * rng.random((4, 32, 32)), 100 + 10 * rng.random((128, 128))
+>>> t = np.linspace(0.0, 6.0, 128)
+>>> pan = 100 + 10 * np.outer(np.sin(t), np.cos(2 * t))           # a smooth 128 x 128 scene
+>>> ms = np.stack([pan[1::4, 1::4] * g for g in (0.9, 1.0, 1.1, 1.2)])
 >>> run = fuse(method="MTF-GLP", ms=ms, pan=pan, ratio=4, sensor="QB", protocol="rr")
->>> run.fused.shape, run.protocol, "q4" in run.metrics
-((4, 32, 32), 'rr', True)
+>>> run.fused.shape, run.protocol, "q4" in run.metrics, run.record["protocol"]["pan_degradation"]
+((4, 32, 32), 'rr', True, 'bicubic')
+>>> run.record["physics"]["gains"]["source"], run.record["range_check"]["flagged"], run.record["warnings"]
+('sensor', False, [])
 """
 
 from __future__ import annotations
@@ -37,7 +40,19 @@ from hysupp.errors import InputError
 from hysupp.methods.registry import get_method
 from hysupp.optim.guards import check_result
 from hysupp.records import Timer, info_jsonable
+from hysupp.physics.blur import Blur
+from hysupp.runs.diagnostics import recorded_warnings
 from hysupp.runs.inputs import FUSION_PROTOCOLS, check_protocol, pair_physics, resolve_pair
+from hysupp.runs.physics import (
+    Gains,
+    ResolvedResponses,
+    consistency_metrics,
+    ms_band_centres,
+    parse_psf,
+    read_srf,
+    resolve_gains,
+    resolve_responses,
+)
 from hysupp.runs.record import (
     default_output_dir,
     input_block,
@@ -91,11 +106,14 @@ class FusionRun:
                                  name=self.fused.name, band_coords=coords)
 
 
-def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any = None, ratio: int | None = None,
-         sensor: str | None = None, protocol: str | None = None, params: dict[str, Any] | None = None,
-         key: str | None = None, scale: float | None = None, border: int = 0, clip: Any = None,
-         evaluate: bool = True) -> FusionRun:
-    """Fuse an MS+PAN pair (or a saved fusion pair) with a registered method and score it.
+@recorded_warnings
+def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any = None, hs: Any = None,
+         ratio: int | None = None, sensor: str | None = None, protocol: str | None = None,
+         params: dict[str, Any] | None = None, key: str | None = None, pan_key: str | None = None,
+         scale: float | None = None, border: int = 0, clip: Any = None, evaluate: bool = True, gnyq: Any = None,
+         gnyq_pan: float | None = None, srf: Any = None, psf: Any = None,
+         pan_degradation: str | None = None) -> FusionRun:
+    """Fuse an MS+PAN or HS+MS pair (or a saved fusion pair) with a registered method and score it.
 
     Parameters
     ----------
@@ -103,45 +121,122 @@ def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any 
         One file holding MS and PAN (e.g. the toolbox ``.mat`` with ``I_MS``, ``I_PAN``, ``ratio``,
         ``sensor``, ``L``), or a fusion pair written by :func:`hysupp.simulate.save_fusion_pair`.
     method : str
-        A registered ``pansharpening`` method (``hysupp list``).
+        A registered ``pansharpening`` or ``hs-ms-fusion`` method (``hysupp list``). HS-MS methods
+        also fuse an HS+PAN pair (hyperspectral pansharpening, one MS band).
     ms, pan : path, Scene, ndarray or xarray.DataArray, optional
         The MS ``(L, h, w)`` and PAN ``(H, W)`` when they are separate. DataArrays (e.g. from
         ``rioxarray.open_rasterio``) keep their grid: the fused cube is also returned as a
-        DataArray on the PAN's coordinates with its CRS and attributes (``run.xarray``).
+        DataArray on the PAN's coordinates with its CRS and attributes (``run.xarray``). A 2-D
+        matrix in a ``.mat`` given as ``pan`` is the PAN image.
+    hs : path, Scene, ndarray or xarray.DataArray, optional
+        The HS ``(L, h, w)`` of an HS+MS pair (``ms`` is then the high-resolution image) or of an
+        HS+PAN pair.
     ratio, sensor : optional
-        Resolution ratio and sensor (MTF table); default from the file.
+        Resolution ratio and sensor (:mod:`hysupp.physics.sensors`: MTF gains, band centres);
+        default from the file. Without a sensor the generic gains are used, with a
+        :class:`~hysupp.errors.SensorWarning` (:mod:`hysupp.runs.physics`).
     protocol : {"rr", "fr"}, optional
         Reduced (Wald) or full resolution; default ``"fr"`` for a real pair. A pair with a
         reference is scored against it.
     params : dict, optional
         Method hyperparameters (validated).
+    key, pan_key : str, optional
+        Variable of ``data`` or of the low-resolution file, and of the high-resolution file (PAN, or
+        the MS of an HS+MS pair), for files with several.
     border, clip
         Frame removed and clipping before the reduced-resolution metrics
         (:func:`hysupp.metrics.fusion.evaluate_fusion`); recorded.
     evaluate : bool
         Compute the metrics.
+    gnyq, gnyq_pan : optional
+        MTF Nyquist gains of the MS (one value or one per band) and of the PAN, instead of the
+        sensor's (pansharpening methods, the Wald degradation, the MTF-based FR indices).
+    srf : array, path or SRFSpec, optional
+        Spectral response of the high-resolution bands on the HS bands (HS-MS methods): a
+        ``(C, L)`` matrix, or a file (:func:`hysupp.runs.physics.read_srf`: a tabulated or Gaussian
+        text table, ``.mat``, ``.npz``, ``.npy``). Estimated from the pair when not given.
+    psf : float, str, array or path, optional
+        Point-spread function of the low-resolution image on the high-resolution grid:
+        ``"gaussian:FWHM"`` or a number (FWHM in high-resolution pixels), a 2-D kernel or a kernel
+        file. HS-MS methods use it as is (estimated from the pair when not given); pansharpening
+        methods use its gain at the MS Nyquist frequency unless ``gnyq`` is given.
+    pan_degradation : {"bicubic", "mtf"}, optional
+        PAN degradation of the reduced-resolution protocol: ``bicubic`` (default: ``imresize``, the
+        pansharpening toolbox's protocol behind the published tables) or ``mtf`` (the PAN's MTF +
+        decimation); recorded in ``record["protocol"]``.
+
+    Notes
+    -----
+    The record holds the ``physics`` used (gains, SRF, PSF and where each comes from, the SRF/PSF
+    estimate and its diagnostic), the ``range_check`` of the fused values
+    (:func:`hysupp.metrics.range.fused_range_check`) and the hysupp ``warnings`` issued.
     """
+    return _fuse_run(data, method, ms=ms, pan=pan, hs=hs, ratio=ratio, sensor=sensor, protocol=protocol,
+                     params=params, key=key, pan_key=pan_key, scale=scale, border=border, clip=clip,
+                     evaluate=evaluate, gnyq=gnyq, gnyq_pan=gnyq_pan, srf=srf, psf=psf,
+                     pan_degradation=pan_degradation)
+
+
+def _fuse_run(data: Any, method: str, *, ms: Any, pan: Any, hs: Any, ratio: int | None, sensor: str | None,
+              protocol: str | None, params: dict[str, Any] | None, key: str | None, pan_key: str | None,
+              scale: float | None, border: int, clip: Any, evaluate: bool, gnyq: Any, gnyq_pan: float | None,
+              srf: Any, psf: Any, pan_degradation: str | None) -> FusionRun:
     check_protocol(protocol, PROTOCOLS)
     cls = get_method(method)
     if cls.task not in FUSION_TASKS:
         raise InputError(f"{cls.name} is a {cls.task!r} method; hysupp.fuse runs {' and '.join(FUSION_TASKS)} "
                          f"methods (see hysupp.unmix for unmixing)")
+    sharpening = cls.task == "pansharpening"
+    if sharpening and srf is not None:
+        raise InputError(f"{cls.name} is a pansharpening method: it takes no spectral response (srf=, --srf). The "
+                         f"SRF is used by the hs-ms-fusion methods, which also fuse an HS+PAN pair")
+    psf_value, psf_record = parse_psf(psf)
+    srf_spec, srf_record = read_srf(srf, key=None)
     timer = Timer()
+
+    def gains_for(n_bands: int, r: int, file_sensor: str | None, band_names: Any = None) -> Gains:
+        return resolve_gains(file_sensor, n_bands, ratio=r, gnyq=gnyq, gnyq_pan=gnyq_pan,
+                             psf=None if isinstance(psf_value, Blur) else psf_value, band_names=band_names)
+
     with timer("load"):
-        resolved = resolve_pair(data, ms, pan, key=key, scale=scale, ratio=ratio, sensor=sensor, protocol=protocol)
+        resolved = resolve_pair(data, ms, pan, key=key, scale=scale, ratio=ratio, sensor=sensor, protocol=protocol,
+                                pan_key=pan_key, hs=hs, pan_degradation=pan_degradation, gains_for=gains_for)
     pair, protocol, sensor = resolved.pair, resolved.protocol, resolved.sensor
-    expected_kind = "pansharpening" if cls.task == "pansharpening" else "hs-ms"
-    if pair.kind != expected_kind:
-        raise InputError(f"{cls.name} is a {cls.task} method but the input is a {pair.kind!r} pair")
-    method_obj = cls(**(params or {}))
     low, high = pair.low.require_cube(), pair.high.require_cube()
+    if sharpening and high.shape[0] != 1:
+        raise InputError(f"{cls.name} is a pansharpening method: it needs a one-band PAN, but the high-resolution "
+                         f"image has {high.shape[0]} bands (an HS+MS pair: use an hs-ms-fusion method, "
+                         f"hysupp list)")
+    gains = resolved.gains
+    if gains is None and high.shape[0] == 1:
+        gains = gains_for(low.shape[0], pair.ratio, sensor, pair.low.extras.get("band_names"))
+    method_obj = cls(**(params or {}))
+    physics: dict[str, Any] = {"gains": gains.record() if gains is not None else None}
     with timer("fuse"):
-        if cls.task == "pansharpening":
-            result = method_obj.fuse(low, high, ratio=pair.ratio, sensor=sensor)  # type: ignore[attr-defined]
+        if sharpening:
+            result = method_obj.fuse(low, high, ratio=pair.ratio,  # type: ignore[attr-defined]
+                                     sensor=gains.method_sensor() if gains is not None else sensor)
+            if gains is not None and "gnyq" in result.info:
+                gains.warn()
+            if psf_record is not None:
+                psf_record["used_as"] = ("MTF gain at the MS Nyquist frequency" if gains is not None and
+                                         gains.source == "psf" else "not used (gnyq given)")
         else:
-            result = method_obj.fuse(low, high, ratio=pair.ratio, **pair_physics(pair))  # type: ignore[attr-defined]
+            if psf_record is not None:
+                psf_record["used_as"] = "the PSF of the HS-MS method" + (
+                    " (and its MTF gain for the MTF-based full-resolution indices)" if gains is not None and
+                    gains.source == "psf" else "")
+            responses = hsms_responses(pair, low, high, srf_spec, srf_record, psf_value, psf_record, sensor)
+            physics["responses"] = responses.record
+            result = method_obj.fuse(low, high, ratio=pair.ratio,  # type: ignore[attr-defined]
+                                     srf=responses.srf, psf=responses.psf)
+    physics.update(srf=srf_record and {**srf_record, **srf_spec.to_dict()}, psf=psf_record)
     fused = np.asarray(result.fused)
     check_result(cls.name, fused=fused)
+    from hysupp.metrics.range import MAX_EXCESS, fused_range_check
+
+    range_check = result.info.get("range_check") if isinstance(result.info.get("range_check"), dict) else \
+        fused_range_check(fused, low, high, what=f"{cls.name} output", max_excess=MAX_EXCESS)
     metrics = None
     bits = resolved.bit_depth
     if evaluate:
@@ -151,9 +246,16 @@ def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any 
             if protocol in ("rr", "reference"):
                 metrics = evaluate_fusion(pair.reference.require_cube(), fused, ratio=pair.ratio, protocol="rr",
                                           border=border, clip=clip, L=bits)
+            elif high.shape[0] > 1:
+                metrics = consistency_metrics(fused, low, high, pair.ratio, responses.srf, responses.psf)
             else:
-                metrics = evaluate_fusion(None, fused, ratio=pair.ratio, protocol="fr", ms=low, pan=high,
-                                          sensor=sensor, L=bits)
+                if gains is not None:
+                    gains.warn()
+                mtf_kw = gains.metric_kwargs() if gains is not None else {"sensor": sensor}
+                metrics = evaluate_fusion(None, fused, ratio=pair.ratio, protocol="fr", ms=low, pan=high, L=bits,
+                                          **mtf_kw)
+                if gains is not None:
+                    metrics["conventions"]["mtf_gains"] = gains.source
     fused_scene = Scene(cube=fused, wavelengths=pair.low.wavelengths, fwhm=pair.low.fwhm, georef=pair.high.georef,
                         name=f"{pair.low.name}-{cls.name}", layout="cube",
                         notes=[f"{cls.name} fusion ({protocol} protocol), ratio {pair.ratio}"],
@@ -167,12 +269,43 @@ def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any 
     if grids:
         run.xarray = run.to_xarray(grids[0])
     source = source_path(data) if data is not None else source_path(ms)
+    if data is None and hs is not None:
+        source, high_source = source_path(hs), source_path(pan if pan is not None else ms)
+    else:
+        source, high_source = (source_path(data) if data is not None else source_path(ms)), source_path(pan)
+    protocol_block = {"name": protocol, "ratio": pair.ratio, "sensor": sensor, "pair": pair.protocol}
+    if protocol == "rr":
+        protocol_block["pan_degradation"] = pair.protocol.get("pan_degradation")
     run.record = run_record(
         method=method_block(cls, method_obj.config),
-        input=input_block(source, pan_path=source_path(pan), low_shape=list(low.shape), high_shape=list(high.shape)),
-        protocol={"name": protocol, "ratio": pair.ratio, "sensor": sensor, "pair": pair.protocol},
-        timings_s=timer.seconds, info=run.info, metrics=metrics)
+        input=input_block(source, pan_path=high_source, low_shape=list(low.shape), high_shape=list(high.shape)),
+        protocol=protocol_block, physics=physics,
+        timings_s=timer.seconds, info=run.info, metrics=metrics, range_check=range_check)
     return run
+
+
+def hsms_responses(pair: Any, low: np.ndarray, high: np.ndarray, srf_spec: Any, srf_record: Any, psf_value: Any,
+                   psf_record: Any, sensor: str | None) -> ResolvedResponses:
+    """The SRF and PSF an HS-MS method runs with: the user's (:func:`hysupp.runs.physics.read_srf`,
+    :func:`~hysupp.runs.physics.parse_psf`), else the pair's protocol (a simulated pair), else
+    estimated from the pair with the HS wavelengths and the MS band centres
+    (:func:`hysupp.runs.physics.resolve_responses`)."""
+    recorded = pair_physics(pair)
+    srf_m = srf_from = None
+    if srf_spec is not None:
+        srf_m = srf_spec.on_grid(pair.low.wavelengths, pair.low.fwhm, n_bands=low.shape[0])
+        if srf_m.shape[0] != high.shape[0]:
+            raise InputError(f"the SRF has {srf_m.shape[0]} bands but the high-resolution image has {high.shape[0]}")
+        srf_from = f"given ({srf_spec.kind})"
+    elif recorded["srf"] is not None:
+        srf_m, srf_from = recorded["srf"], "the pair's protocol"
+    psf_v, psf_from = (psf_value, "given") if psf_value is not None else \
+        ((recorded["psf"], "the pair's protocol") if recorded["psf"] is not None else (None, None))
+    user = srf_spec is not None or psf_value is not None
+    centres, fwhm, where = ms_band_centres(srf_spec, pair.high, sensor)
+    return resolve_responses(low, high, pair.ratio, srf=srf_m, psf=psf_v, srf_from=srf_from, psf_from=psf_from,
+                             hs_wavelengths=pair.low.wavelengths, ms_centres=centres, ms_fwhm=fwhm,
+                             centres_from=where, diagnose=user)
 
 
 def output_name(run: FusionRun) -> str:

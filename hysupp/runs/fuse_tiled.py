@@ -36,6 +36,7 @@ from hysupp.errors import InputError
 from hysupp.fusion.tiled import TILED_METHODS, tiled_fusion
 from hysupp.io.raster import dataarray_to_dask, open_raster, stream_to_cog
 from hysupp.io.xarray import is_dataarray, require
+from hysupp.runs.diagnostics import recorded_warnings
 from hysupp.runs.record import check_output, default_output_dir, method_block, output_folder, run_record, write_json
 from hysupp.runs.scheduling import compute, compute_array, open_client, scheduler_name
 from hysupp.scene import Georef
@@ -65,7 +66,10 @@ class TiledFusion:
 
 def _as_dask(x: Any, tile: int) -> tuple[Any, Georef | None, Any]:
     """(dask ``(B, H, W)`` array, georef, DataArray or None) from a file, DataArray or array."""
+    from hysupp.runs.unmix_tiled import check_tiled_source
+
     dsa = require("dask.array")
+    check_tiled_source(x)
     if isinstance(x, (str, os.PathLike)):
         cube, header = open_raster(x, tile=tile)
         return cube, header.georef, None
@@ -83,6 +87,7 @@ def _describe(x: Any) -> str:
     return os.fspath(x) if isinstance(x, (str, os.PathLike)) else type(x).__name__
 
 
+@recorded_warnings
 def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None = None, sensor: str | None = None,
                tile: int = 1024, out: str | os.PathLike | None = None, georef: Georef | None = None,
                scheduler: Any = None, progress: bool = False, overwrite: bool = False) -> TiledFusion:
@@ -172,12 +177,14 @@ def _fuse_tiled(cls: Any, ms: Any, pan: Any, ratio: int | None, sensor: str | No
 
 
 def fuse_tiled_to_folder(ms: Any, pan: Any, method: str = "MTF-GLP", out_dir: str | os.PathLike | None = None, *,
-                         overwrite: bool = False, progress: bool = False, **options: Any) -> TiledFusion:
+                         overwrite: bool = False, progress: bool = False, config: dict[str, Any] | None = None,
+                         **options: Any) -> TiledFusion:
     """:func:`fuse_tiled` into a new output folder (``hysupp fuse --tile``): ``fused.tif`` (the COG on
     the PAN grid, streamed) and ``run.json`` (whose ``output`` is the COG's final path).
 
     The folder is checked before any work (an existing non-empty one needs ``overwrite``) and
-    written atomically (:func:`hysupp.runs.record.output_folder`); ``out_dir`` defaults to a new
+    written atomically (:func:`hysupp.runs.record.output_folder`); ``config`` (the ``--config``
+    file's record) is stored in ``run.json``; ``out_dir`` defaults to a new
     ``hysupp-out/<PAN name>-<method>-tiled-<UTC time>``. ``options`` are those of
     :func:`fuse_tiled` (``ratio``, ``sensor``, ``tile``, ``scheduler``...).
     """
@@ -192,6 +199,8 @@ def fuse_tiled_to_folder(ms: Any, pan: Any, method: str = "MTF-GLP", out_dir: st
     with output_folder(out, overwrite=overwrite) as tmp:
         run = fuse_tiled(ms, pan, method, out=tmp / "fused.tif", progress=progress, **options)
         run.record["output"] = str(out / "fused.tif")
+        if config is not None:
+            run.record["config"] = config
         write_json(tmp / "run.json", run.record)
     run.path = out / "fused.tif"
     return run

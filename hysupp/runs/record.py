@@ -38,11 +38,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from hysupp.errors import OutputExistsError
 from hysupp.records import RECORD_VERSION, Timestamp, environment, file_sha256, timestamp, to_jsonable
 
 __all__ = ["DEFAULT_PARENT", "Timestamp", "check_output", "default_output_dir", "file_digest", "input_block",
-           "method_block", "output_folder", "run_record", "source_path", "timestamp", "write_json"]
+           "method_block", "output_folder", "printable_path", "run_record", "source_path", "timestamp", "write_json"]
 
 #: parent folder of the default output folders
 DEFAULT_PARENT = "hysupp-out"
@@ -78,15 +77,26 @@ def file_digest(path: str | None) -> str | None:
     return file_sha256(path) if path and os.path.isfile(path) else None
 
 
+def printable_path(path: str | None) -> str | None:
+    """``path`` as valid Unicode for a JSON record: bytes of a non-UTF-8 file name (kept by
+    ``os.fsdecode`` as surrogates, which strict JSON parsers refuse) are written ``\\xff``."""
+    if path is None:
+        return None
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def input_block(path: str | None, **fields: Any) -> dict[str, Any]:
-    """The ``input`` section: ``path``, its ``sha256`` (None for in-memory inputs), then ``fields``."""
-    return {"path": path, "sha256": file_digest(path), **fields}
+    """The ``input`` section: ``path`` (:func:`printable_path`), its ``sha256`` (None for in-memory
+    inputs), then ``fields``."""
+    return {"path": printable_path(path), "sha256": file_digest(path), **fields}
 
 
 # ---------------------------------------------------------------------------------------------- output
 def check_output(out: str | os.PathLike | None, overwrite: bool = False, *, kind: str = "folder") -> Path | None:
-    """Refuse an existing output before any work: a non-empty folder (``kind="folder"``) or a file
-    (``kind="file"``, with the checks of :func:`hysupp.io.atomic.check_target`) at ``out`` raises
+    """Refuse an existing output before any work: a non-empty folder (``kind="folder"``, the checks
+    of :func:`hysupp.io.atomic.check_folder_target`: with ``overwrite`` only a hysupp run folder
+    holding no foreign file is replaced, never the working directory or its ancestors) or a file
+    (``kind="file"``, :func:`hysupp.io.atomic.check_target`) at ``out`` raises
     :class:`~hysupp.errors.OutputExistsError` unless ``overwrite``. ``None`` (a default folder, new
     by construction) passes. Returns ``out`` as a Path."""
     if out is None:
@@ -98,9 +108,9 @@ def check_output(out: str | os.PathLike | None, overwrite: bool = False, *, kind
         return check_target(target, overwrite)
     if kind != "folder":
         raise ValueError(f"kind must be 'folder' or 'file', got {kind!r}")
-    if target.exists() and (not target.is_dir() or any(target.iterdir())) and not overwrite:
-        raise OutputExistsError(f"output folder {str(target)!r} exists and is not empty; choose another "
-                                f"--out or pass --overwrite")
+    from hysupp.io.atomic import check_folder_target
+
+    check_folder_target(target, overwrite)
     return target
 
 

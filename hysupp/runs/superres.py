@@ -35,7 +35,8 @@ from hysupp.errors import InputError
 from hysupp.methods.registry import get_method
 from hysupp.optim.guards import check_result
 from hysupp.records import Timer, info_jsonable
-from hysupp.runs.inputs import check_protocol
+from hysupp.runs.diagnostics import recorded_warnings
+from hysupp.runs.inputs import as_scene, check_protocol
 from hysupp.runs.record import (
     check_output,
     default_output_dir,
@@ -76,6 +77,7 @@ def _psf_record(psf: Any) -> Any:
     return psf.to_dict() if hasattr(psf, "to_dict") else {"kernel_shape": list(np.shape(psf))}
 
 
+@recorded_warnings
 def super_resolve(data: Any, method: str = "Bicubic", *, ratio: int, protocol: str = "fr", psf: Any = None,
                   params: dict[str, Any] | None = None, key: str | None = None, scale: float | None = None,
                   border: int = 0, evaluate: bool = True, save_weights: str | os.PathLike | None = None,
@@ -126,11 +128,9 @@ def super_resolve(data: Any, method: str = "Bicubic", *, ratio: int, protocol: s
         elif isinstance(data, np.ndarray):
             scene = Scene(cube=data if data.ndim == 3 else data[None])
         elif isinstance(data, (str, os.PathLike)):
-            from hysupp.io import load
-
-            scene = load(os.fspath(data), key=key, scale=scale)
+            scene = as_scene(os.fspath(data), key, None, scale)
         else:
-            raise InputError(f"data must be a file path, a Scene or an array (L, h, w), got {type(data).__name__}")
+            scene = as_scene(data, key, None, scale)   # what the readers take, or a clear error
         cube = np.asarray(scene.require_cube(), dtype=np.float64)
     reference = None
     if protocol == "rr":
@@ -171,7 +171,7 @@ def super_resolve(data: Any, method: str = "Bicubic", *, ratio: int, protocol: s
     source = source_path(data)
     run.record = run_record(
         method=method_block(cls, method_obj.config),
-        input=input_block(source, shape=list(cube.shape), super_resolved_shape=list(low.shape)),
+        input=input_block(source, shape=list(cube.shape), super_resolved_shape=list(low.shape), notes=scene.notes),
         protocol={"name": protocol, "ratio": ratio, "psf": _psf_record(psf), "decimation_phase": ratio // 2},
         timings_s=timer.seconds, info=run.info, metrics=metrics)
     return run

@@ -23,12 +23,13 @@ Example
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from hysupp.errors import InputError
 from hysupp.methods.registry import get_method
+from hysupp.runs.diagnostics import pending_warnings, recording_warnings
 from hysupp.runs.inputs import pair_physics, resolve_pair
 from hysupp.runs.record import check_output, file_digest, source_path
 
@@ -45,6 +46,8 @@ class TrainingRun:
     checkpoint: Any
     path: Path | None
     source: str
+    #: the warnings raised while training (``{"category", "message"}``, also in the checkpoint's ``training``)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         """What ``hysupp train --json`` prints: method, output, iterations, training time, final loss,
@@ -53,7 +56,7 @@ class TrainingRun:
         return {"method": self.method, "out": None if self.path is None else str(self.path),
                 "iterations": ck.training.get("iterations"), "training_time_s": ck.training.get("training_time_s"),
                 "final_loss": (ck.training.get("loss") or [None])[-1], "recipe": ck.training.get("recipe"),
-                "protocol": ck.protocol, "device": ck.training.get("device")}
+                "protocol": ck.protocol, "device": ck.training.get("device"), "warnings": self.warnings}
 
 
 def parse_samples(samples: Any, n: int, path: Any = None) -> tuple[int, int]:
@@ -129,6 +132,17 @@ def train(method: str, data: Any = None, *, out: str | os.PathLike | None = None
         ``checkpoint`` and the ``path`` written.
     """
     cls = get_method(method)
+    with recording_warnings(cls.name) as log:
+        run = _train(cls, data, out=out, ms=ms, pan=pan, h5=h5, h5_scale=h5_scale, h5_samples=h5_samples,
+                     ratio=ratio, sensor=sensor, key=key, scale=scale, epochs=epochs, iterations=iterations,
+                     params=params, overwrite=overwrite)
+    run.warnings = log.entries
+    return run
+
+
+def _train(cls: Any, data: Any, *, out: Any, ms: Any, pan: Any, h5: Any, h5_scale: float | None, h5_samples: Any,
+           ratio: int | None, sensor: str | None, key: str | None, scale: float | None, epochs: int | None,
+           iterations: int | None, params: dict[str, Any] | None, overwrite: bool) -> TrainingRun:
     if not callable(getattr(cls, "train", None)):
         raise InputError(f"{cls.name} does not train (a {cls.task!r} method without a network); trainable methods: "
                          f"the fusion networks (hysupp list)")
@@ -162,5 +176,6 @@ def train(method: str, data: Any = None, *, out: str | os.PathLike | None = None
         ck.training["data"] = {"path": path, "pan_path": source_path(pan), "sha256": file_digest(path),
                                "low_shape": list(pair.low.shape), "high_shape": list(pair.high.shape)}
         source = pair.low.name
+    ck.training["warnings"] = pending_warnings()
     written = None if out is None else ck.save(out, overwrite=overwrite)
     return TrainingRun(method=cls.name, checkpoint=ck, path=written, source=source)

@@ -18,6 +18,7 @@ Example
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,15 +26,17 @@ from typing import Any
 
 import numpy as np
 
-from hysupp.errors import InputError
+from hysupp.errors import DegeneratePixelsWarning, InputError
 from hysupp.methods.base import Method
 from hysupp.methods.registry import get_method
 from hysupp.optim.guards import check_result
 from hysupp.records import Timer, info_jsonable
+from hysupp.runs.diagnostics import WarningLog, attach_warnings, convergence_warning, recording_warnings
 from hysupp.runs.inputs import (
     as_reflectance,
     as_scene,
     attach_library,
+    check_seed,
     instantiate,
     resolve_endmembers,
     resolve_p,
@@ -168,6 +171,20 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
         return unmix_restarts(unmix, call, restarts=restarts, seeds=seeds)
     if align_by not in ALIGN_CRITERIA:
         raise InputError(f"align_by must be one of {', '.join(ALIGN_CRITERIA)}, got {align_by!r}")
+    check_seed(seed)
+    cls = get_method(method)
+    with recording_warnings(cls.name) as log:
+        run = _unmix(data, cls, p=p, endmembers=endmembers, extractor=extractor, params=params,
+                     extractor_params=extractor_params, snr=snr, seed=seed, align_by=align_by, key=key, truth=truth,
+                     scale=scale, library=library, noise_seed=noise_seed, log=log)
+    attach_warnings(run.record, log.entries)
+    return run
+
+
+def _unmix(data: Any, cls: type[Method], *, p: int | str | None, endmembers: Any, extractor: str,
+           params: dict[str, Any] | None, extractor_params: dict[str, Any] | None, snr: float | None, seed: int,
+           align_by: str, key: str | None, truth: str | None, scale: float | None,
+           library: str | os.PathLike | Scene | None, noise_seed: int | None, log: WarningLog) -> UnmixingRun:
     timer = Timer()
     with timer("load"):
         scene = as_scene(data, key, truth, scale)
@@ -179,7 +196,6 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
 
     from_xarray = is_dataarray(data)
     source = source_path(data)
-    cls = get_method(method)
     if cls.task not in ("supervised", "extractor", "semi-supervised", "blind"):
         raise InputError(f"{cls.name} is a {cls.task!r} method; hysupp.unmix runs unmixing methods and "
                          f"extractors (see hysupp.fuse for fusion)")
@@ -193,6 +209,7 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
         note = (f"{negative.size} of {int(valid.sum())} pixels have negative values (min "
                 f"{float(np.min(Y_full[:, valid])):g}); reflectance is >= 0: check the calibration or scale")
         scene = replace(scene, notes=[*scene.notes, note])
+        warnings.warn(note, DegeneratePixelsWarning, stacklevel=2)
     if snr is not None:
         from hysupp.physics.noise import add_awgn
 
@@ -221,6 +238,7 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
         with timer("unmix"):
             result = unmixer.unmix(Y, D, p=k, image_shape=scene.image_shape)  # type: ignore[attr-defined]
         info["method"] = info_jsonable(result.info)
+        convergence_warning(cls.name, result.info, log)
         library_abundances, e_source = result.library_abundances(), "library"
         atom_names = list(scene.library_names or [f"D{j + 1}" for j in range(D.shape[1])])
         A_valid, E_est = result.abundances, result.endmembers
@@ -231,6 +249,7 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
         with timer("unmix"):
             result = unmixer.unmix(Y, k, image_shape=scene.image_shape)  # type: ignore[attr-defined]
         info["method"] = info_jsonable(result.info)
+        convergence_warning(cls.name, result.info, log)
         A_valid, E_est, e_source = result.abundances, result.endmembers, cls.name
         names = [f"E{j + 1}" for j in range(A_valid.shape[0])]
     else:
@@ -249,10 +268,12 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
                 ext = extractor_obj.extract(Y, k)  # type: ignore[attr-defined]
             E, names, e_source = ext.endmembers, [f"E{j + 1}" for j in range(k)], extractor_cls.name
             info["extractor"] = info_jsonable(ext.info)
+            convergence_warning(extractor_cls.name, ext.info, log)
         grid = {"image_shape": scene.image_shape} if getattr(unmixer, "spatial", False) else {}
         with timer("unmix"):
             result = unmixer.unmix(Y, E, **grid)  # type: ignore[attr-defined]
         info["method"] = info_jsonable(result.info)
+        convergence_warning(cls.name, result.info, log)
         A_valid, E_est = result.abundances, result.endmembers
         if e_source == "library":
             library_abundances = A_valid

@@ -56,6 +56,7 @@ from hysupp.errors import InputError
 from hysupp.io.raster import chunked_view, dataarray_to_dask, open_raster, stream_to_cog, valid_mask
 from hysupp.io.xarray import is_dataarray, require
 from hysupp.records import to_jsonable
+from hysupp.runs.diagnostics import convergence_warning, recorded_warnings
 from hysupp.runs.inputs import attach_library, instantiate, resolve_endmembers
 from hysupp.runs.record import (
     check_output,
@@ -70,10 +71,41 @@ from hysupp.runs.scheduling import compute, compute_array, open_client, schedule
 from hysupp.runs.unmix import dominant_atom_names
 from hysupp.scene import Scene
 
-__all__ = ["PIXEL_BLOCK", "PixelUnmixer", "TiledRun", "stratified_sample", "unmix_tiled", "unmix_tiled_to_folder"]
+__all__ = ["NOT_WINDOWED", "PIXEL_BLOCK", "PixelUnmixer", "TiledRun", "check_tiled_source", "stratified_sample",
+           "unmix_tiled", "unmix_tiled_to_folder"]
 
 #: pixels solved at a time inside a chunk (bounds the float64 temporaries of the solvers)
 PIXEL_BLOCK = 65536
+
+
+#: file types a tiled run cannot read window by window (they are read whole by :func:`hysupp.load`)
+NOT_WINDOWED = {".mat": "a MATLAB file", ".npz": "a NumPy archive", ".npy": "a NumPy array file",
+                ".h5": "an HDF5 file", ".hdf5": "an HDF5 file", ".csv": "a CSV file", ".txt": "a text file"}
+
+
+def check_tiled_source(data: Any) -> None:
+    """Refuse, before any work, a file a tiled run cannot read window by window: tiled runs read
+    rasters (GeoTIFF, ENVI, any GDAL format) through rasterio; a ``.mat``/``.npz``/``.npy``/``.h5``
+    file holds arrays that are read whole (run without ``tile``, or convert it to a GeoTIFF). A
+    file name that is not valid UTF-8 is refused too (GDAL needs UTF-8 names)."""
+    if type(data).__module__.split(".")[0] == "spectral" or not isinstance(
+            data, (str, os.PathLike, np.ndarray)) and not is_dataarray(data) and not hasattr(data, "dask"):
+        from hysupp.runs.inputs import unreadable
+
+        raise InputError(unreadable(data) + " (tiled runs: a raster file, a DataArray or a dask/NumPy array)")
+    if not isinstance(data, (str, os.PathLike)):
+        return
+    path = os.fspath(data)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    suffix = Path(path).suffix.lower()
+    if suffix in NOT_WINDOWED:
+        raise InputError(f"{path!r} is {NOT_WINDOWED[suffix]}: tiled runs (--tile) read GeoTIFF or ENVI rasters "
+                         f"window by window. Run without --tile, or convert it first: "
+                         f"hysupp.save(hysupp.load({path!r}), {str(Path(path).with_suffix('.tif'))!r})")
+    from hysupp.runs.inputs import check_file_name
+
+    check_file_name(path)
 
 
 # ---------------------------------------------------------------------------------------------- per pixel
@@ -208,6 +240,7 @@ def _fixed_endmembers(header: Scene, cls: Any, endmembers: Any, library: Any, sc
     return header, np.asarray(E), list(names), source
 
 
+@recorded_warnings
 def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, library: Any = None,
                 p: int | None = None, extractor: str = "VCA", params: dict[str, Any] | None = None,
                 extractor_params: dict[str, Any] | None = None, tile: int = 512, scheduler: Any = None,
@@ -268,6 +301,7 @@ def _unmix_tiled(data: Any, method: str, *, endmembers: Any, library: Any, p: in
 
     t0 = time.perf_counter()
     template = None
+    check_tiled_source(data)
     if is_dataarray(data):
         cube, header, template = dataarray_to_dask(data, tile)
         source = None
@@ -346,6 +380,7 @@ def _estimate_on_sample(cube: Any, header: Scene, cls: Any, p: int | None, extra
         res = instantiate(cls, params, seed).unmix(Y, int(p))
         E, names, source = res.endmembers, [f"E{j + 1}" for j in range(int(p))], f"{cls.name} on sample"
         info["method"] = to_jsonable(res.info)
+        convergence_warning(cls.name, res.info)
     elif cls.task == "semi-supervised":
         if header.library is None:
             raise InputError(f"{cls.name} needs a spectral library: pass library=usgs1995|FILE")
@@ -354,24 +389,28 @@ def _estimate_on_sample(cube: Any, header: Scene, cls: Any, p: int | None, extra
         E, source = res.endmembers, f"{cls.name} on sample"
         names = dominant_atom_names(res.library_coefficients, atom_names) or [f"E{j + 1}" for j in range(int(p))]
         info["method"] = to_jsonable(res.info)
+        convergence_warning(cls.name, res.info)
     else:
         ext_cls = cls if cls.task == "extractor" else get_method(extractor, "extractor")
         ext_par = params if cls.task == "extractor" else extractor_params
         res = instantiate(ext_cls, ext_par, seed).extract(Y, int(p))
         E, names, source = res.endmembers, [f"E{j + 1}" for j in range(int(p))], f"{ext_cls.name} on sample"
         info["extractor"] = to_jsonable(res.info)
+        convergence_warning(ext_cls.name, res.info)
     info["sample"]["wall_s"] = time.perf_counter() - t0
     info["abundances"] = "FCLS per tile with the endmembers estimated on the sample"
     return np.asarray(E), names, source
 
 
 def unmix_tiled_to_folder(data: Any, method: str = "FCLS", out_dir: str | os.PathLike | None = None, *,
-                          overwrite: bool = False, progress: bool = False, **options: Any) -> TiledRun:
+                          overwrite: bool = False, progress: bool = False, config: dict[str, Any] | None = None,
+                          **options: Any) -> TiledRun:
     """:func:`unmix_tiled` into a new output folder (``hysupp run --tile``): ``abundances.tif`` (the
     COG, streamed), ``endmembers.csv`` and ``run.json`` (whose ``output`` is the COG's final path).
 
     The folder is checked before any work (an existing non-empty one needs ``overwrite``) and
-    written atomically (:func:`hysupp.runs.record.output_folder`); ``out_dir`` defaults to a new
+    written atomically (:func:`hysupp.runs.record.output_folder`); ``config`` (the ``--config``
+    file's record) is stored in ``run.json``; ``out_dir`` defaults to a new
     ``hysupp-out/<input name>-<method>-tiled-<UTC time>``. ``options`` are those of
     :func:`unmix_tiled` (``endmembers``, ``library``, ``p``, ``tile``, ``scheduler``...).
     """
@@ -390,6 +429,8 @@ def unmix_tiled_to_folder(data: Any, method: str = "FCLS", out_dir: str | os.Pat
         save_spectra_csv(tmp / "endmembers.csv", run.endmembers, run.endmember_names,
                          wavelengths=run.header.wavelengths)
         run.record["output"] = str(out / "abundances.tif")
+        if config is not None:
+            run.record["config"] = config
         write_json(tmp / "run.json", run.record)
     run.path = out / "abundances.tif"
     return run

@@ -455,7 +455,7 @@ def wald_pansharpening_pair(ms: Scene | np.ndarray, pan: Scene | np.ndarray | No
     phase = _parse_phase(phase)
     dec = Decimation(r, phase)
     try:
-        ms_blur = mtf_blur(entry.key if entry is not None else None, r, gnyq=gnyq, n_bands=L, bands=bands,
+        ms_blur = mtf_blur(entry, r, gnyq=gnyq, n_bands=L, bands=bands,
                            taps=taps, mode=mode, design=design)
     except InputError as exc:
         raise InputError(f"Wald pair, MS filters: {exc}") from None
@@ -465,7 +465,7 @@ def wald_pansharpening_pair(ms: Scene | np.ndarray, pan: Scene | np.ndarray | No
         low = low * (dc[:, None, None] if dc.size > 1 else dc[0])
     pan_gain = float(gnyq_pan) if gnyq_pan is not None else float(entry.pan_gnyq)
     if pan_degradation == "mtf":
-        pan_blur = mtf_blur(entry.key if entry is not None else None, r, gnyq=pan_gain, pan=True, taps=taps,
+        pan_blur = mtf_blur(entry, r, gnyq=pan_gain, pan=True, taps=taps,
                             mode=mode, design=design)
         high = dec.forward(pan_blur.forward(Pc))
         if mtf_gain == "toolbox":

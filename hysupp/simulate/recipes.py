@@ -75,8 +75,12 @@ def get_recipe(name: str) -> type[Recipe]:
     try:
         return _RECIPES[name.lower()]
     except KeyError:
-        names = ", ".join(c.name for c in available_recipes())
-        raise UnknownMethodError(f"unknown simulation recipe {name!r}; recipes: {names}") from None
+        from hysupp.methods.registry import close_matches
+
+        names = [c.name for c in available_recipes()]
+        close = close_matches(name, names)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        raise UnknownMethodError(f"unknown simulation recipe {name!r}; {hint}recipes: {', '.join(names)}") from None
 
 
 def simulate(recipe: str, **params: Any) -> Any:

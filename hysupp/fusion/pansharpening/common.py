@@ -52,6 +52,16 @@ def sensor_gains(sensor: str | None, n_bands: int) -> tuple[np.ndarray, str]:
     return gains, entry.key
 
 
+def sensor_pan_gain(sensor: str | None, used: str) -> float:
+    """The PAN Nyquist gain that goes with :func:`sensor_gains` (``used``: its second value): the
+    sensor's when its MS gains were used, the generic one otherwise. ``sensor`` may be a name or a
+    :class:`~hysupp.physics.mtf.SensorMTF` (e.g. the user's gains of a run)."""
+    from hysupp.physics.mtf import get_sensor
+
+    entry = get_sensor(sensor if sensor is not None else "generic")
+    return float(entry.pan_gnyq if used == entry.key else get_sensor("generic").pan_gnyq)
+
+
 def mtf_lowpass(x: np.ndarray, ratio: int, gains: np.ndarray) -> np.ndarray:
     """Each band of ``x`` ``(L, H, W)`` filtered with the toolbox MTF kernel of its Nyquist gain
     (``gains`` ``(L,)`` or one value), replicate borders."""

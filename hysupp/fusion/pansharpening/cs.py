@@ -353,7 +353,6 @@ class BDSD(CSPansharpener):
         "multispectral images\", IEEE TGRS 46(1), 2008, doi:10.1109/TGRS.2007.907604")
 
     def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
-        from hysupp.physics.mtf import get_sensor
         from hysupp.physics.sampling import ImresizeBicubic
 
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
@@ -363,7 +362,7 @@ class BDSD(CSPansharpener):
             raise InputError(f"BDSD: block_size {S} must be even, a multiple of the ratio {ratio} and divide "
                              f"the image size {H} x {W}")
         gains, used = C.sensor_gains(sensor, L)
-        pan_gain = get_sensor(used.split()[0]).pan_gnyq
+        pan_gain = C.sensor_pan_gain(sensor, used)
         pan_lp_d = C.decimate(C.mtf_lowpass(pan, ratio, np.array([pan_gain])), ratio)
         ms_d = np.asarray(ImresizeBicubic(ratio).forward(ms_up), dtype=np.float64)
         ms_lp_d = C.mtf_lowpass(ms_d, ratio, gains)

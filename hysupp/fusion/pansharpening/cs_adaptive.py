@@ -75,13 +75,12 @@ class BDSD_PC(CSPansharpener):
         "IEEE TGRS 57(9), 2019, doi:10.1109/TGRS.2019.2908412")
 
     def _fuse(self, ms: np.ndarray, pan: np.ndarray, *, ratio: int, sensor: str | None = None) -> FusionResult:
-        from hysupp.physics.mtf import get_sensor
         from hysupp.physics.sampling import ImresizeBicubic
 
         ms, pan, ratio, ms_up = self._prepare(ms, pan, ratio)
         L, H, W = ms_up.shape
         gains, used = C.sensor_gains(sensor, L)
-        pan_gain = get_sensor(used.split()[0]).pan_gnyq
+        pan_gain = C.sensor_pan_gain(sensor, used)
         pan_lp_d = C.decimate(C.mtf_lowpass(pan, ratio, np.array([pan_gain])), ratio)
         ms_d = np.asarray(ImresizeBicubic(ratio).forward(ms_up), dtype=np.float64)
         ms_lp_d = C.mtf_lowpass(ms_d, ratio, gains)

@@ -480,18 +480,17 @@ class ZPNN(PansharpeningNet):
     def training_data(self, ms: np.ndarray, pan: np.ndarray, ratio: int, sensor: str | None, *,
                       scale: float | None = None) -> Any:
         """The full-resolution scene itself (normalised), with the sensor's MTF gains as protocol."""
-        from hysupp.fusion.pansharpening.common import sensor_gains
+        from hysupp.fusion.pansharpening.common import sensor_gains, sensor_pan_gain
         from hysupp.nn.fusion_training import (
             full_resolution_inputs,
             json_plain,
             normalisation_scale,
         )
-        from hysupp.physics.mtf import get_sensor
 
         data = full_resolution_inputs(ms, pan, ratio, normalisation_scale(ms, pan) if scale is None else scale)
         gains, key = sensor_gains(sensor, data.n_bands)
         data.protocol = json_plain({"name": "full-resolution (zero-shot)", "ratio": int(ratio), "sensor": key,
-                                    "mtf": {"ms_gnyq": gains, "pan_gnyq": get_sensor(key.split(" ")[0]).pan_gnyq,
+                                    "mtf": {"ms_gnyq": gains, "pan_gnyq": sensor_pan_gain(sensor, key),
                                             "design": "exact", "taps": 41},
                                     "phase": int(ratio) // 2, "interpolation": "interp23tap"})
         return data

@@ -360,6 +360,7 @@ class AA(BlindUnmixer):
 
     name: ClassVar[str] = "AA"
     stochastic: ClassVar[bool] = True
+    scale_invariant: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
     fast_params: ClassVar[dict[str, Any]] = {"steps_as": 5, "fista_iters": 5}
     reference: ClassVar[str] = (
@@ -595,6 +596,7 @@ class EDAA(BlindUnmixer):
 
     name: ClassVar[str] = "EDAA"
     stochastic: ClassVar[bool] = True
+    scale_invariant: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
     fast_params: ClassVar[dict[str, Any]] = {"T": 3, "M": 3}
     reference: ClassVar[str] = (

@@ -31,7 +31,13 @@ is ``learning_rate`` at the first step and the last accepted step divided by :ma
 
 with :math:`B = [0; I_{p-1}]`. Initialisation: VCA endmembers and FCLS abundances (as in the
 authors' code). Stops after ``max_iter`` outer iterations or when the relative decrease of
-:math:`F` falls below ``tol``. Trial objectives reuse :math:`XS^\top`, :math:`SS^\top`,
+:math:`F` falls below ``tol``; ``info["converged"]`` is True only in the second case. A run stopped
+by ``max_iter``, or in which an Armijo search found no decreasing step while its smallest trial
+step was still far from negligible (a stall, ``info["stalled"]``: the step sizes do not fit the
+problem's scale, typically on data far from reflectance units, where the volume term dominates),
+reports ``converged: False`` with a
+:class:`~hysupp.errors.ConvergenceWarning`; an objective that overflows float64 at the start raises
+:class:`~hysupp.errors.DivergenceError`. Trial objectives reuse :math:`XS^\top`, :math:`SS^\top`,
 :math:`\bar A^\top\bar X` and :math:`\bar A^\top\bar A`, so a trial costs :math:`O(Lp^2)` (``A``)
 or :math:`O(p^2 N)` (``S``), and a gradient one :math:`O(LpN)` product.
 """
@@ -39,10 +45,12 @@ or :math:`O(p^2 N)` (``S``), and a gradient one :math:`O(LpN)` product.
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, ClassVar
 
 import numpy as np
 
+from hysupp.errors import ConvergenceWarning, DivergenceError
 from hysupp.methods.base import BlindUnmixer, UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
@@ -54,16 +62,27 @@ __all__ = ["MVCNMF"]
 
 #: maximum number of step reductions of one Armijo search
 MAX_BACKTRACK = 50
+#: a failed Armijo search whose smallest trial moved x by less than this (relative) is at a stationary point
+STATIONARY_RTOL = 1e-8
+
+
+#: largest log(det^2) whose exponential is a finite float64 (with room for the weight tau)
+LOG_D2_MAX = float(np.log(np.finfo(np.float64).max)) - 60.0
 
 
 def _volume_terms(A: np.ndarray, U: np.ndarray, mean: np.ndarray) -> tuple[float, np.ndarray | None]:
-    """``det(Z(A))`` and ``Z^{-T}`` (None when Z is singular)."""
+    """``det(Z(A))^2`` and ``Z^{-T}`` (None when Z is singular). The determinant is computed as
+    ``slogdet`` (no overflow in the determinant itself); ``det^2`` is ``inf`` when it exceeds the
+    float64 range (data far from reflectance units with many endmembers), which makes the objective
+    infinite: such a step is rejected, and such a starting point is a :class:`DivergenceError`."""
     p = A.shape[1]
     Z = np.vstack([np.ones((1, p)), U.T @ (A - mean[:, None])])
-    d = float(np.linalg.det(Z))
-    if d == 0.0 or not np.isfinite(d):
+    sign, logabs = np.linalg.slogdet(Z)
+    if sign == 0.0 or not np.isfinite(logabs):
         return 0.0, None
-    return d, np.linalg.inv(Z).T
+    if 2.0 * logabs > LOG_D2_MAX:
+        return float("inf"), None
+    return float(np.exp(2.0 * logabs)), np.linalg.inv(Z).T
 
 
 @register
@@ -176,11 +195,18 @@ class MVCNMF(BlindUnmixer):
 
         def objective(A_: np.ndarray, S_: np.ndarray) -> float:
             R = X - A_ @ S_
-            d, _ = vol(A_)
+            d2, _ = vol(A_)
             return 0.5 * float(np.einsum("ln,ln->", R, R)) + 0.5 * delta ** 2 * float(
-                ((1.0 - S_.sum(axis=0)) ** 2).sum()) + 0.5 * tau * d * d
+                ((1.0 - S_.sum(axis=0)) ** 2).sum()) + 0.5 * tau * d2
 
         F = objective(A, S)
+        if not np.isfinite(F):
+            raise DivergenceError(
+                f"{self.name}: the objective overflows float64 at the VCA+FCLS start (the volume term det^2 exceeds "
+                f"1e{LOG_D2_MAX / np.log(10):.0f} with p = {p} endmembers and data up to {float(np.max(X)):.4g}); "
+                f"the volume penalty assumes reflectance units: scale the data (e.g. --scale 1e-4 for reflectance "
+                f"x 10^4), lower p or lower regularization")
+        rejected = 0
         history = [F]
         alpha_a = alpha_s = self.learning_rate
         it = 0
@@ -190,16 +216,18 @@ class MVCNMF(BlindUnmixer):
             XSt, SSt = X @ S.T, S @ S.T
 
             def f_a(A_: np.ndarray, XSt: np.ndarray = XSt, SSt: np.ndarray = SSt) -> float:
-                d, _ = vol(A_)
-                return 0.5 * (xx - 2 * float((A_ * XSt).sum()) + float((A_ * (A_ @ SSt)).sum())) + 0.5 * tau * d * d
+                d2, _ = vol(A_)
+                return 0.5 * (xx - 2 * float((A_ * XSt).sum()) + float((A_ * (A_ @ SSt)).sum())) + 0.5 * tau * d2
 
             fa = f_a(A)
+            stalled = False
             for _ in range(self.inner_iter):
-                d, Zinv_t = vol(A)
+                d2, Zinv_t = vol(A)
                 grad = A @ SSt - XSt
                 if Zinv_t is not None:
-                    grad += tau * d * d * (UBt @ Zinv_t)
-                A, fa, alpha_a = self._armijo(A, fa, grad, f_a, alpha_a, beta, sigma)
+                    grad += tau * d2 * (UBt @ Zinv_t)
+                A, fa, alpha_a, ok = self._armijo(A, fa, grad, f_a, alpha_a, beta, sigma)
+                stalled |= not ok
             # ------------------------------------------------------------------ S block
             AtA = A.T @ A + delta ** 2
             AtX = A.T @ X + delta ** 2
@@ -215,20 +243,32 @@ class MVCNMF(BlindUnmixer):
                 fs = f_s(S)
                 for _ in range(self.inner_iter):
                     grad = AtA @ S - AtX
-                    S, fs, alpha_s = self._armijo(S, fs, grad, f_s, alpha_s, beta, sigma)
-            d, _ = vol(A)
-            F_new = 0.5 * (xx + delta ** 2 * N) + fs + 0.5 * tau * d * d      # = objective(A, S)
+                    S, fs, alpha_s, ok = self._armijo(S, fs, grad, f_s, alpha_s, beta, sigma)
+                    stalled |= not ok
+            d2, _ = vol(A)
+            F_new = 0.5 * (xx + delta ** 2 * N) + fs + 0.5 * tau * d2      # = objective(A, S)
             check_finite(self.name, it, F_new, what="objective")
             history.append(F_new)
+            if stalled:     # a block's search failed with steps still far from negligible: a stall, not convergence
+                rejected += 1
+                F = F_new
+                break
             if abs(F - F_new) <= self.tol * max(abs(F), 1e-300):
                 F = F_new
                 converged = True
                 break
             F = F_new
-        d, _ = vol(A)
+        if not converged:
+            why = (f"no projected-gradient step decreased the objective at iteration {it} (an Armijo search "
+                   f"failed after {MAX_BACKTRACK} step reductions with steps still far from negligible; objective {F:.3g}, volume term "
+                   f"{0.5 * tau * vol(A)[0]:.3g}); the result is close to the VCA+FCLS start: check the data "
+                   f"scale (the volume penalty assumes reflectance units) or lower learning_rate") if rejected else (
+                f"stopped at max_iter = {self.max_iter} with a relative objective change above tol = {self.tol:g}")
+            warnings.warn(f"{self.name}: {why}", ConvergenceWarning, stacklevel=3)
+        d2, _ = vol(A)
         info: dict[str, Any] = {
-            "method": self.name, "iterations": it, "converged": converged, "objective": F,
-            "objective_history": history, "volume": abs(d) / math.factorial(p - 1), "tau": tau,
+            "method": self.name, "iterations": it, "converged": converged, "stalled": bool(rejected), "objective": F,
+            "objective_history": history, "volume": math.sqrt(d2) / math.factorial(p - 1), "tau": tau,
             "step_A": alpha_a, "step_S": alpha_s, "seed": self.seed, "vca_indices": ext.indices,
             "dtype": self.dtype, "device": "cpu",
         }
@@ -237,14 +277,21 @@ class MVCNMF(BlindUnmixer):
 
     @staticmethod
     def _armijo(x: np.ndarray, fx: float, grad: np.ndarray, f: Any, alpha0: float, beta: float,
-                sigma: float) -> tuple[np.ndarray, float, float]:
-        """One projected-gradient step with Armijo backtracking; returns ``(x_new, f(x_new), alpha)``
-        with the next first trial ``alpha / beta`` (``x`` unchanged when no step is accepted)."""
+                sigma: float) -> tuple[np.ndarray, float, float, bool]:
+        """One projected-gradient step with Armijo backtracking; returns ``(x_new, f(x_new), alpha,
+        ok)`` with the next first trial ``alpha / beta``. When no step satisfies the
+        sufficient-decrease test, ``x`` is returned unchanged, and ``ok`` says whether the smallest
+        trial step was already negligible (``||dx|| <= 1e-8 ||x||``: the objective is flat at
+        rounding level, a stationary point) or not (the step sizes do not fit the problem's scale:
+        a stall)."""
         alpha = alpha0
-        for _ in range(MAX_BACKTRACK + 1):
-            x_new = np.maximum(x - alpha * grad, 0.0)
-            f_new = f(x_new)
-            if f_new - fx <= sigma * float((grad * (x_new - x)).sum()):
-                return x_new, f_new, alpha / beta
-            alpha *= beta
-        return x, fx, alpha0
+        move = 0.0
+        with np.errstate(over="ignore", invalid="ignore"):   # a trial far out is rejected, not reported
+            for _ in range(MAX_BACKTRACK + 1):
+                x_new = np.maximum(x - alpha * grad, 0.0)
+                f_new = f(x_new)
+                if f_new - fx <= sigma * float((grad * (x_new - x)).sum()):
+                    return x_new, f_new, alpha / beta, True
+                move = float(np.linalg.norm(x_new - x))
+                alpha *= beta
+        return x, fx, alpha0, move <= STATIONARY_RTOL * max(float(np.linalg.norm(x)), np.finfo(float).tiny)

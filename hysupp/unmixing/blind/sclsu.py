@@ -141,6 +141,7 @@ class SCLSU(BlindUnmixer):
 
     name: ClassVar[str] = "SCLSU"
     stochastic: ClassVar[bool] = True
+    scale_invariant: ClassVar[bool] = True
     params: ClassVar[tuple[Param, ...]] = (
         Param("seed", int, 0, "seed of the VCA extraction of the reference endmembers"),
         Param("dtype", str, "float32", "output dtype (computation in float64)", choices=("float32", "float64")),

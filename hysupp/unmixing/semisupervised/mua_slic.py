@@ -3,8 +3,9 @@ r"""MUA-SLIC: multiscale sparse unmixing with a SLIC superpixel coarse scale.
 The image is segmented into superpixels; the mean spectrum of every superpixel is unmixed over
 the library (sparse regression, SUnSAL); the coarse abundances are copied back to the pixels of
 their superpixel; and the pixel-level sparse regression is solved with a quadratic pull towards
-those coarse abundances. Both regressions reuse :func:`hysupp.unmixing.semisupervised.sunsal.sunsal_admm`
-(the fine one through an exact augmented least-squares form).
+those coarse abundances. Both regressions reuse SUnSAL's chunked ADMM
+:func:`hysupp.optim.admm.sparse_regression_admm` (the fine one as an exact stacked least-squares
+form whose extra rows are formed chunk by chunk).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from hysupp.errors import InputError
 from hysupp.methods.base import UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
-from hysupp.unmixing.semisupervised.sunsal import ADMM_PARAMS, LibraryADMMUnmixer, sunsal_admm
+from hysupp.optim.admm import sparse_regression_admm
+from hysupp.unmixing.semisupervised.sunsal import ADMM_PARAMS, LibraryADMMUnmixer
 
 __all__ = ["MUASLIC", "multiscale_unmix", "slic_superpixels", "superpixel_means"]
 
@@ -80,12 +82,11 @@ def superpixel_means(Y: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Mean spectrum ``(L, K)`` of every label ``0..K-1`` of ``labels`` ``(N,)`` (each label non-empty)."""
     labels = np.asarray(labels).ravel()
     K = int(labels.max()) + 1
-    order = np.argsort(labels, kind="stable")
     counts = np.bincount(labels, minlength=K)
     if np.any(counts == 0):
         raise InputError("superpixel_means: labels must be 0..K-1 with every label present")
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    sums = np.add.reduceat(np.asarray(Y, dtype=np.float64)[:, order], starts, axis=1)
+    # float64 sums band by band (one row converted at a time: no copy of the image)
+    sums = np.stack([np.bincount(labels, weights=row, minlength=K) for row in np.asarray(Y)])
     return sums / counts
 
 
@@ -103,28 +104,27 @@ def multiscale_unmix(Y: np.ndarray, D: np.ndarray, labels: np.ndarray, *, lambda
         \min_{X \ge 0}\ \tfrac12\lVert Y - DX\rVert_F^2 + \lambda_2\lVert X\rVert_{1,1}
         + \tfrac{\beta\nu^2}{2}\lVert X - \bar X\rVert_F^2,\qquad \nu = \mathrm{RMS}(Y),
 
-    solved by :func:`sunsal_admm` on the equivalent ℓ1 regression
+    solved by :func:`hysupp.optim.admm.sparse_regression_admm` (``ridge``, ``prior``) on the
+    equivalent ℓ1 regression
     :math:`\tfrac12\lVert [Y; \sqrt{\beta}\nu\bar X] - [D; \sqrt{\beta}\nu I] X\rVert_F^2 + \lambda_2\lVert X\rVert_{1,1}`.
     Returns ``(X, info)``.
     """
     t0 = time.perf_counter()
     labels = np.asarray(labels).ravel()
-    Yd = np.asarray(Y, dtype=np.float64)
+    Y = np.asarray(Y)
     Dd = np.asarray(D, dtype=np.float64)
-    M = Dd.shape[1]
-    Yc = superpixel_means(Yd, labels)
-    Xc, info_c = sunsal_admm(Yc, Dd, "l1+", lam=lambda1, max_iter=max_iter, tol=tol, dtype=dtype,
-                             method=f"{method} (coarse scale)")
-    Xbar = Xc[:, labels]
-    nu = float(np.sqrt(np.mean(Yd ** 2)))
+    Yc = superpixel_means(Y, labels)
+    Xc, info_c = sparse_regression_admm(Yc, Dd, lam=lambda1, max_iter=max_iter, tol=tol, dtype=dtype,
+                                        method=f"{method} (coarse scale)")
+    rows = (np.asarray(row, dtype=np.float64) for row in Y)      # RMS(Y) band by band: no copy of Y
+    nu = float(np.sqrt(sum(float(np.dot(r, r)) for r in rows) / Y.size))
     g = float(np.sqrt(beta)) * nu
-    if g > 0:
-        Ya = np.concatenate([Yd, g * Xbar.astype(np.float64)], axis=0)
-        Da = np.concatenate([Dd, g * np.eye(M)], axis=0)
-    else:
-        Ya, Da = Yd, Dd
-    X, info_f = sunsal_admm(Ya, Da, "l1+", lam=lambda2, max_iter=max_iter, tol=tol, dtype=dtype,
-                            method=f"{method} (fine scale)")
+    # the coupling (g^2 / 2) ||X - Xc W*||^2: the stacked regression [Y; g Xbar] ~ [D; g I] X, with
+    # the copied-back coarse abundances Xbar = Xc[:, labels] formed chunk by chunk
+    X, info_f = sparse_regression_admm(Y, Dd, lam=lambda2, max_iter=max_iter, tol=tol, dtype=dtype,
+                                       ridge=g ** 2 if g > 0 else 0.0,
+                                       prior=(lambda c0, c1: Xc[:, labels[c0:c1]]) if g > 0 else None,
+                                       method=f"{method} (fine scale)")
     coarse = {k: v for k, v in info_c.items() if k != "residual_history"}
     info = {**info_f, "coarse": coarse, "n_superpixels": int(Yc.shape[1]), "coupling_weight": g ** 2,
             "data_rms": nu, "solver_wall_time": time.perf_counter() - t0}
@@ -149,7 +149,7 @@ class MUASLIC(LibraryADMMUnmixer):
     As in the authors' ``sunsal_spreg.m`` (and HySUPP), :math:`\beta` weighs the coupling in the
     problem normalised by :math:`\nu = \mathrm{RMS}(Y)` (data and library divided by :math:`\nu`),
     hence the :math:`\nu^2` above. Both problems are solved by ADMM with sunsal.m's adaptive
-    penalty (:func:`multiscale_unmix`, :func:`hysupp.unmixing.semisupervised.sunsal.sunsal_admm`).
+    penalty (:func:`multiscale_unmix`, :func:`hysupp.optim.admm.sparse_regression_admm`).
 
     Superpixels: ``slic_size`` is the superpixel side length in pixels (``regionSize`` of VLFeat's
     ``vl_slic``, as in the MATLAB original) and ``slic_reg`` the ``vl_slic`` regulariser on the image
@@ -158,6 +158,12 @@ class MUASLIC(LibraryADMMUnmixer):
     (:func:`slic_superpixels` derives it). HySUPP's Python port passes ``slic_size`` as
     ``n_segments`` (6 segments for the whole image) and ``slic_reg`` as ``compactness``, which is
     not what the MATLAB original means; this class follows the original.
+
+    Units: the parameters are defined for data in reflectance units (``docs/design.md``, *Units
+    and scale*): other storage scales are divided by their unit scale first, with a warning.
+    Stopping: both regressions stop as SUnSAL (primal and dual residuals every 10 iterations below
+    :math:`\sqrt{NM}\,\mathrm{tol}`; ``tol = 0``: all ``max_iter`` iterations); the fine scale's
+    residuals are in ``info["residual_history"]``, the coarse scale's in ``info["coarse"]``.
 
     Defaults are HySUPP's (``config/model/MUA_SLIC.yaml``: ``lambda1`` 0.03, ``lambda2`` 0.1,
     ``beta`` 30, ``slic_size`` 6, ``slic_reg`` 0.005 -- the authors' DC1 20 dB setting; 2000 ADMM

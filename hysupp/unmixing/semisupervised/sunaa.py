@@ -48,10 +48,14 @@ the symmetry deterministically (column 1 is fitted to the residual first, column
 left, ...), so the reference initialisation needs no randomness; ``init="random"`` starts instead
 from seeded Dirichlet(1) columns of :math:`B`.
 
-Implementation notes: the residual :math:`R` ``(L, N)`` is kept and updated by rank-one terms
-(``O(LN)`` per column), recomputed exactly after every :math:`A`-step, and the objective
-:math:`\tfrac12\lVert R\rVert_F^2` is recorded every iteration at no extra cost. All arithmetic is
-float64 (as :func:`~hysupp.optim.fcls`); ``dtype`` is the dtype of the returned arrays. The
+Implementation notes: the residual is never formed. Step 1 needs :math:`Ra_j^\top = Ya_j^\top -
+E(Aa_j^\top)`, i.e. the small factors :math:`YA^\top` ``(L, p)`` (fixed during step 1, since
+:math:`A` is) and :math:`AA^\top` ``(p, p)`` with the current :math:`E`; one pass over :math:`Y` by
+pixel chunks after every :math:`A`-step gives :math:`YA^\top` for the next step 1 and the objective
+:math:`\tfrac12\lVert Y - EA\rVert_F^2` (summed chunk by chunk), recorded every iteration. So the
+working set is :math:`A` ``(p, N)`` and a chunk: ``Y`` is neither copied nor converted whole (the
+solver's float64 arithmetic, as :func:`~hysupp.optim.fcls`'s, is done chunk by chunk); ``dtype``
+is the dtype of the returned arrays. The
 ``B``-subproblems have ``M`` unknowns (``M > L`` for DC1's library), so their minimiser
 :math:`b_j` need not be unique; :math:`Db_j` is. HySUPP solves both steps with SPAMS'
 ``decompSimplex`` (also an exact active-set method).
@@ -79,6 +83,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 
 import numpy as np
@@ -95,6 +100,28 @@ __all__ = ["SUnAA", "sunaa_solve"]
 ROW_NORM_EPS = 1e-10
 
 
+#: pixels per chunk of the passes over Y
+CHUNK = 8192
+
+
+def _pass(Y: np.ndarray, E: np.ndarray, A: np.ndarray, pool: ThreadPoolExecutor | None = None
+          ) -> tuple[np.ndarray, float]:
+    """One pass over the pixels by chunks (float64; chunks spread over ``pool``):
+    ``(Y A^T (L, p), 1/2 ||Y - E A||_F^2)``."""
+    N = Y.shape[1]
+
+    def part(c0: int) -> tuple[np.ndarray, float]:
+        Yc = np.asarray(Y[:, c0:c0 + CHUNK], dtype=np.float64)
+        Ac = A[:, c0:c0 + CHUNK]
+        Rc = E @ Ac
+        np.subtract(Yc, Rc, out=Rc)
+        return Yc @ Ac.T, float(np.vdot(Rc, Rc))
+
+    starts = range(0, N, CHUNK)
+    parts = list(pool.map(part, starts)) if pool is not None else [part(c0) for c0 in starts]
+    return sum(q[0] for q in parts), 0.5 * sum(q[1] for q in parts)
+
+
 def _first_copies(B: np.ndarray) -> np.ndarray:
     """Indices of the columns of ``B`` that are not exact copies of an earlier column (sorted)."""
     _, first = np.unique(B.T, axis=0, return_index=True)
@@ -102,21 +129,21 @@ def _first_copies(B: np.ndarray) -> np.ndarray:
 
 
 def sunaa_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 500, init: str = "uniform", seed: int = 0,
-                tol: float | None = None, dtype: Any = np.float32,
+                tol: float | None = None, dtype: Any = np.float32, n_threads: int = 1,
                 method: str = "SUnAA") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     r"""The SUnAA block-coordinate solver (module docstring): returns ``(A (p, N), B (M, p), info)``.
 
     ``tol``: stop when the relative decrease of the objective over one iteration is below ``tol``
-    (``None``: run all ``T`` iterations, as the reference). ``info`` holds ``iterations``,
+    (``None`` or 0: run all ``T`` iterations, as the reference). ``info`` holds ``iterations``,
     ``objective`` (one value per iteration, :math:`\tfrac12\lVert Y - DBA\rVert_F^2`),
     ``objective_initial``, ``fcls_not_converged`` (pixel/column solves stopped by the iteration
-    cap, 0 normally) and ``wall_time``.
+    cap, 0 normally), ``segment_times`` (seconds of each iteration) and ``wall_time``.
     """
     t0 = time.perf_counter()
     out_dt = np.dtype(dtype)
-    Yd = np.ascontiguousarray(Y, dtype=np.float64)
+    Y = np.asarray(Y)
     Dd = np.ascontiguousarray(D, dtype=np.float64)
-    N = Yd.shape[1]
+    N = Y.shape[1]
     M = Dd.shape[1]
     r = int(p)
     if init == "uniform":
@@ -127,52 +154,55 @@ def sunaa_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 500, init: str
         raise ValueError(f"unknown init {init!r}")
     A = np.full((r, N), 1.0 / r)
     E = Dd @ B                       # (L, p), kept equal to D B
-    R = Yd - E @ A                   # residual Y - D B A
+    pool = ThreadPoolExecutor(max_workers=n_threads) if n_threads > 1 else None
+    YA, value = _pass(Y, E, A, pool)   # Y A^T and the objective 1/2 ||Y - E A||^2
     history: list[float] = []
-    initial = 0.5 * float(np.vdot(R, R))
+    initial = value
     not_conv = 0
     stopped_early = False
+    segments: list[dict[str, float]] = []
     it = 0
     for it in range(1, T + 1):
+        ts = time.perf_counter()
         # ---- B-step: Gauss-Seidel over the columns, each an exact simplex LS over the library ----
+        AA = A @ A.T
         for j in range(r):
-            aj = A[j]
-            n2 = float(aj @ aj)
+            n2 = float(AA[j, j])
             if math.sqrt(n2) < ROW_NORM_EPS:
                 continue
-            zj = E[:, j].copy()
-            zeta = R @ aj
+            zeta = YA[:, j] - E @ AA[:, j]   # R a_j with the current E (R = Y - E A)
             zeta /= n2
-            zeta += zj
+            zeta += E[:, j]
             bj, finfo = fcls(zeta, Dd, dtype=np.float64, init="vertex")
             not_conv += int(finfo["n_not_converged"])
             B[:, j] = bj
             E[:, j] = Dd @ bj
-            zj -= E[:, j]
-            R += np.outer(zj, aj)    # R <- R + (z_j - D b_j) a_j
         # ---- A-step: FCLS of every pixel on E = D B -----------------------------------------------
         keep = _first_copies(B)
         if keep.size == r:
-            A, finfo = fcls(Yd, E, dtype=np.float64)
+            A, finfo = fcls(Y, E, dtype=np.float64, n_threads=n_threads)
         else:  # identical endmembers: the abundance goes to the first copy
             A = np.zeros((r, N))
-            A[keep], finfo = fcls(Yd, E[:, keep], dtype=np.float64)
+            A[keep], finfo = fcls(Y, E[:, keep], dtype=np.float64, n_threads=n_threads)
         not_conv += int(finfo["n_not_converged"])
-        np.matmul(E, A, out=R)
-        np.subtract(Yd, R, out=R)
-        value = 0.5 * float(np.vdot(R, R))
+        YA, value = _pass(Y, E, A, pool)
         if not math.isfinite(value):
+            if pool is not None:
+                pool.shutdown()
             raise HysuppError(f"{method}: the objective is not finite at iteration {it}; check Y and D for "
                               f"extreme values")
         history.append(value)
-        if tol is not None and len(history) >= 2:
+        segments.append({"iterations": 1, "seconds": time.perf_counter() - ts})
+        if tol and len(history) >= 2:
             prev = history[-2]
             if prev - value <= tol * max(prev, 1e-300):
                 stopped_early = it < T
                 break
+    if pool is not None:
+        pool.shutdown()
     info = {
         "method": method, "iterations": it, "stopped_early": stopped_early, "objective": history,
-        "objective_initial": initial, "fcls_not_converged": not_conv, "init": init, "seed": int(seed),
+        "objective_initial": initial, "fcls_not_converged": not_conv, "segment_times": segments, "init": init, "seed": int(seed),
         "dtype": out_dt.name, "device": "cpu", "wall_time": time.perf_counter() - t0,
     }
     return A.astype(out_dt), B.astype(out_dt), info
@@ -209,6 +239,8 @@ class SUnAA(SemiSupervisedUnmixer):
         ``None`` (reference): run all ``T`` iterations.
     dtype : {"float32", "float64"}
         Dtype of the returned arrays (the solver works in float64).
+    n_threads : int
+        Pixel blocks of the A-step and of the passes over ``Y`` done concurrently (threads).
 
     Example
     -------
@@ -222,6 +254,8 @@ class SUnAA(SemiSupervisedUnmixer):
 
     name: ClassVar[str] = "SUnAA"
     stochastic: ClassVar[bool] = True
+    #: no weight or penalty: the objective scales with the data and the solver is exact (FCLS)
+    scale_invariant: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
     fast_params: ClassVar[dict[str, Any]] = {"T": 5}
     needs_p: ClassVar[bool] = True
@@ -236,6 +270,8 @@ class SUnAA(SemiSupervisedUnmixer):
               "None: run all T iterations (reference)", low=0.0, optional=True),
         Param("dtype", str, "float32", "dtype of the returned arrays (the solver works in float64)",
               choices=("float32", "float64")),
+        Param("n_threads", int, 1, "pixel blocks of the A-step and of the passes over Y done concurrently "
+              "(threads; give BLAS one thread each)", low=1),
     )
 
     def is_stochastic(self) -> bool:
@@ -247,6 +283,6 @@ class SUnAA(SemiSupervisedUnmixer):
         """Estimate ``A`` ``(p, N)`` and ``B`` ``(M, p)``; see the class docstring."""
         c = self.config
         A, B, info = sunaa_solve(Y, D, p, T=c["T"], init=c["init"], seed=c["seed"], tol=c["tol"],
-                                 dtype=c["dtype"], method=self.name)
+                                 dtype=c["dtype"], n_threads=c["n_threads"], method=self.name)
         E = (np.asarray(D, dtype=np.float64) @ B.astype(np.float64)).astype(B.dtype)
         return UnmixingResult(abundances=A, endmembers=E, library_coefficients=B, info=info)

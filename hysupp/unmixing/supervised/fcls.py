@@ -8,7 +8,9 @@ For every pixel :math:`y \in \mathbb{R}^L` and known endmembers :math:`E \in \ma
     \quad \text{s.t.} \quad a \ge 0 \ \text{(ANC)}, \quad \mathbf 1^\top a = 1 \ \text{(ASC)}.
 
 The solution is computed exactly (to float64 rounding) by the batched active-set solver
-:func:`hysupp.optim.fcls`, whose KKT residual is reported in ``info``.
+:func:`hysupp.optim.fcls`, whose KKT residual is reported in ``info``. The method is invariant to a
+common scale of ``Y`` and ``E`` (``scale_invariant``): the solver normalises its system, so the
+pixels are never rescaled and any storage scale (reflectance x 1e4, DN) gives the same abundances.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ class FCLS(SupervisedUnmixer):
     Parameters
     ----------
     tol : float, optional
-        Absolute tolerance of the dual (multiplier) test; ``None`` = ``1e-12 * max_i ||e_i||^2``.
+        Tolerance of the dual (multiplier) test relative to :math:`\max_i \lVert e_i\rVert^2`
+        (scale-free); ``None`` = ``1e-12``.
     max_iter : int, optional
         Cap on active-set iterations; ``None`` = ``10 p + 50``.
     dtype : {"float32", "float64"}
@@ -69,8 +72,9 @@ class FCLS(SupervisedUnmixer):
     """
 
     name: ClassVar[str] = "FCLS"
+    scale_invariant: ClassVar[bool] = True
     params: ClassVar[tuple[Param, ...]] = (
-        Param("tol", float, None, "dual-test tolerance (absolute); None = 1e-12 * max_i ||e_i||^2",
+        Param("tol", float, None, "dual-test tolerance relative to max_i ||e_i||^2 (scale-free); None = 1e-12",
               low=0.0, optional=True),
         Param("max_iter", int, None, "cap on active-set iterations; None = 10 p + 50", low=1, optional=True),
         Param("dtype", str, "float32", "dtype of the returned abundances (computed in float64)",
@@ -86,7 +90,7 @@ class FCLS(SupervisedUnmixer):
 
     def _unmix(self, Y: np.ndarray, E: np.ndarray) -> UnmixingResult:
         """Abundances ``(p, N)`` for pixels ``Y`` ``(L, N)`` and endmembers ``E`` ``(L, p)``."""
-        A, kinfo = fcls(Y, E, tol=self.tol, max_iter=self.max_iter, dtype=self.dtype,
+        A, kinfo = fcls(Y, E, rtol=self.tol, max_iter=self.max_iter, dtype=self.dtype,
                         n_threads=self.n_threads, init=self.init)
         not_conv = kinfo.pop("not_converged")
         info: dict[str, Any] = {
