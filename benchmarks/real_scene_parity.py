@@ -12,7 +12,7 @@ Two phases (issue 22, deliverable 5):
 Scenes (through the dataset registry, :func:`hysupp.load`): Samson (p = 3; Zhu's ``end3.mat``
 truth) and Jasper Ridge (p = 4; Zhu's ``end4.mat``). Jasper Ridge is fetched by pooch into the
 cache; offline, point ``$HYSUPP_DATA_URL`` at a ``file://`` folder holding the registry's relative
-paths. The same float64 pixel matrix ``Y`` (L, N) (row-major pixels) goes to both sides.
+paths, or ``$HYSUPP_DATA_DIR`` at a cache that already holds the files. The same float64 pixel matrix ``Y`` (L, N) (row-major pixels) goes to both sides.
 
 Libraries of the semi-supervised methods: the scene's library from the registry where there is one
 (``jasper-ridge-library``, 529 USGS-derived spectra on Jasper's 198 bands), else a USGS library
@@ -551,9 +551,9 @@ EXPLANATIONS: dict[tuple[str, str], str] = {
         "(0.01-0.03 s); the extraction alone takes 0.05-0.10 s against 0.08-0.40 s."),
     ("jasper-ridge", "VCA"): (
         "Equal on seeds 2, 3 and 4; on seeds 0 and 1 the two sides pick other pixels (seed 0: ours 16.89°, "
-        "HySUPP 17.26°; seed 1: 18.20° against 22.91°). The draws are the same; the signs of the principal "
-        "directions from the SVD differ between the two LAPACK builds, so the same draws point elsewhere "
-        "([Real scenes](real_scenes.md#vca): with HySUPP's SVD given our signs, the picks are equal on every seed). Neither "
+        "HySUPP 17.26°; seed 1: 18.20° against 22.91°). The draws are the same; ours fixes the signs of the "
+        "principal directions (largest-magnitude entry positive), HySUPP keeps those of its LAPACK's SVD, and "
+        "where they differ the same draws point elsewhere ([Real scenes](real_scenes.md#vca): with HySUPP's SVD given our signs, the picks are equal on every seed). Neither "
         "side is better on average."),
     ("samson", "SiVM"): (
         "Deterministic; same endmembers and metrics to the printed digits. Time: as VCA, mostly the cvxopt "
@@ -572,7 +572,7 @@ EXPLANATIONS: dict[tuple[str, str], str] = {
         "The extraction itself is about 2x slower than HySUPP's (median 2.6 s against 1.25 s)."),
     ("samson", "AA"): (
         "Deterministic (no random start on either side): one value each; ours is 0.01° and 0.05 aRMSE lower "
-        "(a different stopping point of the same active-set / FISTA iterations; not investigated further). "
+        "(not investigated). "
         "About 4x faster."),
     ("jasper-ridge", "AA"): (
         "As on Samson: 0.05° and 0.06 aRMSE lower than HySUPP's single value; about 4x faster."),
@@ -584,7 +584,7 @@ EXPLANATIONS: dict[tuple[str, str], str] = {
     ("jasper-ridge", "PGMSU"): (
         "Ours has the higher median SAD (16.26° against 12.97°), inside both sides' seed-to-seed spread "
         "(11.95-23.25° against 10.55-23.25°), hence on par. Seed 3 gives the same result on both sides "
-        "(23.248°, aRMSE equal to 1e-12): the two implementations can follow the same trajectory. On seeds 0 "
+        "(23.248°, the same aRMSE to every printed digit): the two implementations can follow the same trajectory. On seeds 0 "
         "and 1 they start from other VCA pixels (see the VCA row); on seeds 2 and 4 they start alike and "
         "still diverge, as on Samson (cause not established)."),
     ("samson", "FaSUn"): (
@@ -598,8 +598,10 @@ EXPLANATIONS: dict[tuple[str, str], str] = {
 NOT_RUN: dict[tuple[str | None, str], str] = {
     **{(None, m): "not run: CPU budget of this session (2 cores shared by about 7 engineers; one thread per "
                   "run, 2 sides x 5 seeds x 2 scenes per method)"
-       for m in ("EDAA", "CNNAEU", "MiSiCNet", "MSNet", "ADMMNet", "SUnSAL", "CLSUnSAL", "S2WSU", "MUA-SLIC",
+       for m in ("EDAA", "CNNAEU", "MiSiCNet", "MSNet", "ADMMNet", "SUnSAL", "S2WSU", "MUA-SLIC",
                  "SUnAA", "SUnCNN", "SUnS")},
+    (None, "CLSUnSAL"): "not run: HySUPP's CLSUnSAL had not finished one Samson run after 2.5 min here (load 3.8; "
+                        "the run was stopped), so 5 seeds x 2 sides x 2 scenes did not fit this session's CPU budget",
     ("jasper-ridge", "FaSUn"): "not run: CPU budget of this session (the Samson cell was completed first)",
 }
 
