@@ -136,6 +136,33 @@ def test_output_defects_are_caught():
     _fails(_variant(_unmix=vague_convergence), "info", "info['converged'] must be a bool")
 
 
+def test_stochastic_declaration_defects_are_caught():
+    seeded = Good.params + (Param("seed", int, 0, "seed of the perturbation"),)
+
+    def perturbed(self, Y, E):    # a seeded random step: the seed changes the output
+        p = E.shape[1]
+        A = np.random.default_rng(self.seed).dirichlet(np.ones(p), Y.shape[1]).T.astype(self.dtype)
+        return UnmixingResult(abundances=A, endmembers=E)
+
+    def votes(self, Y, E):        # a seeded draw seen only in info (like PPI's votes)
+        res = Good._unmix(self, Y, E)
+        res.info["votes"] = np.random.default_rng(self.seed).integers(0, 100, 3).tolist()
+        return res
+
+    assert check_method(_variant(params=seeded, _unmix=perturbed, stochastic=True)) == list(CHECKS)
+    assert check_method(_variant(params=seeded, _unmix=votes, stochastic=True)) == list(CHECKS)
+    assert check_method(_variant(params=seeded)) == list(CHECKS)    # a seed that reaches nothing random
+    _fails(_variant(params=seeded, _unmix=perturbed), "stochastic",
+           "seed 1 changed abundances (max difference")
+    _fails(_variant(params=seeded, stochastic=True), "stochastic",
+           "declared stochastic but seeds 0..3 gave identical outputs and info")
+    _fails(_variant(stochastic=True), "stochastic", "declared stochastic but has no 'seed' parameter")
+    # a parameter can turn the random step off (is_stochastic), as AA's randominit does
+    optional = _variant(params=seeded, _unmix=perturbed, stochastic=True,
+                        is_stochastic=lambda self: self.scale != 1.0)
+    _fails(optional, "stochastic", "seed 1 changed abundances")
+
+
 def test_invalid_input_defects_are_caught():
     class Unchecked(Good):
         """Skips the input checks."""

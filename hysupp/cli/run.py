@@ -39,6 +39,10 @@ def _summary_lines(run, out) -> list[str]:
         keys = [k for k in ("sre_db", "armse", "sad_mean_deg", "ermse", "reconstruction_rmse") if k in run.metrics]
         lines.append("metrics: " + ", ".join(f"{k} {run.metrics[k]:.4g}" for k in keys
                                                if isinstance(run.metrics[k], (int, float))))
+    restarts = run.info.get("restarts")
+    if restarts and len(restarts["runs"]) > 1:
+        lines.append(f"restarts: kept seed {restarts['kept_seed']} of {restarts['seeds']} (reconstruction RMSE "
+                     + ", ".join(f"{r['reconstruction_rmse']:.4g}" for r in restarts["runs"]) + ")")
     if out is not None:
         lines.append(f"wrote {out}")
     return lines
@@ -86,6 +90,11 @@ Examples:
 @click.option("--snr", type=float, default=None, help="Add AWGN at this SNR in dB (HySUPP definition).")
 @click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True,
               help=f"Seed for noise and seeded methods (0 .. {SEED_MAX}).")
+@click.option("--restarts", type=click.IntRange(min=1), default=1, show_default=True, metavar="K",
+              help="Stochastic methods: run with the seeds SEED..SEED+K-1 and keep the run with the smallest "
+                   "reconstruction RMSE (every restart is recorded in run.json, info.restarts).")
+@click.option("--seeds", "seed_list", default=None, metavar="S1,S2,...",
+              help="Like --restarts, with these seeds (the noise keeps --seed).")
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Method parameter (repeatable).")
 @click.option("--extractor-param", "extractor_params", multiple=True, metavar="KEY=VALUE",
               help="Extractor parameter (repeatable).")
@@ -110,13 +119,17 @@ Examples:
               help="With --tile: pixels of the stratified sample used to estimate endmembers.")
 @verbosity_options
 @click.pass_context
-def run(ctx, method, data, key, truth, scale, p, extractor, endmembers, library, snr, seed, params, extractor_params,
-        align_by, out, overwrite, as_json, dry_run, tile, scheduler, n_sample) -> None:
+def run(ctx, method, data, key, truth, scale, p, extractor, endmembers, library, snr, seed, restarts, seed_list, params,
+        extractor_params, align_by, out, overwrite, as_json, dry_run, tile, scheduler, n_sample) -> None:
     from hysupp.api import check_output, plan_unmix, unmix, write_run
     from hysupp.datasets import builtin_scene
     from hysupp.methods.params import parse_param_strings
     from hysupp.methods.registry import get_method
 
+    try:
+        seeds = None if seed_list is None else [int(x) for x in seed_list.split(",") if x.strip()]
+    except ValueError:
+        raise click.BadParameter(f"expected integers separated by commas, got {seed_list!r}", param_hint="--seeds") from None
     params = merged_params("params", params)
     extractor_params = merged_params("extractor_params", extractor_params)
     ctx.params.update(params=list(params), extractor_params=list(extractor_params))   # as recorded (config)
@@ -127,7 +140,8 @@ def run(ctx, method, data, key, truth, scale, p, extractor, endmembers, library,
     if cls.task == "extractor":  # the extractor is the method: one parameter set
         method_params, ext_params = {**method_params, **ext_params}, None
     if tile is not None:
-        _check_tiled(data, p, {"--key": key, "--truth": truth, "--snr": snr})
+        _check_tiled(data, p, {"--key": key, "--truth": truth, "--snr": snr, "--seeds": seed_list,
+                               "--restarts": restarts if restarts > 1 else None})
     elif scheduler is not None:
         raise click.UsageError("--scheduler applies to tiled runs: add --tile PIXELS")
     source = builtin_scene("dc1") if data is None else data
@@ -147,7 +161,7 @@ def run(ctx, method, data, key, truth, scale, p, extractor, endmembers, library,
     check_output(out, overwrite)   # before any computation
     result = unmix(source, cls.name, p=p, endmembers=endmembers, extractor=ext_cls.name, params=method_params,
                    extractor_params=ext_params, snr=snr, seed=seed, align_by=align_by, key=key, truth=truth,
-                   scale=scale, library=library)
+                   scale=scale, library=library, restarts=restarts, seeds=seeds)
     config = config_record(ctx.params)
     if config is not None:
         result.record["config"] = config

@@ -111,11 +111,19 @@ class Method(Configurable):
     parameter, float32 without one), ``"float32"`` or ``"float64"``; :func:`hysupp.testing.check_method`
     checks it. ``fast_params`` are settings for a sub-second run on a tiny problem (few iterations,
     small networks) used by the contract checks and smoke tests, never for results.
+
+    ``stochastic`` declares a random step (random directions or pixels, random restarts, network
+    weights, a random start) whose draws follow the ``seed`` parameter, so that two seeds give two
+    draws of the result; :meth:`is_stochastic` says it for a configured instance (a method whose
+    random step is optional overrides it, e.g. AA's ``randominit``). ``hysupp.unmix(...,
+    restarts=K)`` repeats only stochastic runs (:mod:`hysupp.runs.restarts`) and
+    :func:`hysupp.testing.check_method` checks the declaration both ways.
     """
 
     task: ClassVar[str] = ""
     output_dtype: ClassVar[str] = "dtype"
     fast_params: ClassVar[dict[str, Any]] = {}
+    stochastic: ClassVar[bool] = False
     #: (public method, underscore hook) of the task's template method; empty on :class:`Method` itself.
     template: ClassVar[tuple[str, str]] = ()
     #: The result does not depend on a common scale of the inputs (abundances unchanged, endmembers
@@ -134,6 +142,11 @@ class Method(Configurable):
             own = cls.__dict__.get(public)
             if own is not None and not getattr(own, "_hysupp_template", False):
                 setattr(cls, public, _legacy_entry(own))
+
+    def is_stochastic(self) -> bool:
+        """Whether this configured method draws random numbers that follow its ``seed`` (the class's
+        ``stochastic`` declaration unless a parameter turns the random step off)."""
+        return bool(self.stochastic)
 
     def _finish_info(self, info: dict[str, Any], main: Any, t0: float, *, keep_time: bool = False) -> dict[str, Any]:
         """Add the standard keys to ``info`` (in place): the wall time since ``t0`` (kept if

@@ -34,6 +34,11 @@ expected and what was found (:class:`MethodCheckError`, an ``AssertionError``):
     parameter) give the main output the dtype the class declares in ``output_dtype``.
 ``determinism``
     Two runs with the same parameters (and seed) give identical arrays.
+``stochastic``
+    The ``stochastic`` declaration (:meth:`~hysupp.methods.base.Method.is_stochastic`) matches the
+    behaviour: a method without a ``seed`` parameter is not stochastic; a non-stochastic one gives
+    the same arrays for the next seed; a stochastic one gives different arrays (or different
+    numbers in ``info``, e.g. PPI's votes) for at least one of the next three seeds.
 ``invalid_inputs``
     A NaN pixel, a wrong band count or size, a wrong ``p``, a missing ``image_shape`` for a spatial
     method, a wrong ratio: each raises :class:`~hysupp.errors.InputError`.
@@ -63,7 +68,7 @@ Example
 >>> from hysupp.methods import get_method
 >>> from hysupp.testing import check_method
 >>> check_method(get_method("FCLS"))
-['declaration', 'parameter_validation', 'cli_round_trip', 'outputs', 'dtypes', 'determinism', 'invalid_inputs', 'scale', 'info']
+['declaration', 'parameter_validation', 'cli_round_trip', 'outputs', 'dtypes', 'determinism', 'stochastic', 'invalid_inputs', 'scale', 'info']
 """
 
 from __future__ import annotations
@@ -94,7 +99,7 @@ TASK_BASES: dict[str, type[Method]] = {
 }
 #: The names of the sub-checks, in the order they run.
 CHECKS = ("declaration", "parameter_validation", "cli_round_trip", "outputs", "dtypes", "determinism",
-          "invalid_inputs", "scale", "info")
+          "stochastic", "invalid_inputs", "scale", "info")
 #: the factors of the ``scale`` check, and its tolerance (abundances: absolute; endmembers: relative)
 SCALE_FACTORS = (1e4, 1e-3)
 SCALE_TOL = 1e-4
@@ -237,12 +242,15 @@ class _Context:
             self._problem = tiny_problem(self.cls.task)
         return self._problem
 
-    def run(self, key: str) -> Any:
+    def run(self, key: str, **changes: Any) -> Any:
         """Cached runs: ``"float32"`` (float32 inputs, default dtype), ``"float64"`` (float64 inputs,
-        ``dtype="float64"``) and ``"repeat"`` (the float64 run again)."""
+        ``dtype="float64"``), ``"repeat"`` (the float64 run again) and, for ``seed=`` changes, the
+        float64 run with that seed."""
+        if changes:
+            key = f"{key}:" + ",".join(f"{k}={v!r}" for k, v in sorted(changes.items()))
         if key not in self._runs:
-            dt = "float64" if key in ("float64", "repeat") else "float32"
-            method = self.cls(**self.run_params("float64" if dt == "float64" else None))
+            dt = "float32" if key.startswith("float32") else "float64"
+            method = self.cls(**{**self.run_params("float64" if dt == "float64" else None), **changes})
             try:
                 self._runs[key] = run_method(method, self.problem.astype(dt))
             except Exception as exc:
@@ -488,6 +496,43 @@ def _check_determinism(ctx: _Context) -> None:
                            f"gave different {name} (max difference {np.abs(a[name] - b[name]).max():.3g})")
 
 
+def _info_numbers(info: dict[str, Any]) -> str:
+    """The numbers of ``info`` (JSON text) without the seed and the timings."""
+    from hysupp.records import info_jsonable
+
+    kept = {k: v for k, v in info.items() if k != "seed" and "time" not in k}
+    return json.dumps(info_jsonable(kept), sort_keys=True, default=str)
+
+
+def _check_stochastic(ctx: _Context) -> None:
+    check = "stochastic"
+    declared = ctx.cls(**ctx.run_params()).is_stochastic()
+    if "seed" not in ctx.names:
+        if declared:
+            raise ctx.fail(check, "declared stochastic but has no 'seed' parameter, so its draws cannot be "
+                           "reproduced; declare Param('seed', int, 0, ...) and draw from it")
+        return
+    base = ctx.run("float64")
+    seed = ctx.cls(**ctx.run_params("float64")).config["seed"]
+    a = _arrays(base)
+    if not declared:
+        b = _arrays(ctx.run("float64", seed=seed + 1))
+        for name in a:
+            if not np.array_equal(a[name], b[name]):
+                raise ctx.fail(check, f"seed {seed + 1} changed {name} (max difference "
+                               f"{np.abs(a[name] - b[name]).max():.3g}) but the method is not declared stochastic; "
+                               "set stochastic = True (or override is_stochastic)")
+        return
+    for s in (seed + 1, seed + 2, seed + 3):
+        other = ctx.run("float64", seed=s)
+        b = _arrays(other)
+        if any(not np.array_equal(a[name], b[name]) for name in a) or \
+                _info_numbers(base.info) != _info_numbers(other.info):
+            return
+    raise ctx.fail(check, f"declared stochastic but seeds {seed}..{seed + 3} gave identical outputs and info; set "
+                   "stochastic = False if the seed does not reach a random step")
+
+
 def _invalid_cases(ctx: _Context) -> Iterator[tuple[str, dict[str, Any]]]:
     pb, cls = ctx.problem, ctx.cls
     if pb.Y is not None:
@@ -644,7 +689,8 @@ def _check_info(ctx: _Context) -> None:
 _FUNCTIONS: dict[str, Callable[[_Context], None]] = {
     "declaration": _check_declaration, "parameter_validation": _check_parameter_validation,
     "cli_round_trip": _check_cli_round_trip, "outputs": _check_outputs, "dtypes": _check_dtypes,
-    "determinism": _check_determinism, "invalid_inputs": _check_invalid_inputs, "scale": _check_scale,
+    "determinism": _check_determinism, "stochastic": _check_stochastic, "invalid_inputs": _check_invalid_inputs,
+    "scale": _check_scale,
     "info": _check_info,
 }
 

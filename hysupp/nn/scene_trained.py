@@ -68,6 +68,8 @@ class RecipeMixin:
     published_recipe: ClassVar[dict[str, Any]] = {}
     cpu_recipe: ClassVar[dict[str, Any]] = {}
     recipe_keys: ClassVar[tuple[str, ...]] = RECIPE_KEYS
+    #: seeded weights, batches and crops (``Method.stochastic``)
+    stochastic: ClassVar[bool] = True
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)

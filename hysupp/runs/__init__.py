@@ -1,6 +1,7 @@
 """Runs: one module per kind of run over one record and output layer (DESIGN §5, §6).
 
-* :mod:`.unmix`: :func:`~hysupp.runs.unmix.unmix` and :func:`~hysupp.runs.unmix.write_run`;
+* :mod:`.unmix`: :func:`~hysupp.runs.unmix.unmix` and :func:`~hysupp.runs.unmix.write_run`
+  (restarts of stochastic methods: :mod:`.restarts`);
 * :mod:`.fuse`: :func:`~hysupp.runs.fuse.fuse` and :func:`~hysupp.runs.fuse.write_fusion_run`;
 * :mod:`.superres`: :func:`~hysupp.runs.superres.super_resolve` and
   :func:`~hysupp.runs.superres.write_sr_run`;

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,8 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
           endmembers: Any = None, extractor: str = "VCA", params: dict[str, Any] | None = None,
           extractor_params: dict[str, Any] | None = None, snr: float | None = None, seed: int = 0,
           align_by: str = "abundances", key: str | None = None, truth: str | None = None,
-          scale: float | None = None, library: str | os.PathLike | Scene | None = None) -> UnmixingRun:
+          scale: float | None = None, library: str | os.PathLike | Scene | None = None, restarts: int = 1,
+          seeds: Sequence[int] | None = None, noise_seed: int | None = None) -> UnmixingRun:
     """Unmix a scene with a registered method and evaluate against any ground truth.
 
     Parameters
@@ -154,7 +156,19 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
         Seed for noise and for seeded methods that were not given one explicitly.
     align_by : {"sad", "abundances"}
         Hungarian alignment criterion of estimated to true endmembers.
+    restarts, seeds : int, list of int, optional
+        Run a stochastic method (one with a random step) with the seeds ``seed, ..., seed +
+        restarts - 1`` (or ``seeds``) and keep the run with the smallest reconstruction RMSE of the
+        valid pixels; every restart is recorded in ``info["restarts"]``
+        (:mod:`hysupp.runs.restarts`).
+    noise_seed : int, optional
+        Seed of the AWGN (default: ``seed``); restarts keep the noise of the run's ``seed``.
     """
+    if restarts != 1 or seeds is not None:
+        call = dict(locals())   # the arguments, repeated per restart seed
+        from hysupp.runs.restarts import unmix_restarts
+
+        return unmix_restarts(unmix, call, restarts=restarts, seeds=seeds)
     if align_by not in ALIGN_CRITERIA:
         raise InputError(f"align_by must be one of {', '.join(ALIGN_CRITERIA)}, got {align_by!r}")
     check_seed(seed)
@@ -162,7 +176,7 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
     with recording_warnings(cls.name) as log:
         run = _unmix(data, cls, p=p, endmembers=endmembers, extractor=extractor, params=params,
                      extractor_params=extractor_params, snr=snr, seed=seed, align_by=align_by, key=key, truth=truth,
-                     scale=scale, library=library, log=log)
+                     scale=scale, library=library, noise_seed=noise_seed, log=log)
     attach_warnings(run.record, log.entries)
     return run
 
@@ -170,7 +184,7 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
 def _unmix(data: Any, cls: type[Method], *, p: int | str | None, endmembers: Any, extractor: str,
            params: dict[str, Any] | None, extractor_params: dict[str, Any] | None, snr: float | None, seed: int,
            align_by: str, key: str | None, truth: str | None, scale: float | None,
-           library: str | os.PathLike | Scene | None, log: WarningLog) -> UnmixingRun:
+           library: str | os.PathLike | Scene | None, noise_seed: int | None, log: WarningLog) -> UnmixingRun:
     timer = Timer()
     with timer("load"):
         scene = as_scene(data, key, truth, scale)
@@ -199,8 +213,10 @@ def _unmix(data: Any, cls: type[Method], *, p: int | str | None, endmembers: Any
     if snr is not None:
         from hysupp.physics.noise import add_awgn
 
-        Y_full = add_awgn(Y_full, snr, seed=seed)
-        scene = replace(scene, cube=Y_full.reshape(scene.shape), notes=scene.notes + [f"AWGN at {snr} dB, seed {seed}"])
+        noise_seed = seed if noise_seed is None else noise_seed
+        Y_full = add_awgn(Y_full, snr, seed=noise_seed)
+        scene = replace(scene, cube=Y_full.reshape(scene.shape),
+                        notes=scene.notes + [f"AWGN at {snr} dB, seed {noise_seed}"])
     Y = Y_full[:, valid]
     if not np.issubdtype(Y.dtype, np.floating):
         Y = Y.astype(np.float32)
@@ -291,7 +307,8 @@ def _unmix(data: Any, cls: type[Method], *, p: int | str | None, endmembers: Any
         input=input_block(source, name=scene.name, layout=scene.layout, shape=list(scene.shape),
                           valid_pixels=int(valid.sum()), notes=scene.notes),
         protocol={"snr_db": snr, "noise": None if snr is None else "awgn: sigma^2 = mean(Y^2) / 10^(SNR/10)",
-                  "seed": seed, "endmembers": e_source, "align_by": align_by, "p": int(p_est)},
+                  "seed": seed, "noise_seed": None if snr is None else noise_seed, "endmembers": e_source,
+                  "align_by": align_by, "p": int(p_est)},
         timings_s=timer.seconds, info=info, metrics=metrics)
     return run
 

@@ -74,6 +74,7 @@ class CNMF(HSMSFuser):
     """
 
     name: ClassVar[str] = "CNMF"
+    stochastic: ClassVar[bool] = True
     params: ClassVar[tuple[Param, ...]] = (
         Param("n_endmembers", int, 30, "number of endmembers (capped by the HS bands and pixels)", low=2),
         Param("init_iter", int, 300, "multiplicative updates of the initial HS factorisation", low=1),

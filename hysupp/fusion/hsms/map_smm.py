@@ -372,6 +372,7 @@ class MAP_SMM(HSMSFuser):
     """
 
     name: ClassVar[str] = "MAP-SMM"
+    stochastic: ClassVar[bool] = True
     output_dtype: ClassVar[str] = "dtype"   # the fused cube has the dtype parameter's dtype
     params: ClassVar[tuple[Param, ...]] = (
         Param("n_endmembers", int, 4, "number of endmember classes M of the SMM", low=1),

@@ -187,6 +187,7 @@ class C_GSA(CSPansharpener):
     """
 
     name: ClassVar[str] = "C-GSA"
+    stochastic: ClassVar[bool] = True
     params: ClassVar[tuple[Param, ...]] = (
         Param("n_segments", int, 5, "number of k-means clusters (toolbox demo: 5)", low=1),
         Param("seed", int, 0, "k-means++ seed", low=0),

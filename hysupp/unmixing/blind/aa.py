@@ -359,6 +359,7 @@ class AA(BlindUnmixer):
     """
 
     name: ClassVar[str] = "AA"
+    stochastic: ClassVar[bool] = True
     scale_invariant: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
     fast_params: ClassVar[dict[str, Any]] = {"steps_as": 5, "fista_iters": 5}
@@ -379,6 +380,10 @@ class AA(BlindUnmixer):
         Param("dtype", str, "float32", "dtype of the returned arrays (the solver runs in float64)",
               choices=("float32", "float64")),
     )
+
+    def is_stochastic(self) -> bool:
+        """Random only with ``randominit`` (the default starts from the first ``p`` pixels)."""
+        return bool(self.config["randominit"])
 
     def _unmix(self, Y: np.ndarray, p: int, *, image_shape: tuple[int, int] | None = None) -> UnmixingResult:
         """Endmembers ``Y B`` ``(L, p)`` and abundances ``(p, N)``; see the class docstring."""
@@ -590,6 +595,7 @@ class EDAA(BlindUnmixer):
     """
 
     name: ClassVar[str] = "EDAA"
+    stochastic: ClassVar[bool] = True
     scale_invariant: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
     fast_params: ClassVar[dict[str, Any]] = {"T": 3, "M": 3}

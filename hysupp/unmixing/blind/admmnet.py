@@ -275,6 +275,7 @@ class ADMMNet(BlindUnmixer):
     """
 
     name: ClassVar[str] = "ADMMNet"
+    stochastic: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
     fast_params: ClassVar[dict[str, Any]] = {"epochs": 2, "batch_size": 32}
     spatial: ClassVar[bool] = False

@@ -146,6 +146,7 @@ class CNNAEU(BlindUnmixer):
     """
 
     name: ClassVar[str] = "CNNAEU"
+    stochastic: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
     fast_params: ClassVar[dict[str, Any]] = {"epochs": 2, "patch_size": 4, "num_patches": 2, "batch_size": 2,
                                                   "hidden": 8, "decoder_kernel": 3}

@@ -338,6 +338,7 @@ class ELMM(BlindUnmixer):
     """
 
     name: ClassVar[str] = "ELMM"
+    stochastic: ClassVar[bool] = True
     spatial: ClassVar[bool] = True
     params: ClassVar[tuple[Param, ...]] = (
         Param("lambda_s", float, 0.5, "weight of ||S_n - E0 diag(psi_n)||_F^2 / 2", low=0.0, low_open=True),

@@ -197,6 +197,7 @@ class EndNet(BlindUnmixer):
     """
 
     name: ClassVar[str] = "EndNet"
+    stochastic: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
     fast_params: ClassVar[dict[str, Any]] = {"epochs": 2, "num_spectra": 64, "batch_size": 32}
     spatial: ClassVar[bool] = False

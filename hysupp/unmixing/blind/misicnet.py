@@ -109,6 +109,7 @@ class MiSiCNet(BlindUnmixer):
     """
 
     name: ClassVar[str] = "MiSiCNet"
+    stochastic: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
     fast_params: ClassVar[dict[str, Any]] = {"niters": 3, "hidden": 8}
     spatial: ClassVar[bool] = True

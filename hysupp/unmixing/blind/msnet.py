@@ -262,6 +262,7 @@ class MSNet(BlindUnmixer):
     """
 
     name: ClassVar[str] = "MSNet"
+    stochastic: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
     fast_params: ClassVar[dict[str, Any]] = {"epochs": 2}
     spatial: ClassVar[bool] = True

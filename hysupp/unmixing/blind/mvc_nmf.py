@@ -148,6 +148,7 @@ class MVCNMF(BlindUnmixer):
     """
 
     name: ClassVar[str] = "MVC-NMF"
+    stochastic: ClassVar[bool] = True
     params: ClassVar[tuple[Param, ...]] = (
         Param("regularization", float, 0.5, "volume weight; tau = regularization / (p-1)!", low=0.0),
         Param("constraint", float, 1.0, "weight delta of the sum-to-one row", low=0.0),

@@ -40,10 +40,10 @@ Reproducibility: the modules are created and re-initialised in HySUPP's order af
 ``torch.manual_seed(seed)``, and the batch order (:func:`hysupp.nn.training.loader_order`, as a
 shuffling ``DataLoader``) and the reparametrisation noise come from torch's global generator in
 HySUPP's order, so on CPU with float32 the network follows HySUPP's run with the same seed given
-the same initial endmembers. The initial endmembers are VCA's projected pixels (:func:`vca_init`);
-HySUPP's VCA draws its random directions from a uniform instead of a Gaussian distribution, so it
-may pick other pixels than ours for the same seed (on Samson, seed 0: pixels 1, 7314, 3282 against
-our 3282, 5893, 6584).
+the same initial endmembers. The initial endmembers are VCA's projected pixels (:func:`vca_init`),
+drawn as HySUPP's VCA draws them (uniform directions from the same NumPy stream), so both start
+from the same pixels for the same seed where the two SVDs agree in sign (they do on Samson; see
+``docs/real_scenes.md``).
 
 Output: the network in evaluation mode on all pixels (one draw of :math:`\varepsilon`, as in the
 reference): abundances :math:`a_n` (on the simplex) and endmembers the mean
@@ -142,6 +142,7 @@ class PGMSU(BlindUnmixer):
     """
 
     name: ClassVar[str] = "PGMSU"
+    stochastic: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
     fast_params: ClassVar[dict[str, Any]] = {"epochs": 2}
     #: the parameter that sets the training length (for a generic ``--max-iter`` override)

@@ -140,6 +140,7 @@ class SCLSU(BlindUnmixer):
     """
 
     name: ClassVar[str] = "SCLSU"
+    stochastic: ClassVar[bool] = True
     scale_invariant: ClassVar[bool] = True
     params: ClassVar[tuple[Param, ...]] = (
         Param("seed", int, 0, "seed of the VCA extraction of the reference endmembers"),

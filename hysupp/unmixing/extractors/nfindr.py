@@ -134,6 +134,7 @@ class NFINDR(Extractor):
     """
 
     name: ClassVar[str] = "N-FINDR"
+    stochastic: ClassVar[bool] = True
     params: ClassVar[tuple[Param, ...]] = (
         Param("seed", int, 0, "seed of numpy.random.default_rng for the random initial pixels"),
         Param("max_sweeps", int, None, "maximum number of sweeps over the p vertices; None = 3 p", low=1,

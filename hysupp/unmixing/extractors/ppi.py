@@ -123,6 +123,7 @@ class PPI(Extractor):
     """
 
     name: ClassVar[str] = "PPI"
+    stochastic: ClassVar[bool] = True
     params: ClassVar[tuple[Param, ...]] = (
         Param("n_skewers", int, 10000, "number of random skewers (projection directions)", low=1),
         Param("threshold", int, 1, "minimum purity count of a candidate pixel", low=1),

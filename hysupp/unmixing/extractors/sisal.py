@@ -297,6 +297,7 @@ class SISAL(Extractor):
     """
 
     name: ClassVar[str] = "SISAL"
+    stochastic: ClassVar[bool] = True
     params: ClassVar[tuple[Param, ...]] = (
         Param("mm_iters", int, 80, "number of quadratic-hinge (majorisation) subproblems", low=1),
         Param("tau", float, None, "weight of the hinge soft constraint on negative abundances; None = choose "

@@ -130,6 +130,7 @@ class VCA(Extractor):
     """
 
     name: ClassVar[str] = "VCA"
+    stochastic: ClassVar[bool] = True
     params: ClassVar[tuple[Param, ...]] = (
         Param("seed", int, 0, "seed of numpy.random.default_rng for the random directions (uniform draws)"),
         Param("snr_input", float, None, "known SNR in dB; None = estimate it (paper eq. 13)", optional=True),

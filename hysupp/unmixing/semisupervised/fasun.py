@@ -537,6 +537,7 @@ class FaSUn(_FaSUnBase):
     """
 
     name: ClassVar[str] = "FaSUn"
+    stochastic: ClassVar[bool] = True
     reference: ClassVar[str] = ("B. Rasti, A. Zouaoui, J. Mairal, J. Chanussot, Fast Semisupervised Unmixing "
                                 "Using Nonconvex Optimization, IEEE TGRS 2024, doi:10.1109/TGRS.2024.3440663")
     params: ClassVar[tuple[Param, ...]] = _common_params() + _run_params()
@@ -564,6 +565,7 @@ class SUnS(_FaSUnBase):
     """
 
     name: ClassVar[str] = "SUnS"
+    stochastic: ClassVar[bool] = True
     reference: ClassVar[str] = FaSUn.reference
     params: ClassVar[tuple[Param, ...]] = _common_params() + (
         Param("lam", float, 0.01, "sparsity weight lambda on B (FUnmix 'lambd')", low=0.0),
@@ -594,6 +596,7 @@ class MiSiSUn(_FaSUnBase):
     """
 
     name: ClassVar[str] = "MiSiSUn"
+    stochastic: ClassVar[bool] = True
     reference: ClassVar[str] = ("B. Rasti, B. Koirala, P. Scheunders, MiSiSUn: Minimum Simplex Semisupervised "
                                 "Unmixing, arXiv:2603.20263, 2026, doi:10.48550/arXiv.2603.20263")
     params: ClassVar[tuple[Param, ...]] = _common_params() + (

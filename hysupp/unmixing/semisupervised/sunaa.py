@@ -253,6 +253,7 @@ class SUnAA(SemiSupervisedUnmixer):
     """
 
     name: ClassVar[str] = "SUnAA"
+    stochastic: ClassVar[bool] = True
     #: no weight or penalty: the objective scales with the data and the solver is exact (FCLS)
     scale_invariant: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
@@ -272,6 +273,10 @@ class SUnAA(SemiSupervisedUnmixer):
         Param("n_threads", int, 1, "pixel blocks of the A-step and of the passes over Y done concurrently "
               "(threads; give BLAS one thread each)", low=1),
     )
+
+    def is_stochastic(self) -> bool:
+        """Random only with ``init="random"`` (the uniform start is deterministic)."""
+        return self.config["init"] == "random"
 
     def _unmix(self, Y: np.ndarray, D: np.ndarray, *, p: int | None = None,
                image_shape: tuple[int, int] | None = None) -> UnmixingResult:

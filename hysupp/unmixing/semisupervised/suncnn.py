@@ -101,6 +101,7 @@ class SUnCNN(SemiSupervisedUnmixer):
     """
 
     name: ClassVar[str] = "SUnCNN"
+    stochastic: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
     fast_params: ClassVar[dict[str, Any]] = {"niters": 3}
     spatial: ClassVar[bool] = True

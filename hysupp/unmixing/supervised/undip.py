@@ -69,6 +69,7 @@ class UnDIP(SupervisedUnmixer):
     """
 
     name: ClassVar[str] = "UnDIP"
+    stochastic: ClassVar[bool] = True
     #: Settings of a sub-second run on a tiny problem (hysupp.testing.check_method).
     fast_params: ClassVar[dict[str, Any]] = {"niters": 3, "hidden": 8}
     spatial: ClassVar[bool] = True
