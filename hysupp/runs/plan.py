@@ -198,6 +198,9 @@ def plan_unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None, e
                          f"extractors (see hysupp.fuse for fusion)")
     if cls.task != "supervised" and endmembers is not None:
         raise InputError(f"{cls.name} is a {cls.task} method; --endmembers applies to supervised methods")
+    if tile is not None and (layout is not None or truth_key is not None):
+        raise InputError("layout / truth_key (--layout / --truth-key) do not apply to tiled runs (a raster file "
+                         "has its axis order; no truth is read)")
     with recording_warnings(cls.name) as log:
         if tile is not None:
             plan = _plan_tiled(data, cls, p=p, endmembers=endmembers, extractor=extractor, params=params,
