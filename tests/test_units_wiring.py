@@ -184,6 +184,19 @@ def test_one_nodata_policy_for_arrays_in_memory_and_tiled(dc1):
     np.testing.assert_allclose(tiled, run.abundances, atol=1e-5)
 
 
+def test_tiled_arrays_have_their_axis_order_checked(dc1):
+    """An (H, W, L) array given to hysupp.unmix_tiled is transposed (checked, or layout=) exactly
+    as hysupp.unmix does, never read as (L, H, W)."""
+    pytest.importorskip("dask.array")
+    scene, ref = dc1
+    hwl = np.ascontiguousarray(scene.cube.transpose(1, 2, 0))
+    tiled = hysupp.unmix_tiled(hwl, "FCLS", endmembers=scene.endmembers, tile=8, layout="HWL").compute()
+    np.testing.assert_allclose(tiled, ref, atol=1e-5)
+    with pytest.warns(Warning, match="HWL"):
+        checked = hysupp.unmix_tiled(hwl, "FCLS", endmembers=scene.endmembers, tile=8).compute()
+    np.testing.assert_allclose(checked, ref, atol=1e-5)
+
+
 def test_spy_image_is_read_with_its_wavelengths(dc1, tmp_path):
     envi = pytest.importorskip("spectral.io.envi")
     scene, ref = dc1
@@ -197,6 +210,10 @@ def test_spy_image_is_read_with_its_wavelengths(dc1, tmp_path):
     np.testing.assert_allclose(run.scene.wavelengths, wl, rtol=1e-6)
     np.testing.assert_allclose(hysupp.unmix(img.load(), "FCLS", endmembers=scene.endmembers).abundances, ref,
                                atol=1e-6)
+    pytest.importorskip("dask.array")
+    tiled = hysupp.unmix_tiled(img, "FCLS", endmembers=scene.endmembers, tile=8)
+    np.testing.assert_allclose(tiled.compute(), ref, atol=1e-5)
+    np.testing.assert_allclose(tiled.header.wavelengths, wl, rtol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------- libraries

@@ -337,14 +337,17 @@ def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, libr
                 extractor_params: dict[str, Any] | None = None, tile: int = 512, scheduler: Any = None,
                 out: str | os.PathLike | None = None, n_sample: int = 20000, seed: int = 0,
                 scale: float | None = None, progress: bool = False, overwrite: bool = False,
-                library_key: str | None = None, library_scale: float | None = None) -> TiledRun:
+                library_key: str | None = None, library_scale: float | None = None,
+                layout: str | None = None) -> TiledRun:
     """Unmix a raster file, a DataArray or a cube tile by tile with Dask.
 
     Parameters
     ----------
-    data : path, xarray.DataArray or ndarray (L, H, W)
+    data : path, xarray.DataArray, ndarray or SPy image
         A raster file (GeoTIFF, ...) read in windows, a (dask-backed) ``(band, y, x)`` DataArray,
-        or an array (wrapped in a dask array).
+        an array (``(L, H, W)`` by convention, its axis order checked as in :func:`hysupp.unmix`;
+        ``layout`` says it, e.g. ``"HWL"``; wrapped in a dask array) or a SPy image (read into
+        memory with its wavelengths).
     method : str
         A registered method (see the module docstring for what runs per tile and what is
         estimated on a sample).
@@ -385,7 +388,7 @@ def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, libr
                             params=params, extractor_params=extractor_params, tile=tile, scheduler=client,
                             scheduler_label=scheduler_name(scheduler), out=out, n_sample=n_sample, seed=seed,
                             scale=scale, progress=progress, overwrite=overwrite, library_key=library_key,
-                            library_scale=library_scale)
+                            library_scale=library_scale, layout=layout)
     finally:
         if owned:
             client.close()
@@ -394,7 +397,8 @@ def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, libr
 def _unmix_tiled(data: Any, method: str, *, endmembers: Any, library: Any, p: int | None, extractor: str,
                  params: dict[str, Any] | None, extractor_params: dict[str, Any] | None, tile: int, scheduler: Any,
                  scheduler_label: str, out: Any, n_sample: int, seed: int, scale: float | None, progress: bool,
-                 overwrite: bool, library_key: str | None, library_scale: float | None) -> TiledRun:
+                 overwrite: bool, library_key: str | None, library_scale: float | None, layout: str | None
+                 ) -> TiledRun:
     from hysupp.methods.registry import get_method
 
     t0 = time.perf_counter()
@@ -406,7 +410,7 @@ def _unmix_tiled(data: Any, method: str, *, endmembers: Any, library: Any, p: in
     if is_spectral_image(data):   # a SPy image: read into memory with its wavelengths, then tiled as an array
         from hysupp.io.arrays import as_scene
 
-        spy = as_scene(data)
+        spy = as_scene(data, layout=layout)   # layout= is refused for a SPy image (rows, columns, bands)
         data = spy.require_cube()
     if is_dataarray(data):
         cube, header, template = dataarray_to_dask(data, tile)
@@ -414,6 +418,10 @@ def _unmix_tiled(data: Any, method: str, *, endmembers: Any, library: Any, p: in
     elif isinstance(data, np.ndarray):
         if data.ndim != 3:
             raise InputError(f"image array must be a cube (L, H, W), got shape {data.shape}")
+        if spy is None:   # axis order checked (or layout=) as in hysupp.unmix; a transposed view, no copy
+            from hysupp.io.arrays import as_cube
+
+            data = as_cube(data, layout=layout)
         cube = chunked_view(data, tile)
         header = Scene(cube=np.broadcast_to(np.zeros((), np.float32), data.shape), name="array", layout="array")
         if spy is not None:
@@ -421,6 +429,8 @@ def _unmix_tiled(data: Any, method: str, *, endmembers: Any, library: Any, p: in
                            layout=spy.layout, notes=list(spy.notes))
         source = None
     else:
+        if layout is not None:
+            raise InputError("layout= orders the axes of an array; a raster file or a DataArray names its axes")
         cube, header = open_raster(data, tile)
         source = os.fspath(data)
     cls = get_method(method)
