@@ -184,6 +184,34 @@ def test_one_nodata_policy_for_arrays_in_memory_and_tiled(dc1):
     np.testing.assert_allclose(tiled, run.abundances, atol=1e-5)
 
 
+@pytest.mark.parametrize("options", ["endmembers", "endmembers x 1e4", "library", "library x 1e4 + library_scale"])
+def test_tiled_runs_harmonise_units_like_in_memory_runs(dc1, options):
+    """unmix_tiled on an image x 1e4: the units judged on a sample of chunks, every tile multiplied
+    by the same factor (or none when the endmembers are in the image's units), the reflectance
+    run's abundances, the same record keys as hysupp.unmix."""
+    pytest.importorskip("dask.array")
+    scene, ref = dc1
+    E = scene.endmembers
+    kwargs = {"endmembers": {"endmembers": E, "endmembers x 1e4": E * 1e4}.get(options, "library")}
+    if options.startswith("library"):
+        kwargs["library"] = E if options == "library" else E * 1e4
+    if options.endswith("library_scale"):
+        kwargs["library_scale"] = 1e-4
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = hysupp.unmix_tiled((scene.cube * 1e4).astype(np.float32), "FCLS", tile=8, **kwargs)
+        A = run.compute()
+    units = [str(w.message) for w in caught if issubclass(w.category, UnitsWarning)]
+    np.testing.assert_allclose(A, ref, atol=1e-4)
+    if options == "endmembers x 1e4":
+        assert not units and run.record["input"]["units"] is None and run.record["protocol"]["scale"] is None
+    else:
+        assert len(units) == 1 and "image multiplied by 1e-4" in units[0]
+        what = "endmembers" if options.startswith("endmembers") else "library"
+        assert run.record["input"]["units"]["harmonised"][what][f"{what}_factor"] == 1.0
+        assert run.record["protocol"]["scale"] == pytest.approx(1e-4)
+
+
 def test_tiled_arrays_have_their_axis_order_checked(dc1):
     """An (H, W, L) array given to hysupp.unmix_tiled is transposed (checked, or layout=) exactly
     as hysupp.unmix does, never read as (L, H, W)."""
@@ -295,6 +323,11 @@ def test_cli_layout_truth_key_and_library_options(dc1, tmp_path):
                    "--json"])
     assert plan.exit_code == 0, plan.output
     assert json.loads(plan.stdout)["warnings"] == []   # library x 1e4 given: the units agree
+    plan = invoke(["run", "-d", tmp_path / "img.npy", "--layout", "HWL", "--endmembers", "library",
+                   "--library", tmp_path / "lib.mat", "--library-key", "A", "--dry-run", "--json"])
+    assert plan.exit_code == 0, plan.output
+    warned = json.loads(plan.stdout)["warnings"]
+    assert [w["category"] for w in warned] == ["units"] and "image multiplied by 1e-4" in warned[0]["message"]
 
 
 @pytest.mark.parametrize("args, message", [

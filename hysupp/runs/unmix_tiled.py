@@ -279,9 +279,9 @@ def _harmonise_tiled(cube: Any, header: Scene, E: np.ndarray | None, e_source: s
                         library_fixed=(on_library and library_scale is not None) or bool(lib_units.get("declared")))
     if h.note is None:
         return header, E, scale
-    done = {"image_factor": h.image_factor, "library_factor": h.library_factor, "note": h.note}
-    header = replace(header, notes=[*header.notes, h.note],
-                     extras={**header.extras, "units_harmonised": {"library" if on_library else "endmembers": done}})
+    what = "library" if on_library else "endmembers"   # the keys of runs.inputs.harmonise's record
+    done = {"image_factor": h.image_factor, f"{what}_factor": h.library_factor, "note": h.note}
+    header = replace(header, notes=[*header.notes, h.note], extras={**header.extras, "units_harmonised": {what: done}})
     if h.image_factor != 1.0:
         scale = (1.0 if scale is None else scale) * h.image_factor
     if h.library_factor != 1.0:
