@@ -212,6 +212,34 @@ def test_tiled_runs_harmonise_units_like_in_memory_runs(dc1, options):
         assert run.record["protocol"]["scale"] == pytest.approx(1e-4)
 
 
+def test_tiled_run_and_its_dry_run_harmonise_a_geotiff(dc1, tmp_path):
+    """``hysupp run --tile`` on a float GeoTIFF in reflectance x 10^4 with known endmembers: the
+    dry run warns what the run will multiply, and the run gives the reflectance abundances."""
+    pytest.importorskip("rasterio")
+    pytest.importorskip("dask.array")
+    scene, ref = dc1
+    tif, E = tmp_path / "img.tif", tmp_path / "E.npy"
+    hysupp.save(Scene(cube=(scene.cube * 1e4).astype(np.float32), name="img"), tif)
+    np.save(E, scene.endmembers)
+    args = ["run", "-d", tif, "--endmembers", E, "--tile", "8", "--json"]
+    plan = invoke([*args, "--dry-run"])
+    assert plan.exit_code == 0, plan.output
+    warned = json.loads(plan.stdout)["warnings"]
+    assert [w["category"] for w in warned] == ["units"] and "image multiplied by 1e-4" in warned[0]["message"]
+    res = invoke([*args, "--out", tmp_path / "o"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.stdout)["protocol"]["scale"] == pytest.approx(1e-4)
+    import rasterio.errors
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)   # a plain array's grid
+        with rasterio.open(tmp_path / "o" / "abundances.tif") as src:
+            maps = src.read()
+    np.testing.assert_allclose(maps, ref, atol=1e-4)
+    bad = invoke(["run", "-d", tif, "--p", "5", "--tile", "8", "--library-key", "A", "--dry-run"])
+    assert bad.exit_code == 2 and "pass library= (--library) too" in bad.output
+
+
 def test_tiled_arrays_have_their_axis_order_checked(dc1):
     """An (H, W, L) array given to hysupp.unmix_tiled is transposed (checked, or layout=) exactly
     as hysupp.unmix does, never read as (L, H, W)."""

@@ -329,21 +329,30 @@ def _scene_input(data: Any, scene: Scene, **extra: Any) -> dict[str, Any]:
 def _plan_tiled(data: Any, cls: Any, *, p: Any, endmembers: Any, extractor: str, params: Any, extractor_params: Any,
                 seed: int, scale: Any, library: Any, tile: int, scheduler: Any, n_sample: int, library_key: Any,
                 library_scale: Any) -> RunPlan:
-    from hysupp.runs.unmix_tiled import check_tiled_source
+    from hysupp.runs.unmix_tiled import _harmonise_tiled, check_tiled_source
     from hysupp.io.raster import open_raster
 
-    check_scale(scale)
+    scale = check_scale(scale)
     check_tiled_source(data)
     cube, header = open_raster(data, int(tile))
     if library is not None:
         header = attach_library(header, library, key=library_key, scale=library_scale)
+    elif library_key is not None or library_scale is not None:
+        raise InputError("library_key / library_scale (--library-key / --library-scale) apply to a library: pass "
+                         "library= (--library) too")
     L, H, W = (int(x) for x in cube.shape)
     obj = instantiate(cls, params, seed)
     steps, parts, details = [], [], {"tile": f"{tile} x {tile} pixels ({len(cube.chunks[1]) * len(cube.chunks[2])} "
                                              f"tiles)", "scheduler": scheduler or "threads (local)"}
+    E, e_source = None, None
     if endmembers is not None:
-        E, _, source = resolve_endmembers(header, endmembers)
-        details["endmembers"] = f"{source} ({L} x {E.shape[1]})"
+        E, _, e_source = resolve_endmembers(header, endmembers)
+    nodata = None if header.georef is None else header.georef.nodata
+    # the units judged on the same sample of chunks as the run (local threads: read, not computed)
+    header, E, _ = _harmonise_tiled(cube, header, E, e_source, scale=scale, library_scale=library_scale,
+                                    nodata=nodata, scheduler=None)
+    if E is not None:
+        details["endmembers"] = f"{e_source} ({L} x {E.shape[1]})"
         steps.append(f"{cls.name} per tile with the fixed endmembers")
         parts.append((cls.name, H * W * L * int(E.shape[1])))
     else:
