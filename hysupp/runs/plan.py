@@ -329,7 +329,7 @@ def _scene_input(data: Any, scene: Scene, **extra: Any) -> dict[str, Any]:
 def _plan_tiled(data: Any, cls: Any, *, p: Any, endmembers: Any, extractor: str, params: Any, extractor_params: Any,
                 seed: int, scale: Any, library: Any, tile: int, scheduler: Any, n_sample: int, library_key: Any,
                 library_scale: Any) -> RunPlan:
-    from hysupp.runs.unmix_tiled import _harmonise_tiled, check_tiled_source
+    from hysupp.runs.unmix_tiled import harmonise_tiled, check_tiled_source
     from hysupp.io.raster import open_raster
 
     scale = check_scale(scale)
@@ -349,8 +349,8 @@ def _plan_tiled(data: Any, cls: Any, *, p: Any, endmembers: Any, extractor: str,
         E, _, e_source = resolve_endmembers(header, endmembers)
     nodata = None if header.georef is None else header.georef.nodata
     # the units judged on the same sample of chunks as the run (local threads: read, not computed)
-    header, E, _ = _harmonise_tiled(cube, header, E, e_source, scale=scale, library_scale=library_scale,
-                                    nodata=nodata, scheduler=None)
+    header, E, _ = harmonise_tiled(cube, header, E, e_source, scale=scale, library_scale=library_scale,
+                                   nodata=nodata, scheduler=None)
     if E is not None:
         details["endmembers"] = f"{e_source} ({L} x {E.shape[1]})"
         steps.append(f"{cls.name} per tile with the fixed endmembers")

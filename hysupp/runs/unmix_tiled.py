@@ -84,8 +84,8 @@ from hysupp.runs.scheduling import compute, compute_array, open_client, schedule
 from hysupp.runs.unmix import dominant_atom_names
 from hysupp.scene import Scene
 
-__all__ = ["NOT_WINDOWED", "PIXEL_BLOCK", "PixelUnmixer", "TiledRun", "check_tiled_source", "stratified_sample",
-           "units_sample", "unmix_tiled", "unmix_tiled_to_folder"]
+__all__ = ["NOT_WINDOWED", "PIXEL_BLOCK", "PixelUnmixer", "TiledRun", "check_tiled_source", "harmonise_tiled",
+           "stratified_sample", "units_sample", "unmix_tiled", "unmix_tiled_to_folder"]
 
 #: pixels solved at a time inside a chunk (bounds the float64 temporaries of the solvers)
 PIXEL_BLOCK = 65536
@@ -253,9 +253,9 @@ def units_sample(cube: Any, *, nodata: float | None = None, max_chunks: int = 16
     return np.concatenate(parts, axis=1)
 
 
-def _harmonise_tiled(cube: Any, header: Scene, E: np.ndarray | None, e_source: str | None, *,
-                     scale: float | None, library_scale: float | None, nodata: float | None, scheduler: Any
-                     ) -> tuple[Scene, np.ndarray | None, float | None]:
+def harmonise_tiled(cube: Any, header: Scene, E: np.ndarray | None, e_source: str | None, *,
+                    scale: float | None, library_scale: float | None, nodata: float | None, scheduler: Any
+                    ) -> tuple[Scene, np.ndarray | None, float | None]:
     """The image (judged on :func:`units_sample`) and the fixed endmembers, else the library, in the
     same units (:func:`hysupp.io.units.harmonise_units`): ``(header, E, scale)`` with the library or
     ``E`` rescaled and ``scale`` the factor the tiles' pixels are multiplied by."""
@@ -438,8 +438,8 @@ def _unmix_tiled(data: Any, method: str, *, endmembers: Any, library: Any, p: in
         raise InputError(f"{cls.name} is a {cls.task!r} method; tiled runs are for unmixing methods")
     header, E, names, e_source = _fixed_endmembers(header, cls, endmembers, library, library_key, library_scale)
     nodata = None if header.georef is None else header.georef.nodata
-    header, E, scale = _harmonise_tiled(cube, header, E, e_source, scale=scale, library_scale=library_scale,
-                                        nodata=nodata, scheduler=scheduler)
+    header, E, scale = harmonise_tiled(cube, header, E, e_source, scale=scale, library_scale=library_scale,
+                                       nodata=nodata, scheduler=scheduler)
     info: dict[str, Any] = {"tile": tile, "chunks": [len(c) for c in cube.chunks[1:]]}
     per_pixel_params = dict(params or {})
     unmix_name = cls.name
