@@ -14,7 +14,15 @@ from click.testing import CliRunner
 import hysupp
 from hysupp.api import write_run
 from hysupp.cli import main
-from hysupp.errors import HysuppError, InputError, LayoutError, OutputExistsError, ParameterError, UnknownMethodError
+from hysupp.errors import (
+    DegeneratePixelsWarning,
+    HysuppError,
+    InputError,
+    LayoutError,
+    OutputExistsError,
+    ParameterError,
+    UnknownMethodError,
+)
 from hysupp.api import fuse
 from hysupp.io import load, save
 from hysupp.methods.registry import get_method
@@ -286,11 +294,14 @@ def test_non_float_dtype_requested(tmp_path):
 # pixel values: NaN/Inf, zeros, negatives, integers
 # ------------------------------------------------------------------------------------------------
 
-def test_nan_pixels_in_an_array_are_rejected():
+def test_nan_pixels_in_an_array_are_masked_as_in_a_file():
+    """One nodata policy: an array's NaN pixels are masked like a file's; the solver alone refuses them."""
     cube = CUBE.copy()
     cube[:, 0, 3] = np.nan
+    run = hysupp.unmix(cube, "FCLS", endmembers=E3)
+    assert np.isnan(run.abundances[:, 0, 3]).all() and np.isfinite(run.abundances[:, 0, 4]).all()
     with pytest.raises(InputError, match=r"Y has 1 pixel\(s\) with NaN/Inf values \(first at pixel 3\); mask them"):
-        hysupp.unmix(cube, "FCLS", endmembers=E3)
+        get_method("FCLS")().unmix(cube.reshape(L, -1), E3)
 
 
 def test_inf_in_endmembers_is_rejected():
@@ -313,8 +324,10 @@ def test_nan_pixels_in_a_file_are_masked(tmp_path):
 
 
 def test_all_zero_image_is_rejected():
-    with pytest.raises(InputError, match=r"Y is all zeros \(shape \(10, 36\)\): there is no signal to unmix"):
+    with pytest.raises(InputError, match=r"every pixel is degenerate \(36 all-zero\): there is no signal to unmix"):
         hysupp.unmix(np.zeros((L, H, W), np.float32), "VCA", p=3)
+    with pytest.raises(InputError, match=r"Y is all zeros \(shape \(10, 36\)\): there is no signal to unmix"):
+        get_method("VCA")().extract(np.zeros((L, H * W), np.float32), 3)
 
 
 def test_all_zero_library_is_rejected():
@@ -322,12 +335,15 @@ def test_all_zero_library_is_rejected():
         get_method("SUnSAL")().unmix(CUBE.reshape(L, -1), np.zeros((L, 4)))
 
 
-def test_single_all_zero_pixel_is_unmixed():
+def test_single_all_zero_pixel_is_excluded_with_a_warning():
+    """No abundance vector on the simplex gives a zero spectrum: the pixel is left out (NaN), said."""
     cube = CUBE.copy()
     cube[:, 1, 1] = 0.0
-    run = hysupp.unmix(cube, "FCLS", endmembers=E3)
-    assert np.isfinite(run.abundances).all()
-    np.testing.assert_allclose(run.abundances.sum(axis=0), 1.0, atol=1e-4)
+    with pytest.warns(DegeneratePixelsWarning, match="1 all-zero pixels of 36"):
+        run = hysupp.unmix(cube, "FCLS", endmembers=E3)
+    assert np.isnan(run.abundances[:, 1, 1]).all()
+    others = np.delete(run.abundances.reshape(3, -1), 1 * W + 1, axis=1)
+    np.testing.assert_allclose(others.sum(axis=0), 1.0, atol=1e-4)
 
 
 def test_negative_reflectance_is_kept_and_noted():
@@ -419,12 +435,12 @@ def test_p_larger_than_pixels():
 
 
 def test_p_without_truth():
-    with pytest.raises(InputError, match=r"scene 'scene' has no ground truth to take the number of endmembers from"):
+    with pytest.raises(InputError, match=r"scene 'array' has no ground truth to take the number of endmembers from"):
         hysupp.unmix(CUBE, "VCA")
 
 
 def test_empty_image():
-    with pytest.raises(InputError, match=r"scene 'scene': cube is empty, shape \(10, 0, 5\)"):
+    with pytest.raises(InputError, match=r"scene 'array': cube is empty, shape \(10, 0, 5\)"):
         hysupp.unmix(np.zeros((L, 0, 5), np.float32), "VCA", p=3)
 
 

@@ -83,7 +83,8 @@ def test_units_warning_for_integer_reflectance(shared_data, tmp_path):
     crop = shared_data / "cuprite" / "Rcuprite50x90x188.mat"
     res = cli("run", "--data", crop, "--library", "usgs1995", "--p", "3", "--out", tmp_path / "o")
     assert res.exit_code == 0, res.output
-    assert "warning [units]: integer image (max 8153) unmixed over a reflectance library" in res.stderr
+    assert "warning [units]: units harmonised (image 'Rcuprite50x90x188': reflectance x 10^4" in res.stderr
+    assert "image multiplied by 1e-4" in res.stderr
 
 
 def test_convergence_fallback_for_methods_that_do_not_warn():

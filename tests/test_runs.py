@@ -111,7 +111,8 @@ def test_record_sections_of_each_run():
     un = hysupp.unmix(builtin_scene("dc1"), "FCLS", endmembers="truth")
     assert list(un.record) == ["record_version", "created", "method", "extractor", "input", "protocol", "timings_s",
                                "info", "metrics", "warnings", "environment"]
-    assert list(un.record["input"]) == ["path", "sha256", "name", "layout", "shape", "valid_pixels", "notes"]
+    assert list(un.record["input"]) == ["path", "sha256", "name", "layout", "shape", "valid_pixels", "units",
+                                       "notes"]
     fu = hysupp.fuse(method="BT", ms=100 + rng.random((3, 8, 8)), pan=100 + rng.random((32, 32)), ratio=4)
     assert list(fu.record) == ["record_version", "created", "method", "input", "protocol", "physics", "timings_s",
                                "info", "metrics", "range_check", "warnings", "environment"]

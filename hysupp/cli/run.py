@@ -31,6 +31,28 @@ class EndmemberCount(click.ParamType):
         return n
 
 
+class SingleValuedCommand(click.Command):
+    """A command that refuses a single-valued option given twice (``--scale 1 --scale 2``): click
+    would keep the last one silently. Flags, counters and ``multiple`` options (``--param``) may
+    repeat."""
+
+    def parse_args(self, ctx, args):
+        single = {opt: param for param in self.get_params(ctx) if isinstance(param, click.Option)
+                  and not (param.multiple or param.is_flag or param.count) for opt in param.opts}
+        seen: dict[str, list[str]] = {}
+        for arg in args:
+            if arg == "--":
+                break
+            opt = arg.split("=", 1)[0] if arg.startswith("--") else arg
+            if opt in single:
+                seen.setdefault(single[opt].name, []).append(opt)
+        for given in seen.values():
+            if len(given) > 1:
+                raise click.UsageError(f"{' / '.join(dict.fromkeys(given))} given {len(given)} times: give it once "
+                                       f"(only one value is used)", ctx=ctx)
+        return super().parse_args(ctx, args)
+
+
 def _summary_lines(run, out) -> list[str]:
     lines = [f"{run.method} on {run.scene.name} {tuple(run.scene.shape)}: p = {run.abundances.shape[0]}"]
     timings = run.record.get("timings_s", {})
@@ -66,17 +88,24 @@ Examples:
 """
 
 
-@click.command(help=RUN_HELP, short_help="Unmix a scene: abundance maps, endmembers, metrics, record.")
+@click.command(cls=SingleValuedCommand, help=RUN_HELP, short_help="Unmix a scene: abundance maps, endmembers, metrics, record.")
 @config_option
 @click.option("--method", "-m", default="FCLS", show_default=True, shell_complete=complete_method(
     ("supervised", "extractor", "semi-supervised", "blind")), help="Registered method (see `hysupp list`).")
 @click.option("--data", "-d", type=click.Path(dir_okay=False), default=None,
               help="Image file (.mat, ENVI, GeoTIFF, .npy/.npz). Default: the bundled DC1-style scene.")
 @click.option("--key", default=None, help="Variable holding the image when the file's layout is ambiguous.")
+@click.option("--layout", default=None, metavar="LHW|HWL|...",
+              help="Axis order of the image's 3-D array in a .mat/.npy/.npz file (L = bands, H = rows, W = columns), "
+                   "instead of checking it (band count, spectral smoothness).")
 @click.option("--truth", type=click.Path(dir_okay=False), default=None,
               help="Separate ground-truth file (e.g. Samson's end3.mat, or the X.truth.npz of hysupp simulate).")
+@click.option("--truth-key", default=None,
+              help="Variable of the --truth file to read (its endmembers or abundances).")
 @click.option("--scale", type=float, default=None,
-              help="Multiply the image by this factor (e.g. 1e-4 for integer reflectance x 10000).")
+              help="Multiply the image by this positive factor (e.g. 1e-4 for reflectance x 10000). Without it, an "
+                   "image whose units differ from the library's (or the endmembers') by a power of ten is brought "
+                   "to them, with a warning.")
 @click.option("--p", "p", type=EndmemberCount(), default=None,
               help="Number of endmembers (default: from the truth), or auto|hysime|hfc|nwhfc to estimate it "
                    "from the data (auto = HySime).")
@@ -87,6 +116,10 @@ Examples:
 @click.option("--library", default=None,
               help="Spectral library: usgs1995, usgs1995-pruned or a file; matched to the image's bands "
                    "by wavelength.")
+@click.option("--library-key", default=None,
+              help="Variable holding the library in the --library file (e.g. a library stored as A).")
+@click.option("--library-scale", type=float, default=None,
+              help="Multiply the library's spectra by this positive factor (the library then keeps these units).")
 @click.option("--snr", type=float, default=None, help="Add AWGN at this SNR in dB (HySUPP definition).")
 @click.option("--seed", type=click.IntRange(0, SEED_MAX), default=0, show_default=True,
               help=f"Seed for noise and seeded methods (0 .. {SEED_MAX}).")
@@ -119,8 +152,9 @@ Examples:
               help="With --tile: pixels of the stratified sample used to estimate endmembers.")
 @verbosity_options
 @click.pass_context
-def run(ctx, method, data, key, truth, scale, p, extractor, endmembers, library, snr, seed, restarts, seed_list, params,
-        extractor_params, align_by, out, overwrite, as_json, dry_run, tile, scheduler, n_sample) -> None:
+def run(ctx, method, data, key, layout, truth, truth_key, scale, p, extractor, endmembers, library, library_key,
+        library_scale, snr, seed, restarts, seed_list, params, extractor_params, align_by, out, overwrite, as_json,
+        dry_run, tile, scheduler, n_sample) -> None:
     from hysupp.api import check_output, plan_unmix, unmix, write_run
     from hysupp.datasets import builtin_scene
     from hysupp.methods.params import parse_param_strings
@@ -140,8 +174,8 @@ def run(ctx, method, data, key, truth, scale, p, extractor, endmembers, library,
     if cls.task == "extractor":  # the extractor is the method: one parameter set
         method_params, ext_params = {**method_params, **ext_params}, None
     if tile is not None:
-        _check_tiled(data, p, {"--key": key, "--truth": truth, "--snr": snr, "--seeds": seed_list,
-                               "--restarts": restarts if restarts > 1 else None})
+        _check_tiled(data, p, {"--key": key, "--layout": layout, "--truth": truth, "--truth-key": truth_key,
+                               "--snr": snr, "--seeds": seed_list, "--restarts": restarts if restarts > 1 else None})
     elif scheduler is not None:
         raise click.UsageError("--scheduler applies to tiled runs: add --tile PIXELS")
     source = builtin_scene("dc1") if data is None else data
@@ -149,19 +183,22 @@ def run(ctx, method, data, key, truth, scale, p, extractor, endmembers, library,
         plan = plan_unmix(source, cls.name, p=p, endmembers=endmembers, extractor=ext_cls.name, params=method_params,
                           extractor_params=ext_params, snr=snr, seed=seed, align_by=align_by, key=key, truth=truth,
                           scale=scale, library=library, out=out, overwrite=overwrite, tile=tile, scheduler=scheduler,
-                          n_sample=n_sample)
+                          n_sample=n_sample, layout=layout, truth_key=truth_key, library_key=library_key,
+                          library_scale=library_scale)
         plan.details["config"] = config_record(ctx.params)
         echo_json(plan.to_dict()) if as_json else echo(plan.text())
         return
     if tile is not None:
         _run_tiled(ctx, cls, data, p=p, endmembers=endmembers, library=library, ext_cls=ext_cls,
                    method_params=method_params, ext_params=ext_params, tile=tile, scheduler=scheduler,
-                   n_sample=n_sample, seed=seed, scale=scale, out=out, overwrite=overwrite, as_json=as_json)
+                   n_sample=n_sample, seed=seed, scale=scale, out=out, overwrite=overwrite, as_json=as_json,
+                   library_key=library_key, library_scale=library_scale)
         return
     check_output(out, overwrite)   # before any computation
     result = unmix(source, cls.name, p=p, endmembers=endmembers, extractor=ext_cls.name, params=method_params,
                    extractor_params=ext_params, snr=snr, seed=seed, align_by=align_by, key=key, truth=truth,
-                   scale=scale, library=library, restarts=restarts, seeds=seeds)
+                   scale=scale, library=library, layout=layout, truth_key=truth_key, library_key=library_key,
+                   library_scale=library_scale, restarts=restarts, seeds=seeds)
     config = config_record(ctx.params)
     if config is not None:
         result.record["config"] = config
@@ -185,7 +222,7 @@ def _check_tiled(data, p, unsupported) -> None:
 
 
 def _run_tiled(ctx, cls, data, *, p, endmembers, library, ext_cls, method_params, ext_params, tile, scheduler,
-               n_sample, seed, scale, out, overwrite, as_json) -> None:
+               n_sample, seed, scale, out, overwrite, as_json, library_key, library_scale) -> None:
     """``--tile``: :func:`hysupp.api.unmix_tiled_to_folder` (``OUT/abundances.tif`` COG + endmembers + record)."""
     from hysupp.api import unmix_tiled_to_folder
     from hysupp.cli.common import verbosity
@@ -194,7 +231,8 @@ def _run_tiled(ctx, cls, data, *, p, endmembers, library, ext_cls, method_params
     result = unmix_tiled_to_folder(data, cls.name, out, overwrite=overwrite, progress=not as_json and verbosity() > 0,
                                    endmembers=endmembers, library=library, p=p, extractor=ext_cls.name,
                                    params=method_params, extractor_params=ext_params, tile=tile, scheduler=scheduler,
-                                   n_sample=n_sample, seed=seed, scale=scale, config=config)
+                                   n_sample=n_sample, seed=seed, scale=scale, library_key=library_key,
+                                   library_scale=library_scale, config=config)
     notes(result.header.notes)
     if as_json:
         echo_json(result.record)

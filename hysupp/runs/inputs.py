@@ -1,10 +1,18 @@
 """The inputs of a run, resolved once for every kind of run.
 
-* Scenes (:func:`as_scene`): a path (:func:`hysupp.load`), a :class:`~hysupp.scene.Scene`, an
-  array ``(L, H, W)`` or an ``xarray.DataArray``, with optional separate truth and a scale factor.
-* Libraries (:func:`attach_library`): a name (``"usgs1995"``), a file, a Scene or an array,
-  matched to the image's bands by wavelength; :func:`as_reflectance` reads integer images as
-  reflectance x 10^4 next to a reflectance library.
+* Scenes (:func:`as_scene`): a path or a registered data set name, a
+  :class:`~hysupp.scene.Scene`, a NumPy array (axis order checked, ``layout=`` overrides), an
+  ``xarray.DataArray`` or a SPy image, all read by :func:`hysupp.io.load` (the readers' scales,
+  units record, nodata mask and notes), with optional separate truth (``truth``, ``truth_key``) and a
+  scale factor (:func:`check_scale`: positive and finite).
+* Libraries (:func:`attach_library`): a name (``"usgs1995"``), a file (:func:`hysupp.io.load_library`
+  with ``key``/``scale``), a Scene or an array, matched to the image's bands by wavelength.
+* Units (:func:`harmonise`): the image, the library and the known or true endmembers brought to the
+  same units by :func:`hysupp.io.units.harmonise_units` (a :class:`~hysupp.errors.UnitsWarning` and a
+  note saying what was multiplied), or an :class:`~hysupp.errors.InputError` naming both ranges.
+* Pixels (:func:`screen_pixels`): negative pixels are kept and counted; all-zero and constant
+  (flat-spectrum) pixels are excluded from the valid pixels (NaN abundances), with a
+  :class:`~hysupp.errors.DegeneratePixelsWarning`.
 * Endmembers (:func:`resolve_endmembers`): ``"truth"``, ``"library"``, an array or a file.
 * The number of endmembers (:func:`resolve_p`): given, from the truth, or estimated
   (:data:`P_ESTIMATORS`).
@@ -22,6 +30,8 @@ Example
 >>> E, names, source = resolve_endmembers(scene, "truth")
 >>> E.shape, source, resolve_p(scene, None)
 ((224, 5), 'truth', 5)
+>>> as_scene(np.zeros((20, 8, 224)) + np.linspace(0, 1, 224), layout="HWL").shape
+(224, 20, 8)
 >>> pair = resolve_pair(ms=np.ones((4, 8, 8)), pan=np.ones((32, 32)), ratio=4, protocol="fr")
 >>> pair.protocol, pair.pair.ratio, pair.pair.high.shape
 ('fr', 4, (1, 32, 32))
@@ -29,6 +39,7 @@ Example
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from dataclasses import dataclass, replace
@@ -37,19 +48,18 @@ from typing import Any
 
 import numpy as np
 
-from hysupp.errors import InputError, ParameterError, UnitsWarning
+from hysupp.errors import DegeneratePixelsWarning, InputError, ParameterError, UnitsWarning
 from hysupp.methods.base import Method
 from hysupp.scene import Scene
 
-__all__ = ["FUSION_PROTOCOLS", "INTEGER_REFLECTANCE_MIN", "PAN_DEGRADATIONS", "P_ESTIMATORS", "SEED_MAX", "PairInput",
-           "as_reflectance", "as_scene", "atoms_of", "attach_library", "check_file_name", "check_protocol",
-           "check_seed", "hs_ms_full_resolution_pair", "instantiate", "pair_physics", "read_high_image",
-           "read_pair", "resolve_endmembers", "resolve_p", "resolve_pair", "unreadable"]
+__all__ = ["FUSION_PROTOCOLS", "PAN_DEGRADATIONS", "P_ESTIMATORS", "SEED_MAX", "PairInput", "as_scene", "atoms_of",
+           "attach_library", "check_file_name", "check_protocol", "check_scale", "check_seed", "degenerate_pixels",
+           "harmonise", "harmonise_endmembers", "hs_ms_full_resolution_pair", "instantiate", "pair_physics",
+           "prepare_scene", "read_high_image", "read_pair", "resolve_endmembers", "resolve_p", "resolve_pair", "screen_pixels",
+           "units_record", "unreadable"]
 
 #: ``p`` values that estimate the number of endmembers from the data (``"auto"`` = HySime)
 P_ESTIMATORS = {"auto": "hysime", "hysime": "hysime", "hfc": "hfc", "nwhfc": "nwhfc"}
-#: integer images whose values exceed this are read as reflectance x 10^4 next to a reflectance library
-INTEGER_REFLECTANCE_MIN = 100.0
 #: protocols a fusion run can be asked for (a pair with a reference is scored against it: ``"reference"``)
 FUSION_PROTOCOLS = ("rr", "fr")
 #: PAN degradations of the reduced-resolution protocol (:func:`hysupp.simulate.wald_pansharpening_pair`)
@@ -64,9 +74,24 @@ def check_file_name(path: str | os.PathLike) -> None:
     check_utf8_name(path)
 
 
+def check_scale(scale: Any, name: str = "scale") -> float | None:
+    """``scale`` as a float (None passes): a positive, finite number, else
+    :class:`~hysupp.errors.ParameterError` (a zero, negative or NaN factor would turn the image into
+    something that is not reflectance, silently)."""
+    if scale is None:
+        return None
+    if isinstance(scale, (bool, np.bool_)) or not isinstance(scale, (int, float, np.integer, np.floating)):
+        raise ParameterError(f"{name} must be a positive number (e.g. 1e-4 for reflectance x 10^4), got {scale!r}")
+    s = float(scale)
+    if not (math.isfinite(s) and s > 0):
+        raise ParameterError(f"{name} must be a positive, finite number (the factor that converts the values, "
+                             f"e.g. 1e-4 for reflectance x 10^4), got {scale!r}")
+    return s
+
+
 def _load(path: Any, **kwargs: Any) -> Scene:
-    """:func:`hysupp.load`, with a clear error for a name that is not UTF-8 and for an object it
-    cannot read (e.g. a SPy image when no reader takes it)."""
+    """:func:`hysupp.load`, with a clear error for a name that is not UTF-8 and for an object no
+    reader takes."""
     from hysupp.io import load
 
     try:
@@ -81,46 +106,73 @@ def _load(path: Any, **kwargs: Any) -> Scene:
 
 
 def unreadable(obj: Any, what: str = "data") -> str:
-    """The message for an input object a run cannot read (what it accepts, and for SPy images how
-    to pass them)."""
+    """The message for an input object no reader takes (what a run accepts)."""
     kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
-    hint = ""
-    if type(obj).__module__.split(".")[0] == "spectral":
-        hint = ("; for a SPy image pass the path of its file (ENVI .hdr), or its array as (L, H, W): "
-                "np.asarray(img.load()).transpose(2, 0, 1)")
-    return (f"{what}: cannot read a {kind} object; pass a file path, a Scene, a NumPy array (L, H, W) or an "
-            f"xarray.DataArray (band, y, x){hint}")
+    return (f"{what}: cannot read a {kind} object; pass a file path, a Scene, a NumPy array (L, H, W) (layout= "
+            f"for another axis order), an xarray.DataArray (band, y, x) or a SPy (spectral) image")
+
+
+def _float_dtype(data: Any) -> Any:
+    """The float type an in-memory input keeps (float64 stays float64), float32 otherwise."""
+    arr = data.cube if isinstance(data, Scene) else data if isinstance(data, np.ndarray) else None
+    if arr is None and hasattr(data, "dtype") and not isinstance(data, (str, os.PathLike)):
+        arr = data
+    dt = getattr(arr, "dtype", None)
+    return np.float64 if dt is not None and np.dtype(dt) == np.float64 else np.float32
 
 
 # ---------------------------------------------------------------------------------------------- scenes
 def as_scene(data: Any, key: str | None = None, truth: str | os.PathLike | None = None,
-             scale: float | None = None) -> Scene:
-    """A Scene from a path (read with ``key``, ``truth``, ``scale``), a Scene, an array ``(L, H, W)``
-    or a ``(band, y, x)`` DataArray (with ``scale`` applied and ``truth`` merged)."""
-    from hysupp.io.xarray import is_dataarray, scene_from_dataarray
+             scale: float | None = None, *, layout: str | None = None, truth_key: str | None = None) -> Scene:
+    """The Scene a run works on, read by :func:`hysupp.io.load` whatever ``data`` is.
 
-    if is_dataarray(data):
-        data = scene_from_dataarray(data)
-    if type(data).__module__.split(".")[0] == "spectral":   # SPy images (ImageArray is an (H, W, L) ndarray)
-        return _load(data, key=key, truth=truth, scale=scale)
-    if isinstance(data, (Scene, np.ndarray)):
-        if isinstance(data, np.ndarray):
-            if data.ndim != 3:
-                raise InputError(f"image array must be a cube (L, H, W), got shape {data.shape}")
-            data = Scene(cube=data)
-        if scale is not None:
-            data = replace(data, cube=(data.require_cube() * scale).astype(data.cube.dtype),
-                           notes=data.notes + [f"cube multiplied by scale {scale:g}"])
-        return data if truth is None else data.with_truth(_load(truth))
-    return _load(data, key=key, truth=truth, scale=scale)
+    ``data``: a path or a registered data set name (read with ``key`` and ``layout``), a Scene (a
+    copy: the caller's object is never modified), a NumPy array (channels first ``(L, H, W)`` by
+    convention, its axis order checked; ``layout="HWL"``... says it), an ``xarray.DataArray`` or a SPy
+    image (its wavelengths and FWHM). ``scale`` multiplies the cube (:func:`check_scale`), ``truth``
+    (and ``truth_key``, its variable) is a separate ground-truth file. In-memory float64 data stay
+    float64, everything else is float32. NaN/Inf pixels are masked (a note), a boolean cube is
+    refused."""
+    scale = check_scale(scale)
+    if isinstance(data, Scene):
+        if layout is not None:
+            raise InputError("layout= orders the axes of an array or of a file's cube; a Scene is already (L, H, W)")
+        if key is not None:
+            raise InputError("key= selects a variable of a file; a Scene has none")
+        data = replace(data, notes=list(data.notes), extras=dict(data.extras))   # finalize works in place
+    return _load(data, key=key, truth=truth, truth_key=truth_key, scale=scale, layout=layout,
+                 dtype=_float_dtype(data))
 
 
-def attach_library(scene: Scene, library: str | os.PathLike | Scene | np.ndarray) -> Scene:
-    """``scene`` with ``library`` (a name such as ``"usgs1995"``, a file, a Scene or an array on the
-    image's bands) matched to its bands by wavelength (:func:`hysupp.libraries.library_for_scene`)."""
+def _scaled_library(source: Scene, scale: float | None) -> Scene:
+    if scale is None:
+        return source
+    upd = {k: (np.asarray(getattr(source, k), dtype=np.float64) * scale).astype(np.float32)
+           for k in ("library", "endmembers") if getattr(source, k) is not None}
+    units = dict(source.extras.get("units") or {}, declared=f"library_scale={scale:g} given", of="library")
+    return replace(source, **upd, notes=[*source.notes, f"library multiplied by library_scale={scale:g}"],
+                   extras={**source.extras, "units": units})
+
+
+def attach_library(scene: Scene, library: str | os.PathLike | Scene | np.ndarray, *, key: str | None = None,
+                   scale: float | None = None) -> Scene:
+    """``scene`` with ``library`` matched to its bands by wavelength
+    (:func:`hysupp.libraries.library_for_scene`).
+
+    ``library``: a name such as ``"usgs1995"``, a file read by :func:`hysupp.io.load_library` (``key``
+    names its variable, e.g. a library stored as ``A``), a Scene or an array ``(L, M)`` on the
+    image's bands. ``scale`` (``library_scale``) multiplies the spectra; the library is then never
+    rescaled by :func:`harmonise`, nor when its file declares its scale. The library's units record
+    is kept in ``extras["library_units"]``."""
     from hysupp.datasets import LIBRARIES, library_key, named_library
     from hysupp.libraries import library_for_scene
 
+    scale = check_scale(scale, "library_scale")
+    is_file = not isinstance(library, (Scene, np.ndarray)) and not (
+        isinstance(library, str) and library_key(library) in LIBRARIES)
+    if key is not None and not is_file:
+        raise InputError("library_key (--library-key) names a variable of a library file; the library given is "
+                         f"{'a named library' if isinstance(library, str) else type(library).__name__}")
     if isinstance(library, Scene):
         source = library
     elif isinstance(library, np.ndarray):
@@ -128,10 +180,18 @@ def attach_library(scene: Scene, library: str | os.PathLike | Scene | np.ndarray
             raise InputError(f"library array must be 2-D (L bands, M atoms), got shape {library.shape}")
         same = scene.wavelengths is not None and library.shape[0] == scene.n_bands
         source = Scene(library=library, wavelengths=scene.wavelengths if same else None, name="library array")
-    elif isinstance(library, str) and library_key(library) in LIBRARIES:
-        source = named_library(library)
+    elif not is_file:
+        source = named_library(str(library))
     else:
-        source = _load(library)
+        from hysupp.io import load_library
+
+        try:
+            source = load_library(library, key=key, scale=scale)
+        except UnicodeEncodeError:
+            check_file_name(library)
+            raise
+        scale = None   # applied by the reader
+    source = _scaled_library(source, scale)
     if source.library is None:
         raise InputError(f"library {os.fspath(library) if not isinstance(library, Scene) else library.name!r} "
                          f"holds no spectral library (layout {source.layout!r})")
@@ -141,26 +201,176 @@ def attach_library(scene: Scene, library: str | os.PathLike | Scene | np.ndarray
     wavelengths = scene.wavelengths
     if wavelengths is None and "band_index" in matched.extras and matched.wavelengths is not None:
         wavelengths = matched.wavelengths   # a declared band subset of the library (see library_for_scene)
+    units = source.extras.get("units")
+    extras = {**scene.extras, "library_name": source.name}
+    if isinstance(units, dict):
+        extras["library_units"] = {**units, "of": "library"}
     return replace(scene, library=matched.library, library_names=matched.library_names, wavelengths=wavelengths,
-                   library_index=atoms_of(scene.endmembers, matched.library), notes=notes)
+                   library_index=atoms_of(scene.endmembers, matched.library), notes=notes, extras=extras)
 
 
-def as_reflectance(scene: Scene) -> Scene:
-    """Integer-valued images (e.g. AVIRIS int16 reflectance x 10^4, stored as integers or as whole
-    numbers) unmixed over a reflectance library (values <= 2) are scaled by 1e-4 when no ``scale``
-    was given, with a note; other data unchanged."""
-    cube, D = scene.cube, scene.library
-    if cube is None or D is None or float(np.max(D)) > 2.0:
+def prepare_scene(data: Any, *, key: str | None = None, truth: Any = None, truth_key: str | None = None,
+                  scale: float | None = None, layout: str | None = None, library: Any = None,
+                  library_key: str | None = None, library_scale: float | None = None,
+                  truth_required: bool = False) -> Scene:
+    """The scene of an unmixing run: :func:`as_scene`, the library attached (:func:`attach_library`)
+    and the units harmonised (:func:`harmonise`; ``scale`` / ``library_scale`` fix their side)."""
+    scene = as_scene(data, key, truth, scale, layout=layout, truth_key=truth_key)
+    library_scale = check_scale(library_scale, "library_scale")
+    if library is not None:
+        scene = attach_library(scene, library, key=library_key, scale=library_scale)
+    elif library_key is not None or library_scale is not None:
+        raise InputError("library_key / library_scale (--library-key / --library-scale) apply to a library: pass "
+                         "library= (--library) too")
+    return harmonise(scene, image_fixed=scale is not None, library_fixed=library_scale is not None,
+                     truth_required=truth_required)
+
+
+def units_record(scene: Scene) -> dict[str, Any] | None:
+    """The ``units`` of a run record's input: how the image's values were classified (kind, power of
+    ten, the scale the file declared or the user gave) and what :func:`harmonise` multiplied."""
+    units = scene.extras.get("units")
+    if not isinstance(units, dict) and "units_harmonised" not in scene.extras:
+        return None
+    out: dict[str, Any] = {}
+    if isinstance(units, dict):
+        out.update({k: units.get(k) for k in ("kind", "exponent", "declared")})
+    if "units_harmonised" in scene.extras:
+        out["harmonised"] = scene.extras["units_harmonised"]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- units
+def _image_view(scene: Scene) -> Scene:
+    return replace(scene, library=None, endmembers=None, library_names=None, endmember_names=None,
+                   abundances=None, library_index=None)
+
+
+def _record_harmony(scene: Scene, what: str, h: Any) -> Scene:
+    if h.note is None:
         return scene
-    top = float(np.max(cube))
-    if not top > INTEGER_REFLECTANCE_MIN:
+    done = dict(scene.extras.get("units_harmonised") or {})
+    done[what] = {"image_factor": h.image_factor, f"{what}_factor": h.library_factor, "note": h.note}
+    return replace(scene, extras={**scene.extras, "units_harmonised": done})
+
+
+def harmonise(scene: Scene, *, image_fixed: bool = False, library_fixed: bool = False,
+              truth_required: bool = False) -> Scene:
+    """``scene`` with its image, library and true endmembers in the same units
+    (:func:`hysupp.io.units.harmonise_units`, which warns and notes what it multiplied).
+
+    First the image and the library (``image_fixed``: the user gave ``scale``; ``library_fixed``:
+    ``library_scale`` was given or the library's file declared its scale -- that side is never
+    rescaled), then the image and the true endmembers (which follow the image once a library has
+    set its units). A mismatch no power of ten reconciles raises :class:`~hysupp.errors.InputError`
+    (library, or the true endmembers when the run unmixes with them: ``truth_required``); for true
+    endmembers that only score the result it is a :class:`~hysupp.errors.UnitsWarning`. What was
+    done is in ``extras["units_harmonised"]`` and the notes."""
+    from hysupp.io.units import harmonise_units
+
+    if scene.cube is None:
         return scene
-    if not (np.issubdtype(cube.dtype, np.integer) or np.array_equal(cube, np.round(cube))):
-        return scene   # not integer-valued (e.g. radiance): left to the user
-    note = (f"integer image (max {top:g}) unmixed over a reflectance library: read as reflectance x 10^4 and "
-            f"scaled by 1e-4 (pass scale / --scale to choose another factor)")
-    warnings.warn(note, UnitsWarning, stacklevel=2)
-    return replace(scene, cube=(cube * np.float32(1e-4)).astype(np.float32), notes=scene.notes + [note])
+    lib_units = scene.extras.get("library_units") or {}
+    if scene.library is not None:
+        lib = Scene(library=scene.library, name=scene.extras.get("library_name", "library"),
+                    extras={"units": lib_units} if lib_units else {})
+        h = harmonise_units(_image_view(scene), lib, image_fixed=image_fixed,
+                            library_fixed=library_fixed or bool(lib_units.get("declared")))
+        if h.note is not None:
+            out = replace(scene, cube=h.image.cube, notes=h.image.notes)
+            if h.library_factor != 1.0:
+                out = replace(out, library=h.library.library)
+            scene = _record_harmony(out, "library", h)
+        image_fixed = True   # the library has set the units: the truth follows the image
+    if scene.endmembers is not None:
+        truth = Scene(endmembers=scene.endmembers, name="true endmembers")
+        try:
+            h = harmonise_units(_image_view(scene), truth, image_fixed=image_fixed)
+        except InputError as exc:
+            if truth_required:
+                raise
+            warnings.warn(f"{exc} (the true endmembers only score this run: their metrics compare values in "
+                          f"other units)", UnitsWarning, stacklevel=2)
+            return scene
+        if h.note is not None:
+            out = replace(scene, cube=h.image.cube, notes=h.image.notes)
+            if h.library_factor != 1.0:
+                out = replace(out, endmembers=h.library.endmembers)
+            scene = _record_harmony(out, "endmembers", h)
+    return scene
+
+
+def harmonise_endmembers(scene: Scene, E: np.ndarray, source: str, *, image_fixed: bool = False
+                         ) -> tuple[Scene, np.ndarray]:
+    """The image and known endmembers ``E`` ``(L, p)`` (from ``source``, a file or an array) in the
+    same units (:func:`hysupp.io.units.harmonise_units`; ``image_fixed``: the image keeps its units)."""
+    from hysupp.io.units import harmonise_units
+
+    h = harmonise_units(_image_view(scene), Scene(endmembers=np.asarray(E), name=f"endmembers from {source}"),
+                        image_fixed=image_fixed)
+    if h.note is None:
+        return scene, E
+    out = _record_harmony(replace(scene, cube=h.image.cube, notes=h.image.notes), "endmembers", h)
+    return out, (h.library.endmembers if h.library_factor != 1.0 else E)
+
+
+# ---------------------------------------------------------------------------------------------- pixels
+def degenerate_pixels(Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(zero, constant)`` boolean masks over the columns of ``Y`` ``(L, N)``: all-zero pixels, and
+    pixels whose spectrum is flat (every band equal, not zero; only for ``L >= 3``)."""
+    Y = np.asarray(Y)
+    zero = ~np.any(Y, axis=0)
+    if Y.shape[0] < 3:
+        return zero, np.zeros_like(zero)
+    constant = np.all(Y == Y[:1], axis=0) & ~zero
+    return zero, constant
+
+
+def screen_pixels(scene: Scene, *, exclude: bool = True) -> tuple[Scene, np.ndarray, np.ndarray]:
+    """The valid pixels of ``scene`` and its degenerate ones, with the warnings.
+
+    Returns ``(scene, valid, degenerate)`` (boolean over the ``H W`` pixels, row-major): ``valid`` is
+    the scene's mask less the degenerate pixels when ``exclude`` (a spatial method, which needs the
+    whole grid, computes them and gets NaN there); ``scene`` has a note per finding.
+
+    * Negative pixels are kept (noise and atmospheric correction give a few): counted, with a
+      :class:`~hysupp.errors.DegeneratePixelsWarning`.
+    * All-zero pixels (no abundance vector on the simplex reproduces a zero spectrum: fill values
+      such as a swath's border) and constant pixels (the same value in every band: fill or
+      saturation values) are degenerate: their abundances are NaN, a
+      :class:`~hysupp.errors.DegeneratePixelsWarning` gives the counts.
+    """
+    Y_full = scene.pixels()
+    valid = np.ones(scene.n_pixels, bool) if scene.mask is None else scene.mask.ravel().copy()
+    Y = Y_full[:, valid]
+    notes = []
+    negative = int((Y < 0).any(axis=0).sum()) if Y.size else 0
+    if negative:   # kept (noise and atmospheric correction give some), but said
+        note = (f"{negative} of {int(valid.sum())} pixels have negative values (min {float(np.min(Y)):g}); "
+                f"reflectance is >= 0: check the calibration or scale")
+        notes.append(note)
+        warnings.warn(note, DegeneratePixelsWarning, stacklevel=3)
+    zero, constant = degenerate_pixels(Y)
+    degenerate = np.zeros(scene.n_pixels, bool)
+    degenerate[np.flatnonzero(valid)[zero | constant]] = True
+    n_zero, n_const = int(zero.sum()), int(constant.sum())
+    if n_zero or n_const:
+        what = " and ".join(x for x in (f"{n_zero} all-zero" if n_zero else "",
+                                          f"{n_const} constant (flat-spectrum)" if n_const else "") if x)
+        if n_zero + n_const == int(valid.sum()):
+            raise InputError(f"scene {scene.name!r}: every pixel is degenerate ({what}): there is no signal to "
+                             f"unmix")
+        fate = ("excluded from the valid pixels (NaN abundances)" if exclude else
+                "unmixed with the others (the method needs the whole grid) and reported as NaN")
+        note = (f"{what} pixels of {int(valid.sum())}: no mixture of endmembers fits them (fill, nodata or "
+                f"saturated values?); {fate}")
+        notes.append(note)
+        warnings.warn(note, DegeneratePixelsWarning, stacklevel=3)
+        if exclude:
+            valid &= ~degenerate
+    if notes:
+        scene = replace(scene, notes=[*scene.notes, *notes])
+    return scene, valid, degenerate
 
 
 def atoms_of(endmembers: np.ndarray | None, library: np.ndarray, max_angle_deg: float = 0.01) -> np.ndarray | None:
@@ -278,6 +488,7 @@ def read_pair(data: Any = None, ms: Any = None, pan: Any = None, key: str | None
     from hysupp.io.xarray import is_dataarray, scene_from_dataarray
     from hysupp.simulate import FusionPair, load_fusion_pair
 
+    scale = check_scale(scale)
     if hs is not None:
         if ms is not None and pan is not None:
             raise InputError("give hs= with ms= (HS-MS fusion) or with pan= (HS pansharpening), not both")

@@ -28,25 +28,27 @@ dry run: hysupp run -- nothing computed, nothing written
 from __future__ import annotations
 
 import os
-import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from hysupp.errors import DegeneratePixelsWarning, InputError
+from hysupp.errors import InputError
 from hysupp.methods.registry import get_method
 from hysupp.runs.diagnostics import recording_warnings
 from hysupp.runs.inputs import (
     P_ESTIMATORS,
-    as_reflectance,
     as_scene,
     attach_library,
     check_protocol,
+    check_scale,
     check_seed,
+    harmonise_endmembers,
     instantiate,
+    prepare_scene,
     read_pair,
     resolve_endmembers,
+    screen_pixels,
 )
 from hysupp.runs.record import check_output, default_output_dir, source_path
 from hysupp.runs.time_table import TIME_TABLE
@@ -178,9 +180,13 @@ def plan_unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None, e
                extractor_params: dict[str, Any] | None = None, snr: float | None = None, seed: int = 0,
                align_by: str = "abundances", key: str | None = None, truth: str | None = None,
                scale: float | None = None, library: Any = None, out: Any = None, overwrite: bool = False,
-               tile: int | None = None, scheduler: Any = None, n_sample: int = 20000) -> RunPlan:
+               tile: int | None = None, scheduler: Any = None, n_sample: int = 20000, layout: str | None = None,
+               truth_key: str | None = None, library_key: str | None = None,
+               library_scale: float | None = None) -> RunPlan:
     """The plan of :func:`hysupp.unmix` (or :func:`hysupp.unmix_tiled` with ``tile``) with these
-    arguments, and of writing it to ``out`` (see the module docstring)."""
+    arguments, and of writing it to ``out`` (see the module docstring): the inputs are read, the
+    library attached and the units harmonised as the run would (the plan's notes and warnings say
+    what was multiplied)."""
     from hysupp.runs.unmix import ALIGN_CRITERIA
 
     if align_by not in ALIGN_CRITERIA:
@@ -192,15 +198,20 @@ def plan_unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None, e
                          f"extractors (see hysupp.fuse for fusion)")
     if cls.task != "supervised" and endmembers is not None:
         raise InputError(f"{cls.name} is a {cls.task} method; --endmembers applies to supervised methods")
+    if tile is not None and (layout is not None or truth_key is not None):
+        raise InputError("layout / truth_key (--layout / --truth-key) do not apply to tiled runs (a raster file "
+                         "has its axis order; no truth is read)")
     with recording_warnings(cls.name) as log:
         if tile is not None:
             plan = _plan_tiled(data, cls, p=p, endmembers=endmembers, extractor=extractor, params=params,
                                extractor_params=extractor_params, seed=seed, scale=scale, library=library,
-                               tile=tile, scheduler=scheduler, n_sample=n_sample)
+                               tile=tile, scheduler=scheduler, n_sample=n_sample, library_key=library_key,
+                               library_scale=library_scale)
         else:
             plan = _plan_unmix(data, cls, p=p, endmembers=endmembers, extractor=extractor, params=params,
                                extractor_params=extractor_params, snr=snr, seed=seed, key=key, truth=truth,
-                               scale=scale, library=library)
+                               scale=scale, library=library, layout=layout, truth_key=truth_key,
+                               library_key=library_key, library_scale=library_scale)
         name = plan.input.get("name") or "array"
         plan.output = _output(out, overwrite, f"{name}-{cls.name}" + ("-tiled" if tile is not None else ""))
     plan.warnings = log.entries
@@ -226,22 +237,19 @@ def _p_of(scene: Scene, p: Any) -> tuple[int | None, str]:
 
 def _plan_unmix(data: Any, cls: Any, *, p: Any, endmembers: Any, extractor: str, params: Any,
                 extractor_params: Any, snr: Any, seed: int, key: Any, truth: Any, scale: Any,
-                library: Any) -> RunPlan:
+                library: Any, layout: Any, truth_key: Any, library_key: Any, library_scale: Any) -> RunPlan:
     method_obj = instantiate(cls, params, seed)
-    scene = as_scene(data, key, truth, scale)
-    if library is not None:
-        scene = attach_library(scene, library)
-        if scale is None:
-            scene = as_reflectance(scene)
-    cube = scene.require_cube()
-    valid = np.ones(scene.n_pixels, bool) if scene.mask is None else scene.mask.ravel()
-    Y = cube.reshape(cube.shape[0], -1)[:, valid]
-    negative = int((Y < 0).any(axis=0).sum())
-    if negative:
-        note = (f"{negative} of {int(valid.sum())} pixels have negative values (min {float(Y.min()):g}); "
-                f"reflectance is >= 0: check the calibration or scale")
-        scene = replace(scene, notes=[*scene.notes, note])
-        warnings.warn(note, DegeneratePixelsWarning, stacklevel=2)
+    scene = prepare_scene(data, key=key, truth=truth, truth_key=truth_key, scale=scale, layout=layout,
+                          library=library, library_key=library_key, library_scale=library_scale,
+                          truth_required=isinstance(endmembers, str) and endmembers.lower() == "truth")
+    known = None
+    if cls.task == "supervised" and endmembers is not None:
+        known = resolve_endmembers(scene, endmembers)
+        if known[2] not in ("truth", "library"):
+            scene, E_known = harmonise_endmembers(scene, known[0], known[2], image_fixed=scale is not None
+                                                  or "units_harmonised" in scene.extras)
+            known = (E_known, *known[1:])
+    scene, valid, _ = screen_pixels(scene, exclude=not getattr(cls, "spatial", False))
     if getattr(cls, "spatial", False) and not valid.all():
         raise InputError(f"{cls.name} works on the whole image grid: fill the {int((~valid).sum())} masked "
                          f"pixels first")
@@ -277,8 +285,8 @@ def _plan_unmix(data: Any, cls: Any, *, p: Any, endmembers: Any, extractor: str,
         if cls.task == "extractor":
             method_info = {"name": "FCLS", "task": "supervised", "params": {}}
             details["extractor"] = _method(cls, method_obj)
-        if endmembers is not None:
-            E, names, source = resolve_endmembers(scene, endmembers)
+        if known is not None:
+            E, names, source = known
             k = int(E.shape[1])
             details["p"] = k
             details["endmembers"] = f"{source} ({L} x {k})"
@@ -319,21 +327,32 @@ def _scene_input(data: Any, scene: Scene, **extra: Any) -> dict[str, Any]:
 
 
 def _plan_tiled(data: Any, cls: Any, *, p: Any, endmembers: Any, extractor: str, params: Any, extractor_params: Any,
-                seed: int, scale: Any, library: Any, tile: int, scheduler: Any, n_sample: int) -> RunPlan:
-    from hysupp.runs.unmix_tiled import check_tiled_source
+                seed: int, scale: Any, library: Any, tile: int, scheduler: Any, n_sample: int, library_key: Any,
+                library_scale: Any) -> RunPlan:
+    from hysupp.runs.unmix_tiled import harmonise_tiled, check_tiled_source
     from hysupp.io.raster import open_raster
 
+    scale = check_scale(scale)
     check_tiled_source(data)
     cube, header = open_raster(data, int(tile))
     if library is not None:
-        header = attach_library(header, library)
+        header = attach_library(header, library, key=library_key, scale=library_scale)
+    elif library_key is not None or library_scale is not None:
+        raise InputError("library_key / library_scale (--library-key / --library-scale) apply to a library: pass "
+                         "library= (--library) too")
     L, H, W = (int(x) for x in cube.shape)
     obj = instantiate(cls, params, seed)
     steps, parts, details = [], [], {"tile": f"{tile} x {tile} pixels ({len(cube.chunks[1]) * len(cube.chunks[2])} "
                                              f"tiles)", "scheduler": scheduler or "threads (local)"}
+    E, e_source = None, None
     if endmembers is not None:
-        E, _, source = resolve_endmembers(header, endmembers)
-        details["endmembers"] = f"{source} ({L} x {E.shape[1]})"
+        E, _, e_source = resolve_endmembers(header, endmembers)
+    nodata = None if header.georef is None else header.georef.nodata
+    # the units judged on the same sample of chunks as the run (local threads: read, not computed)
+    header, E, _ = harmonise_tiled(cube, header, E, e_source, scale=scale, library_scale=library_scale,
+                                   nodata=nodata, scheduler=None)
+    if E is not None:
+        details["endmembers"] = f"{e_source} ({L} x {E.shape[1]})"
         steps.append(f"{cls.name} per tile with the fixed endmembers")
         parts.append((cls.name, H * W * L * int(E.shape[1])))
     else:

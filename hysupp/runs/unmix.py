@@ -18,7 +18,6 @@ Example
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,20 +25,21 @@ from typing import Any
 
 import numpy as np
 
-from hysupp.errors import DegeneratePixelsWarning, InputError
+from hysupp.errors import InputError
 from hysupp.methods.base import Method
 from hysupp.methods.registry import get_method
 from hysupp.optim.guards import check_result
 from hysupp.records import Timer, info_jsonable
 from hysupp.runs.diagnostics import WarningLog, attach_warnings, convergence_warning, recording_warnings
 from hysupp.runs.inputs import (
-    as_reflectance,
-    as_scene,
-    attach_library,
     check_seed,
+    harmonise_endmembers,
     instantiate,
+    prepare_scene,
     resolve_endmembers,
     resolve_p,
+    screen_pixels,
+    units_record,
 )
 from hysupp.runs.record import (
     default_output_dir,
@@ -118,19 +118,34 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
           endmembers: Any = None, extractor: str = "VCA", params: dict[str, Any] | None = None,
           extractor_params: dict[str, Any] | None = None, snr: float | None = None, seed: int = 0,
           align_by: str = "abundances", key: str | None = None, truth: str | None = None,
-          scale: float | None = None, library: str | os.PathLike | Scene | None = None, restarts: int = 1,
-          seeds: Sequence[int] | None = None, noise_seed: int | None = None) -> UnmixingRun:
+          scale: float | None = None, library: str | os.PathLike | Scene | None = None,
+          layout: str | None = None, truth_key: str | None = None, library_key: str | None = None,
+          library_scale: float | None = None, restarts: int = 1, seeds: Sequence[int] | None = None,
+          noise_seed: int | None = None) -> UnmixingRun:
     """Unmix a scene with a registered method and evaluate against any ground truth.
 
     Parameters
     ----------
-    data : Scene, ndarray (L, H, W), xarray.DataArray (band, y, x) or path
-        The image (a path is read with :func:`hysupp.load`, using ``key``, ``truth`` and
-        ``scale``, e.g. ``scale=1e-4`` for integer reflectance x 10000). A DataArray (e.g. from
-        ``rioxarray.open_rasterio``) gives its wavelengths (``wavelength`` coordinate or
-        attribute), CRS, transform and nodata; the run then also returns the abundances as a
-        DataArray (``run.xarray``) on the same grid. For scenes larger than memory see
-        :func:`hysupp.unmix_tiled`.
+    data : Scene, ndarray, xarray.DataArray (band, y, x), SPy image or path
+        The image, read with :func:`hysupp.load` (:func:`hysupp.runs.inputs.as_scene`): a path or
+        a registered data set name (``key`` names the variable of a ``.mat``/``.npz``), a Scene, a
+        NumPy array (``(L, H, W)`` by convention, its axis order checked: ``layout`` says it, e.g.
+        ``"HWL"``), a SPy image (with its wavelengths) or a DataArray (e.g. from
+        ``rioxarray.open_rasterio``: its wavelengths, CRS, transform and nodata; the run then also
+        returns the abundances as a DataArray, ``run.xarray``, on the same grid). For scenes larger
+        than memory see :func:`hysupp.unmix_tiled`.
+    key, layout : str, optional
+        The image's variable in its file, and the axis order of a 3-D array (``"LHW"``, ``"HWL"``...).
+    truth, truth_key : path and str, optional
+        A separate ground-truth file (e.g. Samson's ``end3.mat``) and the variable to read from it.
+    scale : float, optional
+        Multiplies the image (positive): e.g. ``1e-4`` for reflectance x 10000. Without it, the
+        image and the library (or the known or true endmembers) are brought to the same units when
+        they differ by a power of ten (:func:`hysupp.runs.inputs.harmonise`: a ``UnitsWarning`` and
+        a note say what was multiplied); with it the image keeps the units it gives.
+    library_key, library_scale : str and float, optional
+        The library's variable in its file (e.g. a library stored as ``A``) and a factor for its
+        spectra (the library then keeps these units).
     method : str
         A registered method: a ``supervised`` one (endmembers given or extracted), an
         ``extractor`` (its endmembers, then FCLS abundances), a ``semi-supervised`` one (needs a
@@ -176,7 +191,8 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
     with recording_warnings(cls.name) as log:
         run = _unmix(data, cls, p=p, endmembers=endmembers, extractor=extractor, params=params,
                      extractor_params=extractor_params, snr=snr, seed=seed, align_by=align_by, key=key, truth=truth,
-                     scale=scale, library=library, noise_seed=noise_seed, log=log)
+                     scale=scale, library=library, layout=layout, truth_key=truth_key, library_key=library_key,
+                     library_scale=library_scale, noise_seed=noise_seed, log=log)
     attach_warnings(run.record, log.entries)
     return run
 
@@ -184,14 +200,14 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
 def _unmix(data: Any, cls: type[Method], *, p: int | str | None, endmembers: Any, extractor: str,
            params: dict[str, Any] | None, extractor_params: dict[str, Any] | None, snr: float | None, seed: int,
            align_by: str, key: str | None, truth: str | None, scale: float | None,
-           library: str | os.PathLike | Scene | None, noise_seed: int | None, log: WarningLog) -> UnmixingRun:
+           library: str | os.PathLike | Scene | None, layout: str | None, truth_key: str | None,
+           library_key: str | None, library_scale: float | None, noise_seed: int | None,
+           log: WarningLog) -> UnmixingRun:
     timer = Timer()
     with timer("load"):
-        scene = as_scene(data, key, truth, scale)
-        if library is not None:
-            scene = attach_library(scene, library)
-            if scale is None:
-                scene = as_reflectance(scene)
+        scene = prepare_scene(data, key=key, truth=truth, truth_key=truth_key, scale=scale, layout=layout,
+                              library=library, library_key=library_key, library_scale=library_scale,
+                              truth_required=isinstance(endmembers, str) and endmembers.lower() == "truth")
     from hysupp.io.xarray import is_dataarray
 
     from_xarray = is_dataarray(data)
@@ -202,14 +218,16 @@ def _unmix(data: Any, cls: type[Method], *, p: int | str | None, endmembers: Any
     if cls.task != "supervised" and endmembers is not None:
         raise InputError(f"{cls.name} is a {cls.task} method; --endmembers applies to supervised methods")
 
+    known = None
+    if cls.task == "supervised" and endmembers is not None:   # known endmembers: in the image's units
+        known = resolve_endmembers(scene, endmembers)
+        if known[2] not in ("truth", "library"):
+            scene, E_known = harmonise_endmembers(scene, known[0], known[2], image_fixed=scale is not None
+                                                  or "units_harmonised" in scene.extras)
+            known = (E_known, known[1], known[2])
+    spatial = bool(getattr(cls, "spatial", False))
+    scene, valid, degenerate = screen_pixels(scene, exclude=not spatial)
     Y_full = scene.pixels()
-    valid = np.ones(scene.n_pixels, bool) if scene.mask is None else scene.mask.ravel()
-    negative = np.flatnonzero((Y_full[:, valid] < 0).any(axis=0))
-    if negative.size:   # kept (noise and atmospheric correction give some), but said in the record
-        note = (f"{negative.size} of {int(valid.sum())} pixels have negative values (min "
-                f"{float(np.min(Y_full[:, valid])):g}); reflectance is >= 0: check the calibration or scale")
-        scene = replace(scene, notes=[*scene.notes, note])
-        warnings.warn(note, DegeneratePixelsWarning, stacklevel=2)
     if snr is not None:
         from hysupp.physics.noise import add_awgn
 
@@ -221,7 +239,7 @@ def _unmix(data: Any, cls: type[Method], *, p: int | str | None, endmembers: Any
     if not np.issubdtype(Y.dtype, np.floating):
         Y = Y.astype(np.float32)
 
-    if getattr(cls, "spatial", False) and not valid.all():
+    if spatial and not valid.all():
         raise InputError(f"{cls.name} works on the whole image grid: fill the {int((~valid).sum())} masked "
                          f"pixels first")
     info: dict[str, Any] = {}
@@ -258,8 +276,8 @@ def _unmix(data: Any, cls: type[Method], *, p: int | str | None, endmembers: Any
             unmixer: Method = get_method("FCLS", "supervised")()
         else:
             unmixer = instantiate(cls, params, seed)
-        if endmembers is not None:
-            E, names, e_source = resolve_endmembers(scene, endmembers)
+        if known is not None:
+            E, names, e_source = known
         else:
             extractor_cls = extractor_cls or get_method(extractor, "extractor")
             extractor_obj = instantiate(extractor_cls, extractor_params, seed)
@@ -279,16 +297,24 @@ def _unmix(data: Any, cls: type[Method], *, p: int | str | None, endmembers: Any
             library_abundances = A_valid
 
     check_result(cls.name, abundances=A_valid, endmembers=E_est)
+    keep = slice(None)   # the columns of Y that are scored: a spatial method's degenerate pixels are not
+    if spatial and degenerate.any():
+        cols = degenerate[valid]
+        A_valid = np.where(cols[None, :], np.nan, A_valid)
+        if library_abundances is not None:
+            library_abundances = np.where(cols[None, :], np.nan, library_abundances)
+        keep = ~cols
     metrics = None
     if library_abundances is not None:  # never reordered; HySUPP's true-atom-row metrics + full matrix
         if scene.abundances is not None and scene.library_index is not None:
             from hysupp.metrics import evaluate_unmixing
 
-            metrics = evaluate_unmixing(Y=Y, A_true=scene.abundance_matrix()[:, valid], E_est=scene.library,
-                                        A_est=library_abundances, library_index=scene.library_index)
+            metrics = evaluate_unmixing(Y=Y[:, keep], A_true=scene.abundance_matrix()[:, valid][:, keep],
+                                        E_est=scene.library, A_est=library_abundances[:, keep],
+                                        library_index=scene.library_index)
     elif scene.abundances is not None or scene.endmembers is not None:
         metrics, A_valid, E_est, names = _evaluate(scene, Y, valid, A_valid, E_est, names,
-                                                   aligned=e_source == "truth", align_by=align_by)
+                                                   aligned=e_source == "truth", align_by=align_by, keep=keep)
     p_est = A_valid.shape[0]
     A = np.full((p_est, scene.n_pixels), np.nan, dtype=A_valid.dtype)
     A[:, valid] = A_valid
@@ -305,7 +331,7 @@ def _unmix(data: Any, cls: type[Method], *, p: int | str | None, endmembers: Any
         extractor=None if extractor_obj is None else {"name": extractor_cls.name,  # type: ignore[union-attr]
                                                       "params": extractor_obj.config},
         input=input_block(source, name=scene.name, layout=scene.layout, shape=list(scene.shape),
-                          valid_pixels=int(valid.sum()), notes=scene.notes),
+                          valid_pixels=int(valid.sum()), units=units_record(scene), notes=scene.notes),
         protocol={"snr_db": snr, "noise": None if snr is None else "awgn: sigma^2 = mean(Y^2) / 10^(SNR/10)",
                   "seed": seed, "noise_seed": None if snr is None else noise_seed, "endmembers": e_source,
                   "align_by": align_by, "p": int(p_est)},
@@ -314,13 +340,14 @@ def _unmix(data: Any, cls: type[Method], *, p: int | str | None, endmembers: Any
 
 
 def _evaluate(scene: Scene, Y: np.ndarray, valid: np.ndarray, A: np.ndarray, E: np.ndarray,
-              names: list[str], *, aligned: bool, align_by: str):
-    """Metrics against the scene's truth; reorders estimates to the truth when aligning."""
+              names: list[str], *, aligned: bool, align_by: str, keep: Any = slice(None)):
+    """Metrics against the scene's truth on the columns ``keep`` of ``Y`` and ``A`` (the valid
+    pixels); reorders the estimates to the truth when aligning."""
     from hysupp.metrics import evaluate_unmixing
 
-    A_true = None if scene.abundances is None else scene.abundance_matrix()[:, valid]
+    A_true = None if scene.abundances is None else scene.abundance_matrix()[:, valid][:, keep]
     E_true = scene.endmembers
-    metrics = evaluate_unmixing(Y=Y, E_true=E_true, A_true=A_true, E_est=E, A_est=A,
+    metrics = evaluate_unmixing(Y=Y[:, keep], E_true=E_true, A_true=A_true, E_est=E, A_est=A[:, keep],
                                 align_by=None if aligned else align_by)
     alignment = metrics.get("alignment")
     if alignment and alignment.get("permutation") is not None:

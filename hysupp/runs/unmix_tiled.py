@@ -15,7 +15,13 @@ steps run chunk by chunk with ``map_blocks`` (:class:`PixelUnmixer`):
   regular grid of ``n_sample`` cells, seeded) and FCLS abundances are computed tile-wise with them.
   Methods that need the whole image grid (``spatial``) are refused.
 
-Invalid pixels (any band non-finite or equal to nodata) get NaN abundances.
+Invalid pixels (any band non-finite or equal to nodata) and degenerate ones (all-zero or constant
+spectra, :func:`hysupp.runs.inputs.degenerate_pixels`, as in :func:`hysupp.unmix`) get NaN
+abundances; degenerate pixels never enter the sample. When a library or fixed endmembers are given,
+the image and them are brought to the same units as in :func:`hysupp.unmix`
+(:func:`hysupp.io.units.harmonise_units`), the image's units judged on the valid pixels of at most
+16 chunks spread over the scene (:func:`units_sample`); the factor found multiplies the pixels of
+every tile.
 
 The result either stays lazy (an ``xarray.DataArray`` / dask array the caller computes) or is
 streamed to a GeoTIFF window by window and converted to a Cloud Optimized GeoTIFF (GDAL's COG
@@ -57,7 +63,14 @@ from hysupp.io.raster import chunked_view, dataarray_to_dask, open_raster, strea
 from hysupp.io.xarray import is_dataarray, require
 from hysupp.records import to_jsonable
 from hysupp.runs.diagnostics import convergence_warning, recorded_warnings
-from hysupp.runs.inputs import attach_library, instantiate, resolve_endmembers
+from hysupp.runs.inputs import (
+    attach_library,
+    check_scale,
+    degenerate_pixels,
+    instantiate,
+    resolve_endmembers,
+    units_record,
+)
 from hysupp.runs.record import (
     check_output,
     default_output_dir,
@@ -71,8 +84,8 @@ from hysupp.runs.scheduling import compute, compute_array, open_client, schedule
 from hysupp.runs.unmix import dominant_atom_names
 from hysupp.scene import Scene
 
-__all__ = ["NOT_WINDOWED", "PIXEL_BLOCK", "PixelUnmixer", "TiledRun", "check_tiled_source", "stratified_sample",
-           "unmix_tiled", "unmix_tiled_to_folder"]
+__all__ = ["NOT_WINDOWED", "PIXEL_BLOCK", "PixelUnmixer", "TiledRun", "check_tiled_source", "harmonise_tiled",
+           "stratified_sample", "units_sample", "unmix_tiled", "unmix_tiled_to_folder"]
 
 #: pixels solved at a time inside a chunk (bounds the float64 temporaries of the solvers)
 PIXEL_BLOCK = 65536
@@ -88,8 +101,11 @@ def check_tiled_source(data: Any) -> None:
     rasters (GeoTIFF, ENVI, any GDAL format) through rasterio; a ``.mat``/``.npz``/``.npy``/``.h5``
     file holds arrays that are read whole (run without ``tile``, or convert it to a GeoTIFF). A
     file name that is not valid UTF-8 is refused too (GDAL needs UTF-8 names)."""
-    if type(data).__module__.split(".")[0] == "spectral" or not isinstance(
-            data, (str, os.PathLike, np.ndarray)) and not is_dataarray(data) and not hasattr(data, "dask"):
+    from hysupp.io.envi import is_spectral_image
+
+    if is_spectral_image(data):
+        return   # read into memory with its wavelengths (hysupp.io.arrays.as_scene)
+    if not isinstance(data, (str, os.PathLike, np.ndarray)) and not is_dataarray(data) and not hasattr(data, "dask"):
         from hysupp.runs.inputs import unreadable
 
         raise InputError(unreadable(data) + " (tiled runs: a raster file, a DataArray or a dask/NumPy array)")
@@ -115,7 +131,8 @@ class PixelUnmixer:
 
     ``method`` is a registered method name run as ``method.unmix(Y, E)`` on the valid pixels of the
     chunk, ``PIXEL_BLOCK`` pixels at a time; invalid pixels (non-finite or ``nodata`` in any band)
-    are NaN. ``scale`` multiplies the pixels first (e.g. 1e-4 for integer reflectance).
+    and degenerate ones (all-zero or constant spectra) are NaN. ``scale`` multiplies the pixels
+    first (e.g. 1e-4 for integer reflectance).
     """
 
     method: str
@@ -135,6 +152,8 @@ class PixelUnmixer:
         if h * w == 0:
             return np.empty((self.k, h, w), dtype=np.float32)
         valid = valid_mask(block, self.nodata).ravel()
+        zero, constant = degenerate_pixels(block.reshape(L, h * w))
+        valid &= ~(zero | constant)
         dtype = np.float64 if self.E.dtype == np.float64 else np.float32
         Y = block.reshape(L, h * w)
         idx = None if valid.all() else np.flatnonzero(valid)
@@ -160,8 +179,8 @@ def stratified_sample(cube: Any, n_sample: int = 20000, *, seed: int = 0, nodata
     The image is cut into a regular grid of about ``n_sample`` cells (rows x columns in the
     image's aspect ratio); one pixel is drawn uniformly in each cell (``numpy.random.default_rng
     (seed)``), so the sample covers the whole scene. The pixels are gathered chunk by chunk (one
-    pass over the data, bounded memory). Returns ``Y`` ``(L, n)`` (invalid pixels dropped) and the
-    flat pixel indices ``(n,)``.
+    pass over the data, bounded memory). Returns ``Y`` ``(L, n)`` (invalid and degenerate pixels
+    dropped) and the flat pixel indices ``(n,)``.
     """
     import dask
 
@@ -199,8 +218,78 @@ def stratified_sample(cube: Any, n_sample: int = 20000, *, seed: int = 0, nodata
     sel = np.concatenate(order)
     Y = np.empty((L, rows.size), dtype=np.result_type(cube.dtype, np.float32))
     Y[:, sel] = np.concatenate(parts, axis=1)
-    ok = valid_mask(Y[:, :, None], nodata).ravel()
+    zero, constant = degenerate_pixels(Y)
+    ok = valid_mask(Y[:, :, None], nodata).ravel() & ~zero & ~constant
     return Y[:, ok], (rows * W + cols)[ok]
+
+
+def units_sample(cube: Any, *, nodata: float | None = None, max_chunks: int = 16, max_pixels: int = 20000,
+                 scheduler: Any = None) -> np.ndarray:
+    """Valid, non-degenerate pixels ``(L, n)`` of at most ``max_chunks`` chunks of a lazy ``(L, H, W)``
+    cube, evenly spread over its chunk grid (at most ``max_pixels`` in all, strided): enough to judge
+    the image's units (the 99th percentile of :func:`hysupp.io.units.infer_units`) without a pass
+    over the whole scene."""
+    import dask
+
+    blocks = cube.to_delayed()
+    nr, nc = blocks.shape[1], blocks.shape[2]
+    total = nr * nc
+    picks = np.unique(np.linspace(0, total - 1, min(max_chunks, total)).round().astype(int))
+    per = max(1, max_pixels // picks.size)
+
+    def pick(block: np.ndarray) -> np.ndarray:
+        b = np.asarray(block)
+        Y = b.reshape(b.shape[0], -1)
+        zero, constant = degenerate_pixels(Y)
+        Y = Y[:, valid_mask(b, nodata).ravel() & ~zero & ~constant]
+        return Y[:, ::max(1, -(-Y.shape[1] // per))]
+
+    client, owned = open_client(scheduler)
+    try:
+        parts = compute([dask.delayed(pick)(blocks[0, i // nc, i % nc]) for i in picks], client)
+    finally:
+        if owned:
+            client.close()
+    return np.concatenate(parts, axis=1)
+
+
+def harmonise_tiled(cube: Any, header: Scene, E: np.ndarray | None, e_source: str | None, *,
+                    scale: float | None, library_scale: float | None, nodata: float | None, scheduler: Any
+                    ) -> tuple[Scene, np.ndarray | None, float | None]:
+    """The image (judged on :func:`units_sample`) and the fixed endmembers, else the library, in the
+    same units (:func:`hysupp.io.units.harmonise_units`): ``(header, E, scale)`` with the library or
+    ``E`` rescaled and ``scale`` the factor the tiles' pixels are multiplied by."""
+    from dataclasses import replace
+
+    from hysupp.io.units import harmonise_units
+
+    on_library = E is None or e_source == "library"
+    ref = header.library if E is None else E
+    if ref is None:
+        return header, E, scale
+    Ys = units_sample(cube, nodata=nodata, scheduler=scheduler)
+    if Ys.shape[1] == 0:
+        return header, E, scale
+    Ys = Ys.astype(np.float32) if scale is None else (Ys * scale).astype(np.float32)
+    image = Scene(cube=Ys[:, None, :], wavelengths=header.wavelengths, name=header.name)
+    lib_units = header.extras.get("library_units") or {} if on_library else {}
+    other = Scene(library=np.asarray(ref), name=header.extras.get("library_name", "library") if on_library
+                  else f"endmembers from {e_source}", extras={"units": lib_units} if lib_units else {})
+    h = harmonise_units(image, other, image_fixed=scale is not None,
+                        library_fixed=(on_library and library_scale is not None) or bool(lib_units.get("declared")))
+    if h.note is None:
+        return header, E, scale
+    what = "library" if on_library else "endmembers"   # the keys of runs.inputs.harmonise's record
+    done = {"image_factor": h.image_factor, f"{what}_factor": h.library_factor, "note": h.note}
+    header = replace(header, notes=[*header.notes, h.note], extras={**header.extras, "units_harmonised": {what: done}})
+    if h.image_factor != 1.0:
+        scale = (1.0 if scale is None else scale) * h.image_factor
+    if h.library_factor != 1.0:
+        if on_library and header.library is not None:
+            header = replace(header, library=h.library.library)
+        if E is not None:
+            E = h.library.library
+    return header, E, scale
 
 
 # ---------------------------------------------------------------------------------------------- driver
@@ -228,10 +317,12 @@ class TiledRun:
         return compute_array(self.maps, scheduler)
 
 
-def _fixed_endmembers(header: Scene, cls: Any, endmembers: Any, library: Any, scale: float | None
-                      ) -> tuple[Scene, np.ndarray | None, list[str] | None, str | None]:
+def _fixed_endmembers(header: Scene, cls: Any, endmembers: Any, library: Any, library_key: str | None,
+                      library_scale: float | None) -> tuple[Scene, np.ndarray | None, list[str] | None, str | None]:
     if library is not None:
-        header = attach_library(header, library)
+        header = attach_library(header, library, key=library_key, scale=library_scale)
+    elif library_key is not None or library_scale is not None:
+        raise InputError("library_key / library_scale apply to a library: pass library= too")
     if endmembers is None:
         return header, None, None, None
     if cls.task != "supervised":
@@ -245,21 +336,26 @@ def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, libr
                 p: int | None = None, extractor: str = "VCA", params: dict[str, Any] | None = None,
                 extractor_params: dict[str, Any] | None = None, tile: int = 512, scheduler: Any = None,
                 out: str | os.PathLike | None = None, n_sample: int = 20000, seed: int = 0,
-                scale: float | None = None, progress: bool = False, overwrite: bool = False) -> TiledRun:
+                scale: float | None = None, progress: bool = False, overwrite: bool = False,
+                library_key: str | None = None, library_scale: float | None = None,
+                layout: str | None = None) -> TiledRun:
     """Unmix a raster file, a DataArray or a cube tile by tile with Dask.
 
     Parameters
     ----------
-    data : path, xarray.DataArray or ndarray (L, H, W)
+    data : path, xarray.DataArray, ndarray or SPy image
         A raster file (GeoTIFF, ...) read in windows, a (dask-backed) ``(band, y, x)`` DataArray,
-        or an array (wrapped in a dask array).
+        an array (``(L, H, W)`` by convention, its axis order checked as in :func:`hysupp.unmix`;
+        ``layout`` says it, e.g. ``"HWL"``; wrapped in a dask array) or a SPy image (read into
+        memory with its wavelengths).
     method : str
         A registered method (see the module docstring for what runs per tile and what is
         estimated on a sample).
     endmembers : "library", ndarray (L, p) or path, optional
         Fixed endmembers of a supervised method (as in :func:`hysupp.unmix`).
     library : str, path or Scene, optional
-        Spectral library, matched to the image's bands by wavelength.
+        Spectral library, matched to the image's bands by wavelength; ``library_key`` names its
+        variable in its file, ``library_scale`` multiplies its spectra (as in :func:`hysupp.unmix`).
     p : int, optional
         Number of endmembers to estimate on the sample (extractor / blind / semi-supervised).
     tile : int
@@ -272,11 +368,15 @@ def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, libr
     n_sample, seed
         Size and seed of the stratified pixel sample used to estimate endmembers.
     scale : float, optional
-        Multiply the pixels (e.g. 1e-4 for integer reflectance x 10^4).
+        Multiply the pixels (positive; e.g. 1e-4 for integer reflectance x 10^4). Without it, an
+        image whose units differ from the library's or the fixed endmembers' by a power of ten is
+        brought to theirs (module docstring).
     progress : bool
         Show Dask's progress bar while writing ``out``.
     """
     require("dask.array")
+    scale = check_scale(scale)
+    library_scale = check_scale(library_scale, "library_scale")
     if int(tile) < 1:
         raise InputError(f"tile must be a positive number of pixels, got {tile}")
     tile = int(tile)
@@ -287,7 +387,8 @@ def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, libr
         return _unmix_tiled(data, method, endmembers=endmembers, library=library, p=p, extractor=extractor,
                             params=params, extractor_params=extractor_params, tile=tile, scheduler=client,
                             scheduler_label=scheduler_name(scheduler), out=out, n_sample=n_sample, seed=seed,
-                            scale=scale, progress=progress, overwrite=overwrite)
+                            scale=scale, progress=progress, overwrite=overwrite, library_key=library_key,
+                            library_scale=library_scale, layout=layout)
     finally:
         if owned:
             client.close()
@@ -296,29 +397,49 @@ def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, libr
 def _unmix_tiled(data: Any, method: str, *, endmembers: Any, library: Any, p: int | None, extractor: str,
                  params: dict[str, Any] | None, extractor_params: dict[str, Any] | None, tile: int, scheduler: Any,
                  scheduler_label: str, out: Any, n_sample: int, seed: int, scale: float | None, progress: bool,
-                 overwrite: bool) -> TiledRun:
+                 overwrite: bool, library_key: str | None, library_scale: float | None, layout: str | None
+                 ) -> TiledRun:
     from hysupp.methods.registry import get_method
 
     t0 = time.perf_counter()
     template = None
     check_tiled_source(data)
+    spy = None
+    from hysupp.io.envi import is_spectral_image
+
+    if is_spectral_image(data):   # a SPy image: read into memory with its wavelengths, then tiled as an array
+        from hysupp.io.arrays import as_scene
+
+        spy = as_scene(data, layout=layout)   # layout= is refused for a SPy image (rows, columns, bands)
+        data = spy.require_cube()
     if is_dataarray(data):
         cube, header, template = dataarray_to_dask(data, tile)
         source = None
     elif isinstance(data, np.ndarray):
         if data.ndim != 3:
             raise InputError(f"image array must be a cube (L, H, W), got shape {data.shape}")
+        if spy is None:   # axis order checked (or layout=) as in hysupp.unmix; a transposed view, no copy
+            from hysupp.io.arrays import as_cube
+
+            data = as_cube(data, layout=layout)
         cube = chunked_view(data, tile)
         header = Scene(cube=np.broadcast_to(np.zeros((), np.float32), data.shape), name="array", layout="array")
+        if spy is not None:
+            header = Scene(cube=header.cube, wavelengths=spy.wavelengths, fwhm=spy.fwhm, name=spy.name,
+                           layout=spy.layout, notes=list(spy.notes))
         source = None
     else:
+        if layout is not None:
+            raise InputError("layout= orders the axes of an array; a raster file or a DataArray names its axes")
         cube, header = open_raster(data, tile)
         source = os.fspath(data)
     cls = get_method(method)
     if cls.task not in ("supervised", "extractor", "semi-supervised", "blind"):
         raise InputError(f"{cls.name} is a {cls.task!r} method; tiled runs are for unmixing methods")
-    header, E, names, e_source = _fixed_endmembers(header, cls, endmembers, library, scale)
+    header, E, names, e_source = _fixed_endmembers(header, cls, endmembers, library, library_key, library_scale)
     nodata = None if header.georef is None else header.georef.nodata
+    header, E, scale = harmonise_tiled(cube, header, E, e_source, scale=scale, library_scale=library_scale,
+                                       nodata=nodata, scheduler=scheduler)
     info: dict[str, Any] = {"tile": tile, "chunks": [len(c) for c in cube.chunks[1:]]}
     per_pixel_params = dict(params or {})
     unmix_name = cls.name
@@ -352,7 +473,8 @@ def _unmix_tiled(data: Any, method: str, *, endmembers: Any, library: Any, p: in
     info["wall_s"] = time.perf_counter() - t0
     run.record = run_record(
         method=method_block(cls, params or {}, per_tile=unmix_name),
-        input={"path": source, "name": header.name, "shape": list(header.shape), "notes": header.notes},
+        input={"path": source, "name": header.name, "shape": list(header.shape), "units": units_record(header),
+               "notes": header.notes},
         protocol={"endmembers": e_source, "p": int(k), "tile": tile, "seed": seed, "scale": scale,
                   "scheduler": scheduler_label},
         output=None if run.path is None else str(run.path), info=info)
