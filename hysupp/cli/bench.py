@@ -156,14 +156,14 @@ def run_command(suite, methods, snrs, seeds, params, jobs, threads, scheduler, o
         echo_json(plan.to_dict()) if as_json else echo(plan.text())
         return
 
-    def progress(k, n, info, eta):
+    def run_done(k, n, info, eta):
         status = "ok" if info.get("status") == "ok" else f"FAILED ({info.get('error', '')[:60]})"
         warned = f", {info['warnings']} warning(s) in its record" if info.get("warnings") else ""
         say(f"[{k}/{n}] {info['dataset']} {info['condition']} {info['method']} seed {info['seed']}: "
             f"{status}{warned} in {info['wall_s']:.1f} s; ETA {eta / 60:.1f} min", err=True)
 
     summary = run_suite(s, target, methods=_csv(methods), snrs=snrs, seeds=seeds, overrides=overrides, jobs=jobs,
-                        threads=threads, resume=resume, scheduler=scheduler, progress=progress)
+                        threads=threads, resume=resume, scheduler=scheduler, on_run=run_done)
     rows = attach_reference(aggregate(load_records(target), s.metrics or None), s.reference_values)
     from hysupp.io.atomic import atomic_output
 

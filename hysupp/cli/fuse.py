@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hysupp.cli.common import complete_method, echo, echo_json, notes, say, verbosity, verbosity_options
+from hysupp.cli.common import complete_method, echo, echo_json, notes, say, verbosity_options
 from hysupp.cli.config import config_option, config_record, merged_params
 
 SUMMARY_METRICS = ("q2n", "sam_deg", "ergas", "scc", "psnr_db", "d_lambda", "d_s", "qnr", "d_lambda_khan", "hqnr",
@@ -185,9 +185,8 @@ def _fuse_tiled(ctx, method, ms, pan, ratio, sensor, tile, scheduler, out, overw
     """``--tile``: :func:`hysupp.api.fuse_tiled_to_folder` (``OUT/fused.tif`` COG + ``run.json``)."""
     from hysupp.api import fuse_tiled_to_folder
 
-    run = fuse_tiled_to_folder(ms, pan, method, out, overwrite=overwrite, progress=not as_json and verbosity() > 0,
-                               ratio=ratio, sensor=sensor, tile=tile, scheduler=scheduler,
-                               config=config_record(ctx.params))
+    run = fuse_tiled_to_folder(ms, pan, method, out, overwrite=overwrite, ratio=ratio, sensor=sensor, tile=tile,
+                               scheduler=scheduler, config=config_record(ctx.params))
     if as_json:
         echo_json(run.record)
         return

@@ -174,13 +174,12 @@ def _run_tiled(ctx, cls, data, *, p, endmembers, library, ext_cls, method_params
                n_sample, seed, scale, out, overwrite, as_json) -> None:
     """``--tile``: :func:`hysupp.api.unmix_tiled_to_folder` (``OUT/abundances.tif`` COG + endmembers + record)."""
     from hysupp.api import unmix_tiled_to_folder
-    from hysupp.cli.common import verbosity
 
     config = config_record(ctx.params)
-    result = unmix_tiled_to_folder(data, cls.name, out, overwrite=overwrite, progress=not as_json and verbosity() > 0,
-                                   endmembers=endmembers, library=library, p=p, extractor=ext_cls.name,
-                                   params=method_params, extractor_params=ext_params, tile=tile, scheduler=scheduler,
-                                   n_sample=n_sample, seed=seed, scale=scale, config=config)
+    result = unmix_tiled_to_folder(data, cls.name, out, overwrite=overwrite, endmembers=endmembers, library=library,
+                                   p=p, extractor=ext_cls.name, params=method_params, extractor_params=ext_params,
+                                   tile=tile, scheduler=scheduler, n_sample=n_sample, seed=seed, scale=scale,
+                                   config=config)
     notes(result.header.notes)
     if as_json:
         echo_json(result.record)

@@ -29,7 +29,7 @@ from hysupp.errors import DegeneratePixelsWarning, InputError
 from hysupp.methods.base import Method
 from hysupp.methods.registry import get_method
 from hysupp.optim.guards import check_result
-from hysupp.records import Timer, info_jsonable
+from hysupp.records import info_jsonable
 from hysupp.runs.diagnostics import WarningLog, attach_warnings, convergence_warning, recording_warnings
 from hysupp.runs.inputs import (
     as_reflectance,
@@ -40,6 +40,7 @@ from hysupp.runs.inputs import (
     resolve_endmembers,
     resolve_p,
 )
+from hysupp.runs.progress import StageTimer, reports_progress
 from hysupp.runs.record import (
     default_output_dir,
     input_block,
@@ -113,11 +114,13 @@ def dominant_atom_names(B: np.ndarray | None, atom_names: list[str]) -> list[str
     return [f"{atom_names[j]} ({B[j, k]:.2f})" for k, j in enumerate(top)]
 
 
+@reports_progress
 def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
           endmembers: Any = None, extractor: str = "VCA", params: dict[str, Any] | None = None,
           extractor_params: dict[str, Any] | None = None, snr: float | None = None, seed: int = 0,
           align_by: str = "abundances", key: str | None = None, truth: str | None = None,
-          scale: float | None = None, library: str | os.PathLike | Scene | None = None) -> UnmixingRun:
+          scale: float | None = None, library: str | os.PathLike | Scene | None = None,
+          progress: Any = None) -> UnmixingRun:
     """Unmix a scene with a registered method and evaluate against any ground truth.
 
     Parameters
@@ -154,6 +157,10 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
         Seed for noise and for seeded methods that were not given one explicitly.
     align_by : {"sad", "abundances"}
         Hungarian alignment criterion of estimated to true endmembers.
+    progress : None, bool or callable
+        Progress of the run's stages and loops (:mod:`hysupp.runs.progress`): None (default) keeps
+        the callback in effect (none: nothing is printed), True draws bars with an ETA on stderr, a
+        callable receives :class:`~hysupp.progress.ProgressEvent` s, False silences.
     """
     if align_by not in ALIGN_CRITERIA:
         raise InputError(f"align_by must be one of {', '.join(ALIGN_CRITERIA)}, got {align_by!r}")
@@ -171,7 +178,7 @@ def _unmix(data: Any, cls: type[Method], *, p: int | str | None, endmembers: Any
            params: dict[str, Any] | None, extractor_params: dict[str, Any] | None, snr: float | None, seed: int,
            align_by: str, key: str | None, truth: str | None, scale: float | None,
            library: str | os.PathLike | Scene | None, log: WarningLog) -> UnmixingRun:
-    timer = Timer()
+    timer = StageTimer()
     with timer("load"):
         scene = as_scene(data, key, truth, scale)
         if library is not None:

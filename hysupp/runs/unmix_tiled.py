@@ -26,8 +26,8 @@ and the run record into a new output folder.
 
 Scheduling is Dask's (:mod:`hysupp.runs.scheduling`): the local threaded scheduler by default, or a
 ``dask.distributed`` cluster (``scheduler=`` a ``Client``, a cluster such as
-``LocalCluster(n_workers=2)`` or an address ``"tcp://host:8786"``). Progress is Dask's progress bar
-(``progress=True``).
+``LocalCluster(n_workers=2)`` or an address ``"tcp://host:8786"``). Progress (``progress=``) counts
+the tiles as Dask finishes them (:func:`hysupp.io.raster.stream_to_cog`).
 
 Example
 -------
@@ -58,6 +58,7 @@ from hysupp.io.xarray import is_dataarray, require
 from hysupp.records import to_jsonable
 from hysupp.runs.diagnostics import convergence_warning, recorded_warnings
 from hysupp.runs.inputs import attach_library, instantiate, resolve_endmembers
+from hysupp.runs.progress import reports_progress
 from hysupp.runs.record import (
     check_output,
     default_output_dir,
@@ -240,12 +241,13 @@ def _fixed_endmembers(header: Scene, cls: Any, endmembers: Any, library: Any, sc
     return header, np.asarray(E), list(names), source
 
 
+@reports_progress
 @recorded_warnings
 def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, library: Any = None,
                 p: int | None = None, extractor: str = "VCA", params: dict[str, Any] | None = None,
                 extractor_params: dict[str, Any] | None = None, tile: int = 512, scheduler: Any = None,
                 out: str | os.PathLike | None = None, n_sample: int = 20000, seed: int = 0,
-                scale: float | None = None, progress: bool = False, overwrite: bool = False) -> TiledRun:
+                scale: float | None = None, progress: Any = None, overwrite: bool = False) -> TiledRun:
     """Unmix a raster file, a DataArray or a cube tile by tile with Dask.
 
     Parameters
@@ -273,8 +275,11 @@ def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, libr
         Size and seed of the stratified pixel sample used to estimate endmembers.
     scale : float, optional
         Multiply the pixels (e.g. 1e-4 for integer reflectance x 10^4).
-    progress : bool
-        Show Dask's progress bar while writing ``out``.
+    progress : None, bool or callable
+        Progress (:mod:`hysupp.runs.progress`): the tiles written to ``out`` (Dask's tasks) and the
+        loops of the sample's estimation. None (default) keeps the callback in effect (none: nothing
+        is printed), True draws bars with an ETA on stderr, a callable receives
+        :class:`~hysupp.progress.ProgressEvent` s, False silences.
     """
     require("dask.array")
     if int(tile) < 1:
@@ -287,7 +292,7 @@ def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, libr
         return _unmix_tiled(data, method, endmembers=endmembers, library=library, p=p, extractor=extractor,
                             params=params, extractor_params=extractor_params, tile=tile, scheduler=client,
                             scheduler_label=scheduler_name(scheduler), out=out, n_sample=n_sample, seed=seed,
-                            scale=scale, progress=progress, overwrite=overwrite)
+                            scale=scale, overwrite=overwrite)
     finally:
         if owned:
             client.close()
@@ -295,7 +300,7 @@ def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, libr
 
 def _unmix_tiled(data: Any, method: str, *, endmembers: Any, library: Any, p: int | None, extractor: str,
                  params: dict[str, Any] | None, extractor_params: dict[str, Any] | None, tile: int, scheduler: Any,
-                 scheduler_label: str, out: Any, n_sample: int, seed: int, scale: float | None, progress: bool,
+                 scheduler_label: str, out: Any, n_sample: int, seed: int, scale: float | None,
                  overwrite: bool) -> TiledRun:
     from hysupp.methods.registry import get_method
 
@@ -347,7 +352,7 @@ def _unmix_tiled(data: Any, method: str, *, endmembers: Any, library: Any, p: in
     if out is not None:
         t1 = time.perf_counter()
         run.path = stream_to_cog(maps, out, georef=header.georef, names=run.endmember_names, client=scheduler,
-                                 progress=progress, overwrite=overwrite)
+                                 overwrite=overwrite)
         info["write_s"] = time.perf_counter() - t1
     info["wall_s"] = time.perf_counter() - t0
     run.record = run_record(
@@ -403,7 +408,7 @@ def _estimate_on_sample(cube: Any, header: Scene, cls: Any, p: int | None, extra
 
 
 def unmix_tiled_to_folder(data: Any, method: str = "FCLS", out_dir: str | os.PathLike | None = None, *,
-                          overwrite: bool = False, progress: bool = False, config: dict[str, Any] | None = None,
+                          overwrite: bool = False, progress: Any = None, config: dict[str, Any] | None = None,
                           **options: Any) -> TiledRun:
     """:func:`unmix_tiled` into a new output folder (``hysupp run --tile``): ``abundances.tif`` (the
     COG, streamed), ``endmembers.csv`` and ``run.json`` (whose ``output`` is the COG's final path).
