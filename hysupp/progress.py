@@ -278,9 +278,9 @@ class TextProgress:
         if staged:
             self._stage(bar, event)
         else:
-            if event.info:
-                bar.set_postfix({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in event.info.items()},
-                                refresh=False)
+            shown = {k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in event.info.items() if v is not None}
+            if shown:
+                bar.set_postfix(shown, refresh=False)
             bar.update(event.step - bar.n)
         if event.done:
             bar.close()

@@ -6,6 +6,7 @@ import click
 
 from hysupp.cli.common import complete_method, echo, echo_json, notes, say, verbosity_options
 from hysupp.cli.config import config_option, config_record, merged_params
+from hysupp.cli.progress import progress_option
 
 SUMMARY_METRICS = ("q2n", "sam_deg", "ergas", "scc", "psnr_db", "d_lambda", "d_s", "qnr", "d_lambda_khan", "hqnr",
                    "spectral_psnr_db", "spectral_sam_deg", "spatial_psnr_db", "spatial_sam_deg")
@@ -92,6 +93,7 @@ Examples:
 @click.option("--scheduler", default=None, metavar="ADDR",
               help="With --tile: the address of a trusted dask.distributed scheduler (tcp://host:8786; Dask ships "
                    "pickled tasks, so a hostile scheduler runs code here); default: local threads.")
+@progress_option
 @verbosity_options
 @click.pass_context
 def fuse(ctx, method, data, ms, pan, hs, ratio, sensor, gnyq, gnyq_pan, srf, psf, protocol, pan_degradation, key,

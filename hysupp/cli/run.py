@@ -6,6 +6,7 @@ import click
 
 from hysupp.cli.common import SEED_MAX, complete_method, echo, echo_json, notes, say, verbosity_options
 from hysupp.cli.config import config_option, config_record, merged_params
+from hysupp.cli.progress import progress_option
 
 
 class EndmemberCount(click.ParamType):
@@ -108,6 +109,7 @@ Examples:
                    "pickled tasks, so a hostile scheduler runs code here); default: Dask's local threads.")
 @click.option("--n-sample", type=click.IntRange(min=10), default=20000, show_default=True,
               help="With --tile: pixels of the stratified sample used to estimate endmembers.")
+@progress_option
 @verbosity_options
 @click.pass_context
 def run(ctx, method, data, key, truth, scale, p, extractor, endmembers, library, snr, seed, params, extractor_params,
