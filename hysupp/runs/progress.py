@@ -31,9 +31,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from hysupp.progress import reporting_to, stage, stages
+from hysupp.errors import HysuppError
+from hysupp.progress import current_callback, reporting_to, stage, stages
 from hysupp.records import Timer
-from hysupp.runs.diagnostics import _method_label
 
 __all__ = ["StageTimer", "reports_progress"]
 
@@ -50,6 +50,18 @@ class StageTimer(Timer):
             yield
 
 
+def _label(method: Any, default: str) -> str:
+    """The registered name of ``method`` (as given when it is unknown: the run raises its own error)."""
+    from hysupp.methods.registry import get_method
+
+    if not isinstance(method, str):
+        return str(getattr(method, "name", default))
+    try:
+        return get_method(method).name
+    except HysuppError:
+        return method
+
+
 def reports_progress(fn: Any) -> Any:
     """Decorator of a run function with a ``progress=None`` parameter (module docstring): the run
     inside :func:`~hysupp.progress.reporting_to` ``(progress)`` and a
@@ -63,12 +75,13 @@ def reports_progress(fn: Any) -> Any:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         bound = signature.bind_partial(*args, **kwargs)
-        progress = bound.arguments.get("progress")
-        label = fn.__name__
-        if method_param is not None:
-            method = bound.arguments.get("method", method_param.default)
-            label = _method_label(method) or str(method)
-        with reporting_to(progress), stages(label):
-            return fn(*args, **kwargs)
+        with reporting_to(bound.arguments.get("progress")):
+            if current_callback() is None:      # nobody listens: no label, no stages
+                return fn(*args, **kwargs)
+            label = fn.__name__
+            if method_param is not None:
+                label = _label(bound.arguments.get("method", method_param.default), label)
+            with stages(label):
+                return fn(*args, **kwargs)
 
     return wrapper
