@@ -118,6 +118,29 @@ def test_tiles_are_counted_as_they_are_written(tmp_path):
     assert tiles[-1].done and tiles[-1].step == tiles[-1].total == 4 and tiles[0].unit == "tile"
 
 
+@pytest.mark.parametrize("name, params, unit, total", [
+    ("CNNAEU", {"epochs": 3, "patch_size": 8, "num_patches": 4, "batch_size": 2}, "epoch", 3),   # its own loop
+    ("MiSiCNet", {"niters": 4, "hidden": 16}, "iteration", 4),                                 # nn.training.fit
+])
+def test_network_training_reports_its_epochs_or_iterations(name, params, unit, total):
+    torch = pytest.importorskip("torch")
+    from hysupp.methods.registry import get_method
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        rng = np.random.default_rng(0)
+        Y = (0.1 + 0.8 * rng.random((16, 3))) @ rng.dirichlet(np.ones(3), 64).T
+        events = []
+        with reporting(events.append):
+            get_method(name, "blind")(device="cpu", seed=0, **params).unmix(Y, 3, image_shape=(8, 8))
+    finally:
+        torch.set_num_threads(threads)
+    mine = [e for e in events if e.task == name and e.unit == unit]
+    assert mine and mine[-1].done and mine[-1].step == total and all(e.total == total for e in mine)
+    assert "loss" in mine[-2].info and np.isfinite(mine[-2].info["loss"])
+
+
 def test_no_listener_means_no_tracker_object_in_the_loops():
     assert tracker("FaSUn", total=10) is tracker("ADMM", total=5)   # the shared no-op
 
