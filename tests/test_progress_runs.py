@@ -161,6 +161,19 @@ def test_cli_progress_goes_to_stderr_and_never_into_stdout(tmp_path):
     assert default.exit_code == 0 and "FCLS: load" not in default.stderr and "FCLS: load" not in default.stdout
 
 
+def test_cli_bench_progress_bars_and_run_lines_on_stderr(tmp_path):
+    pytest.importorskip("tqdm")
+    suite = tmp_path / "pg.toml"
+    suite.write_text('name = "pg"\nkind = "unmixing"\nseeds = 1\nsnrs = ["inf"]\nmetrics = ["sre_db"]\n'
+                     '[[datasets]]\nname = "D"\nrecipe = "dirichlet"\n'
+                     'params = { p = 3, height = 8, width = 8, seed = 1 }\nendmembers = "truth"\n'
+                     '[[methods]]\nname = "FCLS"\n')
+    res = CliRunner().invoke(main, ["bench", str(suite), "--out", str(tmp_path / "o"), "--json", "--progress"])
+    assert res.exit_code == 0, res.output
+    assert "bench pg" in res.stderr and "1/1" in res.stderr and "FCLS seed 0: ok" in res.stderr
+    assert json.loads(res.stdout)["ok"] == 1           # stdout: the JSON summary only
+
+
 # --------------------------------------------------------------------------------------------------- a pty
 def _run_on(stdout_tty: bool, tmp_path):
     """``hysupp run`` in a subprocess with stdout and stderr on a pseudo-terminal (or on a pipe)."""
