@@ -271,9 +271,13 @@ class TextProgress:
             if event.done and event.step == 0:
                 return
             options: dict[str, Any] = {"bar_format": "{desc} [{elapsed}]"} if staged else {}
+            if self._columns() == 0:    # a terminal that reports no size (some containers): a fixed width
+                options["ncols"] = 80
+            else:
+                options["dynamic_ncols"] = True
             bar = tqdm(total=event.total, desc=("  " * event.depth) + event.task, unit=event.unit[:4],
                        file=self.stream, position=event.depth, leave=event.depth == 0 or self.leave_inner,
-                       dynamic_ncols=True, mininterval=0.0, miniters=1, **options)
+                       mininterval=0.0, miniters=1, **options)
             self.bars[event.key] = bar
         if staged:
             self._stage(bar, event)
@@ -286,6 +290,15 @@ class TextProgress:
             bar.close()
             del self.bars[event.key]
             self.stage_times.pop(event.key, None)
+
+    def _columns(self) -> int | None:
+        """The width of the stream's terminal (None: not a terminal)."""
+        import os
+
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns
+        except (AttributeError, OSError, ValueError):
+            return None
 
     def _stage(self, bar: Any, event: ProgressEvent) -> None:
         times = self.stage_times.setdefault(event.key, [])
