@@ -178,10 +178,10 @@ def _run_tiled(ctx, cls, data, *, p, endmembers, library, ext_cls, method_params
     from hysupp.api import unmix_tiled_to_folder
 
     config = config_record(ctx.params)
-    result = unmix_tiled_to_folder(data, cls.name, out, overwrite=overwrite, endmembers=endmembers, library=library,
-                                   p=p, extractor=ext_cls.name, params=method_params, extractor_params=ext_params,
-                                   tile=tile, scheduler=scheduler, n_sample=n_sample, seed=seed, scale=scale,
-                                   config=config)
+    result = unmix_tiled_to_folder(data, cls.name, out, overwrite=overwrite,
+                                   endmembers=endmembers, library=library, p=p, extractor=ext_cls.name,
+                                   params=method_params, extractor_params=ext_params, tile=tile, scheduler=scheduler,
+                                   n_sample=n_sample, seed=seed, scale=scale, config=config)
     notes(result.header.notes)
     if as_json:
         echo_json(result.record)
