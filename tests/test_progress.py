@@ -79,3 +79,26 @@ def test_text_progress_draws_a_bar_with_eta():
     bars.close()
     text = out.getvalue()
     assert "FCLS" in text and "50/50" in text and "objective" in text and "<" in text   # elapsed<remaining
+
+
+def test_text_progress_on_a_terminal_that_reports_no_size():
+    """Some containers give a pty of 0 x 0: the bars fall back to 80 columns instead of vanishing."""
+    pytest.importorskip("tqdm")
+    pty = pytest.importorskip("pty")
+    import os
+
+    try:
+        leader, follower = pty.openpty()
+    except OSError as exc:
+        pytest.skip(f"no pty: {exc}")
+    with os.fdopen(follower, "w") as stream:
+        bars = TextProgress(stream)
+        with reporting(bars):
+            with tracker("sized", total=3, min_interval=0.0) as t:
+                for k in range(3):
+                    t.update(k + 1)
+        bars.close()
+        stream.flush()
+        text = os.read(leader, 65536).decode(errors="replace")
+    os.close(leader)
+    assert "sized" in text and "3/3" in text

@@ -1,4 +1,9 @@
-"""Execute a suite's runs: one atomic JSON record per run, resumable, in parallel processes."""
+"""Execute a suite's runs: one atomic JSON record per run, resumable, in parallel processes.
+
+Progress (:mod:`hysupp.progress`): :func:`run_suite` reports one tracker over the runs to do (unit
+``"run"``); the runs executed in this process report their own stages and loops nested below it
+(runs in worker processes or on a Dask cluster only count as done).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from typing import Any
 
 from hysupp.bench.suite import RunSpec, Suite
 from hysupp.errors import InputError, OutputExistsError
+from hysupp.progress import reporting_to, tracker
 
 __all__ = ["MAPS_DIR", "RECORDS_DIR", "execute_run", "plan_suite", "record_files", "run_suite", "write_record"]
 
@@ -203,8 +209,8 @@ def run_cell(spec: RunSpec, out: str | os.PathLike) -> dict[str, Any]:
 def run_suite(suite: Suite, out_dir: str | os.PathLike, *, methods: list[str] | None = None,
               snrs: list[Any] | None = None, seeds: int | None = None,
               overrides: dict[str, dict[str, Any]] | None = None, jobs: int = 1, resume: bool = False,
-              scheduler: str | None = None, threads: int | None = None,
-              progress: Callable[[int, int, dict[str, Any], float], None] | None = None) -> dict[str, Any]:
+              scheduler: str | None = None, threads: int | None = None, progress: Any = None,
+              on_run: Callable[[int, int, dict[str, Any], float], None] | None = None) -> dict[str, Any]:
     """Run (the missing cells of) ``suite`` into ``out_dir/records``; returns a summary.
 
     An existing output folder with records is only continued with ``resume=True``: runs whose
@@ -213,8 +219,12 @@ def run_suite(suite: Suite, out_dir: str | os.PathLike, *, methods: list[str] | 
     BLAS/OpenMP/torch threads (default: the CPU count divided by ``jobs``, at least 1), so that
     parallel runs do not oversubscribe the cores and their timings stay comparable; the settings
     are recorded in each record's ``bench.threads``; ``scheduler`` (a Dask scheduler address)
-    submits them to a Dask cluster instead. ``progress(done, total, bench_info, eta_s)`` is called
-    after each run.
+    submits them to a Dask cluster instead. ``on_run(done, total, bench_info, eta_s)`` is called
+    after each run. ``progress`` (:func:`hysupp.progress.reporting_to`: None keeps the callback in
+    effect, none by default; True draws bars with an ETA on stderr; a callable receives the
+    :class:`~hysupp.progress.ProgressEvent` s; False silences) receives the tracker of the suite
+    (``"bench <suite>"``, one step per run, the ok/failed counts in ``info``) and, for runs in this
+    process, their stages and loops nested below it.
     """
     out = Path(out_dir)
     specs = suite.runs(methods=methods, snrs=snrs, seeds=seeds, overrides=overrides)
@@ -226,7 +236,7 @@ def run_suite(suite: Suite, out_dir: str | os.PathLike, *, methods: list[str] | 
     client = None
     if scheduler:   # connected before anything is written: an unreachable scheduler is a clear error
         try:
-            from dask.distributed import as_completed
+            import dask.distributed  # noqa: F401 - checked before anything is written
         except ImportError as exc:
             raise InputError("--scheduler needs dask[distributed] (pip install 'dask[distributed]')") from exc
         from hysupp.runs.scheduling import connect
@@ -244,15 +254,31 @@ def run_suite(suite: Suite, out_dir: str | os.PathLike, *, methods: list[str] | 
                                    indent=1))
     todo = [s for s in specs if s.run_id not in existing]
     summary = {"total": len(specs), "skipped": len(specs) - len(todo), "ok": 0, "failed": 0}
+    with reporting_to(progress):
+        _run_todo(todo, out, summary, client=client, jobs=jobs, threads=threads, on_run=on_run, name=suite.name)
+    return summary
+
+
+def _run_todo(todo: list[RunSpec], out: Path, summary: dict[str, Any], *, client: Any, jobs: int,
+              threads: int | None, on_run: Callable[[int, int, dict[str, Any], float], None] | None,
+              name: str) -> None:
+    """The runs of :func:`run_suite` (in this process, in ``jobs`` processes or on ``client``'s cluster),
+    counted in ``summary`` and reported to a tracker."""
     t0 = time.perf_counter()
+    bar = tracker(f"bench {name}", total=len(todo), unit="run", min_interval=0.0)
+    if todo:
+        bar.update(0)   # the suite's bar from the start, above the first run's
 
     def done(info: dict[str, Any], k: int) -> None:
         summary["ok" if info.get("status") == "ok" else "failed"] += 1
-        if progress is not None:
+        bar.update(k, ok=summary["ok"], failed=summary["failed"])
+        if on_run is not None:
             elapsed = time.perf_counter() - t0
-            progress(k, len(todo), info, elapsed / k * (len(todo) - k))
+            on_run(k, len(todo), info, elapsed / k * (len(todo) - k))
 
     if client is not None:
+        from dask.distributed import as_completed
+
         with client:
             futures = [client.submit(run_cell, s, str(out), pure=False) for s in todo]
             for k, fut in enumerate(as_completed(futures), 1):
@@ -270,8 +296,8 @@ def run_suite(suite: Suite, out_dir: str | os.PathLike, *, methods: list[str] | 
     else:
         for k, spec in enumerate(todo, 1):
             done(run_cell(spec, str(out)), k)
+    bar.close()
     summary["wall_s"] = time.perf_counter() - t0
-    return summary
 
 
 def plan_suite(suite: Suite, out: str | os.PathLike | None = None, *, methods: list[str] | None = None,

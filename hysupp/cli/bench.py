@@ -7,6 +7,7 @@ import math
 import click
 
 from hysupp.cli.common import complete_suite, echo, echo_json, say, verbosity_options
+from hysupp.cli.progress import progress_line, progress_option
 
 BENCH_HELP = """Benchmark suites: one JSON record per (dataset, condition, method, seed), then the tables.
 
@@ -130,6 +131,7 @@ def list_suites() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (or the --dry-run plan) as JSON.")
 @click.option("--dry-run", is_flag=True,
               help="List the runs to do, the output folder and a time estimate; run and write nothing.")
+@progress_option
 @verbosity_options
 def run_command(suite, methods, snrs, seeds, params, jobs, threads, scheduler, out, resume, as_json, dry_run) -> None:
     """Run SUITE (a built-in name or a .toml file): one JSON record per run, then the tables.
@@ -156,14 +158,14 @@ def run_command(suite, methods, snrs, seeds, params, jobs, threads, scheduler, o
         echo_json(plan.to_dict()) if as_json else echo(plan.text())
         return
 
-    def progress(k, n, info, eta):
+    def run_done(k, n, info, eta):
         status = "ok" if info.get("status") == "ok" else f"FAILED ({info.get('error', '')[:60]})"
         warned = f", {info['warnings']} warning(s) in its record" if info.get("warnings") else ""
-        say(f"[{k}/{n}] {info['dataset']} {info['condition']} {info['method']} seed {info['seed']}: "
-            f"{status}{warned} in {info['wall_s']:.1f} s; ETA {eta / 60:.1f} min", err=True)
+        progress_line(f"[{k}/{n}] {info['dataset']} {info['condition']} {info['method']} seed {info['seed']}: "
+                      f"{status}{warned} in {info['wall_s']:.1f} s; ETA {eta / 60:.1f} min")
 
     summary = run_suite(s, target, methods=_csv(methods), snrs=snrs, seeds=seeds, overrides=overrides, jobs=jobs,
-                        threads=threads, resume=resume, scheduler=scheduler, progress=progress)
+                        threads=threads, resume=resume, scheduler=scheduler, on_run=run_done)
     rows = attach_reference(aggregate(load_records(target), s.metrics or None), s.reference_values)
     from hysupp.io.atomic import atomic_output
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from hysupp.cli.common import complete_method, echo, echo_json, notes, say, verbosity, verbosity_options
+from hysupp.cli.common import complete_method, echo, echo_json, notes, say, verbosity_options
 from hysupp.cli.config import config_option, config_record, merged_params
+from hysupp.cli.progress import progress_option
 
 SUMMARY_METRICS = ("q2n", "sam_deg", "ergas", "scc", "psnr_db", "d_lambda", "d_s", "qnr", "d_lambda_khan", "hqnr",
                    "spectral_psnr_db", "spectral_sam_deg", "spatial_psnr_db", "spatial_sam_deg")
@@ -92,6 +93,7 @@ Examples:
 @click.option("--scheduler", default=None, metavar="ADDR",
               help="With --tile: the address of a trusted dask.distributed scheduler (tcp://host:8786; Dask ships "
                    "pickled tasks, so a hostile scheduler runs code here); default: local threads.")
+@progress_option
 @verbosity_options
 @click.pass_context
 def fuse(ctx, method, data, ms, pan, hs, ratio, sensor, gnyq, gnyq_pan, srf, psf, protocol, pan_degradation, key,
@@ -185,9 +187,8 @@ def _fuse_tiled(ctx, method, ms, pan, ratio, sensor, tile, scheduler, out, overw
     """``--tile``: :func:`hysupp.api.fuse_tiled_to_folder` (``OUT/fused.tif`` COG + ``run.json``)."""
     from hysupp.api import fuse_tiled_to_folder
 
-    run = fuse_tiled_to_folder(ms, pan, method, out, overwrite=overwrite, progress=not as_json and verbosity() > 0,
-                               ratio=ratio, sensor=sensor, tile=tile, scheduler=scheduler,
-                               config=config_record(ctx.params))
+    run = fuse_tiled_to_folder(ms, pan, method, out, overwrite=overwrite, ratio=ratio, sensor=sensor, tile=tile,
+                               scheduler=scheduler, config=config_record(ctx.params))
     if as_json:
         echo_json(run.record)
         return

@@ -6,6 +6,7 @@ import click
 
 from hysupp.cli.common import SEED_MAX, complete_method, echo, echo_json, notes, say, verbosity_options
 from hysupp.cli.config import config_option, config_record, merged_params
+from hysupp.cli.progress import progress_option
 
 
 class EndmemberCount(click.ParamType):
@@ -150,6 +151,7 @@ Examples:
                    "pickled tasks, so a hostile scheduler runs code here); default: Dask's local threads.")
 @click.option("--n-sample", type=click.IntRange(min=10), default=20000, show_default=True,
               help="With --tile: pixels of the stratified sample used to estimate endmembers.")
+@progress_option
 @verbosity_options
 @click.pass_context
 def run(ctx, method, data, key, layout, truth, truth_key, scale, p, extractor, endmembers, library, library_key,
@@ -225,10 +227,9 @@ def _run_tiled(ctx, cls, data, *, p, endmembers, library, ext_cls, method_params
                n_sample, seed, scale, out, overwrite, as_json, library_key, library_scale) -> None:
     """``--tile``: :func:`hysupp.api.unmix_tiled_to_folder` (``OUT/abundances.tif`` COG + endmembers + record)."""
     from hysupp.api import unmix_tiled_to_folder
-    from hysupp.cli.common import verbosity
 
     config = config_record(ctx.params)
-    result = unmix_tiled_to_folder(data, cls.name, out, overwrite=overwrite, progress=not as_json and verbosity() > 0,
+    result = unmix_tiled_to_folder(data, cls.name, out, overwrite=overwrite,
                                    endmembers=endmembers, library=library, p=p, extractor=ext_cls.name,
                                    params=method_params, extractor_params=ext_params, tile=tile, scheduler=scheduler,
                                    n_sample=n_sample, seed=seed, scale=scale, library_key=library_key,

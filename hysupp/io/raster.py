@@ -39,9 +39,7 @@ Example
 from __future__ import annotations
 
 import os
-import sys
 import threading
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +50,7 @@ import numpy as np
 from hysupp.errors import InputError
 from hysupp.io._common import band_has_valid, valid_mask
 from hysupp.io.xarray import require
+from hysupp.progress import tracker
 from hysupp.scene import Georef, Scene
 
 __all__ = ["RasterSource", "WindowWriter", "chunked_view", "dataarray_to_dask", "grid_coords", "open_raster",
@@ -273,8 +272,10 @@ def grid_coords(georef: Georef | None, h: int, w: int) -> dict[str, np.ndarray]:
 class WindowWriter:
     """``da.store`` target: writes each ``(k, h, w)`` region as a window of an open rasterio dataset."""
 
-    def __init__(self, ds: Any):
+    def __init__(self, ds: Any, bar: Any = None):
         self.ds = ds
+        self.bar = bar      # a hysupp.progress tracker of the tiles written, or None
+        self.written = 0
 
     def __setitem__(self, key: tuple[slice, slice, slice], value: np.ndarray) -> None:
         from rasterio.windows import Window
@@ -282,6 +283,9 @@ class WindowWriter:
         _, rs, cs = key
         self.ds.write(np.asarray(value, dtype=np.float32),
                       window=Window(cs.start, rs.start, cs.stop - cs.start, rs.stop - rs.start))
+        self.written += 1       # under the store's lock (threaded) or in the client's loop (distributed)
+        if self.bar is not None:
+            self.bar.update(self.written)
 
 
 def _profile(k: int, H: int, W: int, georef: Georef | None) -> dict[str, Any]:
@@ -301,14 +305,15 @@ def _profile(k: int, H: int, W: int, georef: Georef | None) -> dict[str, Any]:
 
 
 def stream_to_cog(maps: Any, path: str | os.PathLike, *, georef: Georef | None, names: list[str],
-                  client: Any = None, progress: bool = False, overwrite: bool = False, cog: bool = True) -> Path:
+                  client: Any = None, overwrite: bool = False, cog: bool = True) -> Path:
     """Compute a lazy ``(k, H, W)`` dask array chunk by chunk into a tiled GeoTIFF (windowed
     writes, float32, NaN nodata, band descriptions ``names``), then convert it to a COG.
 
     Without ``client`` the chunks are written by ``dask.array.store`` on the threaded scheduler as
     they finish; with a ``dask.distributed`` ``client`` they are computed on the workers and written
     by the client as they arrive (``as_completed``). Either way only the chunks in flight are in
-    memory. ``progress`` shows a progress bar on stderr.
+    memory. The tiles written are reported to :func:`hysupp.progress.tracker` (``"tiles"``, unit
+    ``"tile"``; nothing when nobody listens).
     """
     import rasterio
     import rasterio.shutil
@@ -326,10 +331,11 @@ def stream_to_cog(maps: Any, path: str | os.PathLike, *, georef: Georef | None, 
                 with rasterio.Env(GDAL_CACHEMAX=256), rasterio.open(plain, "w", **profile) as ds:
                     for b, name in enumerate(names):
                         ds.set_band_description(b + 1, str(name))
-                    if client is None:
-                        _store_threaded(maps, WindowWriter(ds), progress)
-                    else:
-                        _store_distributed(maps, WindowWriter(ds), client, progress)
+                    with tracker("tiles", total=int(np.prod(maps.numblocks)), unit="tile") as bar:
+                        if client is None:
+                            _store_threaded(maps, WindowWriter(ds, bar))
+                        else:
+                            _store_distributed(maps, WindowWriter(ds, bar), client)
                 if cog:
                     with rasterio.Env(GDAL_CACHEMAX=256):
                         rasterio.shutil.copy(plain, tmp, driver="COG", COMPRESS="DEFLATE", PREDICTOR="YES",
@@ -340,20 +346,13 @@ def stream_to_cog(maps: Any, path: str | os.PathLike, *, georef: Georef | None, 
     return target
 
 
-def _store_threaded(maps: Any, writer: WindowWriter, progress: bool) -> None:
+def _store_threaded(maps: Any, writer: WindowWriter) -> None:
     import dask.array as dsa
 
-    lock = threading.Lock()
-    if progress:
-        from dask.diagnostics import ProgressBar
-
-        with ProgressBar(out=sys.stderr):
-            dsa.store(maps, writer, lock=lock, scheduler="threads")
-    else:
-        dsa.store(maps, writer, lock=lock, scheduler="threads")
+    dsa.store(maps, writer, lock=threading.Lock(), scheduler="threads")
 
 
-def _store_distributed(maps: Any, writer: WindowWriter, client: Any, progress: bool) -> None:
+def _store_distributed(maps: Any, writer: WindowWriter, client: Any) -> None:
     from distributed import as_completed
 
     row_off = np.concatenate([[0], np.cumsum(maps.chunks[1])])
@@ -362,16 +361,8 @@ def _store_distributed(maps: Any, writer: WindowWriter, client: Any, progress: b
     keys = [(i, j) for i in range(blocks.shape[1]) for j in range(blocks.shape[2])]
     futures = client.compute([blocks[0, i, j] for i, j in keys])
     where = {f.key: ij for f, ij in zip(futures, keys)}
-    t0 = time.perf_counter()
-    for done, fut in enumerate(as_completed(futures, loop=client.loop), 1):
+    for fut in as_completed(futures, loop=client.loop):
         i, j = where[fut.key]
         writer[(slice(0, maps.shape[0]), slice(row_off[i], row_off[i + 1]),
                 slice(col_off[j], col_off[j + 1]))] = fut.result()
         fut.release()
-        if progress:   # the same text bar as dask.diagnostics.ProgressBar, advanced as tiles are written
-            frac = done / len(futures)
-            sys.stderr.write(f"\r[{'#' * int(40 * frac):<40}] | {100 * frac:3.0f}% Completed | "
-                             f"{time.perf_counter() - t0:.1f} s ({client.scheduler.address})")
-            sys.stderr.flush()
-    if progress:
-        sys.stderr.write("\n")

@@ -149,6 +149,7 @@ import numpy as np
 from scipy import ndimage
 
 from hysupp.errors import InputError, ParameterError
+from hysupp.progress import tracker
 
 __all__ = [
     "FUSION_CONVENTIONS",
@@ -821,9 +822,13 @@ def d_lambda(fused: Any, ms: Any, *, ratio: int, ms_up: Any = None, block: int =
     if L < 2:
         raise InputError("d_lambda needs at least two bands")
     acc = 0.0
+    bar, done = tracker("D_lambda", total=L * (L - 1) // 2, unit="pair"), 0
     for i in range(L - 1):
         for j in range(i + 1, L):
             acc += abs(_blocks_q(f[i], f[j], S) - _blocks_q(ref[i], ref[j], Sr)) ** p
+            done += 1
+            bar.update(done)
+    bar.close()
     return float((acc / (L * (L - 1) / 2)) ** (1.0 / p))
 
 
@@ -883,8 +888,11 @@ def d_s(fused: Any, ms: Any, pan: Any, *, ratio: int, ms_up: Any = None, block: 
         ref, p_ref = fit_blocks([m, p_lr], Sr, block_edges, what="ms")
     L = f.shape[0]
     acc = 0.0
+    bar = tracker("D_s", total=L, unit="band")
     for b in range(L):
         acc += abs(_blocks_q(f[b], P, S) - _blocks_q(ref[b], p_ref, Sr)) ** q
+        bar.update(b + 1)
+    bar.close()
     return float((acc / L) ** (1.0 / q))
 
 
@@ -1150,16 +1158,23 @@ def evaluate_fusion(reference: Any = None, fused: Any = None, *, ratio: int,
                      "evaluated_shape": list(r.shape), "psnr_peak": psnr_peak, "q_stride": int(q_stride),
                      "q2n_uint16": bool(q2n_uint16),
                      "q2n_edges": "symmetric extension to whole blocks (q2n.m)"})
+        bar = tracker("RR metrics", total=9 if include_ssim else 8, unit="metric")
         out["rmse"] = rmse(r, f)
         out["psnr_db"] = psnr(r, f, peak=psnr_peak)
         out["sam_deg"] = out["sam"] = sam(r, f)
         out["ergas"] = ergas(r, f, ratio=rt)
+        bar.update(4, metric="ergas")
         out["cc"] = cc(r, f)
         out["scc"] = scc(r, f)
+        bar.update(6, metric="scc")
         out["q"] = q_index(r, f, block=block, stride=q_stride)
+        bar.update(7, metric="q")
         if include_ssim:
             out["ssim"] = ssim(r, f, data_range=psnr_peak)
+            bar.update(8, metric="ssim")
         out["q2n"] = q2n(r, f, block=block, toolbox_uint16=q2n_uint16)
+        bar.update(9 if include_ssim else 8, metric="q2n")
+        bar.close()
         out[f"q{1 << max(0, math.ceil(math.log2(r.shape[0])))}"] = out["q2n"]
     else:
         if ms is None or pan is None:
@@ -1177,23 +1192,30 @@ def evaluate_fusion(reference: Any = None, fused: Any = None, *, ratio: int,
                      "gnyq": np.asarray(gnyq).tolist() if gnyq is not None else None,
                      "ms_up": "given" if ms_up is not None else "interp23tap(ms)", "q2n_uint16": bool(q2n_uint16)})
         common = {"block": block, "convention": fr_convention, "block_edges": fr_block_edges}
+        mtf = sensor is not None or gnyq is not None
+        bar = tracker("FR metrics", total=6 if mtf else 3, unit="metric")
         q_val, dl, ds = qnr(f, m, P, ratio=ri, ms_up=up, pan_degradation=pan_degradation, sensor=sensor,
                             mtf_design=mtf_design, return_components=True, **common)
         out.update({"d_lambda": dl, "d_s": ds, "qnr": q_val})
+        bar.update(2, metric="qnr")
         out["d_rho"] = d_rho(f, P, ratio=ri)
-        if sensor is not None or gnyq is not None:
+        bar.update(3, metric="d_rho")
+        if mtf:
             dlk = d_lambda_khan(f, m, ratio=ri, ms_up=up, sensor=sensor, gnyq=gnyq, mtf_design=mtf_design,
                                 mtf_gain=mtf_gain, toolbox_uint16=q2n_uint16, **common)
             out["d_lambda_khan"] = dlk
             out["hqnr"] = float((1.0 - dlk) * (1.0 - ds))
+            bar.update(4, metric="hqnr")
             low = reproject(f, ratio=ri, sensor=sensor, gnyq=gnyq, mtf_design=mtf_design, mtf_gain=mtf_gain)
             if 2 * min(m.shape[1:]) >= block:
                 out["reprojection_q2n"] = q2n(m, low, block=block, toolbox_uint16=q2n_uint16)
             else:
                 conv["reprojection_q2n"] = (f"skipped: the MS ({m.shape[1]} x {m.shape[2]}) is too small for "
                                             f"{block} x {block} blocks")
+            bar.update(5, metric="reprojection_q2n")
             out["reprojection_sam_deg"] = sam(m, low)
             out["reprojection_ergas"] = ergas(m, low, ratio=ri)
+            bar.update(6, metric="reprojection")
         else:
             import warnings
 
@@ -1204,6 +1226,7 @@ def evaluate_fusion(reference: Any = None, fused: Any = None, *, ratio: int,
             warnings.warn("evaluate_fusion(protocol='fr'): no sensor or gnyq given, so Khan's D_lambda, HQNR and the "
                           "reprojection metrics (which filter with the MTF) are not computed; pass sensor= or gnyq= "
                           "(hysupp.fuse passes the generic gains with a warning)", SensorWarning, stacklevel=2)
+    bar.close()
     defs = {k: v for k, v in FUSION_CONVENTIONS.items()}
     out["conventions"] = {**conv, "definitions": defs}
     return out

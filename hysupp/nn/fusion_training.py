@@ -70,6 +70,7 @@ from typing import Any
 import numpy as np
 
 from hysupp.errors import InputError, ParameterError
+from hysupp.progress import tracker
 
 __all__ = ["CHECKPOINT_FORMAT", "Checkpoint", "PatchSampler", "TrainingData", "WeightEMA", "json_plain",
            "pansharpening_training_data", "train_network"]
@@ -263,14 +264,16 @@ def train_network(net: Any, loss_fn: Callable[[Any, dict[str, Any]], Any], sampl
                   param_groups: list[dict[str, Any]] | None = None, momentum: float = 0.9,
                   weight_decay: float = 0.0, lr_step: int | None = None, lr_gamma: float = 0.1,
                   ema_decay: float = 0.0, history_every: int = 100,
-                  callback: Callable[[int, float], None] | None = None) -> TrainResult:
+                  callback: Callable[[int, float], None] | None = None, name: str = "training") -> TrainResult:
     """Train ``net`` for ``iterations`` steps on batches of ``sampler``.
 
     ``loss_fn(net, batch)`` returns the scalar loss; ``param_groups`` (optional) are torch optimiser
     groups (e.g. a smaller learning rate for PNN's last layer); ``optimizer`` is ``"adam"`` or
     ``"sgd"`` (with ``momentum``); ``lr_step``: multiply the learning rate by ``lr_gamma`` every
     ``lr_step`` iterations. The loss is recorded at iterations ``0, history_every, ...`` and the
-    last one; a non-finite recorded loss raises :class:`hysupp.errors.HysuppError`.
+    last one; a non-finite recorded loss raises :class:`hysupp.errors.HysuppError`. The
+    iterations are reported to :func:`hysupp.progress.tracker` as ``name`` (the method's), with the
+    current loss read from the device only for the emitted events (at most ten a second).
     """
     import torch
 
@@ -289,22 +292,24 @@ def train_network(net: Any, loss_fn: Callable[[Any, dict[str, Any]], Any], sampl
         raise ParameterError(f"optimizer must be 'adam' or 'sgd', got {optimizer!r}")
     sched = torch.optim.lr_scheduler.StepLR(opt, int(lr_step), gamma=lr_gamma) if lr_step else None
     ema = WeightEMA(net, ema_decay)
-    hist = LossHistory(every=int(history_every))
+    hist = LossHistory(every=int(history_every), method=name)
     net.train()
     t0 = time.perf_counter()
-    for k in range(iterations):
-        batch_k = sampler.sample(batch)
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(net, batch_k)
-        loss.backward()
-        opt.step()
-        if sched is not None:
-            sched.step()
-        ema.update(net)
-        if hist.due(k, iterations):
-            v = hist.record(k, loss.detach())
-            if callback is not None:
-                callback(k, v)
+    with tracker(name, total=iterations) as bar:
+        for k in range(iterations):
+            batch_k = sampler.sample(batch)
+            opt.zero_grad(set_to_none=True)
+            loss = loss_fn(net, batch_k)
+            loss.backward()
+            opt.step()
+            if sched is not None:
+                sched.step()
+            ema.update(net)
+            if hist.due(k, iterations):
+                v = hist.record(k, loss.detach())
+                if callback is not None:
+                    callback(k, v)
+            bar.update(k + 1, loss=lambda loss=loss: float(loss.detach()))
     wall = time.perf_counter() - t0
     net.eval()
     state = {k: v.detach().to("cpu").clone() for k, v in ema.state_dict(net).items()}

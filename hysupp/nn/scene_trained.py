@@ -152,7 +152,7 @@ class SceneTrainedNet(RecipeMixin):
                                optimizer=rec["optimizer"], lr=lr, param_groups=self.param_groups(net, lr),
                                lr_step=rec.get("lr_step") if init is None else None, lr_gamma=self.lr_gamma,
                                ema_decay=float(rec["ema_decay"]) if init is None else 0.0,
-                               history_every=self.history_every)
+                               history_every=self.history_every, name=self.name)
         rec.update(iterations=iterations, patch_size=sampler.patch, lr=lr)
         state = self.after_fit(net, result, data, sampler, s, init, rec)
         training = {**result.info(), "recipe": rec, **s.info()}

@@ -30,7 +30,9 @@ Pieces
     The generic loop: ``n_iter`` times ``zero_grad -> loss, out = closure(k) -> backward -> step ->
     post_step(k)`` (``post_step`` runs under ``torch.no_grad``, e.g. to clamp endmembers), with the
     EMA of ``out`` and the loss history. Raises :class:`hysupp.errors.HysuppError` when the
-    recorded loss is not finite.
+    recorded loss is not finite. Its iterations are reported to :mod:`hysupp.progress` (the
+    current loss shown when an event is emitted), so every network trained through it shows a
+    progress bar with an ETA under the CLI without code of its own.
 
 Example
 -------
@@ -61,6 +63,7 @@ import numpy as np
 
 from hysupp.errors import ParameterError
 from hysupp.optim.guards import check_finite
+from hysupp.progress import tracker
 
 __all__ = ["EMA", "FitResult", "LossHistory", "Session", "fit", "fused_adam", "loader_order", "make_optimizer",
            "run_params", "to_numpy", "to_tensor", "torch_session"]
@@ -276,7 +279,9 @@ def fit(closure: Callable[[int], tuple[Any, Any]], optimizer: Any, n_iter: int, 
     implementations do. A non-finite recorded loss raises
     :class:`~hysupp.errors.DivergenceError` naming ``method`` (or ``history.method``) and the
     iteration (:func:`hysupp.optim.guards.check_finite`). Pass ``history`` to continue an existing :class:`LossHistory` (several
-    phases of training).
+    phases of training). The iterations are reported to :func:`hysupp.progress.tracker` under the
+    method's name, with the current loss (read from the device only for the emitted events, at
+    most ten a second).
     """
     import torch
 
@@ -287,17 +292,19 @@ def fit(closure: Callable[[int], tuple[Any, Any]], optimizer: Any, n_iter: int, 
     ema = EMA(ema_weight) if ema_weight is not None else None
     out = None
     t0 = time.perf_counter()
-    for k in range(n_iter):
-        optimizer.zero_grad(set_to_none=True)
-        loss, out = closure(k)
-        if ema is not None:
-            ema.update(out)
-        if hist.due(k, n_iter):
-            hist.record(k, loss.detach())
-        loss.backward()
-        optimizer.step()
-        if post_step is not None:
-            with torch.no_grad():
-                post_step(k)
+    with tracker(hist.method, total=n_iter) as bar:
+        for k in range(n_iter):
+            optimizer.zero_grad(set_to_none=True)
+            loss, out = closure(k)
+            if ema is not None:
+                ema.update(out)
+            if hist.due(k, n_iter):
+                hist.record(k, loss.detach())
+            loss.backward()
+            optimizer.step()
+            if post_step is not None:
+                with torch.no_grad():
+                    post_step(k)
+            bar.update(k + 1, loss=lambda loss=loss: float(loss.detach()))
     return FitResult(history=hist, ema=None if ema is None else ema.value, last=out, iterations=n_iter,
                      wall_time=time.perf_counter() - t0)

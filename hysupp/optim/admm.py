@@ -60,6 +60,7 @@ import numpy as np
 from hysupp.errors import HysuppError, ParameterError
 from hysupp.optim.guards import check_finite
 from hysupp.optim.prox import soft_threshold
+from hysupp.progress import tracker
 
 __all__ = ["CACHE_B_BYTES", "CHECK_EVERY", "DEFAULT_CHUNK", "LibraryInverse", "sparse_regression_admm"]
 
@@ -245,6 +246,7 @@ def sparse_regression_admm(Y: np.ndarray, D: np.ndarray, *, lam: float, positivi
     res_p = res_d = np.inf
     it = 0
     pending: tuple[float, float, float] | None = None
+    bar = tracker(method, total=max_iter)     # hysupp.progress: a no-op when nobody listens
     try:
         while it < max_iter and (res_p > thr or res_d > thr):
             first = it + 1
@@ -273,7 +275,9 @@ def sparse_regression_admm(Y: np.ndarray, D: np.ndarray, *, lam: float, positivi
                     P, Q, q = factors(mu)
                     if cached_b is not None:
                         cached_b.clear()
+            bar.update(it, primal_residual=res_p, dual_residual=res_d)
     finally:
+        bar.close()
         if pool is not None:
             pool.shutdown()
     if not np.isfinite(Z).all():

@@ -39,10 +39,11 @@ import numpy as np
 from hysupp.errors import InputError
 from hysupp.methods.registry import get_method
 from hysupp.optim.guards import check_result
-from hysupp.records import Timer, info_jsonable
+from hysupp.records import info_jsonable
 from hysupp.physics.blur import Blur
 from hysupp.runs.diagnostics import recorded_warnings
 from hysupp.runs.inputs import FUSION_PROTOCOLS, check_protocol, pair_physics, resolve_pair
+from hysupp.runs.progress import StageTimer, reports_progress
 from hysupp.runs.physics import (
     Gains,
     ResolvedResponses,
@@ -106,13 +107,14 @@ class FusionRun:
                                  name=self.fused.name, band_coords=coords)
 
 
+@reports_progress
 @recorded_warnings
 def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any = None, hs: Any = None,
          ratio: int | None = None, sensor: str | None = None, protocol: str | None = None,
          params: dict[str, Any] | None = None, key: str | None = None, pan_key: str | None = None,
          scale: float | None = None, border: int = 0, clip: Any = None, evaluate: bool = True, gnyq: Any = None,
          gnyq_pan: float | None = None, srf: Any = None, psf: Any = None,
-         pan_degradation: str | None = None) -> FusionRun:
+         pan_degradation: str | None = None, progress: Any = None) -> FusionRun:
     """Fuse an MS+PAN or HS+MS pair (or a saved fusion pair) with a registered method and score it.
 
     Parameters
@@ -164,6 +166,10 @@ def fuse(data: Any = None, method: str = "MTF-GLP", *, ms: Any = None, pan: Any 
         PAN degradation of the reduced-resolution protocol: ``bicubic`` (default: ``imresize``, the
         pansharpening toolbox's protocol behind the published tables) or ``mtf`` (the PAN's MTF +
         decimation); recorded in ``record["protocol"]``.
+    progress : None, bool or callable
+        Progress of the run's stages and loops (:mod:`hysupp.runs.progress`): None (default) keeps
+        the callback in effect (none: nothing is printed), True draws bars with an ETA on stderr, a
+        callable receives :class:`~hysupp.progress.ProgressEvent` s, False silences.
 
     Notes
     -----
@@ -192,7 +198,7 @@ def _fuse_run(data: Any, method: str, *, ms: Any, pan: Any, hs: Any, ratio: int 
                          f"SRF is used by the hs-ms-fusion methods, which also fuse an HS+PAN pair")
     psf_value, psf_record = parse_psf(psf)
     srf_spec, srf_record = read_srf(srf, key=None)
-    timer = Timer()
+    timer = StageTimer()
 
     def gains_for(n_bands: int, r: int, file_sensor: str | None, band_names: Any = None) -> Gains:
         return resolve_gains(file_sensor, n_bands, ratio=r, gnyq=gnyq, gnyq_pan=gnyq_pan,

@@ -37,6 +37,7 @@ from hysupp.fusion.tiled import TILED_METHODS, tiled_fusion
 from hysupp.io.raster import dataarray_to_dask, open_raster, stream_to_cog
 from hysupp.io.xarray import is_dataarray, require
 from hysupp.runs.diagnostics import recorded_warnings
+from hysupp.runs.progress import reports_progress
 from hysupp.runs.record import check_output, default_output_dir, method_block, output_folder, run_record, write_json
 from hysupp.runs.scheduling import compute, compute_array, open_client, scheduler_name
 from hysupp.scene import Georef
@@ -87,10 +88,11 @@ def _describe(x: Any) -> str:
     return os.fspath(x) if isinstance(x, (str, os.PathLike)) else type(x).__name__
 
 
+@reports_progress
 @recorded_warnings
 def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None = None, sensor: str | None = None,
                tile: int = 1024, out: str | os.PathLike | None = None, georef: Georef | None = None,
-               scheduler: Any = None, progress: bool = False, overwrite: bool = False) -> TiledFusion:
+               scheduler: Any = None, progress: Any = None, overwrite: bool = False) -> TiledFusion:
     """Pansharpen ``ms`` + ``pan`` tile by tile (lazy ``dask.array``), optionally into a COG.
 
     Parameters
@@ -112,8 +114,10 @@ def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None 
         unless ``overwrite``.
     scheduler
         Dask scheduler: threads by default, or a ``dask.distributed`` Client/cluster/address.
-    progress : bool
-        Show a progress bar while writing ``out``.
+    progress : None, bool or callable
+        Progress (:mod:`hysupp.runs.progress`): the tiles written to ``out`` (Dask's tasks). None
+        (default) keeps the callback in effect (none: nothing is printed), True draws bars with an
+        ETA on stderr, a callable receives :class:`~hysupp.progress.ProgressEvent` s, False silences.
     """
     from hysupp.methods.registry import get_method
 
@@ -127,15 +131,14 @@ def fuse_tiled(ms: Any, pan: Any, method: str = "MTF-GLP", *, ratio: int | None 
     client, owned = open_client(scheduler)
     try:
         return _fuse_tiled(cls, ms, pan, ratio, sensor, tile, out, georef, client, scheduler_name(scheduler),
-                           progress, overwrite)
+                           overwrite)
     finally:
         if owned:
             client.close()
 
 
 def _fuse_tiled(cls: Any, ms: Any, pan: Any, ratio: int | None, sensor: str | None, tile: int, out: Any,
-                georef: Georef | None, client: Any, scheduler_label: str, progress: bool,
-                overwrite: bool) -> TiledFusion:
+                georef: Georef | None, client: Any, scheduler_label: str, overwrite: bool) -> TiledFusion:
     t0 = time.perf_counter()
     ms_d, _, ms_da = _as_dask(ms, max(1, tile // (ratio or 4)))
     pan_d, pan_georef, pan_da = _as_dask(pan, tile)
@@ -163,7 +166,7 @@ def _fuse_tiled(cls: Any, ms: Any, pan: Any, ratio: int | None, sensor: str | No
         run.dataarray = maps_to_dataarray(fused, names, pan_da, dim="band", georef=run.georef, name="fused")
     if out is not None:
         t1 = time.perf_counter()
-        run.path = stream_to_cog(fused, out, georef=run.georef, names=names, client=client, progress=progress,
+        run.path = stream_to_cog(fused, out, georef=run.georef, names=names, client=client,
                                  overwrite=overwrite)
         info["write_s"] = time.perf_counter() - t1
     info["wall_s"] = time.perf_counter() - t0
@@ -177,7 +180,7 @@ def _fuse_tiled(cls: Any, ms: Any, pan: Any, ratio: int | None, sensor: str | No
 
 
 def fuse_tiled_to_folder(ms: Any, pan: Any, method: str = "MTF-GLP", out_dir: str | os.PathLike | None = None, *,
-                         overwrite: bool = False, progress: bool = False, config: dict[str, Any] | None = None,
+                         overwrite: bool = False, progress: Any = None, config: dict[str, Any] | None = None,
                          **options: Any) -> TiledFusion:
     """:func:`fuse_tiled` into a new output folder (``hysupp fuse --tile``): ``fused.tif`` (the COG on
     the PAN grid, streamed) and ``run.json`` (whose ``output`` is the COG's final path).

@@ -34,9 +34,10 @@ import numpy as np
 from hysupp.errors import InputError
 from hysupp.methods.registry import get_method
 from hysupp.optim.guards import check_result
-from hysupp.records import Timer, info_jsonable
+from hysupp.records import info_jsonable
 from hysupp.runs.diagnostics import recorded_warnings
 from hysupp.runs.inputs import as_scene, check_protocol
+from hysupp.runs.progress import StageTimer, reports_progress
 from hysupp.runs.record import (
     check_output,
     default_output_dir,
@@ -77,11 +78,12 @@ def _psf_record(psf: Any) -> Any:
     return psf.to_dict() if hasattr(psf, "to_dict") else {"kernel_shape": list(np.shape(psf))}
 
 
+@reports_progress
 @recorded_warnings
 def super_resolve(data: Any, method: str = "Bicubic", *, ratio: int, protocol: str = "fr", psf: Any = None,
                   params: dict[str, Any] | None = None, key: str | None = None, scale: float | None = None,
                   border: int = 0, evaluate: bool = True, save_weights: str | os.PathLike | None = None,
-                  overwrite: bool = False) -> SRRun:
+                  overwrite: bool = False, progress: Any = None) -> SRRun:
     """Super-resolve an image (file, Scene or array ``(L, h, w)``) with a registered
     ``super-resolution`` method and score it (module docstring).
 
@@ -106,6 +108,10 @@ def super_resolve(data: Any, method: str = "Bicubic", *, ratio: int, protocol: s
     save_weights : path, optional
         Networks only: train on the (possibly degraded) input, save the checkpoint there (``overwrite``
         to replace a file), then super-resolve with it.
+    progress : None, bool or callable
+        Progress of the run's stages and loops (:mod:`hysupp.runs.progress`): None (default) keeps
+        the callback in effect (none: nothing is printed), True draws bars with an ETA on stderr, a
+        callable receives :class:`~hysupp.progress.ProgressEvent` s, False silences.
     """
     from hysupp.fusion.superres.common import degrade
 
@@ -121,7 +127,7 @@ def super_resolve(data: Any, method: str = "Bicubic", *, ratio: int, protocol: s
         if not hasattr(method_obj, "train"):
             raise InputError(f"{cls.name} is not a trainable network: it has no weights to save")
         check_output(save_weights, overwrite, kind="file")   # before training, not after
-    timer = Timer()
+    timer = StageTimer()
     with timer("load"):
         if isinstance(data, Scene):
             scene = data

@@ -31,6 +31,7 @@ from hysupp.errors import InputError
 from hysupp.methods.registry import get_method
 from hysupp.runs.diagnostics import pending_warnings, recording_warnings
 from hysupp.runs.inputs import pair_physics, resolve_pair
+from hysupp.runs.progress import reports_progress
 from hysupp.runs.record import check_output, file_digest, source_path
 
 __all__ = ["TrainingRun", "parse_samples", "train"]
@@ -96,11 +97,12 @@ def _train_h5(obj: Any, path: Any, h5_scale: float | None, h5_samples: Any, rati
     return ck, info
 
 
+@reports_progress
 def train(method: str, data: Any = None, *, out: str | os.PathLike | None = None, ms: Any = None, pan: Any = None,
           h5: str | os.PathLike | None = None, h5_scale: float | None = None, h5_samples: Any = None,
           ratio: int | None = None, sensor: str | None = None, key: str | None = None, scale: float | None = None,
           epochs: int | None = None, iterations: int | None = None, params: dict[str, Any] | None = None,
-          overwrite: bool = False) -> TrainingRun:
+          overwrite: bool = False, progress: Any = None) -> TrainingRun:
     """Train a fusion network on a scene (or a PanCollection set) and write its checkpoint.
 
     Parameters
@@ -125,6 +127,10 @@ def train(method: str, data: Any = None, *, out: str | os.PathLike | None = None
         Override the recipe's training length.
     params : dict, optional
         Method hyperparameters (validated; ``weights`` is for fusing, not training).
+    progress : None, bool or callable
+        Progress of the run's stages and loops (:mod:`hysupp.runs.progress`): None (default) keeps
+        the callback in effect (none: nothing is printed), True draws bars with an ETA on stderr, a
+        callable receives :class:`~hysupp.progress.ProgressEvent` s, False silences.
 
     Returns
     -------

@@ -29,7 +29,7 @@ from hysupp.errors import InputError
 from hysupp.methods.base import Method
 from hysupp.methods.registry import get_method
 from hysupp.optim.guards import check_result
-from hysupp.records import Timer, info_jsonable
+from hysupp.records import info_jsonable
 from hysupp.runs.diagnostics import WarningLog, attach_warnings, convergence_warning, recording_warnings
 from hysupp.runs.inputs import (
     check_seed,
@@ -41,6 +41,7 @@ from hysupp.runs.inputs import (
     screen_pixels,
     units_record,
 )
+from hysupp.runs.progress import StageTimer, reports_progress
 from hysupp.runs.record import (
     default_output_dir,
     input_block,
@@ -114,6 +115,7 @@ def dominant_atom_names(B: np.ndarray | None, atom_names: list[str]) -> list[str
     return [f"{atom_names[j]} ({B[j, k]:.2f})" for k, j in enumerate(top)]
 
 
+@reports_progress
 def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
           endmembers: Any = None, extractor: str = "VCA", params: dict[str, Any] | None = None,
           extractor_params: dict[str, Any] | None = None, snr: float | None = None, seed: int = 0,
@@ -121,7 +123,7 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
           scale: float | None = None, library: str | os.PathLike | Scene | None = None,
           layout: str | None = None, truth_key: str | None = None, library_key: str | None = None,
           library_scale: float | None = None, restarts: int = 1, seeds: Sequence[int] | None = None,
-          noise_seed: int | None = None) -> UnmixingRun:
+          noise_seed: int | None = None, progress: Any = None) -> UnmixingRun:
     """Unmix a scene with a registered method and evaluate against any ground truth.
 
     Parameters
@@ -178,9 +180,13 @@ def unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None,
         (:mod:`hysupp.runs.restarts`).
     noise_seed : int, optional
         Seed of the AWGN (default: ``seed``); restarts keep the noise of the run's ``seed``.
+    progress : None, bool or callable
+        Progress of the run's stages and loops (:mod:`hysupp.runs.progress`): None (default) keeps
+        the callback in effect (none: nothing is printed), True draws bars with an ETA on stderr, a
+        callable receives :class:`~hysupp.progress.ProgressEvent` s, False silences.
     """
     if restarts != 1 or seeds is not None:
-        call = dict(locals())   # the arguments, repeated per restart seed
+        call = dict(locals(), progress=None)   # the arguments, repeated per restart seed (progress: the outer one)
         from hysupp.runs.restarts import unmix_restarts
 
         return unmix_restarts(unmix, call, restarts=restarts, seeds=seeds)
@@ -203,7 +209,7 @@ def _unmix(data: Any, cls: type[Method], *, p: int | str | None, endmembers: Any
            library: str | os.PathLike | Scene | None, layout: str | None, truth_key: str | None,
            library_key: str | None, library_scale: float | None, noise_seed: int | None,
            log: WarningLog) -> UnmixingRun:
-    timer = Timer()
+    timer = StageTimer()
     with timer("load"):
         scene = prepare_scene(data, key=key, truth=truth, truth_key=truth_key, scale=scale, layout=layout,
                               library=library, library_key=library_key, library_scale=library_scale,

@@ -32,8 +32,8 @@ and the run record into a new output folder.
 
 Scheduling is Dask's (:mod:`hysupp.runs.scheduling`): the local threaded scheduler by default, or a
 ``dask.distributed`` cluster (``scheduler=`` a ``Client``, a cluster such as
-``LocalCluster(n_workers=2)`` or an address ``"tcp://host:8786"``). Progress is Dask's progress bar
-(``progress=True``).
+``LocalCluster(n_workers=2)`` or an address ``"tcp://host:8786"``). Progress (``progress=``) counts
+the tiles as Dask finishes them (:func:`hysupp.io.raster.stream_to_cog`).
 
 Example
 -------
@@ -71,6 +71,7 @@ from hysupp.runs.inputs import (
     resolve_endmembers,
     units_record,
 )
+from hysupp.runs.progress import reports_progress
 from hysupp.runs.record import (
     check_output,
     default_output_dir,
@@ -331,12 +332,13 @@ def _fixed_endmembers(header: Scene, cls: Any, endmembers: Any, library: Any, li
     return header, np.asarray(E), list(names), source
 
 
+@reports_progress
 @recorded_warnings
 def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, library: Any = None,
                 p: int | None = None, extractor: str = "VCA", params: dict[str, Any] | None = None,
                 extractor_params: dict[str, Any] | None = None, tile: int = 512, scheduler: Any = None,
                 out: str | os.PathLike | None = None, n_sample: int = 20000, seed: int = 0,
-                scale: float | None = None, progress: bool = False, overwrite: bool = False,
+                scale: float | None = None, progress: Any = None, overwrite: bool = False,
                 library_key: str | None = None, library_scale: float | None = None,
                 layout: str | None = None) -> TiledRun:
     """Unmix a raster file, a DataArray or a cube tile by tile with Dask.
@@ -371,8 +373,11 @@ def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, libr
         Multiply the pixels (positive; e.g. 1e-4 for integer reflectance x 10^4). Without it, an
         image whose units differ from the library's or the fixed endmembers' by a power of ten is
         brought to theirs (module docstring).
-    progress : bool
-        Show Dask's progress bar while writing ``out``.
+    progress : None, bool or callable
+        Progress (:mod:`hysupp.runs.progress`): the tiles written to ``out`` (Dask's tasks) and the
+        loops of the sample's estimation. None (default) keeps the callback in effect (none: nothing
+        is printed), True draws bars with an ETA on stderr, a callable receives
+        :class:`~hysupp.progress.ProgressEvent` s, False silences.
     """
     require("dask.array")
     scale = check_scale(scale)
@@ -387,7 +392,7 @@ def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, libr
         return _unmix_tiled(data, method, endmembers=endmembers, library=library, p=p, extractor=extractor,
                             params=params, extractor_params=extractor_params, tile=tile, scheduler=client,
                             scheduler_label=scheduler_name(scheduler), out=out, n_sample=n_sample, seed=seed,
-                            scale=scale, progress=progress, overwrite=overwrite, library_key=library_key,
+                            scale=scale, overwrite=overwrite, library_key=library_key,
                             library_scale=library_scale, layout=layout)
     finally:
         if owned:
@@ -396,7 +401,7 @@ def unmix_tiled(data: Any, method: str = "FCLS", *, endmembers: Any = None, libr
 
 def _unmix_tiled(data: Any, method: str, *, endmembers: Any, library: Any, p: int | None, extractor: str,
                  params: dict[str, Any] | None, extractor_params: dict[str, Any] | None, tile: int, scheduler: Any,
-                 scheduler_label: str, out: Any, n_sample: int, seed: int, scale: float | None, progress: bool,
+                 scheduler_label: str, out: Any, n_sample: int, seed: int, scale: float | None,
                  overwrite: bool, library_key: str | None, library_scale: float | None, layout: str | None
                  ) -> TiledRun:
     from hysupp.methods.registry import get_method
@@ -468,7 +473,7 @@ def _unmix_tiled(data: Any, method: str, *, endmembers: Any, library: Any, p: in
     if out is not None:
         t1 = time.perf_counter()
         run.path = stream_to_cog(maps, out, georef=header.georef, names=run.endmember_names, client=scheduler,
-                                 progress=progress, overwrite=overwrite)
+                                 overwrite=overwrite)
         info["write_s"] = time.perf_counter() - t1
     info["wall_s"] = time.perf_counter() - t0
     run.record = run_record(
@@ -525,7 +530,7 @@ def _estimate_on_sample(cube: Any, header: Scene, cls: Any, p: int | None, extra
 
 
 def unmix_tiled_to_folder(data: Any, method: str = "FCLS", out_dir: str | os.PathLike | None = None, *,
-                          overwrite: bool = False, progress: bool = False, config: dict[str, Any] | None = None,
+                          overwrite: bool = False, progress: Any = None, config: dict[str, Any] | None = None,
                           **options: Any) -> TiledRun:
     """:func:`unmix_tiled` into a new output folder (``hysupp run --tile``): ``abundances.tif`` (the
     COG, streamed), ``endmembers.csv`` and ``run.json`` (whose ``output`` is the COG's final path).

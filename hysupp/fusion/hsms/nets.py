@@ -190,7 +190,7 @@ class HSMSNet(RecipeMixin, HSMSFuser):
         sampler = _Sampler(data, int(rec["patch_size"]), s)
         result = train_network(net, loss_fn, sampler, iterations=int(rec["iterations"]), batch=1, optimizer="adam",
                                lr=float(rec["lr"]), ema_decay=float(rec["ema_decay"]),
-                               history_every=self.history_every)
+                               history_every=self.history_every, name=self.name)
         protocol = {"name": "wald-reduced-resolution+consistency" if lam > 0 else "wald-reduced-resolution",
                     "ratio": ratio, "psf_kernel_shape": list(data.psf.shape), "srf_given": srf is not None,
                     "psf_given": psf is not None, "srf": R.tolist(), "psf": data.psf.tolist(),

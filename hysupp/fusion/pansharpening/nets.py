@@ -33,6 +33,7 @@ from hysupp.methods.base import FusionResult, Pansharpener
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
 from hysupp.nn.scene_trained import SceneTrainedNet, net_params
+from hysupp.progress import tracker
 
 __all__ = ["APNN", "PNN", "ZPNN", "DiCNN", "FusionNet", "LearnedDegradation", "PanNet", "PansharpeningNet", "VOGTNet"]
 
@@ -689,13 +690,15 @@ class VOGTNet(PansharpeningNet):
         ms, pan = to_tensor(full.ms[None], session), to_tensor(full.pan[None], session)
         opt = torch.optim.Adam(deg.parameters(), lr=float(self.degradation_lr))
         losses = []
-        for k in range(int(self.degradation_iterations)):
-            opt.zero_grad(set_to_none=True)
-            loss = torch.mean((deg.blur_decimate(pan) - deg.srf(ms)) ** 2)
-            loss.backward()
-            opt.step()
-            if k == 0 or k == int(self.degradation_iterations) - 1:
-                losses.append(float(loss.detach()))
+        with tracker(f"{self.name} degradation", total=int(self.degradation_iterations)) as bar:
+            for k in range(int(self.degradation_iterations)):
+                opt.zero_grad(set_to_none=True)
+                loss = torch.mean((deg.blur_decimate(pan) - deg.srf(ms)) ** 2)
+                loss.backward()
+                opt.step()
+                if k == 0 or k == int(self.degradation_iterations) - 1:
+                    losses.append(float(loss.detach()))
+                bar.update(k + 1, loss=lambda loss=loss: float(loss.detach()))
         for p in deg.parameters():
             p.requires_grad_(False)
         self._degradation_info = {**deg.info(), "iterations": int(self.degradation_iterations),

@@ -31,6 +31,7 @@ from hysupp.methods.base import FusionResult, SuperResolver
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
 from hysupp.nn.scene_trained import SceneTrainedNet, net_params
+from hysupp.progress import tracker
 
 __all__ = ["EDSR", "SRCNN", "VDSR", "S5Net", "SRNet"]
 
@@ -330,6 +331,7 @@ class S5Net(SRNet):
         rec["band_iterations"] = n
         if n == 0:
             return state
+        bands = tracker(f"{self.name} per band", total=int(data.n_bands), unit="band")
         for b in range(int(data.n_bands)):
             net.load_state_dict(result.state_dict)
 
@@ -337,8 +339,11 @@ class S5Net(SRNet):
                 return torch.nn.functional.mse_loss(m(None, batch["lms"][:, b:b + 1]), batch["gt"][:, b:b + 1])
 
             res_b = train_network(net, band_loss, sampler, iterations=n, batch=int(rec["batch_size"]),
-                                  optimizer="adam", lr=float(self.band_lr), history_every=max(n, 1))
+                                  optimizer="adam", lr=float(self.band_lr), history_every=max(n, 1),
+                                  name=f"{self.name} band {b + 1}")
             state.update({f"band{b}.{k}": v for k, v in res_b.state_dict.items()})
+            bands.update(b + 1)
+        bands.close()
         return state
 
     def apply(self, checkpoint: Any, cube: np.ndarray, *, ratio: int, session: Any) -> np.ndarray:

@@ -51,6 +51,7 @@ from hysupp.methods.params import Param
 from hysupp.methods.registry import register
 from hysupp.optim.fcls import fcls
 from hysupp.optim.simplex import project_simplex
+from hysupp.progress import tracker
 
 __all__ = ["AA", "EDAA", "aa_solve", "edaa_solve", "simplex_ls_wide"]
 
@@ -223,6 +224,7 @@ def aa_solve(Y: np.ndarray, p: int, *, steps_fista: int = 3, steps_as: int = 100
     n_unused = 0
     wide_rounds = 0
     A = np.full((p, N), 1.0 / p)
+    bar = tracker(method, total=steps_fista + steps_as)
     for t in range(steps_fista + steps_as):
         exact = t >= steps_fista
         # ---- A-step: one simplex-constrained least-squares problem per pixel ---------------------
@@ -278,6 +280,8 @@ def aa_solve(Y: np.ndarray, p: int, *, steps_fista: int = 3, steps_as: int = 100
             history.append(max(y2 - 2.0 * float(np.sum(Z * YAt)) + float(np.sum((Z.T @ Z) * ADA)), 0.0))
         if not math.isfinite(history[-1]):
             raise HysuppError(f"{method}: the objective became non-finite at iteration {t + 1}; check Y")
+        bar.update(t + 1, objective=history[-1])
+    bar.close()
     B = np.zeros((N, p))
     for j in range(p):
         B[supp[j], j] = wts[j]
@@ -444,6 +448,7 @@ def edaa_solve(Y: np.ndarray, p: int, *, T: int = 100, K1: int = 5, K2: int = 5,
     floor = (-150 if dt == torch.float32 else -1075) * math.log(2.0)
     Yt = torch.as_tensor(np.ascontiguousarray(Y), device=dev).to(dt)          # (L, N)
     fits, corrs, facts, results = [], [], [], []
+    bar = tracker("EDAA", total=-(-M // nb) * T)   # T iterations of each batch of restarts
     # the iterates decay into the float32 subnormal range, where x86 arithmetic is ~100x slower:
     # flush-to-zero on CPU (results unchanged: subnormals are < 1.2e-38)
     with torch.no_grad(), flush_denormal(dev.type == "cpu"):
@@ -467,7 +472,7 @@ def edaa_solve(Y: np.ndarray, p: int, *, T: int = 100, K1: int = 5, K2: int = 5,
             etaB_b = etaB.repeat_interleave(p).view(m * p, 1)
             GA = torch.empty_like(A)
             GB = torch.empty_like(Bt)
-            for _ in range(T):
+            for k in range(T):
                 # A-steps (B fixed): grad_A = (YB)^T (YB) A - (YB)^T Y
                 YBf = Yt @ Bt.t()                                               # (L, m p)
                 YB = per_run(YBf)
@@ -483,6 +488,7 @@ def edaa_solve(Y: np.ndarray, p: int, *, T: int = 100, K1: int = 5, K2: int = 5,
                     W = per_run(Yt @ Bt.t()) @ AAt - YAt                         # (m, L, p)
                     torch.mm(W.permute(1, 0, 2).reshape(L, m * p).t(), Yt, out=GB)   # (m p, N)
                     entropic_step_log_(logB, GB, etaB_b, axis=1, X=Bt, floor=floor)
+                bar.update(start // nb * T + k + 1, restarts=f"{start + 1}-{start + m} of {M}")
             B = Bt.t()
             # per-restart criteria: l1 fit and largest correlation between endmembers
             E = (Yt @ B).view(L, m, p).permute(1, 0, 2)                         # (m, L, p)
@@ -494,6 +500,7 @@ def edaa_solve(Y: np.ndarray, p: int, *, T: int = 100, K1: int = 5, K2: int = 5,
                 corrs.append(float(np.max(c)))
             facts.extend(fact.tolist())
             results.append((A.cpu().numpy(), Bt.cpu().numpy()))
+    bar.close()
     fits_a, corrs_a = np.asarray(fits), np.asarray(corrs)
     best = select_restart(fits_a, corrs_a, fit_tol)
     chunk, i = divmod(best, nb)

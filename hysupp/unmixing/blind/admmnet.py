@@ -87,6 +87,7 @@ from hysupp.nn.training import (
     to_tensor,
     torch_session,
 )
+from hysupp.progress import tracker
 
 __all__ = ["ADMMNet", "admmnet_train"]
 
@@ -236,13 +237,14 @@ def admmnet_train(Y: np.ndarray, E0: np.ndarray, *, epochs: int = 300, lr: float
         else:
             hist = LossHistory(every=int(history_every), method="ADMMNet")
             t_fit = time.perf_counter()
-            with torch.no_grad():
+            with torch.no_grad(), tracker("ADMMNet", total=n_steps) as bar:
                 for k in range(n_steps):
                     loss = step_manual(batch(k))
                     if hist.due(k, n_steps):
                         hist.record(k, loss)
                     opt.step()
                     clamp(k)
+                    bar.update(k + 1, loss=lambda loss=loss: float(loss))
             fit_info = {"iterations": n_steps, "wall_time": time.perf_counter() - t_fit, **hist.as_info()}
         with torch.no_grad():
             A = encode(Yt)

@@ -70,6 +70,7 @@ from hysupp.methods.base import BlindUnmixer, UnmixingResult
 from hysupp.methods.params import ODD, Param
 from hysupp.methods.registry import register
 from hysupp.nn.training import LossHistory, loader_order, make_optimizer, run_params, to_numpy, to_tensor, torch_session
+from hysupp.progress import tracker
 
 __all__ = ["CNNAEU", "default_num_patches", "patch_corners"]
 
@@ -195,6 +196,7 @@ class CNNAEU(BlindUnmixer):
             net.train()
             bs = c["batch_size"]
             epochs = c["epochs"]
+            bar = tracker(self.name, total=epochs, unit="epoch")
             for ep in range(epochs):
                 order = loader_order(n_patches).to(s.device)
                 running = torch.zeros((), dtype=s.dtype, device=s.device)
@@ -209,6 +211,8 @@ class CNNAEU(BlindUnmixer):
                     opt.step()
                 if hist.due(ep, epochs):
                     hist.record(ep, running)
+                bar.update(ep + 1, loss=lambda running=running: float(running))
+            bar.close()
             t_train = time.perf_counter() - t0
             net.eval()
             with torch.no_grad():

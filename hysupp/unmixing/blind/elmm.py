@@ -71,6 +71,7 @@ from hysupp.optim import (
 from hysupp.optim.guards import check_finite
 from hysupp.optim.prox import group_soft_threshold
 from hysupp.optim.tv import dtd_symbol
+from hysupp.progress import tracker
 from hysupp.unmixing.blind.sclsu import sclsu
 
 __all__ = ["ELMM", "elmm"]
@@ -221,6 +222,7 @@ def elmm(Y: np.ndarray, image_shape: tuple[int, int], E0: np.ndarray, A0: np.nda
     it = 0
     converged = False
     eye = np.eye(p)
+    bar = tracker("ELMM", total=maxiter_anls)
     for it in range(1, maxiter_anls + 1):
         A_old, psi_old, S_old = A, psi, S
         # ---------------------------------------------------------------- S: closed form
@@ -272,9 +274,11 @@ def elmm(Y: np.ndarray, image_shape: tuple[int, int], E0: np.ndarray, A0: np.nda
         history.append({"iteration": it, "objective": objective, "fit": terms[0], "source_model": terms[1],
                         "tv_a": terms[2], "smooth_psi": float(terms[3].sum()), "rel_A": rel[0],
                         "rel_psi": rel[1], "rel_S": rel[2], "admm_iterations": j + 1, "rho": rho})
+        bar.update(it, objective=objective)
         if it > 1 and rel[0] < eps_a and rel[1] < eps_psi and rel[2] < eps_s:
             converged = True
             break
+    bar.close()
     info = {"iterations": it, "converged": converged, "admm_iterations_total": t_admm, "rho_final": rho,
             "history": history}
     return A, psi, S.mean(), info

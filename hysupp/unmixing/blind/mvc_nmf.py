@@ -56,6 +56,7 @@ from hysupp.methods.params import Param
 from hysupp.methods.registry import register
 from hysupp.optim import fcls
 from hysupp.optim.guards import check_finite
+from hysupp.progress import tracker
 from hysupp.unmixing.blind.sclsu import nonneg_least_squares
 
 __all__ = ["MVCNMF"]
@@ -211,6 +212,7 @@ class MVCNMF(BlindUnmixer):
         alpha_a = alpha_s = self.learning_rate
         it = 0
         converged = False
+        bar = tracker(self.name, total=self.max_iter)
         for it in range(1, self.max_iter + 1):
             # ------------------------------------------------------------------ A block
             XSt, SSt = X @ S.T, S @ S.T
@@ -249,6 +251,7 @@ class MVCNMF(BlindUnmixer):
             F_new = 0.5 * (xx + delta ** 2 * N) + fs + 0.5 * tau * d2      # = objective(A, S)
             check_finite(self.name, it, F_new, what="objective")
             history.append(F_new)
+            bar.update(it, objective=F_new)
             if stalled:     # a block's search failed with steps still far from negligible: a stall, not convergence
                 rejected += 1
                 F = F_new
@@ -258,6 +261,7 @@ class MVCNMF(BlindUnmixer):
                 converged = True
                 break
             F = F_new
+        bar.close()
         if not converged:
             why = (f"no projected-gradient step decreased the objective at iteration {it} (an Armijo search "
                    f"failed after {MAX_BACKTRACK} step reductions with steps still far from negligible; objective {F:.3g}, volume term "

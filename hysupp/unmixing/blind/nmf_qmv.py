@@ -50,6 +50,7 @@ from hysupp.methods.params import FINITE, Param
 from hysupp.methods.registry import register
 from hysupp.metrics.unmixing import flag_degenerate_endmembers
 from hysupp.optim import fcls
+from hysupp.progress import tracker
 from hysupp.unmixing.boundary import boundary_pixels, facet_distance_criterion, pull_back_to_floor
 
 __all__ = ["NMFQMV", "boundary_pixels", "facet_distance_criterion"]
@@ -73,7 +74,8 @@ def _vca_init(Gs: np.ndarray, p: int, seed: int) -> np.ndarray:
 
 
 def _pao(Gs: np.ndarray, p: int, beta: float, M0: np.ndarray, S0: np.ndarray, O: np.ndarray, B: np.ndarray, *,
-         max_iter: int, delta: float, mu_a: float, mu_s: float) -> tuple[np.ndarray, np.ndarray, int]:
+         max_iter: int, delta: float, mu_a: float, mu_s: float, task: str = "NMF-QMV"
+         ) -> tuple[np.ndarray, np.ndarray, int]:
     M, S = M0.copy(), S0.copy()
     const1 = beta * O @ B.T
     const2 = beta * B @ B.T + mu_a * np.eye(p)
@@ -81,11 +83,13 @@ def _pao(Gs: np.ndarray, p: int, beta: float, M0: np.ndarray, S0: np.ndarray, O:
     rerr = float(np.linalg.norm(Gs - M @ S))
     t = 0
     sq = math.sqrt(mu_s)
-    while t < max_iter and rerr / norm_g > delta:
-        M = np.linalg.solve((S @ S.T + const2).T, (Gs @ S.T + const1 + mu_a * M).T).T
-        S, _ = fcls(np.vstack([Gs, sq * S]), np.vstack([M, sq * np.eye(p)]), dtype=np.float64)
-        rerr = float(np.linalg.norm(Gs - M @ S))
-        t += 1
+    with tracker(task, total=max_iter) as bar:
+        while t < max_iter and rerr / norm_g > delta:
+            M = np.linalg.solve((S @ S.T + const2).T, (Gs @ S.T + const1 + mu_a * M).T).T
+            S, _ = fcls(np.vstack([Gs, sq * S]), np.vstack([M, sq * np.eye(p)]), dtype=np.float64)
+            rerr = float(np.linalg.norm(Gs - M @ S))
+            t += 1
+            bar.update(t, relative_error=rerr / norm_g)
     return M, S, t
 
 
@@ -199,12 +203,15 @@ class NMFQMV(BlindUnmixer):
         else:
             O, B = np.zeros((p - 1, p)), np.eye(p) - np.ones((p, p)) / p
         runs = []
+        betas = tracker(self.name, total=len(self.betas), unit="beta")
         for beta in self.betas:
             M, S, iters = _pao(Gs, p, beta, Mvca, S0, O, B, max_iter=self.max_iter, delta=self.delta,
-                               mu_a=1e-4 * N * p, mu_s=0.1)
+                               mu_a=1e-4 * N * p, mu_s=0.1, task=f"{self.name} beta={beta:g}")
             M = M / c[:, None]                                   # undo the sphering
             crit = facet_distance_criterion(M, G[:, bidx])
             runs.append((crit, beta, M, S, iters))
+            betas.update(len(runs))
+        betas.close()
         k = int(np.argmin([r[0] for r in runs]))
         crit, beta, M, S, iters = runs[k]
         E = Up @ M + mean[:, None]

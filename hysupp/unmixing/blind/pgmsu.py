@@ -78,6 +78,7 @@ from hysupp.methods.base import BlindUnmixer, UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import get_method, register
 from hysupp.nn.training import LossHistory, loader_order, make_optimizer, run_params, to_numpy, to_tensor, torch_session
+from hysupp.progress import tracker
 
 __all__ = ["PGMSU", "vca_init"]
 
@@ -181,6 +182,7 @@ class PGMSU(BlindUnmixer):
             epochs, pre = c["epochs"], c["epochs"] // 2
             lam_kl, lam_vol, lam_sad, lam_init = c["lambda_kl"], c["lambda_vol"], c["lambda_sad"], c["lambda_init"]
             net.train()
+            bar = tracker(self.name, total=epochs, unit="epoch")
             for ep in range(epochs):
                 order = loader_order(N).to(s.device)
                 running = torch.zeros((), dtype=s.dtype, device=s.device)
@@ -209,6 +211,8 @@ class PGMSU(BlindUnmixer):
                     running += loss.detach()
                 if hist.due(ep, epochs):
                     hist.record(ep, running)
+                bar.update(ep + 1, loss=lambda running=running: float(running))
+            bar.close()
             t_train = time.perf_counter() - t0
             net.eval()
             with torch.no_grad():

@@ -75,6 +75,7 @@ from hysupp.methods.params import Param
 from hysupp.methods.registry import register
 from hysupp.metrics.unmixing import flag_degenerate_endmembers
 from hysupp.optim.guards import check_finite
+from hysupp.progress import tracker
 from hysupp.unmixing.boundary import pull_back_to_floor
 from hysupp.unmixing.extractors.subspace import moments as _moments
 from hysupp.unmixing.extractors.subspace import project as _project
@@ -169,6 +170,7 @@ def sisal(Y: np.ndarray, p: int, *, mm_iters: int = 80, tau: float = 1.0, mu: fl
     Bk = np.zeros_like(Z)
     history: list[float] = []
     al_iters = _AL_ITERS
+    bar = tracker("SISAL", total=mm_iters)
     for k in range(mm_iters):
         Q0 = Q
         G0 = np.linalg.inv(Q0).T                                # -gradient of -log|det Q| at Q0
@@ -197,6 +199,8 @@ def sisal(Y: np.ndarray, p: int, *, mm_iters: int = 80, tau: float = 1.0, mu: fl
                 break
         history.append(f_val)
         check_finite("SISAL", k + 1, Q, hint="check the input scaling or raise tau")
+        bar.update(k + 1, objective=f_val)
+    bar.close()
 
     Mt = np.linalg.inv(Q)
     M = to_spectra(Mt)
@@ -222,9 +226,12 @@ def sisal_select_tau(Y: np.ndarray, p: int, taus: tuple[float, ...] = TAU_CANDID
     bidx = boundary_pixels(G, seed=1)
     Gb = G[:, bidx]
     runs = []
+    bar = tracker("SISAL tau selection", total=len(taus), unit="tau")
     for tau in taus:
         M, info = sisal(Y, p, tau=float(tau), **kwargs)
         runs.append((facet_distance_criterion(Up.T @ (M - mean[:, None]), Gb), float(tau), M, info))
+        bar.update(len(runs))
+    bar.close()
     k = int(np.argmin([r[0] for r in runs]))
     crit, tau, M, info = runs[k]
     info = {**info, "tau": tau, "criterion": crit, "n_boundary_pixels": int(bidx.size),

@@ -129,6 +129,7 @@ from hysupp.methods.registry import register
 from hysupp.metrics.unmixing import flag_degenerate_endmembers
 from hysupp.optim.guards import divergence_error
 from hysupp.optim.simplex import project_simplex
+from hysupp.progress import tracker
 
 __all__ = ["FaSUn", "MiSiSUn", "SUnS", "fasun_solve"]
 
@@ -394,6 +395,7 @@ def fasun_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 10000, TA: int
         it_done = 0
         stopped_early = False
         A_prev = B_prev = None
+        bar = tracker(method, total=T)      # hysupp.progress: a no-op when nobody listens
         for it in range(1, T + 1):
             check = tol is not None and it % TOL_CHECK_EVERY == 0
             if check:
@@ -448,6 +450,7 @@ def fasun_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 10000, TA: int
                 if not math.isfinite(value):
                     diverged(it)
                 history.append((it, value))
+            bar.update(it, objective=history[-1][1] if history else None)   # the last recorded value
             if check:
                 An, Bn = xp.numpy(A), xp.numpy(b_out())
                 da = float(np.linalg.norm(An - A_prev)) / max(float(np.linalg.norm(A_prev)), 1e-30)
@@ -459,6 +462,7 @@ def fasun_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 10000, TA: int
                     if not history or history[-1][0] != it:
                         history.append((it, objective()))
                     break
+        bar.close()
         A_it = np.array(xp.numpy(A))
         B_it = np.array(xp.numpy(B)).T                    # the B iterate (M, p)
         S2n = (np.array(xp.numpy(R2)) + np.array(xp.numpy(L2))).T if simplex else np.array(xp.numpy(S2)).T

@@ -93,6 +93,7 @@ from hysupp.methods.base import SemiSupervisedUnmixer, UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
 from hysupp.optim.fcls import fcls
+from hysupp.progress import tracker
 
 __all__ = ["SUnAA", "sunaa_solve"]
 
@@ -162,6 +163,7 @@ def sunaa_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 500, init: str
     stopped_early = False
     segments: list[dict[str, float]] = []
     it = 0
+    bar = tracker(method, total=T)      # hysupp.progress: a no-op when nobody listens
     for it in range(1, T + 1):
         ts = time.perf_counter()
         # ---- B-step: Gauss-Seidel over the columns, each an exact simplex LS over the library ----
@@ -193,11 +195,13 @@ def sunaa_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 500, init: str
                               f"extreme values")
         history.append(value)
         segments.append({"iterations": 1, "seconds": time.perf_counter() - ts})
+        bar.update(it, objective=value)
         if tol and len(history) >= 2:
             prev = history[-2]
             if prev - value <= tol * max(prev, 1e-300):
                 stopped_early = it < T
                 break
+    bar.close()
     if pool is not None:
         pool.shutdown()
     info = {

@@ -56,6 +56,7 @@ from hysupp.errors import HysuppError
 from hysupp.methods.base import SemiSupervisedUnmixer, UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
+from hysupp.progress import tracker
 
 __all__ = ["SUnCNN"]
 
@@ -149,14 +150,16 @@ class SUnCNN(SemiSupervisedUnmixer):
         opt = torch.optim.Adam(net.parameters(), lr=c["lr"])
         ema = OutputEMA(c["exp_weight"])
         losses = torch.empty(n_iter, dtype=dt, device=dev)
-        for it in range(n_iter):
-            opt.zero_grad(set_to_none=True)
-            X = net(inp).reshape(M, N)
-            ema.update(X)
-            loss = torch.nn.functional.mse_loss(Yt, Dt @ X)
-            loss.backward()
-            opt.step()
-            losses[it] = loss.detach()
+        with tracker(self.name, total=n_iter) as bar:
+            for it in range(n_iter):
+                opt.zero_grad(set_to_none=True)
+                X = net(inp).reshape(M, N)
+                ema.update(X)
+                loss = torch.nn.functional.mse_loss(Yt, Dt @ X)
+                loss.backward()
+                opt.step()
+                losses[it] = loss.detach()
+                bar.update(it + 1, loss=lambda loss=loss: float(loss.detach()))
         hist = losses.cpu().numpy().astype(np.float64)
         if not np.isfinite(hist).all():
             raise HysuppError(f"{self.name}: the loss became non-finite at iteration "
