@@ -170,6 +170,7 @@ def main() -> None:
               f"{len(res['same'])} same, {len(res['changed'])} changed"
               + "".join(f"\n    changed {c['run_id']}: {c.get('worst')} {c.get('old')} -> {c.get('new')}"
                         f"{' ' + c['error'] if 'error' in c else ''}" for c in res["changed"]), flush=True)
+        Path(args.out).write_text(json.dumps(report, indent=1) + "\n")   # after each suite: a stopped run keeps its part
     report["wall_s"] = time.perf_counter() - t0
     report["uptime_after"] = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
     Path(args.out).write_text(json.dumps(report, indent=1) + "\n")
