@@ -27,7 +27,7 @@ iterations, SUnSAL / CLSUnSAL 10 and 20, S2WSU 1 and 2 blocks, SUnAA 5 and 10; F
 difference gives the marginal time per iteration (objective and residual checks included) and the
 set-up time; the full run is then made only when its projection ``setup + per-iteration x
 iterations`` is at most ``--cap-s`` (60 s, the full-scene target: a run projected beyond it misses
-the target anyway) and fits the global time budget (``--budget-s``, 450 s from the start of the
+the target anyway) and fits the global time budget (``--budget-s``, 420 s from the start of the
 script, checked before every run: what does not fit is skipped and recorded as such). A run that
 was not made reports its projection and the probe's result (``status: "projected"``).
 
@@ -50,14 +50,18 @@ judged through the SREs (as ``benchmarks/gpu_check.py`` does). Writes ``benchmar
 method on the full scene <= 60 s, on one H100/H200), met / not met (``null`` when the run is not on
 a GPU), ``uptime`` before and after.
 
-Estimate on one H100 (from the work per iteration; not measured): start-up (imports, CUDA context,
-the two scenes) ~25 s; parity ~15 s; DC1: FaSUn family 3 x ~15 s (1.5 ms/iteration measured
-earlier on an H200, launch-bound) + CPU methods ~30 s on 16 cores; full scene: the FaSUn family
-does ~4.6 GFLOP and ~1.5 GB of memory traffic per iteration (0.5 ms at 3 TB/s) + ~90 kernel
-launches (~0.5 ms), and 100 float64 objectives on the host (~0.3 s each: the 0.28 GB cube copied
-back and converted), so ~40 s each, 3 x 40 s; the CPU methods at 498 atoms cost ~0.2-0.5 s per
-iteration on 16 cores, so their full runs project beyond 60 s and only their probes run (~5 x 15 s).
-Total ~6.5-7 min; the 450 s budget guard keeps it under 8 minutes whatever the estimate's error.
+Estimate on one H100 with 16 CPU cores (from the work per iteration; not measured): start-up
+(imports, CUDA context, the two scenes: 6 s here) ~25 s; parity ~15 s; DC1: FaSUn family 3 x ~16 s
+(1.5 ms/iteration measured earlier on an H200, launch-bound; probes included) + CPU methods ~30 s;
+full scene: the FaSUn family does ~4.6 GFLOP and ~1.5 GB of memory traffic per iteration (0.5 ms at
+3 TB/s) + ~90 kernel launches (~0.5 ms), and 100 float64 objectives on the host (~0.3 s each: the
+0.28 GB cube copied back and converted), so ~40 s each, 3 x 45 s with the probes; the CPU methods
+cost 3.2-3.4 s per iteration on one core at 240 atoms and 3.6e5 px
+(``benchmarks/results/full_scene_cpu.json``), so ~0.5-1 s at 498 atoms on 16 cores: their full
+runs project beyond 60 s and only their probes run (SUnSAL, CLSUnSAL 30 iterations ~25 s each;
+S2WSU, SUnAA, FCLS ~10 s each). Total ~5.5-6.5 min; the 420 s budget guard (checked before each
+run; the longest single run after it is a ~30 s probe) keeps it under 8 minutes whatever the
+estimate's error.
 
 ``--dry-run``: the 20 x 20 crop of DC1, a 20 x 20 synthetic scene, libraries of 30 atoms (the true
 ones included), every method at 5 iterations (S2WSU one block of 5), probes of 1 and 2, parity at 5:
@@ -420,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto",
                     help="for the torch methods (the others run on CPU)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="CPU threads (default: all cores)")
-    ap.add_argument("--budget-s", type=float, default=450.0, help="global time budget (s) from the start")
+    ap.add_argument("--budget-s", type=float, default=420.0, help="global time budget (s) from the start")
     ap.add_argument("--cap-s", type=float, default=TARGET_FULL_SCENE_S,
                     help="a full run projected beyond this (s) is not made; its projection is recorded")
     ap.add_argument("--scenes", nargs="+", default=["dc1", "full"], choices=["dc1", "full"])
