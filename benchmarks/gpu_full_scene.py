@@ -26,8 +26,8 @@ Each (scene, method) first runs two short **probes** (``tol = 0``: FaSUn family 
 iterations, SUnSAL / CLSUnSAL 10 and 20, S2WSU 1 and 2 blocks, SUnAA 5 and 10; FCLS none) whose
 difference gives the marginal time per iteration (objective and residual checks included) and the
 set-up time; the full run is then made only when its projection ``setup + per-iteration x
-iterations`` is at most ``--cap-s`` (60 s, the full-scene target: a run projected beyond it misses
-the target anyway) and fits the global time budget (``--budget-s``, 420 s from the start of the
+iterations`` (an upper bound where the method's default ``tol`` stops it earlier) is at most
+``--cap-s`` (60 s, the full-scene target: a run projected beyond it misses the target anyway) and fits the global time budget (``--budget-s``, 420 s from the start of the
 script, checked before every run: what does not fit is skipped and recorded as such). A run that
 was not made reports its projection and the probe's result (``status: "projected"``).
 
@@ -335,8 +335,9 @@ class Runner:
         rec, _ = self.run(name, scene, main)
         out.update(status="ran", **rec)
         out["per_iteration_s"] = rec["wall_s"] / rec["iterations"] if rec.get("iterations") else rec["wall_s"]
-        out["per_iteration_kind"] = ("wall / iterations (set-up included)" if rec.get("iterations")
-                                     else "one call (not iterative)")
+        out["per_iteration_kind"] = ("one call (not iterative)" if not rec.get("iterations") else
+                                     "wall / active-set iterations" if name == "FCLS" else
+                                     "wall / iterations (set-up included)")
         return out
 
     def parity(self, name: str, crop: dict[str, Any], iters: int | None) -> dict[str, Any]:
