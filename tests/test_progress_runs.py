@@ -163,24 +163,18 @@ def test_cli_progress_goes_to_stderr_and_never_into_stdout(tmp_path):
 
 def test_cli_bench_progress_bars_and_run_lines_on_stderr(tmp_path):
     pytest.importorskip("tqdm")
-    suite = tmp_path / "pg.toml"
-    suite.write_text('name = "pg"\nkind = "unmixing"\nseeds = 1\nsnrs = ["inf"]\nmetrics = ["sre_db"]\n'
-                     '[[datasets]]\nname = "D"\nrecipe = "dirichlet"\n'
-                     'params = { p = 3, height = 8, width = 8, seed = 1 }\nendmembers = "truth"\n'
-                     '[[methods]]\nname = "FCLS"\n')
-    res = CliRunner().invoke(main, ["bench", str(suite), "--out", str(tmp_path / "o"), "--json", "--progress"])
+    res = CliRunner().invoke(main, ["bench", _bench_suite(tmp_path), "--out", str(tmp_path / "o"), "--json", "--progress"])
     assert res.exit_code == 0, res.output
     assert "bench pg" in res.stderr and "1/1" in res.stderr and "FCLS seed 0: ok" in res.stderr
     assert json.loads(res.stdout)["ok"] == 1           # stdout: the JSON summary only
 
 
 # --------------------------------------------------------------------------------------------------- a pty
-def _run_on(stdout_tty: bool, tmp_path):
-    """``hysupp run`` in a subprocess with stdout and stderr on a pseudo-terminal (or on a pipe)."""
+def _cli_on(args, stdout_tty: bool, tmp_path):
+    """``hysupp ARGS`` in a subprocess with stdout and stderr on a pseudo-terminal (or on a pipe)."""
     pty = pytest.importorskip("pty")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "COLUMNS": "100"}
-    cmd = [sys.executable, "-c", "from hysupp.cli import main; main(prog_name='hysupp')", "run", "-m", "FCLS", "--endmembers", "truth",
-           "-o", str(tmp_path / ("tty" if stdout_tty else "pipe"))]
+    cmd = [sys.executable, "-c", "from hysupp.cli import main; main(prog_name='hysupp')", *args]
     if not stdout_tty:
         done = subprocess.run(cmd, capture_output=True, env=env, timeout=120, stdin=subprocess.DEVNULL)
         return done.returncode, done.stdout.decode() + done.stderr.decode()
@@ -210,14 +204,52 @@ def _run_on(stdout_tty: bool, tmp_path):
         os.close(leader)
 
 
-@pytest.mark.slow      # two CLI processes (about 5 s each under load)
+def _fuse_inputs(tmp_path):
+    rasterio = pytest.importorskip("rasterio")
+    rng = np.random.default_rng(0)
+    pan = (0.2 + 0.6 * rng.random((1, 64, 64))).astype("float32")
+    ms = (0.2 + 0.6 * rng.random((4, 16, 16))).astype("float32")
+    paths = []
+    for name, arr in (("ms", ms), ("pan", pan)):
+        path = tmp_path / f"{name}.tif"
+        with rasterio.open(path, "w", driver="GTiff", width=arr.shape[2], height=arr.shape[1], count=arr.shape[0],
+                           dtype="float32") as dst:
+            dst.write(arr)
+        paths.append(str(path))
+    return ["--ms", paths[0], "--pan", paths[1], "--ratio", "4"]
+
+
+def _bench_suite(tmp_path):
+    suite = tmp_path / "pg.toml"
+    suite.write_text('name = "pg"\nkind = "unmixing"\nseeds = 1\nsnrs = ["inf"]\nmetrics = ["sre_db"]\n'
+                     '[[datasets]]\nname = "D"\nrecipe = "dirichlet"\n'
+                     'params = { p = 3, height = 8, width = 8, seed = 1 }\nendmembers = "truth"\n'
+                     '[[methods]]\nname = "FCLS"\n')
+    return str(suite)
+
+
+@pytest.mark.slow      # two CLI processes per command (about 5 s each under load)
 @pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
-def test_pty_run_shows_progress_on_a_terminal_and_not_on_a_pipe(tmp_path):
+@pytest.mark.parametrize("command", ["run", "fuse", "bench"])
+def test_pty_shows_progress_and_eta_on_a_terminal_and_not_on_a_pipe(command, tmp_path):
+    """The bars (with their elapsed/ETA field) are drawn when stdout and stderr are a terminal, and
+    nothing of them reaches a pipe, for the three long-running commands."""
     pytest.importorskip("tqdm")
-    rc, screen = _run_on(True, tmp_path)
+
+    def args(tag):
+        out = str(tmp_path / f"{command}-{tag}")
+        if command == "run":
+            return ["run", "-m", "FCLS", "--endmembers", "truth", "-o", out], "FCLS: load", "FCLS on dc1"
+        if command == "fuse":
+            return ["fuse", "-m", "GSA", *_fuse_inputs(tmp_path), "--protocol", "fr", "-o", out], "GSA: load", "GSA"
+        return ["bench", _bench_suite(tmp_path), "--out", out], "bench pg", "FCLS"
+
+    cmd, bar, summary = args("tty")
+    rc, screen = _cli_on(cmd, True, tmp_path)
     assert rc == 0, screen
-    assert "FCLS: load" in screen and "unmix" in screen and "[00:0" in screen
-    rc, piped = _run_on(False, tmp_path)
+    assert bar in screen and "[00:0" in screen, screen           # a bar with its elapsed<remaining field
+    cmd, bar, summary = args("pipe")
+    rc, piped = _cli_on(cmd, False, tmp_path)
     assert rc == 0, piped
-    assert "FCLS: load" not in piped and "\r" not in piped
-    assert "FCLS on dc1" in screen and "FCLS on dc1" in piped      # the summary in both
+    assert bar not in piped and "\r" not in piped, piped
+    assert summary in screen and summary in piped                  # the summary in both
