@@ -79,7 +79,7 @@ def compare(old: dict[str, float], new: dict[str, float], rtol: float, atol: flo
 
 
 def check_suite(folder: Path, budget: float, sample: int | None, rtol: float, atol: float,
-                regenerate: bool = False) -> dict[str, Any]:
+                regenerate: bool = False, respecified_only: bool = False) -> dict[str, Any]:
     from hysupp.bench.runner import execute_run, run_cell
     from hysupp.bench.suite import load_suite
 
@@ -105,7 +105,7 @@ def check_suite(folder: Path, budget: float, sample: int | None, rtol: float, at
                            "respecified": len(successor), "same": [], "changed": [], "skipped_over_budget": 0,
                            "regenerated": []}
     per_method: dict[str, int] = {}
-    for rid in [*matched, *successor]:
+    for rid in [*([] if respecified_only else matched), *successor]:
         old_id = successor.get(rid, rid)
         old = records[old_id]
         spec = specs[rid]
@@ -152,6 +152,8 @@ def main() -> None:
     ap.add_argument("--atol", type=float, default=1e-6)
     ap.add_argument("--regenerate", action="store_true",
                     help="write the rerun records of changed and respecified cells (the stale record removed)")
+    ap.add_argument("--respecified-only", action="store_true",
+                    help="rerun only the respecified cells (a stale record paired with a missing cell)")
     ap.add_argument("--out", default=str(HERE / "results" / "check_records.json"))
     args = ap.parse_args()
 
@@ -163,7 +165,8 @@ def main() -> None:
                               "budget_s": args.budget, "sample": args.sample, "rtol": args.rtol, "atol": args.atol,
                               "suites": {}}
     for folder in folders:
-        res = check_suite(folder, args.budget, args.sample, args.rtol, args.atol, args.regenerate)
+        res = check_suite(folder, args.budget, args.sample, args.rtol, args.atol, args.regenerate,
+                          args.respecified_only)
         report["suites"][folder.name] = res
         print(f"{folder.name}: {res['records']} records, {res['cells']} cells, {res['matched']} matched, "
               f"{len(res['stale'])} stale ({res['respecified']} respecified), {len(res['missing'])} missing; rerun {len(res['same']) + len(res['changed'])}: "
