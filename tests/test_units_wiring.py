@@ -379,6 +379,19 @@ def test_cli_repeatable_options_still_repeat(tmp_path):
     assert res.exit_code == 0, res.output
 
 
+@pytest.mark.parametrize("command, args", [
+    ("fuse", ["-m", "GSA", "-m", "MTF-GLP"]),
+    ("sr", ["--ratio", "2", "--ratio", "3"]),
+    ("train", ["--epochs", "1", "--epochs", "2"]),
+    ("simulate", ["dc1", "-o", "a.npz", "-o", "b.npz"]),
+])
+def test_every_command_refuses_a_repeated_single_valued_option(command, args):
+    """One rule for the whole CLI (hysupp.cli.common.SingleValuedCommand): click would keep the last
+    value silently."""
+    res = CliRunner().invoke(main, [command, *args])
+    assert res.exit_code == 2 and "given 2 times: give it once" in res.output, res.output
+
+
 # ---------------------------------------------------------------------------------------------- real data
 def test_gamsberg_image_against_its_own_library(shared_data):
     """The issue's case: the Gamsberg ENVI image (float, values to 5837) against its field library
@@ -393,3 +406,4 @@ def test_gamsberg_image_against_its_own_library(shared_data):
     assert run.scene.library.shape == (189, 27)
     np.testing.assert_allclose(run.abundances, ref.abundances, atol=1e-4)
     assert np.nanmax(run.abundances.max(axis=0)) < 0.99   # not every pixel at 100 % on one atom
+

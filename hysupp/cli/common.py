@@ -259,3 +259,25 @@ def complete_recipe(ctx: click.Context, param: click.Parameter, incomplete: str)
     from hysupp.simulate import available_recipes
 
     return completion_items([r.name for r in available_recipes()], incomplete)
+
+
+class SingleValuedCommand(click.Command):
+    """A command that refuses a single-valued option given twice (``--scale 1 --scale 2``): click
+    would keep the last one silently. Flags, counters and ``multiple`` options (``--param``) may
+    repeat."""
+
+    def parse_args(self, ctx, args):
+        single = {opt: param for param in self.get_params(ctx) if isinstance(param, click.Option)
+                  and not (param.multiple or param.is_flag or param.count) for opt in param.opts}
+        seen: dict[str, list[str]] = {}
+        for arg in args:
+            if arg == "--":
+                break
+            opt = arg.split("=", 1)[0] if arg.startswith("--") else arg
+            if opt in single:
+                seen.setdefault(single[opt].name, []).append(opt)
+        for given in seen.values():
+            if len(given) > 1:
+                raise click.UsageError(f"{' / '.join(dict.fromkeys(given))} given {len(given)} times: give it once "
+                                       f"(only one value is used)", ctx=ctx)
+        return super().parse_args(ctx, args)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hysupp.cli.common import complete_method, echo, echo_json, notes, say, verbosity_options
+from hysupp.cli.common import SingleValuedCommand, complete_method, echo, echo_json, notes, say, verbosity_options
 from hysupp.cli.config import config_option, config_record, merged_params
 from hysupp.cli.progress import progress_option
 
@@ -36,7 +36,8 @@ Examples:
 """
 
 
-@click.command(help=FUSE_HELP, short_help="Fuse MS + PAN or HS + MS: fused GeoTIFF, metrics, record.")
+@click.command(cls=SingleValuedCommand, help=FUSE_HELP,
+               short_help="Fuse MS + PAN or HS + MS: fused GeoTIFF, metrics, record.")
 @config_option
 @click.option("--method", "-m", default="MTF-GLP", show_default=True,
               shell_complete=complete_method(("pansharpening", "hs-ms-fusion")),

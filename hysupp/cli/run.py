@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from hysupp.cli.common import SEED_MAX, complete_method, echo, echo_json, notes, say, verbosity_options
+from hysupp.cli.common import (SEED_MAX, SingleValuedCommand, complete_method, echo, echo_json, notes, say,
+                               verbosity_options)
 from hysupp.cli.config import config_option, config_record, merged_params
 from hysupp.cli.progress import progress_option
 
@@ -30,28 +31,6 @@ class EndmemberCount(click.ParamType):
         if n < 2:
             self.fail(f"the number of endmembers must be >= 2, got {n}", param, ctx)
         return n
-
-
-class SingleValuedCommand(click.Command):
-    """A command that refuses a single-valued option given twice (``--scale 1 --scale 2``): click
-    would keep the last one silently. Flags, counters and ``multiple`` options (``--param``) may
-    repeat."""
-
-    def parse_args(self, ctx, args):
-        single = {opt: param for param in self.get_params(ctx) if isinstance(param, click.Option)
-                  and not (param.multiple or param.is_flag or param.count) for opt in param.opts}
-        seen: dict[str, list[str]] = {}
-        for arg in args:
-            if arg == "--":
-                break
-            opt = arg.split("=", 1)[0] if arg.startswith("--") else arg
-            if opt in single:
-                seen.setdefault(single[opt].name, []).append(opt)
-        for given in seen.values():
-            if len(given) > 1:
-                raise click.UsageError(f"{' / '.join(dict.fromkeys(given))} given {len(given)} times: give it once "
-                                       f"(only one value is used)", ctx=ctx)
-        return super().parse_args(ctx, args)
 
 
 def _summary_lines(run, out) -> list[str]:

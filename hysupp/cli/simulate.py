@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hysupp.cli.common import complete_recipe, echo, echo_json, say, verbosity_options
+from hysupp.cli.common import SingleValuedCommand, complete_recipe, echo, echo_json, say, verbosity_options
 
 SIMULATE_HELP = """Generate RECIPE's data (without RECIPE: list the recipes and their parameters).
 
@@ -34,7 +34,8 @@ def _describe_recipes() -> str:
     return "\n".join(lines)
 
 
-@click.command(help=SIMULATE_HELP, short_help="Synthetic scenes and fusion pairs with their protocol.")
+@click.command(cls=SingleValuedCommand, help=SIMULATE_HELP,
+               short_help="Synthetic scenes and fusion pairs with their protocol.")
 @click.argument("recipe", required=False, shell_complete=complete_recipe)
 @click.option("--param", "params", multiple=True, metavar="KEY=VALUE", help="Recipe parameter (repeatable).")
 @click.option("--out", "-o", type=click.Path(dir_okay=False), default=None,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hysupp.cli.common import complete_method, echo, echo_json, notes, say, verbosity_options
+from hysupp.cli.common import SingleValuedCommand, complete_method, echo, echo_json, notes, say, verbosity_options
 
 SUMMARY_METRICS = ("psnr_db", "sam_deg", "ergas", "q2n")
 
@@ -24,7 +24,8 @@ Examples:
 """
 
 
-@click.command("sr", help=SR_HELP, short_help="Single-image super-resolution: fused GeoTIFF, metrics, record.")
+@click.command("sr", cls=SingleValuedCommand, help=SR_HELP,
+               short_help="Single-image super-resolution: fused GeoTIFF, metrics, record.")
 @click.option("--method", "-m", default="Bicubic", show_default=True,
               shell_complete=complete_method(("super-resolution",)), help="Registered super-resolution method.")
 @click.option("--data", "-d", type=click.Path(dir_okay=False, exists=True), required=True,

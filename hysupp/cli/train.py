@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from hysupp.cli.common import complete_method, echo_json, say, verbosity_options
+from hysupp.cli.common import SingleValuedCommand, complete_method, echo_json, say, verbosity_options
 
 TRAIN_HELP = """Train METHOD (a fusion or super-resolution network) and write a checkpoint for `hysupp fuse --weights`.
 
@@ -22,7 +22,8 @@ Examples:
 """
 
 
-@click.command(help=TRAIN_HELP, short_help="Train a fusion network on a scene or an .h5 set; write a checkpoint.")
+@click.command(cls=SingleValuedCommand, help=TRAIN_HELP,
+               short_help="Train a fusion network on a scene or an .h5 set; write a checkpoint.")
 @click.argument("method", shell_complete=complete_method(trainable=True))
 @click.option("--data", "-d", type=click.Path(dir_okay=False), default=None,
               help="One file with MS and PAN (e.g. the toolbox .mat: I_MS, I_PAN, ratio, sensor) or a saved fusion "
