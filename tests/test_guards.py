@@ -52,7 +52,7 @@ def _poison(monkeypatch, module, name):
 
 
 @pytest.mark.parametrize("method, prox", [("SUnSAL", "soft_threshold"), ("SUnSAL-TV", "soft_threshold"),
-                                          ("CLSUnSAL", "group_soft_threshold")])
+                                          ("CLSUnSAL", "group_shrink_factors")])
 def test_admm_methods_stop_on_non_finite_iterates(monkeypatch, method, prox):
     from hysupp.optim import admm
     from hysupp.unmixing.semisupervised import sunsal

@@ -56,6 +56,7 @@ import numpy as np
 from hysupp.optim.simplex import project_simplex
 
 __all__ = [
+    "group_shrink_factors",
     "group_soft_threshold",
     "hard_threshold",
     "project_nonneg",
@@ -203,7 +204,21 @@ def group_soft_threshold(v: Any, t: Any, *, axis: int = 1, nonneg: bool = False,
     norms = np.sqrt(np.sum(np.square(v), axis=axis, keepdims=True))
     if np.ndim(t) and np.ndim(t) < norms.ndim:
         t = np.expand_dims(t, axis)
+    scale = group_shrink_factors(norms, t).astype(v.dtype, copy=False)
+    return np.multiply(v, scale, out=out)
+
+
+def group_shrink_factors(norms: np.ndarray, t: Any) -> np.ndarray:
+    r"""The factors :math:`\max(1 - t/\lVert v_gVert_2, 0)` (0 where :math:`\lVert v_gVert_2 = 0`)
+    by which :func:`group_soft_threshold` multiplies each group, from the group norms.
+
+    For solvers that keep :math:`v` and apply the factors later, or form the norms in blocks
+    (CLSUnSAL's chunked ADMM); ``group_soft_threshold(v, t)`` is ``v * group_shrink_factors(norms, t)``.
+
+    >>> group_shrink_factors(np.array([[5.0], [0.5], [0.0]]), 1.0).ravel().tolist()
+    [0.8, 0.0, 0.0]
+    """
+    norms = np.asarray(norms)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = 1.0 - t / norms
-    scale = np.where(norms > 0, np.maximum(scale, 0.0), 0.0).astype(v.dtype, copy=False)
-    return np.multiply(v, scale, out=out)
+    return np.where(norms > 0, np.maximum(scale, 0.0), 0.0)

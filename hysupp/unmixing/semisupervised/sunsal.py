@@ -31,9 +31,9 @@ from hysupp.errors import HysuppError
 from hysupp.methods.base import SemiSupervisedUnmixer, UnmixingResult
 from hysupp.methods.params import Param
 from hysupp.methods.registry import register
-from hysupp.optim.admm import CHECK_EVERY, LibraryInverse, sparse_regression_admm
+from hysupp.optim.admm import CHECK_EVERY, DEFAULT_CHUNK, LibraryInverse, sparse_regression_admm
 from hysupp.optim.guards import check_finite
-from hysupp.optim.prox import group_soft_threshold, soft_threshold
+from hysupp.optim.prox import group_shrink_factors, soft_threshold
 from hysupp.optim.tv import (
     IdentityPlusDtDSolver,
     gradient,
@@ -163,7 +163,7 @@ def sunsal_admm(Y: np.ndarray, D: np.ndarray, prox: Callable[[np.ndarray, float]
 
 @np.errstate(invalid="ignore", over="ignore")  # non-finite iterates are reported by check_admm_iterates
 def clsunsal_admm(Y: np.ndarray, D: np.ndarray, *, lam: float, max_iter: int = 1000, tol: float = 1e-4,
-                  mu0: float = 0.1, dtype: Any = np.float32,
+                  mu0: float = 0.1, dtype: Any = np.float32, chunk: int = DEFAULT_CHUNK,
                   method: str = "CLSUnSAL") -> tuple[np.ndarray, dict[str, Any]]:
     r"""CLSUnSAL's ADMM with the paper's three-way splitting :math:`V_1 = DU`, :math:`V_2 = U`,
     :math:`V_3 = U` (Iordache et al. 2014; clsunsal.m, HySUPP), scaled multipliers :math:`D_{1,2,3}`:
@@ -190,11 +190,32 @@ def clsunsal_admm(Y: np.ndarray, D: np.ndarray, *, lam: float, max_iter: int = 1
     the size of the data (:math:`D_1 = DU_0`) and in float32 their rounding keeps :math:`r_p` above
     the absolute tolerance on real scenes (Cuprite crop, 498 atoms: :math:`r_p` stalls at 0.17 against
     0.086), so the test would never fire. Returns ``(V_3, info)`` (non-negative; the reference's output).
+
+    Memory: three full-size float64 arrays of state and one of :math:`U`, nothing else of size
+    :math:`N`. Each split and its multiplier are functions of one array, the split's argument
+    :math:`T_i` (:math:`T_1 = DU - D_1`, :math:`T_2 = U - D_2`, :math:`T_3 = U - D_3`, before the
+    update): :math:`V_1 = (Y + \mu T_1)/(1 + \mu)`, :math:`V_2 = c \odot T_2` (:math:`c` the
+    per-row shrink factors of the group soft threshold), :math:`V_3 = \max(T_3, 0)`, and
+    :math:`D_i = (V_i - T_i)/f` (:math:`f` the factor of a penalty change right after, else 1),
+    recomputed from :math:`T_i` with the same floating-point operations as the updates above, so
+    only :math:`T_1, T_2, T_3` are kept. Every update except the row norms of :math:`T_2` acts on
+    each pixel alone: one pass per iteration over ``chunk``-pixel blocks does the
+    :math:`U`-step, :math:`DU` and the three :math:`T_i`; the row norms follow, by row blocks.
+    :math:`U` is written to the fourth array only on the iterations whose :math:`U` a residual
+    needs (the one before a check, and the check's own, read back to form
+    :math:`\lVert U - V_2\rVert` once the new row norms are known). The iterates are those of the
+    whole-array updates above to rounding (the residuals are summed chunk by chunk); the peak is
+    about 4.8x (cube + one ``(M, N)`` float32 array) on a 224-band float32 cube with ``M = 240``,
+    against 14x with the twelve full-size float64 arrays of the whole-array form.
     """
     t0 = time.perf_counter()
     out_dt = np.dtype(dtype)
-    dt = np.dtype(np.float64)
+    if max_iter < 1:
+        raise ValueError(f"{method}: max_iter must be >= 1, got {max_iter!r}")
+    if not (isinstance(chunk, (int, np.integer)) and chunk >= 1):
+        raise ValueError(f"{method}: chunk must be a positive integer, got {chunk!r}")
     M, N = D.shape[1], Y.shape[1]
+    L = D.shape[0]
     Dd = np.asarray(D, dtype=np.float64)
     nu = float(np.sqrt(np.mean(Dd ** 2)))
     if not nu > 0:
@@ -202,18 +223,105 @@ def clsunsal_admm(Y: np.ndarray, D: np.ndarray, *, lam: float, max_iter: int = 1
     Dd = Dd / nu
     lam_s = lam / nu ** 2
     inv = _Inverse(Dd.T @ Dd)
-    Yw = (np.asarray(Y, dtype=np.float64) / nu).astype(dt)
-    Dw, DTw = Dd.astype(dt), np.ascontiguousarray(Dd.T).astype(dt)
-    AA = inv.inv(2.0).astype(dt)
+    Dw, DTw = Dd, np.ascontiguousarray(Dd.T)
+    AA = inv.inv(2.0)
     mu = float(mu0)
-    U = (inv.inv(mu) @ (Dd.T @ (np.asarray(Y, dtype=np.float64) / nu))).astype(dt)
-    V1 = Dw @ U
-    V2, V3 = U.copy(), U.copy()
-    D1, D2, D3 = V1.copy(), V2.copy(), V3.copy()
-    DU = np.empty_like(V1)
-    W = np.empty_like(U)
-    T = np.empty_like(U)
-    U0 = np.empty_like(U)
+    starts = [(a, min(a + chunk, N)) for a in range(0, N, chunk)]
+
+    # state: T1 (L, N), T2, T3 (M, N); Ub (M, N) holds U on the iterations a residual reads it
+    # (first U_0, the initial point)
+    Ub = np.empty((M, N))
+    F0 = inv.inv(mu)
+    for a, b in starts:
+        Ub[:, a:b] = F0 @ (Dd.T @ (np.asarray(Y[:, a:b], dtype=np.float64) / nu))
+    del F0
+    T1 = np.empty((L, N))
+    T2 = np.empty((M, N))
+    T3 = np.empty((M, N))
+    cmax = min(chunk, N)
+    bL = [np.empty((L, cmax)) for _ in range(3)]      # Y / nu; V1, V1 + D1, DU; D1
+    bM = [np.empty((M, cmax)) for _ in range(5)]      # W; V2, V3; D2; D3; U
+    st: dict[str, Any] = {"scale": None, "mu_v1": mu, "f": 1.0}
+    # scale: row factors of V2 = scale * T2 (group soft threshold); mu_v1: mu of the V1-update that
+    # produced T1; f: D_i = (V_i - T_i) / f (a penalty change after the last update, else 1)
+
+    def sweep(a: int, b: int, mu: float, first: bool, check: bool, keep_u: bool) -> tuple[float, float, float]:
+        """One iteration on the pixels ``a:b``: U, DU and the new T1, T2, T3 (and U into Ub); with
+        ``check`` the chunk's ``||DU - V1||^2``, ``||U - V3||^2``, ``||U - U_prev||^2``."""
+        n = b - a
+        y, s1, d1 = (x[:, :n] for x in bL)
+        w, v, d2, d3, u = (x[:, :n] for x in bM)
+        np.copyto(y, Y[:, a:b])                                         # Y / nu, as float64
+        y /= nu
+        f_prev = st["f"]
+        # the previous split variables and multipliers of this chunk, from T1, T2, T3
+        if first:
+            np.matmul(Dw, Ub[:, a:b], out=s1)                          # V1 = D1 = D U_0
+            np.copyto(d1, s1)
+            np.add(s1, d1, out=s1)
+            np.matmul(DTw, s1, out=w)
+            u0 = Ub[:, a:b]
+            for _ in range(4):                                          # V2 = D2 = V3 = D3 = U_0
+                w += u0
+            np.copyto(d2, u0)
+            np.copyto(d3, u0)
+        else:
+            t1, t2, t3 = T1[:, a:b], T2[:, a:b], T3[:, a:b]
+            np.multiply(t1, st["mu_v1"], out=s1)                        # V1 = (Y + mu T1) / (1 + mu)
+            s1 += y
+            s1 /= 1.0 + st["mu_v1"]
+            np.subtract(s1, t1, out=d1)                                 # D1 = V1 - T1
+            if f_prev != 1.0:
+                d1 /= f_prev
+            np.add(s1, d1, out=s1)
+            np.matmul(DTw, s1, out=w)
+            np.multiply(t2, st["scale"], out=v)                         # V2
+            np.subtract(v, t2, out=d2)                                  # D2 = V2 - T2
+            if f_prev != 1.0:
+                d2 /= f_prev
+            w += v
+            w += d2
+            np.maximum(t3, 0, out=v)                                    # V3
+            np.subtract(v, t3, out=d3)                                  # D3 = V3 - T3
+            if f_prev != 1.0:
+                d3 /= f_prev
+            w += v
+            w += d3
+        np.matmul(AA, w, out=u)                                         # U
+        np.matmul(Dw, u, out=s1)                                        # D U
+        t1, t3 = T1[:, a:b], T3[:, a:b]
+        np.subtract(s1, d1, out=t1)                                     # T1 = DU - D1
+        np.subtract(u, d2, out=T2[:, a:b])                              # T2 = U - D2
+        np.subtract(u, d3, out=t3)                                      # T3 = U - D3
+        sq = (0.0, 0.0, 0.0)
+        if check:
+            np.multiply(t1, mu, out=d1)                                 # V1 (new)
+            d1 += y
+            d1 /= 1.0 + mu
+            np.subtract(s1, d1, out=d1)
+            np.maximum(t3, 0, out=v)                                    # V3 (new)
+            np.subtract(u, v, out=v)
+            sq1, sq3 = float(np.vdot(d1, d1)), float(np.vdot(v, v))
+            np.subtract(u, Ub[:, a:b], out=v)                           # U - U_prev
+            sq = (sq1, sq3, float(np.vdot(v, v)))
+        if keep_u:
+            Ub[:, a:b] = u
+        return sq
+
+    def row_sq_norms() -> np.ndarray:
+        """Squared row norms of T2, by row blocks of about one chunk (the same sums as whole rows)."""
+        rows = max(1, (cmax * M) // N)
+        out = np.empty(M)
+        for r in range(0, M, rows):
+            np.sum(np.square(T2[r:r + rows]), axis=1, out=out[r:r + rows])
+        return out
+
+    def sq_u_minus_v2(a: int, b: int) -> float:
+        v = bM[1][:, :b - a]
+        np.multiply(T2[:, a:b], st["scale"], out=v)
+        np.subtract(Ub[:, a:b], v, out=v)
+        return float(np.vdot(v, v))
+
     thr = float(np.sqrt(N * M) * tol)
     history: list[dict[str, float]] = []
     res_p = res_d = np.inf
@@ -221,51 +329,30 @@ def clsunsal_admm(Y: np.ndarray, D: np.ndarray, *, lam: float, max_iter: int = 1
     while it < max_iter and (res_p > thr or res_d > thr):
         it += 1
         check = it % CHECK_EVERY == 1
+        keep_u = check or (it + 1) % CHECK_EVERY == 1
+        sq = np.zeros(3)
+        for a, b in starts:
+            sq += sweep(a, b, mu, it == 1, check, keep_u)
+        # V2 = row-wise group soft threshold of T2
+        st.update(scale=group_shrink_factors(np.sqrt(row_sq_norms())[:, None], lam_s / mu), mu_v1=mu, f=1.0)
         if check:
-            np.copyto(U0, U)
-        # U-step: AA (D^T (V1 + D1) + V2 + D2 + V3 + D3)
-        np.add(V1, D1, out=DU)
-        np.matmul(DTw, DU, out=W)
-        W += V2
-        W += D2
-        W += V3
-        W += D3
-        np.matmul(AA, W, out=U)
-        np.matmul(Dw, U, out=DU)                                   # D U
-        # V1 = (Y + mu (DU - D1)) / (1 + mu);  D1 <- D1 - DU + V1
-        np.subtract(DU, D1, out=V1)
-        V1 *= mu
-        V1 += Yw
-        V1 /= 1.0 + mu
-        D1 -= DU
-        D1 += V1
-        # V2 = row-wise group soft threshold of U - D2;  D2 <- D2 - U + V2
-        np.subtract(U, D2, out=T)
-        group_soft_threshold(T, lam_s / mu, axis=1, out=V2)
-        D2 -= U
-        D2 += V2
-        # V3 = max(U - D3, 0);  D3 <- D3 - U + V3 = max(U - D3, 0) - (U - D3)
-        np.subtract(U, D3, out=T)
-        np.maximum(T, 0, out=V3)
-        np.subtract(V3, T, out=D3)
-        if check:
-            res_p = (float(np.linalg.norm(DU - V1)) + float(np.linalg.norm(U - V2))
-                     + float(np.linalg.norm(U - V3)))
-            np.subtract(U, U0, out=T)
-            res_d = mu * float(np.linalg.norm(T))
+            sq_p2 = sum(sq_u_minus_v2(a, b) for a, b in starts)
+            res_p = float(np.sqrt(sq[0])) + float(np.sqrt(sq_p2)) + float(np.sqrt(sq[1]))
+            res_d = mu * float(np.sqrt(sq[2]))
             check_admm_iterates(method, it, res_p, res_d)
             history.append({"iteration": it, "primal_residual": res_p, "dual_residual": res_d, "mu": mu})
             if res_p > 10 * res_d or res_d > 10 * res_p:
                 f = 2.0 if res_p > 10 * res_d else 0.5
                 mu *= f
-                D1 /= f
-                D2 /= f
-                D3 /= f
-    if not np.isfinite(V3).all():
+                st["f"] = f
+    T1 = T2 = Ub = None          # free the state before the output (the inner functions hold these names)
+    bL = bM = []
+    V3 = np.maximum(T3, 0, out=T3)
+    if not all(np.isfinite(V3[:, a:b]).all() for a, b in starts):
         check_admm_iterates(method, it, float("nan"))
     info = {"iterations": it, "converged": bool(res_p <= thr and res_d <= thr), "mu_final": mu,
             "tolerance": thr, "residual_history": history, "residuals_every": CHECK_EVERY,
-            "library_scale": nu, "solver_wall_time": time.perf_counter() - t0}
+            "library_scale": nu, "chunk": chunk, "solver_wall_time": time.perf_counter() - t0}
     return V3.astype(out_dt, copy=False), info
 
 
