@@ -46,6 +46,7 @@ def test_register_validates_the_class():
 
 
 def test_same_name_in_two_tasks_needs_the_task(monkeypatch):
+    registry.ensure_loaded()   # built-ins first: a copy taken before loading would be empty after the test
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
 
     class Twin(SupervisedUnmixer):

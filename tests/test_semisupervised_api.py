@@ -38,6 +38,7 @@ class PickAtoms(SemiSupervisedUnmixer):
 
 @pytest.fixture(autouse=True)
 def test_methods(monkeypatch):
+    registry.ensure_loaded()   # built-ins first: a copy taken before loading would be empty after the test
     monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
     register(OverLibrary)
     register(PickAtoms)
