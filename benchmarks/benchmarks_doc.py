@@ -40,8 +40,10 @@ NOTES = {
                    "seeds, identical metrics). Timings are wall seconds of two parallel runs on a machine "
                    "shared with other jobs (load in the line above). " + REGEN + " That run was stopped during "
                    "DC1 at 40 dB (time): the rewritten records are DC1 20 dB CLSUnSAL, FaSUn and MiSiSUn, DC1 30 dB "
-                   "CLSUnSAL (all seeds), and some seeds of DC1 30/40 dB MiSiSUn, SUnS and FaSUn; the DC2 rows and "
-                   "the rest are the earlier runs (DC2's records carry the data set spec of that time).",
+                   "CLSUnSAL (all seeds), and some seeds of DC1 30/40 dB MiSiSUn, SUnS and FaSUn. A second run "
+                   "(`--respecified-only`) reran the 60 DC2 cells of SUnSAL, CLSUnSAL, MUA-SLIC and S2WSU, whose "
+                   "data set spec had changed since they were written: 45 reproduce, the 15 CLSUnSAL cells changed "
+                   "(three-way split). The other DC2 cells (over 20 s) and the rest of DC1 are the earlier runs.",
     "hysupp-blind": "One seed (`--seeds 1`). MiSiCNet runs 1000 of its published 8000 iterations (declared in "
                     "the suite); the other methods run their defaults. " + REGEN + " Here 41 cells were rerun "
                     "(24 changed, among them every VCA-started method; the 17 others reproduced); the networks whose "
@@ -54,7 +56,11 @@ NOTES = {
     "pansharpening-wv2": "Reduced resolution with the PAN degraded by its MTF + decimation (the suite pins "
                          "`pan_degradation = \"mtf\"`: these records were made before `hysupp fuse` took the "
                          "toolbox's bicubic PAN resizing as its default); the toolbox's own protocol is the next "
-                         "suite.",
+                         "suite. The pinned `pan_degradation` changed every cell's spec (new record names): the 22 "
+                         "cells whose runs took at most 20 s were rerun by `benchmarks/check_records.py "
+                         "--respecified-only --regenerate`; 21 reproduce, Indusion at reduced resolution changed "
+                         "(ERGAS 5.59 -> 6.30: its filters now follow the toolbox, issue 19); the 22 others are the "
+                         "earlier records.",
     "pansharpening-wv2-toolbox": "`hysupp bench run pansharpening-wv2-toolbox --threads 1`: the reduced-resolution "
                                  "protocol of the pansharpening toolbox (`resize_images.m`: PAN resized by bicubic "
                                  "`imresize`), the default of `hysupp fuse --protocol rr`. The MTF-GLP-HPM record "
