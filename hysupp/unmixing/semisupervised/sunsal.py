@@ -55,6 +55,18 @@ def check_admm_iterates(method: str, it: int, *values: float) -> None:
 _Inverse = LibraryInverse
 
 
+def _normalised_library(D: np.ndarray, lam: float, method: str) -> tuple[np.ndarray, float, float, LibraryInverse]:
+    """The library in float64 divided by its RMS ``nu`` (the ADMM penalty then means the same
+    whatever the library's units), the weight ``lam / nu^2`` of the rescaled problem and the
+    factorised ``Dd^T Dd``."""
+    Dd = np.asarray(D, dtype=np.float64)
+    nu = float(np.sqrt(np.mean(Dd ** 2)))
+    if not nu > 0:
+        raise HysuppError(f"{method}: the library D is all zeros")
+    Dd = Dd / nu
+    return Dd, nu, lam / nu ** 2, _Inverse(Dd.T @ Dd)
+
+
 @np.errstate(invalid="ignore", over="ignore")  # non-finite iterates are reported by check_admm_iterates
 def sunsal_admm(Y: np.ndarray, D: np.ndarray, prox: Callable[[np.ndarray, float], None] | str, *, lam: float,
                 addone: bool = False, max_iter: int = 1000, tol: float = 1e-4, mu0: float | None = None,
@@ -97,13 +109,7 @@ def sunsal_admm(Y: np.ndarray, D: np.ndarray, prox: Callable[[np.ndarray, float]
     t0 = time.perf_counter()
     dt = np.dtype(dtype)
     M, N = D.shape[1], Y.shape[1]
-    Dd = np.asarray(D, dtype=np.float64)
-    nu = float(np.sqrt(np.mean(Dd ** 2)))
-    if not nu > 0:
-        raise HysuppError(f"{method}: the library D is all zeros")
-    Dd = Dd / nu
-    lam_s = lam / nu ** 2
-    inv = _Inverse(Dd.T @ Dd)
+    Dd, nu, lam_s, inv = _normalised_library(D, lam, method)
     yy = (Dd.T @ (np.asarray(Y, dtype=np.float64) / nu))
     mu = float(10 * lam_s + 0.01 if mu0 is None else mu0)
 
@@ -216,13 +222,7 @@ def clsunsal_admm(Y: np.ndarray, D: np.ndarray, *, lam: float, max_iter: int = 1
         raise ValueError(f"{method}: chunk must be a positive integer, got {chunk!r}")
     M, N = D.shape[1], Y.shape[1]
     L = D.shape[0]
-    Dd = np.asarray(D, dtype=np.float64)
-    nu = float(np.sqrt(np.mean(Dd ** 2)))
-    if not nu > 0:
-        raise HysuppError(f"{method}: the library D is all zeros")
-    Dd = Dd / nu
-    lam_s = lam / nu ** 2
-    inv = _Inverse(Dd.T @ Dd)
+    Dd, nu, lam_s, inv = _normalised_library(D, lam, method)
     Dw, DTw = Dd, np.ascontiguousarray(Dd.T)
     AA = inv.inv(2.0)
     mu = float(mu0)
