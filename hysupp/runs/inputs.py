@@ -53,9 +53,9 @@ from hysupp.methods.base import Method
 from hysupp.scene import Scene
 
 __all__ = ["FUSION_PROTOCOLS", "PAN_DEGRADATIONS", "P_ESTIMATORS", "SEED_MAX", "PairInput", "as_scene", "atoms_of",
-           "attach_library", "check_file_name", "check_protocol", "check_scale", "check_seed", "degenerate_pixels",
-           "harmonise", "harmonise_endmembers", "hs_ms_full_resolution_pair", "instantiate", "pair_physics",
-           "prepare_scene", "read_high_image", "read_pair", "resolve_endmembers", "resolve_p", "resolve_pair", "screen_pixels",
+           "attach_library", "check_file_name", "check_protocol", "check_scale", "check_seed", "check_unmixing_task",
+           "degenerate_pixels", "harmonise", "harmonise_endmembers", "hs_ms_full_resolution_pair", "instantiate",
+           "known_endmembers", "pair_physics", "prepare_scene", "read_high_image", "read_pair", "resolve_endmembers", "resolve_p", "resolve_pair", "screen_pixels",
            "units_record", "unreadable"]
 
 #: ``p`` values that estimate the number of endmembers from the data (``"auto"`` = HySime)
@@ -385,6 +385,31 @@ def atoms_of(endmembers: np.ndarray | None, library: np.ndarray, max_angle_deg: 
 
 
 # ---------------------------------------------------------------------------------------------- endmembers
+def check_unmixing_task(cls: type[Method], endmembers: Any) -> None:
+    """An :class:`~hysupp.errors.InputError` unless ``cls`` is an unmixing method or an extractor,
+    and unless known ``endmembers`` go with a supervised method."""
+    if cls.task not in ("supervised", "extractor", "semi-supervised", "blind"):
+        raise InputError(f"{cls.name} is a {cls.task!r} method; hysupp.unmix runs unmixing methods and "
+                         f"extractors (see hysupp.fuse for fusion)")
+    if cls.task != "supervised" and endmembers is not None:
+        raise InputError(f"{cls.name} is a {cls.task} method; --endmembers applies to supervised methods")
+
+
+def known_endmembers(scene: Scene, cls: type[Method], endmembers: Any, *, scale: float | None
+                     ) -> tuple[Scene, tuple[np.ndarray, list[str], str] | None]:
+    """The known endmembers of a supervised run (:func:`resolve_endmembers`), those from a file or
+    an array brought to the image's units (:func:`harmonise_endmembers`; the image keeps its units
+    when ``scale`` was given or it was already harmonised with a library), and the scene that goes
+    with them; ``None`` when the run has none."""
+    if cls.task != "supervised" or endmembers is None:
+        return scene, None
+    E, names, source = resolve_endmembers(scene, endmembers)
+    if source not in ("truth", "library"):
+        scene, E = harmonise_endmembers(scene, E, source,
+                                        image_fixed=scale is not None or "units_harmonised" in scene.extras)
+    return scene, (E, names, source)
+
+
 def resolve_endmembers(scene: Scene, endmembers: Any) -> tuple[np.ndarray, list[str], str]:
     """Known endmembers from ``"truth"``, ``"library"`` (every atom of the scene's library), an
     array ``(L, p)`` or a file; returns (E, names, source)."""

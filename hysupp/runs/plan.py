@@ -43,8 +43,9 @@ from hysupp.runs.inputs import (
     check_protocol,
     check_scale,
     check_seed,
-    harmonise_endmembers,
+    check_unmixing_task,
     instantiate,
+    known_endmembers,
     prepare_scene,
     read_pair,
     resolve_endmembers,
@@ -193,11 +194,7 @@ def plan_unmix(data: Any, method: str = "FCLS", *, p: int | str | None = None, e
         raise InputError(f"align_by must be one of {', '.join(ALIGN_CRITERIA)}, got {align_by!r}")
     check_seed(seed)
     cls = get_method(method)
-    if cls.task not in ("supervised", "extractor", "semi-supervised", "blind"):
-        raise InputError(f"{cls.name} is a {cls.task!r} method; hysupp.unmix runs unmixing methods and "
-                         f"extractors (see hysupp.fuse for fusion)")
-    if cls.task != "supervised" and endmembers is not None:
-        raise InputError(f"{cls.name} is a {cls.task} method; --endmembers applies to supervised methods")
+    check_unmixing_task(cls, endmembers)
     if tile is not None and (layout is not None or truth_key is not None):
         raise InputError("layout / truth_key (--layout / --truth-key) do not apply to tiled runs (a raster file "
                          "has its axis order; no truth is read)")
@@ -242,13 +239,7 @@ def _plan_unmix(data: Any, cls: Any, *, p: Any, endmembers: Any, extractor: str,
     scene = prepare_scene(data, key=key, truth=truth, truth_key=truth_key, scale=scale, layout=layout,
                           library=library, library_key=library_key, library_scale=library_scale,
                           truth_required=isinstance(endmembers, str) and endmembers.lower() == "truth")
-    known = None
-    if cls.task == "supervised" and endmembers is not None:
-        known = resolve_endmembers(scene, endmembers)
-        if known[2] not in ("truth", "library"):
-            scene, E_known = harmonise_endmembers(scene, known[0], known[2], image_fixed=scale is not None
-                                                  or "units_harmonised" in scene.extras)
-            known = (E_known, *known[1:])
+    scene, known = known_endmembers(scene, cls, endmembers, scale=scale)
     scene, valid, _ = screen_pixels(scene, exclude=not getattr(cls, "spatial", False))
     if getattr(cls, "spatial", False) and not valid.all():
         raise InputError(f"{cls.name} works on the whole image grid: fill the {int((~valid).sum())} masked "

@@ -33,10 +33,10 @@ from hysupp.records import info_jsonable
 from hysupp.runs.diagnostics import WarningLog, attach_warnings, convergence_warning, recording_warnings
 from hysupp.runs.inputs import (
     check_seed,
-    harmonise_endmembers,
+    check_unmixing_task,
     instantiate,
+    known_endmembers,
     prepare_scene,
-    resolve_endmembers,
     resolve_p,
     screen_pixels,
     units_record,
@@ -218,19 +218,8 @@ def _unmix(data: Any, cls: type[Method], *, p: int | str | None, endmembers: Any
 
     from_xarray = is_dataarray(data)
     source = source_path(data)
-    if cls.task not in ("supervised", "extractor", "semi-supervised", "blind"):
-        raise InputError(f"{cls.name} is a {cls.task!r} method; hysupp.unmix runs unmixing methods and "
-                         f"extractors (see hysupp.fuse for fusion)")
-    if cls.task != "supervised" and endmembers is not None:
-        raise InputError(f"{cls.name} is a {cls.task} method; --endmembers applies to supervised methods")
-
-    known = None
-    if cls.task == "supervised" and endmembers is not None:   # known endmembers: in the image's units
-        known = resolve_endmembers(scene, endmembers)
-        if known[2] not in ("truth", "library"):
-            scene, E_known = harmonise_endmembers(scene, known[0], known[2], image_fixed=scale is not None
-                                                  or "units_harmonised" in scene.extras)
-            known = (E_known, known[1], known[2])
+    check_unmixing_task(cls, endmembers)
+    scene, known = known_endmembers(scene, cls, endmembers, scale=scale)   # in the image's units
     spatial = bool(getattr(cls, "spatial", False))
     scene, valid, degenerate = screen_pixels(scene, exclude=not spatial)
     Y_full = scene.pixels()
