@@ -8,16 +8,17 @@ For each suite under ``benchmarks/results/bench/<suite>/records``:
    written); a cell without a record is *missing*.
 2. **Reruns.** Every matched record whose committed ``wall_s`` is at most ``--budget`` seconds (and, with
    ``--sample K``, at most ``K`` per suite and method, seeds in order) is run again through the bench
-   runner (:func:`hysupp.bench.runner.execute_run`, the code ``hysupp bench`` uses) and its scalar
+   runner (:func:`hysupp.bench.runner.compute_cell`, the code ``hysupp bench`` uses) and its scalar
    metrics are compared with the record's: *same* when every metric agrees within
    ``|new - old| <= atol + rtol |old|`` (defaults ``rtol = 1e-3``, ``atol = 1e-6``: the float32 methods
    run on another BLAS or thread count differ in the 4th-5th digit), else *changed* with the largest
    relative difference and the metric it is in. A stale record whose readable prefix (data set,
    condition, method, seed) names a missing cell is *respecified*: the new spec is run and compared
    with the old record.
-3. ``--regenerate`` rewrites the records of the changed and respecified cells through the runner's
-   own path (:func:`hysupp.bench.runner.run_cell`: maps, then the record) and removes a respecified
-   cell's stale record; ``hysupp bench report`` then rebuilds the suite's tables.
+3. ``--regenerate`` writes the rerun records of the changed and respecified cells as the runner
+   does (:func:`hysupp.bench.runner.compute_cell`, :func:`~hysupp.bench.runner.write_cell`: maps,
+   then the record; each cell computed once) and removes a respecified cell's stale record;
+   ``hysupp bench report`` then rebuilds the suite's tables.
 
 Writes ``benchmarks/results/check_records.json`` (per suite: counts, the changed cells with their
 differences) and prints one line per suite. Changed cells are not an error of this script: the
@@ -80,7 +81,7 @@ def compare(old: dict[str, float], new: dict[str, float], rtol: float, atol: flo
 
 def check_suite(folder: Path, budget: float, sample: int | None, rtol: float, atol: float,
                 regenerate: bool = False, respecified_only: bool = False) -> dict[str, Any]:
-    from hysupp.bench.runner import execute_run, run_cell
+    from hysupp.bench.runner import compute_cell, write_cell
     from hysupp.bench.suite import load_suite
 
     records = {}
@@ -115,11 +116,7 @@ def check_suite(folder: Path, budget: float, sample: int | None, rtol: float, at
         if sample is not None and per_method.get(spec.method, 0) >= sample:
             continue
         per_method[spec.method] = per_method.get(spec.method, 0) + 1
-        if regenerate and old_id != rid:   # the runner's own path: maps (seed 0), then the record
-            run_cell(spec, folder)
-            new = json.loads((folder / "records" / f"{rid}.json").read_text())
-        else:
-            new = execute_run(spec)
+        new, maps = compute_cell(spec)   # the runner's own path (its threads, its maps)
         if new["bench"]["status"] != "ok":
             out["changed"].append({"run_id": rid, "error": new["bench"].get("error")})
             continue
@@ -127,12 +124,11 @@ def check_suite(folder: Path, budget: float, sample: int | None, rtol: float, at
         entry = {"run_id": rid, "worst": diff["worst"], "rel": diff["rel"]}
         if old_id != rid:
             entry["old_run_id"] = old_id
-        if regenerate and old_id != rid:
-            (folder / "records" / f"{old_id}.json").unlink()
-            (folder / "maps" / f"{old_id}.npz").unlink(missing_ok=True)
-            out["regenerated"].append(rid)
-        elif regenerate and not diff["same"]:
-            run_cell(spec, folder)   # again through the runner's path, for its maps
+        if regenerate and (old_id != rid or not diff["same"]):
+            write_cell(folder, new, maps)
+            if old_id != rid:
+                (folder / "records" / f"{old_id}.json").unlink()
+                (folder / "maps" / f"{old_id}.npz").unlink(missing_ok=True)
             out["regenerated"].append(rid)
         if diff["missing"]:
             entry["missing"] = diff["missing"]

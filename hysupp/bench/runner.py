@@ -193,16 +193,26 @@ def _write_maps(out: Path, run_id: str, maps: dict[str, Any]) -> None:
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def run_cell(spec: RunSpec, out: str | os.PathLike) -> dict[str, Any]:
-    """Run one cell with one thread per BLAS unless set, write its maps (seed 0 of an unmixing
-    suite) and then its record under ``out``; return the record's ``bench`` section."""
+def compute_cell(spec: RunSpec) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Run one cell with one thread per BLAS unless set: its record, and its abundance maps (seed 0
+    of an unmixing suite; else None)."""
     for var in THREAD_VARS:
         os.environ.setdefault(var, "1")
     maps: dict[str, Any] | None = {} if spec.seed == 0 and spec.kind == "unmixing" else None
-    record = execute_run(spec, maps)
-    if maps:  # before the record: a run whose record exists is complete
-        _write_maps(Path(out), spec.run_id, maps)
+    return execute_run(spec, maps), maps
+
+
+def write_cell(out: str | os.PathLike, record: dict[str, Any], maps: dict[str, Any] | None) -> None:
+    """Write a cell's maps, then its record, under ``out`` (a run whose record exists is complete)."""
+    if maps:
+        _write_maps(Path(out), record["bench"]["run_id"], maps)
     write_record(Path(out), record)
+
+
+def run_cell(spec: RunSpec, out: str | os.PathLike) -> dict[str, Any]:
+    """:func:`compute_cell` then :func:`write_cell`; return the record's ``bench`` section."""
+    record, maps = compute_cell(spec)
+    write_cell(out, record, maps)
     return record["bench"]
 
 
