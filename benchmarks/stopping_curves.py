@@ -1,35 +1,45 @@
 """Issue 21, deliverable 4: SRE against iterations, and the stopping tolerance of ``hysupp run``.
 
-For each iterative library method (SUnSAL, MUA-SLIC, S2WSU, SUnAA) and each scene (DC1 and DC2 at
-30 dB, HySUPP's noise draw with seed 0; the Cuprite AVIRIS crop x 1e-4 over the USGS 1995 library,
-498 atoms), with the settings of the benchmark suites (``per_snr[30]`` on DC1/DC2, the defaults on
-Cuprite):
+For each iterative library method (SUnSAL, MUA-SLIC, S2WSU, SUnAA, FaSUn, SUnS, MiSiSUn) and each
+scene (DC1 and DC2 at 30 dB, HySUPP's noise draw with seed 0; the Cuprite AVIRIS crop x 1e-4 over
+the USGS 1995 library, 498 atoms, p = 12), with the settings of the benchmark suites
+(``per_snr[30]`` on DC1/DC2, the defaults on Cuprite):
 
-1. a full run with ``tol = 0`` (the reference's iteration count ``T``: SUnSAL 1000, MUA-SLIC 2000
-   per regression, S2WSU 60 blocks of 5, SUnAA 500) gives the full-T result and the history of the
-   stopping statistic;
-2. runs capped at the iterations of ``--grid`` (``tol = 0``) give the SRE-vs-iteration curve;
+1. a full run with the reference's stopping (``tol = 0``, for FaSUn, SUnS and MiSiSUn
+   ``tol = None``) and its iteration count ``T`` (SUnSAL 1000, MUA-SLIC 2000 per regression, S2WSU
+   60 blocks of 5, SUnAA 500, FaSUn/SUnS/MiSiSUn 10000 outer iterations) gives the full-T result;
+2. runs capped at the iterations of the method's ``grid`` give the SRE-vs-iteration curve;
 3. a run for every candidate ``tol`` gives the iteration where the method's convergence test stops
    it and the SRE there.
 
-SRE: against the true abundances on DC1/DC2 (HySUPP's SRE over the true atoms' rows; SUnAA: its
-library abundances ``B A``); on Cuprite, which has no abundance truth, the reconstruction SRE
-:math:`10\\log_{10}(\\lVert Y\\rVert^2 / \\lVert Y - DX\\rVert^2)` (recorded, not used: it keeps
-rising by whole dB while the abundances change by a few percent), and the SRE of the iterate against
-the full-T result (``sre_vs_full_db``).
+Working dtype: float64 for SUnSAL, MUA-SLIC, S2WSU and SUnAA (as first measured); the class default
+float32 (the reference's) for FaSUn, SUnS and MiSiSUn, on the CPU (``device="cpu"``).
+
+SRE: against the true abundances on DC1/DC2 (HySUPP's SRE over the true atoms' rows; SUnAA and the
+FaSUn family: their library abundances ``B A``); on Cuprite, which has no abundance truth, the
+reconstruction SRE :math:`10\\log_{10}(\\lVert Y\\rVert^2 / \\lVert Y - DX\\rVert^2)` (recorded, not used: it
+keeps rising by whole dB while the abundances change by a few percent), and the SRE of the iterate
+against the full-T result (``sre_vs_full_db``).
 
 The rule (``choose``): the default ``tol`` is the largest candidate whose SRE is within
 ``--max-gap`` (0.05 dB) of the full-T SRE on DC1 and DC2, and whose iterate is within
-``--min-sre-vs-full`` (30 dB: a relative change of 3 %) of the full-T result on Cuprite. (30 dB is
-what 0.05 dB means at the SRE of these scenes, about 10 dB, for a change uncorrelated with the
-estimate's error: :math:`10\\log_{10}(1 + 10^{-3} / 10^{-1}) = 0.043` dB.)
+``--min-sre-vs-full`` (30 dB: a relative change of 3 %) of the full-T result on Cuprite; a candidate
+not measured on all three scenes is not eligible. (30 dB is what 0.05 dB means at the SRE of these
+scenes, about 10 dB, for a change uncorrelated with the estimate's error:
+:math:`10\\log_{10}(1 + 10^{-3} / 10^{-1}) = 0.043` dB.)
 
-Writes ``benchmarks/results/stopping_curves.json``. Single-threaded (``OMP_NUM_THREADS=1``).
+Writes ``benchmarks/results/stopping_curves.json`` (after every scene). A rerun for some methods or
+scenes keeps the others' records; ``--merge`` takes the records of other output files (runs in
+parallel processes) into ``--output``; ``--markdown`` prints the tables of ``docs/large_scenes.md``.
+Single-threaded (``OMP_NUM_THREADS=1``).
 
 Usage::
 
     python benchmarks/stopping_curves.py
-    python benchmarks/stopping_curves.py --methods SUnSAL --scenes dc1
+    python benchmarks/stopping_curves.py --methods SUnSAL --scenes cuprite
+    python benchmarks/stopping_curves.py --methods FaSUn --output /tmp/fasun.json
+    python benchmarks/stopping_curves.py --merge /tmp/fasun.json      # into the default --output
+    python benchmarks/stopping_curves.py --markdown
 """
 
 from __future__ import annotations
@@ -62,10 +72,17 @@ METHODS: dict[str, dict[str, Any]] = {
     "MUA-SLIC": {"cap": "max_iter", "full": 2000, "grid": [11, 51, 101, 201, 501, 1000, 2000],
                  "tols": [1e-3, 3e-4, 1e-4, 3e-5, 1e-5], "reference_tol": 1e-4, "per": 1},
     "S2WSU": {"cap": "outer_iters", "full": 60, "grid": [2, 5, 10, 20, 30, 40, 60],
-              "tols": [3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4], "reference_tol": 1e-4, "per": 5},
+              "tols": [3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5], "reference_tol": 1e-4, "per": 5},
     "SUnAA": {"cap": "T", "full": 500, "grid": [5, 10, 20, 50, 100, 200, 300, 500],
               "tols": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7], "reference_tol": 0.0, "per": 1},
 }
+#: FaSUn, SUnS, MiSiSUn: ``T`` outer iterations (each TA + TB ADMM steps), ``tol=None`` runs all T
+#: (the reference), the relative change is checked every ``TOL_CHECK_EVERY`` iterations; the class's
+#: working dtype (float32, the reference's) on the CPU
+for _name in ("FaSUn", "SUnS", "MiSiSUn"):
+    METHODS[_name] = {"cap": "T", "full": 10000, "grid": [30, 100, 300, 1000, 2000, 3000, 5000, 10000],
+                      "tols": [1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6], "reference_tol": None, "per": 1,
+                      "fixed": {"device": "cpu"}, "dtype": "float32"}
 SCENES = ("dc1", "dc2", "cuprite")
 
 
@@ -96,16 +113,16 @@ def settings(name: str, scene: dict[str, Any]) -> dict[str, Any]:
     from hysupp.methods import get_method
 
     cls = get_method(name)
-    kw = dict(getattr(cls, "per_snr", {}).get(scene["snr"], {})) if scene["snr"] else {}
-    return kw
+    return dict(getattr(cls, "per_snr", {}).get(scene["snr"], {})) if scene["snr"] else {}
 
 
 def run(name: str, scene: dict[str, Any], **params: Any) -> tuple[np.ndarray, dict[str, Any], float]:
-    """Library abundances ``(M, N)`` float64, info, seconds."""
+    """Library abundances ``(M, N)`` float64, info, seconds (working dtype: the spec's, else float64)."""
     from hysupp.methods import get_method
 
     cls = get_method(name)
-    m = cls(**params, dtype="float64")
+    spec = METHODS[name]
+    m = cls(**params, **spec.get("fixed", {}), dtype=spec.get("dtype", "float64"))
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -133,17 +150,73 @@ def choose(record: dict[str, Any], max_gap: float, min_sre_vs_full: float) -> No
     record["max_gap_db"], record["min_sre_vs_full_db"] = max_gap, min_sre_vs_full
     for name, out in record["methods"].items():
         def ok(tol: float) -> bool:
-            for sname, sc in out["scenes"].items():
-                r = next(r for r in sc["tols"] if r["tol"] == tol)
+            for sname in SCENES:
+                r = next((r for r in out["scenes"].get(sname, {}).get("tols", []) if r["tol"] == tol), None)
+                if r is None:           # not measured on every scene: not eligible
+                    return False
                 if (sname == "cuprite" and r["sre_vs_full_db"] < min_sre_vs_full) or \
                         (sname != "cuprite" and abs(r["gap_db"]) > max_gap):
                     return False
             return True
         good = [t for t in out["spec"]["tols"] if ok(t)]
         out["chosen_tol"] = max(good) if good else None
+        out["scenes_measured"] = [s for s in SCENES if s in out["scenes"]]
         out["chosen_rule"] = (f"largest candidate within {max_gap} dB of the full-T SRE on DC1/DC2 and within "
                               f"{min_sre_vs_full} dB (SRE against the full-T result) on Cuprite")
         print(f"{name}: chosen tol {out['chosen_tol']}")
+
+
+def write(path: Path, record: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, indent=1) + "\n")
+
+
+def merge(record: dict[str, Any], other: dict[str, Any]) -> None:
+    """Take the scenes of ``other``'s methods into ``record`` (``other``'s spec and scenes win)."""
+    for name, out in other.get("methods", {}).items():
+        mine = record["methods"].setdefault(name, {"spec": out["spec"], "scenes": {}})
+        mine["spec"] = out["spec"]
+        mine["scenes"].update(out["scenes"])
+    record.setdefault("runs", []).extend(other.get("runs", []))
+
+
+def _fmt_tol(t: float | None) -> str:
+    return "all T" if t is None else f"{t:g}"
+
+
+def markdown(record: dict[str, Any]) -> str:
+    """The tables of ``docs/large_scenes.md`` ("Stopping"): per method, the full-T result on each
+    scene and, per candidate ``tol``, the iteration where the test stops and the gap (DC1/DC2: SRE
+    gap to the full-T SRE, dB; Cuprite: SRE against the full-T result, dB)."""
+    lines = []
+    for name, out in record["methods"].items():
+        spec = out["spec"]
+        scenes = [s for s in SCENES if s in out["scenes"]]
+        lines.append(f"**{name}** (full T = {spec['full']} `{spec['cap']}`; reference tol "
+                     f"{_fmt_tol(spec['reference_tol'])}; chosen default: {_fmt_tol(out.get('chosen_tol'))})")
+        lines.append("")
+        head = "| tol | " + " | ".join(
+            f"{s.upper() if s != 'cuprite' else 'Cuprite'} it | " +
+            ("gap (dB)" if s != "cuprite" else "vs full (dB)") for s in scenes) + " |"
+        lines += [head, "|---|" + "---:|---:|" * len(scenes)]
+        row = ["full"]
+        for s in scenes:
+            f = out["scenes"][s]["full"]
+            row += [str(f["iterations"]), f"{f['sre_db']:.2f} dB" if s != "cuprite" else "-"]
+        lines.append("| " + " | ".join(row) + " |")
+        for tol in spec["tols"]:
+            row = [f"{tol:g}" + (" **(chosen)**" if tol == out.get("chosen_tol") else "")]
+            for s in scenes:
+                r = next((r for r in out["scenes"][s]["tols"] if r["tol"] == tol), None)
+                if r is None:
+                    row += ["-", "-"]
+                elif s == "cuprite":
+                    row += [str(r["iterations"]), f"{r['sre_vs_full_db']:.1f}"]
+                else:
+                    row += [str(r["iterations"]), f"{r['gap_db']:+.3f}"]
+            lines.append("| " + " | ".join(row) + " |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -153,38 +226,53 @@ def main() -> None:
     ap.add_argument("--max-gap", type=float, default=0.05)
     ap.add_argument("--min-sre-vs-full", type=float, default=30.0)
     ap.add_argument("--choose", action="store_true", help="only apply the rule to the JSON in --output")
+    ap.add_argument("--merge", type=Path, nargs="+", default=[],
+                    help="take these JSON files' scenes into --output, then apply the rule")
+    ap.add_argument("--markdown", action="store_true", help="print the tables of --output as Markdown")
     ap.add_argument("--output", type=Path, default=HERE / "results" / "stopping_curves.json")
     args = ap.parse_args()
-    if args.choose:
+    if args.markdown:
+        print(markdown(json.loads(args.output.read_text())))
+        return
+    if args.choose or args.merge:
         record = json.loads(args.output.read_text())
+        for other in args.merge:
+            merge(record, json.loads(other.read_text()))
         choose(record, args.max_gap, args.min_sre_vs_full)
-        args.output.write_text(json.dumps(record, indent=1) + "\n")
+        write(args.output, record)
         return
     import scipy
 
     import hysupp
 
+    run_info = {"methods": args.methods, "scenes": args.scenes, "uptime_before": uptime(),
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     record: dict[str, Any] = {
-        "benchmark": "stopping_curves", "issue": 21, "threads": 1,
-        "uptime_before": uptime(), "host": platform.node(),
+        "benchmark": "stopping_curves", "issue": 21, "threads": 1, "host": platform.node(),
         "versions": {"python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
                      "hysupp": getattr(hysupp, "__version__", "dev")},
         "quality": "SRE (dB) against the true abundances (DC1, DC2); reconstruction SRE (Cuprite)",
-        "methods": {}}
-    if args.output.exists():   # keep the methods this invocation does not rerun
+        "methods": {}, "runs": []}
+    if args.output.exists():   # keep the methods and scenes this invocation does not rerun
         old = json.loads(args.output.read_text())
-        record["methods"] = {k: v for k, v in old.get("methods", {}).items() if k not in args.methods}
+        record["methods"] = old.get("methods", {})
+        record["runs"] = old.get("runs") or [{k: old[k] for k in ("uptime_before", "uptime_after") if k in old}]
+    record["runs"].append(run_info)
     for name in args.methods:
         spec = METHODS[name]
-        out: dict[str, Any] = {"spec": spec, "scenes": {}}
+        # keep the scenes this invocation does not rerun (measured under the same spec)
+        out: dict[str, Any] = record["methods"].get(name) or {"spec": spec, "scenes": {}}
+        out["spec"] = spec
+        notol = spec["reference_tol"] if spec["reference_tol"] is None else 0.0   # runs all T
         for sname in args.scenes:
             scene = load_scene(sname)
             base = settings(name, scene)
-            Xf, info, tf = run(name, scene, **base, tol=0.0, **{spec["cap"]: spec["full"]})
+            up0 = uptime()
+            Xf, info, tf = run(name, scene, **base, tol=notol, **{spec["cap"]: spec["full"]})
             full = quality(scene, Xf)
             curve = []
             for k in spec["grid"]:
-                X, inf_k, t = (Xf, info, tf) if k == spec["full"] else run(name, scene, **base, tol=0.0,
+                X, inf_k, t = (Xf, info, tf) if k == spec["full"] else run(name, scene, **base, tol=notol,
                                                                            **{spec["cap"]: k})
                 curve.append({"iterations": int(inf_k.get("iterations", k * spec["per"])),
                               "sre_db": quality(scene, X), "sre_vs_full_db": sre_vs(Xf, X), "seconds": t})
@@ -195,14 +283,16 @@ def main() -> None:
                 tols.append({"tol": tol, "iterations": int(inf_t["iterations"]), "sre_db": q,
                              "gap_db": q - full, "sre_vs_full_db": sre_vs(Xf, X), "seconds": t})
             out["scenes"][sname] = {"params": base, "full": {"iterations": int(info["iterations"]), "sre_db": full,
-                                                             "seconds": tf}, "curve": curve, "tols": tols}
+                                                             "seconds": tf}, "curve": curve, "tols": tols,
+                                    "uptime_before": up0, "uptime_after": uptime(),
+                                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
             print(f"{name:8s} {sname:7s} full-T {info['iterations']:5d} it {full:8.4f} dB ({tf:.1f} s); " + "; ".join(
                 f"tol {r['tol']:g}: {r['iterations']} it, {r['gap_db']:+.4f} dB" for r in tols), flush=True)
-        record["methods"][name] = out
+            record["methods"][name] = out
+            write(args.output, record)      # after every scene: a long run leaves what it measured
         choose(record, args.max_gap, args.min_sre_vs_full)
-    record["uptime_after"] = uptime()
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(record, indent=1) + "\n")
+    run_info["uptime_after"] = uptime()
+    write(args.output, record)
     print(f"wrote {args.output}")
 
 
