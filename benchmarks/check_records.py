@@ -19,6 +19,12 @@ For each suite under ``benchmarks/results/bench/<suite>/records``:
    does (:func:`hysupp.bench.runner.compute_cell`, :func:`~hysupp.bench.runner.write_cell`: maps,
    then the record; each cell computed once) and removes a respecified cell's stale record;
    ``hysupp bench report`` then rebuilds the suite's tables.
+4. ``--relabel`` renames, without a rerun, a respecified cell's record whose run already used the
+   new spec's values: every parameter of the new spec equals the value the old run resolved
+   (``method.params`` of its record; e.g. a pinned ``tol`` equal to the default it ran with) and
+   the old spec's parameters are a subset of the new one's, so the new spec runs the same
+   computation. The record's ``bench.run_id`` and ``bench.params`` and its record and map file
+   names take the new spec's; ``relabelled`` lists them. (Rerun a sample with ``--sample`` to see it.)
 
 Writes ``benchmarks/results/check_records.json`` (per suite: counts, the changed cells with their
 differences) and prints one line per suite. Changed cells are not an error of this script: the
@@ -79,8 +85,39 @@ def compare(old: dict[str, float], new: dict[str, float], rtol: float, atol: flo
     return {"same": same and not missing, "worst": worst, "rel": rel, "missing": missing}
 
 
+def same_computation(old: dict[str, Any], new_params: dict[str, Any]) -> bool:
+    """Whether a record's run resolved every parameter of ``new_params`` to the same value and its
+    spec's parameters are among ``new_params`` (with the same values): the new spec runs it again."""
+    from hysupp.methods.params import check_value
+    from hysupp.methods.registry import get_method
+
+    old_spec, resolved = old["bench"].get("params", {}), old.get("method", {}).get("params", {})
+    if any(k not in new_params or new_params[k] != v for k, v in old_spec.items()):
+        return False
+    name = old["bench"]["method"]
+    declared = {p.name: p for p in get_method(name).params}
+    for k, v in new_params.items():
+        if k not in resolved or k not in declared:
+            return False
+        if check_value(name, declared[k], v) != resolved[k]:
+            return False
+    return True
+
+
+def relabel(folder: Path, old: dict[str, Any], spec: Any) -> None:
+    """Give ``old`` (a record of ``folder``) the run id and parameters of ``spec`` (same computation)."""
+    old_id = old["bench"]["run_id"]
+    old["bench"]["run_id"], old["bench"]["params"] = spec.run_id, spec.params
+    (folder / "records" / f"{spec.run_id}.json").write_text(json.dumps(old, indent=1) + "\n")
+    (folder / "records" / f"{old_id}.json").unlink()
+    maps = folder / "maps" / f"{old_id}.npz"
+    if maps.exists():
+        maps.rename(folder / "maps" / f"{spec.run_id}.npz")
+
+
 def check_suite(folder: Path, budget: float, sample: int | None, rtol: float, atol: float,
-                regenerate: bool = False, respecified_only: bool = False) -> dict[str, Any]:
+                regenerate: bool = False, respecified_only: bool = False,
+                relabel_same: bool = False) -> dict[str, Any]:
     from hysupp.bench.runner import compute_cell, write_cell
     from hysupp.bench.suite import load_suite
 
@@ -104,7 +141,18 @@ def check_suite(folder: Path, budget: float, sample: int | None, rtol: float, at
     out: dict[str, Any] = {"records": len(records), "cells": len(specs), "matched": len(matched),
                            "stale": sorted(set(records) - set(specs)), "missing": sorted(set(specs) - set(records)),
                            "respecified": len(successor), "same": [], "changed": [], "skipped_over_budget": 0,
-                           "regenerated": []}
+                           "regenerated": [], "relabelled": []}
+    if relabel_same:
+        for rid, old_id in list(successor.items()):
+            if same_computation(records[old_id], specs[rid].params):
+                relabel(folder, records[old_id], specs[rid])
+                records[rid] = records.pop(old_id)
+                out["relabelled"].append({"run_id": rid, "old_run_id": old_id})
+                del successor[rid]
+                matched.append(rid)
+        out["stale"] = sorted(set(records) - set(specs))
+        out["missing"] = sorted(set(specs) - set(records))
+        out["matched"] = len(matched)
     per_method: dict[str, int] = {}
     for rid in [*([] if respecified_only else matched), *successor]:
         old_id = successor.get(rid, rid)
@@ -150,6 +198,8 @@ def main() -> None:
                     help="write the rerun records of changed and respecified cells (the stale record removed)")
     ap.add_argument("--respecified-only", action="store_true",
                     help="rerun only the respecified cells (a stale record paired with a missing cell)")
+    ap.add_argument("--relabel", action="store_true",
+                    help="rename (no rerun) respecified records whose run used the new spec's values")
     ap.add_argument("--out", default=str(HERE / "results" / "check_records.json"))
     args = ap.parse_args()
 
@@ -162,11 +212,11 @@ def main() -> None:
                               "suites": {}}
     for folder in folders:
         res = check_suite(folder, args.budget, args.sample, args.rtol, args.atol, args.regenerate,
-                          args.respecified_only)
+                          args.respecified_only, args.relabel)
         report["suites"][folder.name] = res
         print(f"{folder.name}: {res['records']} records, {res['cells']} cells, {res['matched']} matched, "
               f"{len(res['stale'])} stale ({res['respecified']} respecified), {len(res['missing'])} missing; rerun {len(res['same']) + len(res['changed'])}: "
-              f"{len(res['same'])} same, {len(res['changed'])} changed"
+              f"{len(res['same'])} same, {len(res['changed'])} changed; {len(res['relabelled'])} relabelled"
               + "".join(f"\n    changed {c['run_id']}: {c.get('worst')} {c.get('old')} -> {c.get('new')}"
                         f"{' ' + c['error'] if 'error' in c else ''}" for c in res["changed"]), flush=True)
         Path(args.out).write_text(json.dumps(report, indent=1) + "\n")   # after each suite: a stopped run keeps its part

@@ -5,12 +5,14 @@ scene (DC1 and DC2 at 30 dB, HySUPP's noise draw with seed 0; the Cuprite AVIRIS
 the USGS 1995 library, 498 atoms, p = 12), with the settings of the benchmark suites
 (``per_snr[30]`` on DC1/DC2, the defaults on Cuprite):
 
-1. a full run with the reference's stopping (``tol = 0``, for FaSUn, SUnS and MiSiSUn
-   ``tol = None``) and its iteration count ``T`` (SUnSAL 1000, MUA-SLIC 2000 per regression, S2WSU
-   60 blocks of 5, SUnAA 500, FaSUn/SUnS/MiSiSUn 10000 outer iterations) gives the full-T result;
+1. a full run with ``tol = 0`` (all of the reference's iterations ``T``: SUnSAL 1000, MUA-SLIC 2000
+   per regression, S2WSU 60 blocks of 5, SUnAA 500, FaSUn/SUnS/MiSiSUn 10000 outer iterations; the
+   FaSUn family records its stopping statistic, ``change_history``) gives the full-T result;
 2. runs capped at the iterations of the method's ``grid`` give the SRE-vs-iteration curve;
 3. a run for every candidate ``tol`` gives the iteration where the method's convergence test stops
-   it and the SRE there.
+   it and the SRE there. The tolerance only decides where to stop, so a candidate below one that
+   ran all T (or, for the FaSUn family, one the recorded statistic never falls below) runs all T:
+   it is recorded as the full-T result (``runs_all_T``) without a rerun.
 
 Working dtype: float64 for SUnSAL, MUA-SLIC, S2WSU and SUnAA (as first measured); the class default
 float32 (the reference's) for FaSUn, SUnS and MiSiSUn, on the CPU (``device="cpu"``).
@@ -80,7 +82,7 @@ METHODS: dict[str, dict[str, Any]] = {
 #: (the reference), the relative change is checked every ``TOL_CHECK_EVERY`` iterations; the class's
 #: working dtype (float32, the reference's) on the CPU
 for _name in ("FaSUn", "SUnS", "MiSiSUn"):
-    METHODS[_name] = {"cap": "T", "full": 10000, "grid": [30, 100, 300, 1000, 2000, 3000, 5000, 10000],
+    METHODS[_name] = {"cap": "T", "full": 10000, "grid": [100, 300, 1000, 3000, 10000],
                       "tols": [1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6, 1e-6], "reference_tol": None, "per": 1,
                       "fixed": {"device": "cpu"}, "dtype": "float32"}
 SCENES = ("dc1", "dc2", "cuprite")
@@ -171,12 +173,32 @@ def write(path: Path, record: dict[str, Any]) -> None:
     path.write_text(json.dumps(record, indent=1) + "\n")
 
 
+def merge_scene(old: dict[str, Any] | None, new: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """``new``'s scene record with the curve points and tolerances of ``old`` it did not rerun (a
+    run with ``--grid``/``--tols``; the full-T run is deterministic, so ``old``'s entries stay valid)."""
+    if not old:
+        return new
+    out = dict(new)
+    curve = {r["iterations"]: r for r in old.get("curve", [])}
+    curve.update({r["iterations"]: r for r in new["curve"]})
+    out["curve"] = [curve[k] for k in sorted(curve)]
+    tols = {r["tol"]: r for r in old.get("tols", [])}
+    tols.update({r["tol"]: r for r in new["tols"]})
+    order = {t: i for i, t in enumerate(spec["tols"])}
+    out["tols"] = sorted(tols.values(), key=lambda r: (order.get(r["tol"], len(order)), -r["tol"]))
+    if old.get("uptime_before"):
+        out["earlier"] = old.get("earlier", []) + [{k: old[k] for k in ("uptime_before", "uptime_after", "date")
+                                                    if k in old}]
+    return out
+
+
 def merge(record: dict[str, Any], other: dict[str, Any]) -> None:
-    """Take the scenes of ``other``'s methods into ``record`` (``other``'s spec and scenes win)."""
+    """Take the scenes of ``other``'s methods into ``record`` (``other``'s spec and entries win)."""
     for name, out in other.get("methods", {}).items():
         mine = record["methods"].setdefault(name, {"spec": out["spec"], "scenes": {}})
         mine["spec"] = out["spec"]
-        mine["scenes"].update(out["scenes"])
+        for sname, sc in out["scenes"].items():
+            mine["scenes"][sname] = merge_scene(mine["scenes"].get(sname), sc, out["spec"])
     record.setdefault("runs", []).extend(other.get("runs", []))
 
 
@@ -223,6 +245,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     ap.add_argument("--scenes", nargs="+", default=list(SCENES), choices=SCENES)
+    ap.add_argument("--grid", type=int, nargs="*", default=None,
+                    help="run only these grid points (none: no curve); the others' records are kept")
+    ap.add_argument("--tols", type=float, nargs="+", default=None,
+                    help="run only these candidate tolerances; the others' records are kept")
     ap.add_argument("--max-gap", type=float, default=0.05)
     ap.add_argument("--min-sre-vs-full", type=float, default=30.0)
     ap.add_argument("--choose", action="store_true", help="only apply the rule to the JSON in --output")
@@ -245,7 +271,8 @@ def main() -> None:
 
     import hysupp
 
-    run_info = {"methods": args.methods, "scenes": args.scenes, "uptime_before": uptime(),
+    run_info = {"methods": args.methods, "scenes": args.scenes, "grid": args.grid, "tols": args.tols,
+                "uptime_before": uptime(),
                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     record: dict[str, Any] = {
         "benchmark": "stopping_curves", "issue": 21, "threads": 1, "host": platform.node(),
@@ -263,31 +290,45 @@ def main() -> None:
         # keep the scenes this invocation does not rerun (measured under the same spec)
         out: dict[str, Any] = record["methods"].get(name) or {"spec": spec, "scenes": {}}
         out["spec"] = spec
-        notol = spec["reference_tol"] if spec["reference_tol"] is None else 0.0   # runs all T
+        # tol = 0 runs all T (FaSUn family: and records its stopping statistic, change_history);
+        # the grid runs use the reference's "run all T" (FaSUn family: None, no checks)
+        notol = spec["reference_tol"] if spec["reference_tol"] is None else 0.0
         for sname in args.scenes:
             scene = load_scene(sname)
             base = settings(name, scene)
             up0 = uptime()
-            Xf, info, tf = run(name, scene, **base, tol=notol, **{spec["cap"]: spec["full"]})
+            Xf, info, tf = run(name, scene, **base, tol=0.0, **{spec["cap"]: spec["full"]})
             full = quality(scene, Xf)
             curve = []
-            for k in spec["grid"]:
+            for k in spec["grid"] if args.grid is None else args.grid:
                 X, inf_k, t = (Xf, info, tf) if k == spec["full"] else run(name, scene, **base, tol=notol,
                                                                            **{spec["cap"]: k})
                 curve.append({"iterations": int(inf_k.get("iterations", k * spec["per"])),
                               "sre_db": quality(scene, X), "sre_vs_full_db": sre_vs(Xf, X), "seconds": t})
-            tols = []
-            for tol in spec["tols"]:
+            tols: list[dict[str, Any]] = []
+            changes = info.get("change_history")   # FaSUn family: the statistic at every check
+            for tol in sorted(spec["tols"] if args.tols is None else args.tols, reverse=True):
+                # the tolerance only decides where to stop (the iterates do not depend on it), so a
+                # tol below one that ran all T, or one the recorded statistic never falls below,
+                # runs all T: its result is the full-T result (not rerun)
+                never = bool(tols and tols[-1]["iterations"] == info["iterations"]) or (
+                    changes is not None and not any(max(c["change_A"], c["change_B"]) < tol for c in changes))
+                if never:
+                    tols.append({"tol": tol, "iterations": int(info["iterations"]), "sre_db": full, "gap_db": 0.0,
+                                 "sre_vs_full_db": float("inf"), "seconds": None, "runs_all_T": True})
+                    continue
                 X, inf_t, t = run(name, scene, **base, tol=tol, **{spec["cap"]: spec["full"]})
                 q = quality(scene, X)
                 tols.append({"tol": tol, "iterations": int(inf_t["iterations"]), "sre_db": q,
                              "gap_db": q - full, "sre_vs_full_db": sre_vs(Xf, X), "seconds": t})
-            out["scenes"][sname] = {"params": base, "full": {"iterations": int(info["iterations"]), "sre_db": full,
-                                                             "seconds": tf}, "curve": curve, "tols": tols,
-                                    "uptime_before": up0, "uptime_after": uptime(),
-                                    "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            new = {"params": base, "full": {"iterations": int(info["iterations"]), "sre_db": full, "seconds": tf},
+                   "change_history": changes,
+                   "curve": curve, "tols": tols, "uptime_before": up0, "uptime_after": uptime(),
+                   "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+            out["scenes"][sname] = merge_scene(out["scenes"].get(sname), new, spec)
             print(f"{name:8s} {sname:7s} full-T {info['iterations']:5d} it {full:8.4f} dB ({tf:.1f} s); " + "; ".join(
-                f"tol {r['tol']:g}: {r['iterations']} it, {r['gap_db']:+.4f} dB" for r in tols), flush=True)
+                f"tol {r['tol']:g}: {r['iterations']} it, {r['gap_db']:+.4f} dB, vs full {r['sre_vs_full_db']:.1f} dB"
+                for r in tols), flush=True)
             record["methods"][name] = out
             write(args.output, record)      # after every scene: a long run leaves what it measured
         choose(record, args.max_gap, args.min_sre_vs_full)

@@ -139,6 +139,9 @@ def test_tol_early_stopping():
     res = FaSUn(T=5000, device="cpu", tol=1e-4).unmix(Y, D, p=3)
     assert res.info["stopped_early"] and res.info["iterations"] < 5000
     assert res.info["iterations"] % 10 == 0
+    last = res.info["change_history"][-1]      # the stopping statistic at every check
+    assert last["iteration"] == res.info["iterations"] and max(last["change_A"], last["change_B"]) < 1e-4
+    assert all(max(c["change_A"], c["change_B"]) >= 1e-4 for c in res.info["change_history"][:-1])
 
 
 def test_registry_params_and_validation():

@@ -93,7 +93,9 @@ class Param:
         ``int``, ``float``, ``bool``, ``str``, or a list of one of them: ``list[int]``,
         ``list[float]``, ``list[str]`` (values are tuples; the CLI writes ``1,2,3``).
     default : Any
-        The reference implementation's default (``None`` allowed when ``optional``).
+        The reference implementation's default (``None`` allowed when ``optional``), unless ``doc``
+        says otherwise (e.g. the measured stopping tolerances of issue 21, whose ``doc`` gives the
+        reference's value).
     doc : str
         One line shown by ``hysupp list METHOD``.
     low, high : float, optional

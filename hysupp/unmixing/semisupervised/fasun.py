@@ -394,6 +394,7 @@ def fasun_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 10000, TA: int
         history: list[tuple[int, float]] = []
         it_done = 0
         stopped_early = False
+        changes: list[tuple[int, float, float]] = []    # (iteration, change of A, change of B) per check
         A_prev = B_prev = None
         bar = tracker(method, total=T)      # hysupp.progress: a no-op when nobody listens
         for it in range(1, T + 1):
@@ -457,6 +458,7 @@ def fasun_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 10000, TA: int
                 db = float(np.linalg.norm(Bn - B_prev)) / max(float(np.linalg.norm(B_prev)), 1e-30)
                 if not (math.isfinite(da) and math.isfinite(db)):
                     diverged(it)
+                changes.append((it, da, db))
                 if da < tol and db < tol:
                     stopped_early = True
                     if not history or history[-1][0] != it:
@@ -480,6 +482,8 @@ def fasun_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 10000, TA: int
     wall = time.perf_counter() - t0
     info = {
         "iterations": it_done, "stopped_early": stopped_early,
+        # the stopping statistic at every check (with tol set; tol = 0 records it and runs all T)
+        "change_history": [{"iteration": k, "change_A": a, "change_B": b} for k, a, b in changes],
         "objective": [v for _, v in history], "objective_iterations": [k for k, _ in history],
         "wall_time": wall, "device": str(dev), "dtype": str(dt).replace("torch.", ""),
         "seed": int(seed), "init": init,
