@@ -85,13 +85,19 @@ def compare(old: dict[str, float], new: dict[str, float], rtol: float, atol: flo
     return {"same": same and not missing, "worst": worst, "rel": rel, "missing": missing}
 
 
-def same_computation(old: dict[str, Any], new_params: dict[str, Any]) -> bool:
-    """Whether a record's run resolved every parameter of ``new_params`` to the same value and its
-    spec's parameters are among ``new_params`` (with the same values): the new spec runs it again."""
+def same_computation(old: dict[str, Any], spec: Any) -> bool:
+    """Whether the cell ``spec`` runs a record's computation again: the record's run id is the
+    cell's with the record's parameters (only the parameters differ), its parameters are among the
+    cell's (same values), and the run resolved every parameter of the cell to the same value."""
+    import dataclasses
+
     from hysupp.methods.params import check_value
     from hysupp.methods.registry import get_method
 
+    new_params = spec.params
     old_spec, resolved = old["bench"].get("params", {}), old.get("method", {}).get("params", {})
+    if dataclasses.replace(spec, params=old_spec).run_id != old["bench"]["run_id"]:
+        return False
     if any(k not in new_params or new_params[k] != v for k, v in old_spec.items()):
         return False
     name = old["bench"]["method"]
@@ -108,7 +114,7 @@ def relabel(folder: Path, old: dict[str, Any], spec: Any) -> None:
     """Give ``old`` (a record of ``folder``) the run id and parameters of ``spec`` (same computation)."""
     old_id = old["bench"]["run_id"]
     old["bench"]["run_id"], old["bench"]["params"] = spec.run_id, spec.params
-    (folder / "records" / f"{spec.run_id}.json").write_text(json.dumps(old, indent=1) + "\n")
+    (folder / "records" / f"{spec.run_id}.json").write_text(json.dumps(old, indent=1))   # as the runner
     (folder / "records" / f"{old_id}.json").unlink()
     maps = folder / "maps" / f"{old_id}.npz"
     if maps.exists():
@@ -144,7 +150,7 @@ def check_suite(folder: Path, budget: float, sample: int | None, rtol: float, at
                            "regenerated": [], "relabelled": []}
     if relabel_same:
         for rid, old_id in list(successor.items()):
-            if same_computation(records[old_id], specs[rid].params):
+            if same_computation(records[old_id], specs[rid]):
                 relabel(folder, records[old_id], specs[rid])
                 records[rid] = records.pop(old_id)
                 out["relabelled"].append({"run_id": rid, "old_run_id": old_id})
@@ -152,7 +158,7 @@ def check_suite(folder: Path, budget: float, sample: int | None, rtol: float, at
                 matched.append(rid)
         out["stale"] = sorted(set(records) - set(specs))
         out["missing"] = sorted(set(specs) - set(records))
-        out["matched"] = len(matched)
+        out["matched"], out["respecified"] = len(matched), len(successor)
     per_method: dict[str, int] = {}
     for rid in [*([] if respecified_only else matched), *successor]:
         old_id = successor.get(rid, rid)
