@@ -70,7 +70,7 @@ def test_registered_with_declared_defaults():
     assert S2WSU.spatial and S2WSU.task == "semi-supervised" and not S2WSU.needs_p
     m = S2WSU()
     assert (m.lam, m.mu, m.inner_iters, m.outer_iters, m.eps_spa, m.eps_spe, m.tol, m.dtype) == \
-        (1e-3, 0.5, 5, 60, 0.01, 0.0, 1e-4, "float32")
+        (1e-3, 0.5, 5, 60, 0.01, 0.0, 3e-5, "float32")   # tol: measured (reference 1e-4)
     assert S2WSU.per_snr == {20: {"lam": 0.1}, 30: {"lam": 0.005}, 40: {"lam": 0.001}}
     assert "doi:10.1109/TGRS.2018.2797200" in S2WSU.reference
 
