@@ -48,7 +48,8 @@ NOTES = {
                    "MUA-SLIC, `tol = \"none\"`, all T, for SUnAA, FaSUn, SUnS and MiSiSUn), as `hysupp run`'s "
                    "defaults are now measured (docs/large_scenes.md, Stopping); the 150 records of those cells "
                    "whose runs had resolved these values were relabelled with the pinned spec "
-                   "(`benchmarks/check_records.py --relabel`), not rerun.",
+                   "(`benchmarks/check_records.py --relabel`), not rerun; one DC1 20 dB cell per method rerun through "
+                   "the runner (`--budget 70 --sample 1`: 8 cells) reproduced all 8.",
     "hysupp-blind": "One seed (`--seeds 1`). MiSiCNet runs 1000 of its published 8000 iterations (declared in "
                     "the suite); the other methods run their defaults. " + REGEN + " Here 41 cells were rerun "
                     "(24 changed, among them every VCA-started method; the 17 others reproduced); the networks whose "
