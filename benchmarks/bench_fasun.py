@@ -182,7 +182,8 @@ def main(argv: list[str] | None = None) -> int:
         cls = get_method(method, "semi-supervised")
         times, res = [], None
         for _ in range(args.runs):
-            unmixer = cls(device="cpu", dtype="float32", **ours_params)
+            # tol=None: all T, as the reference (MiSiSUn's default tol is measured: issue 21)
+            unmixer = cls(device="cpu", dtype="float32", tol=None, **ours_params)
             Y32, D32 = Y.astype(np.float32), D.astype(np.float32)
             t0 = time.perf_counter()
             res = unmixer.unmix(Y32, D32, p=p)
