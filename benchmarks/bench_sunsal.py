@@ -109,7 +109,7 @@ def main() -> None:
         for name in args.methods:
             cls = get_method(name)
             params = dict(cls.per_snr[args.snr])
-            params["tol"] = 1e-4        # HySUPP's tolerance (SUnSAL's default is measured: issue 21)
+            params["tol"] = 1e-4        # HySUPP's tolerance (the class defaults are measured: issue 21)
             # reference
             cfg = {"method": name, "lam": params["lam"], "runs": args.runs}
             ref_out = Path(tmp) / f"{name}_ref.npy"

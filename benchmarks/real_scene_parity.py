@@ -140,7 +140,7 @@ METHODS: tuple[MethodSpec, ...] = (
                deviation="100 of the published 300 epochs on both sides (CPU budget)"),
     MethodSpec("SUnSAL", "semi", "HySUPP", "src.model.semisupervised.SUnSAL", ours={"tol": 1e-4},
                ref={"lambd": 1e-3, "positivity": True, "AL_iters": 1000, "tol": 1e-4, "verbose": False}),
-    MethodSpec("CLSUnSAL", "semi", "HySUPP", "src.model.semisupervised.CLSUnSAL",
+    MethodSpec("CLSUnSAL", "semi", "HySUPP", "src.model.semisupervised.CLSUnSAL", ours={"tol": 1e-4},
                ref={"lambd": 0.01, "AL_iters": 1000, "tol": 1e-4, "mu": 0.1, "verbose": False}),
     MethodSpec("S2WSU", "semi", "HySUPP", "src.model.semisupervised.S2WSU", ours={"tol": 1e-4},
                ref={"lambd": 1e-3, "verbose": False}),

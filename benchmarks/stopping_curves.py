@@ -81,7 +81,7 @@ METHODS: dict[str, dict[str, Any]] = {
     "S2WSU": {"cap": "outer_iters", "full": 60, "grid": [2, 5, 10, 20, 30, 40, 60],
               "tols": [3e-2, 1e-2, 3e-3, 1e-3, 3e-4, 1e-4, 3e-5, 1e-5], "reference_tol": 1e-4, "per": 5},
     "CLSUnSAL": {"cap": "max_iter", "full": 1000, "grid": [11, 51, 101, 201, 501, 1000],
-                 "tols": [1e-3, 3e-4, 1e-4, 3e-5, 1e-5], "reference_tol": 1e-4, "per": 1},
+                 "tols": [1e-3, 3e-4, 1e-4, 3e-5, 1e-5, 3e-6], "reference_tol": 1e-4, "per": 1},
     "SUnAA": {"cap": "T", "full": 500, "grid": [5, 10, 20, 50, 100, 200, 300, 500],
               "tols": [1e-3, 1e-4, 1e-5, 1e-6, 1e-7], "reference_tol": 0.0, "per": 1},
 }
@@ -241,7 +241,9 @@ def markdown(record: dict[str, Any]) -> str:
     lines = ["| method | reference tol | default tol | " + " | ".join(
         f"{_label(s)}: iterations (of T), {'gap' if s != 'cuprite' else 'vs full'}, s (full-T s)" for s in SCENES)
         + " |", "|---|---|---|" + "---|" * len(SCENES)]
-    for name, out in record["methods"].items():
+    order = [m for m in METHODS if m in record["methods"]] + [m for m in record["methods"] if m not in METHODS]
+    for name in order:
+        out = record["methods"][name]
         spec, chosen = out["spec"], out.get("chosen_tol")
         row = [name, _fmt_tol(spec["reference_tol"] or None), f"**{_fmt_tol(chosen)}**"]
         for s in SCENES:
@@ -257,7 +259,8 @@ def markdown(record: dict[str, Any]) -> str:
             row.append(f"{r['iterations']} ({sc['full']['iterations']}), {q}, {t:.1f} ({sc['full']['seconds']:.1f})")
         lines.append("| " + " | ".join(row) + " |")
     lines.append("")
-    for name, out in record["methods"].items():
+    for name in order:
+        out = record["methods"][name]
         spec = out["spec"]
         scenes = [s for s in SCENES if s in out["scenes"]]
         lines.append(f"**{name}** (full T = {spec['full']} `{spec['cap']}`; reference tol "
