@@ -197,3 +197,75 @@ def test_zero_penalty_or_spatial_eps_rejected(smooth_scene, kwargs):
     D, _X, Y, shape = smooth_scene
     with pytest.raises(ParameterError, match=next(iter(kwargs))):
         S2WSU(**kwargs).unmix(Y, D, image_shape=shape)
+
+
+def golden_problem():
+    """Seeded scene for the golden values: 3 active atoms of a random library, 1 % noise, 12 x 10 px."""
+    rng = np.random.default_rng(4)
+    L, M, H, W = 30, 24, 12, 10
+    D = rng.random((L, M)) + 0.1
+    X = np.zeros((M, H * W))
+    X[[3, 8, 17]] = rng.dirichlet([1, 1, 1], H * W).T
+    return D @ X + 0.01 * rng.standard_normal((L, H * W)), D, (H, W)
+
+
+#: Golden values of the implementation that kept six (M, N) arrays of state (R, D^T Delta1, C, -Delta2,
+#: -Delta3, W3; branch ``memfcls`` at c58cb93): iterations, sum(X), sum(X**2), X[8, 7], last primal residual
+#: (``golden_problem()``, lam 0.01, 8 weight updates, whole image); the row-block path agrees to 1e-12
+#: (float64) / 2e-7 (float32; the residual to 3e-5).
+S2WSU_GOLDEN = [
+    ("float64", 0.0, (40, 119.96430980938288, 58.04233581416462, 0.38413029396901593, 0.019793189186062383)),
+    ("float64", 2e-3, (16, 120.07020355112462, 57.75202299282619, 0.3842400228493061, 0.05992429451526245)),
+    ("float32", 0.0, (40, 119.96426315613706, 58.04230899021648, 0.3841300904750824, 0.019793372265193215)),
+    ("float32", 2e-3, (16, 120.07016162631984, 57.75199393405181, 0.3842402696609497, 0.05992442290659999)),
+]
+
+
+@pytest.mark.parametrize("path", ["whole", "rows"])
+@pytest.mark.parametrize(("dtype", "tol", "golden"), S2WSU_GOLDEN)
+def test_five_array_state_gives_the_earlier_iterates(monkeypatch, dtype, tol, golden, path):
+    """The right-hand side R is recomputed from the state (W2 = U - Delta2 kept instead of -Delta2):
+    the iterates, stopping step and residuals are those of the six-array implementation."""
+    import hysupp.unmixing.semisupervised.s2wsu as mod
+
+    if path == "rows":
+        monkeypatch.setattr(mod, "CHUNK_PIXELS", 30)               # blocks of 3 image rows
+        monkeypatch.setattr(mod, "CACHE_B_BYTES", 0)               # the large-scene path
+    Y, D, shape = golden_problem()
+    res = S2WSU(lam=0.01, outer_iters=8, tol=tol, dtype=dtype).unmix(Y.astype(dtype), D, image_shape=shape)
+    X = res.abundances.astype(np.float64)
+    it, s, s2, x87, rp = golden
+    assert res.info["iterations"] == it and res.info["converged"] is (tol > 0)
+    rtol = 1e-12 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose([X.sum(), (X ** 2).sum(), X[8, 7]], [s, s2, x87], rtol=rtol)
+    # float32: the residual sums of squares are taken per row block (3e-5 apart from the whole image's)
+    assert res.info["residual_history"][-1]["primal_residual"] == pytest.approx(rp, rel=10 * rtol)
+
+
+def test_large_scene_state_is_five_arrays(monkeypatch):
+    """Peak of the traced allocations on the row-block path: the five (M, N) arrays of state (D^T Delta1,
+    C, W2, -Delta3, W3) and the row block's buffers (one row of W3 carried between blocks, not two per
+    block); the six-array implementation with its halo copies peaked at 6.8 arrays here."""
+    import tracemalloc
+
+    import hysupp.unmixing.semisupervised.s2wsu as mod
+
+    monkeypatch.setattr(mod, "CACHE_B_BYTES", 0)
+    monkeypatch.setattr(mod, "CHUNK_PIXELS", 1000)                # 20 blocks of 5 image rows
+    rng = np.random.default_rng(5)
+    L, M, H, W = 20, 32, 100, 200
+    D = rng.random((L, M)) + 0.1
+    Y = (D @ rng.dirichlet(np.ones(M), H * W).T).astype(np.float32)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        res = S2WSU(lam=0.01, outer_iters=2, tol=0.0).unmix(Y, D, image_shape=(H, W))
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    unit = M * H * W * 4
+    buffers = 12 * M * 1000 * 4                                   # a row block's arrays
+    assert res.abundances.shape == (M, H * W) and res.abundances.dtype == np.float32
+    assert peak <= 5 * unit + buffers + 1024 ** 2
+    assert peak < 5.75 * unit                                     # the six-array code: 6.8
