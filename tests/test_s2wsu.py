@@ -223,9 +223,10 @@ S2WSU_GOLDEN = [
 
 @pytest.mark.parametrize("path", ["whole", "rows"])
 @pytest.mark.parametrize(("dtype", "tol", "golden"), S2WSU_GOLDEN)
-def test_five_array_state_gives_the_earlier_iterates(monkeypatch, dtype, tol, golden, path):
-    """The right-hand side R is recomputed from the state (W2 = U - Delta2 kept instead of -Delta2):
-    the iterates, stopping step and residuals are those of the six-array implementation."""
+def test_recomputed_rhs_gives_the_earlier_iterates(monkeypatch, dtype, tol, golden, path):
+    """The right-hand side R is recomputed from the state (W2 = U - Delta2 kept instead of -Delta2),
+    -Delta3 stored where it differs from W3: the iterates, stopping step and residuals are those of
+    the six-array implementation."""
     import hysupp.unmixing.semisupervised.s2wsu as mod
 
     if path == "rows":
@@ -242,10 +243,31 @@ def test_five_array_state_gives_the_earlier_iterates(monkeypatch, dtype, tol, go
     assert res.info["residual_history"][-1]["primal_residual"] == pytest.approx(rp, rel=10 * rtol)
 
 
-def test_large_scene_state_is_five_arrays(monkeypatch):
-    """Peak of the traced allocations on the row-block path: the five (M, N) arrays of state (D^T Delta1,
-    C, W2, -Delta3, W3) and the row block's buffers (one row of W3 carried between blocks, not two per
-    block); the six-array implementation with its halo copies peaked at 6.8 arrays here."""
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sparse_and_dense_storage_of_delta3_give_the_same_iterates(monkeypatch, dtype):
+    """-Delta3 per row block stored as the entries that differ from W3, or whole: the same numbers."""
+    import hysupp.unmixing.semisupervised.s2wsu as mod
+
+    monkeypatch.setattr(mod, "CHUNK_PIXELS", 30)
+    monkeypatch.setattr(mod, "CACHE_B_BYTES", 0)
+    Y, D, shape = golden_problem()
+    out = {}
+    for frac in (0.0, 0.5, 1e9):                                   # always whole, the default, always sparse
+        monkeypatch.setattr(mod, "N3_SPARSE_MAX", frac)
+        res = S2WSU(lam=0.01, outer_iters=6, tol=0.0, dtype=dtype).unmix(Y.astype(dtype), D, image_shape=shape)
+        out[frac] = res
+    assert out[0.0].info["n3_stored_fraction"] == 1.0 and 0 < out[1e9].info["n3_stored_fraction"] < 1.0
+    for frac in (0.5, 1e9):
+        np.testing.assert_array_equal(out[frac].abundances, out[0.0].abundances)
+        assert [h["primal_residual"] for h in out[frac].info["residual_history"]] == \
+            [h["primal_residual"] for h in out[0.0].info["residual_history"]]
+
+
+def test_large_scene_state_is_four_arrays_and_the_active_entries(monkeypatch):
+    """Peak of the traced allocations on the row-block path: four (M, N) arrays of state (D^T Delta1,
+    C, W2, W3), -Delta3 where it differs from W3 (the active entries of the weighted soft threshold),
+    and the row block's buffers (one row of W3 carried between blocks, not two per block); the
+    six-array implementation with its halo copies peaked at 6.8 arrays on this layout."""
     import tracemalloc
 
     import hysupp.unmixing.semisupervised.s2wsu as mod
@@ -255,17 +277,21 @@ def test_large_scene_state_is_five_arrays(monkeypatch):
     rng = np.random.default_rng(5)
     L, M, H, W = 20, 32, 100, 200
     D = rng.random((L, M)) + 0.1
-    Y = (D @ rng.dirichlet(np.ones(M), H * W).T).astype(np.float32)
+    X = np.zeros((M, H * W))
+    X[[3, 9, 20]] = rng.dirichlet(np.ones(3), H * W).T
+    Y = (D @ X + 0.01 * rng.standard_normal((L, H * W))).astype(np.float32)
     tracemalloc.start()
     try:
         tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0]
-        res = S2WSU(lam=0.01, outer_iters=2, tol=0.0).unmix(Y, D, image_shape=(H, W))
+        res = S2WSU(lam=0.2, outer_iters=3, tol=0.0).unmix(Y, D, image_shape=(H, W))
         peak = tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
     unit = M * H * W * 4
     buffers = 12 * M * 1000 * 4                                   # a row block's arrays
+    frac = res.info["n3_stored_fraction"]
     assert res.abundances.shape == (M, H * W) and res.abundances.dtype == np.float32
-    assert peak <= 5 * unit + buffers + 1024 ** 2
-    assert peak < 5.75 * unit                                     # the six-array code: 6.8
+    assert 0 < frac < 0.5
+    assert peak <= (4 + frac) * unit + buffers + 1024 ** 2
+    assert peak < 5 * unit                                        # five whole arrays: 5.5 here
