@@ -29,13 +29,13 @@ The bound (in the same subprocess, right after the method, so under the same mac
 the same GEMMs and element-wise passes as plain NumPy calls (and as torch calls with
 ``torch.set_num_threads`` where written), median of ``--bound-reps``; the smaller of the two is the
 bound. Each method's list of operations is written out in ``_bound_numpy`` below: whole arrays of
-the same shapes and dtypes, except CLSUnSAL's float64 loop (2048-pixel chunks, as the method: whole
-float64 arrays would need 12 full-size arrays); for S2WSU the passes of the current loop (the
-right-hand side recomputed from the state, the weights and ``D^T Y`` recomputed per row block on
-large scenes); for SUnAA the dense algebra only (normal equations, residual); for FCLS what every
-pixel goes through (``E^T Y``, the start's solve and simplex projection, the grouping sort, one
-solve, the dual test, the KKT report of the result), not the further solves of the pixels whose
-support changes.
+the same shapes and dtypes, except CLSUnSAL's loop (2048-pixel float64 chunks over a float32
+state, as the method: whole float64 arrays would need 12 full-size arrays); for S2WSU the passes
+of the current loop (the right-hand side recomputed from the state, -Delta3 rebuilt from W3 and
+stored, the weights and ``D^T Y`` recomputed per row block on large scenes); for SUnAA the dense
+algebra only (normal equations, residual); for FCLS what every pixel goes through (``E^T Y``, the
+start's solve and simplex projection, the grouping sort, one solve, the dual test, the KKT report
+of the result), not the further solves of the pixels whose support changes.
 Threads: ``n`` threads means ``n`` solver threads over pixel chunks with 1 BLAS thread (SUnSAL,
 FCLS, S2WSU, SUnAA: ``n_threads``) or ``n`` BLAS/torch threads (CLSUnSAL, the FaSUn family); the
 bound gets ``n`` torch threads.
@@ -148,7 +148,7 @@ def worker_method(name: str, tiles: int, threads: int, reps: int) -> dict[str, A
         return res, time.perf_counter() - t0
 
     out: dict[str, Any] = {"method": name, "tiles": tiles, "N": int(Y.shape[1]), "threads": threads,
-                           "params": params}
+                           "params": params, "uptime": _uptime()}
     if spec.get("supervised"):
         times = []
         for _ in range(3):
@@ -233,13 +233,13 @@ def _bound_numpy(name: str, L: int, M: int, N: int, p: int, shape: tuple[int, in
         it.per = 10   # type: ignore[attr-defined]
         return it
     if name == "CLSUnSAL":
-        # the current loop (sunsal.clsunsal_admm): float64 state T1 (L, N), T2, T3 (M, N), per
-        # 2048-pixel chunk the splits and multipliers from T1, T2, T3, three products (D^T, (D^T D +
-        # 2I)^{-1}, D) and the new T's; then the row norms of T2 (U kept and the residuals on 2 of
-        # every 10 iterations are left out)
+        # the current loop (sunsal.clsunsal_admm): state T1 (L, N), T2, T3 (M, N) stored in the
+        # method's dtype (float32), per 2048-pixel chunk the splits and multipliers from T1, T2, T3 in
+        # float64 buffers, three float64 products (D^T, (D^T D + 2I)^{-1}, D) and the new T's; then the
+        # row norms of T2 (U kept and the residuals on 2 of every 10 iterations are left out)
         f64 = np.float64
         DT, AA, Dm = mat(M, L, dt=f64), mat(M, M, dt=f64), mat(L, M, dt=f64)
-        T1, T2, T3 = mat(L, N, dt=f64), mat(M, N, dt=f64), mat(M, N, dt=f64)
+        T1, T2, T3 = mat(L, N), mat(M, N), mat(M, N)
         scale = mat(M, 1, dt=f64)
         chunk = 2048
         y, s1, d1 = (np.empty((L, chunk)) for _ in range(3))
@@ -276,7 +276,7 @@ def _bound_numpy(name: str, L: int, M: int, N: int, p: int, shape: tuple[int, in
             rows = max(1, (chunk * M) // N)
             out = np.empty(M)
             for r in range(0, M, rows):
-                np.sum(np.square(T2[r:r + rows]), axis=1, out=out[r:r + rows])
+                np.sum(np.square(T2[r:r + rows], dtype=f64), axis=1, out=out[r:r + rows])
         it.per = 1   # type: ignore[attr-defined]
         return it
     if name == "S2WSU":
