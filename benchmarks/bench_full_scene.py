@@ -149,9 +149,11 @@ def worker_method(name: str, tiles: int, threads: int, reps: int) -> dict[str, A
 
     out: dict[str, Any] = {"method": name, "tiles": tiles, "N": int(Y.shape[1]), "threads": threads,
                            "params": params, "uptime": _uptime()}
+    # a run's result is dropped before the next run starts (it would count in the next run's peak)
     if spec.get("supervised"):
         times = []
         for _ in range(3):
+            res = None
             res, t = run()
             times.append(t)
         out.update(per_iteration_s=statistics.median(times), per_iteration_kind="one call (median of 3)",
@@ -159,27 +161,30 @@ def worker_method(name: str, tiles: int, threads: int, reps: int) -> dict[str, A
     else:
         res, t2 = run()
         segs = [s["seconds"] / s["iterations"] for s in res.info.get("segment_times", [])[1:]]
+        out["wall_s"] = t2
+        out["iterations"] = res.info.get("iterations")
         if segs:
             out.update(per_iteration_s=statistics.median(segs), segments_s=segs,
                        per_iteration_kind="median over the recorded segments (first left out)")
         else:
+            out_dtype = res.abundances.dtype
+            res = None
             k = spec["iter_param"]
-            reps = 3 if Y.shape[1] <= 25_000 else 1     # small scenes: medians of 3 runs each
-            t2s = [t2] + [run()[1] for _ in range(reps - 1)]
-            t1s = [run(**{k: spec["t1"]})[1] for _ in range(reps)]
+            each = 3 if Y.shape[1] <= 25_000 else 1     # small scenes: medians of 3 runs each
+            t2s = [t2] + [run()[1] for _ in range(each - 1)]
+            t1s = [run(**{k: spec["t1"]})[1] for _ in range(each)]
             t1 = statistics.median(t1s)
             out.update(per_iteration_s=(statistics.median(t2s) - t1) / (params[k] - spec["t1"]),
                        per_iteration_kind=f"(time at {k}={params[k]} - time at {k}={spec['t1']}) / difference"
-                       + (f", medians of {reps} runs" if reps > 1 else ""), times_t2_s=t2s, times_t1_s=t1s)
-        out["wall_s"] = t2
-        out["iterations"] = res.info.get("iterations")
-    itemsize = np.dtype(res.abundances.dtype).itemsize
+                       + (f", medians of {each} runs" if each > 1 else ""), times_t2_s=t2s, times_t1_s=t1s)
+    out_dtype = res.abundances.dtype if res is not None else out_dtype
+    itemsize = np.dtype(out_dtype).itemsize
     rows = D.shape[1] if spec["ws"] == "M" else E.shape[1]
     cube_b, ws_b = Y.nbytes, rows * Y.shape[1] * itemsize
     peak = _peak_rss()
     out.update(rss_after_imports_b=rss_imports, rss_after_scene_b=rss_data, peak_rss_b=peak,
                cube_b=cube_b, working_set_b=ws_b, working_set=f"({'M' if spec['ws'] == 'M' else 'p'}, N) "
-               f"{res.abundances.dtype}",
+               f"{out_dtype}",
                peak_ratio=(peak - rss_imports) / (cube_b + ws_b),
                # without what the scene's generation left behind (DC1's truth and library, freed pages)
                peak_ratio_method=(peak - (rss_data - cube_b)) / (cube_b + ws_b))
