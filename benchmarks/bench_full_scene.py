@@ -15,8 +15,10 @@ threads before NumPy is imported) that generates the scene, runs the method for 
   one weight block of 5 iterations, weights and stopping residual included; SUnAA: one iteration),
   the first segment (set-up) left out; methods without ``segment_times`` (CLSUnSAL, and the FaSUn
   family per outer iteration) are run at ``T2`` and ``T1`` iterations and the difference is divided
-  by ``T2 - T1`` (medians of 3 runs each up to 25,000 pixels; FaSUn's objective, evaluated once at
-  the end of both runs, cancels); FCLS (not iterative) reports the time of one call;
+  by ``T2 - T1`` (CLSUnSAL: 21 and 11, medians of 3 runs each up to 25,000 pixels; the FaSUn family:
+  12 and 2 outer iterations, 52 and 2 up to 25,000 pixels, medians of 3 runs each; FaSUn's
+  objective, evaluated once at the end of both runs, cancels); FCLS (not iterative) reports the
+  time of one call;
 * the peak resident memory (``ru_maxrss``), the resident memory after the imports (torch included
   for the FaSUn family, which imports it) and after the scene was generated, and ``(peak - after
   imports) / (cube + working set)`` with the working set one ``(M, N)`` array of the output dtype
@@ -68,7 +70,9 @@ TILE = 75          # DC1 is 75 x 75
 SNR_DB = 30.0
 
 #: name -> how to run it: constructor parameters for the timed run (``T2``), the iteration parameter
-#: and ``T1`` for the two-run fallback, the working set ("M" or "p"), the threading mode
+#: and ``T1`` for the two-run fallback (``t2_small``: ``T2`` up to 25,000 pixels; ``runs_each``: runs at
+#: ``T2`` and at ``T1``, medians; default 3 up to 25,000 pixels, else 1), the working set ("M" or "p"),
+#: the threading mode
 METHODS: dict[str, dict[str, Any]] = {
     "SUnSAL": {"params": {"lam": 0.1, "max_iter": 21, "tol": 0.0}, "ws": "M", "threads": "solver"},
     "CLSUnSAL": {"params": {"lam": 0.1, "max_iter": 21, "tol": 0.0}, "iter_param": "max_iter", "t1": 11,
@@ -76,12 +80,12 @@ METHODS: dict[str, dict[str, Any]] = {
     "S2WSU": {"params": {"lam": 0.005, "outer_iters": 3, "tol": 0.0}, "ws": "M", "threads": "solver"},
     "SUnAA": {"params": {"T": 4}, "ws": "p", "threads": "solver", "p": 5},
     "FCLS": {"params": {}, "ws": "p", "threads": "solver", "supervised": True},
-    "FaSUn": {"params": {"T": 12, "device": "cpu"}, "iter_param": "T", "t1": 2, "ws": "p", "threads": "blas",
-              "p": 5, "torch": True},
-    "SUnS": {"params": {"T": 12, "device": "cpu"}, "iter_param": "T", "t1": 2, "ws": "p", "threads": "blas",
-             "p": 5, "torch": True},
-    "MiSiSUn": {"params": {"T": 12, "device": "cpu"}, "iter_param": "T", "t1": 2, "ws": "p", "threads": "blas",
-                "p": 5, "torch": True},
+    "FaSUn": {"params": {"T": 12, "device": "cpu"}, "iter_param": "T", "t1": 2, "t2_small": 52, "runs_each": 3,
+              "ws": "p", "threads": "blas", "p": 5, "torch": True},
+    "SUnS": {"params": {"T": 12, "device": "cpu"}, "iter_param": "T", "t1": 2, "t2_small": 52, "runs_each": 3,
+             "ws": "p", "threads": "blas", "p": 5, "torch": True},
+    "MiSiSUn": {"params": {"T": 12, "device": "cpu"}, "iter_param": "T", "t1": 2, "t2_small": 52, "runs_each": 3,
+                "ws": "p", "threads": "blas", "p": 5, "torch": True},
 }
 
 
@@ -137,6 +141,8 @@ def worker_method(name: str, tiles: int, threads: int, reps: int) -> dict[str, A
     params = dict(spec["params"])
     if spec["threads"] == "solver" and "n_threads" in names:
         params["n_threads"] = threads
+    if "t2_small" in spec and Y.shape[1] <= 25_000:   # more iterations where one takes ~ms
+        params[spec["iter_param"]] = spec["t2_small"]
 
     def run(**over: Any) -> tuple[Any, float]:
         m = cls(**{**params, **over})
@@ -170,7 +176,7 @@ def worker_method(name: str, tiles: int, threads: int, reps: int) -> dict[str, A
             out_dtype = res.abundances.dtype
             res = None
             k = spec["iter_param"]
-            each = 3 if Y.shape[1] <= 25_000 else 1     # small scenes: medians of 3 runs each
+            each = spec.get("runs_each", 3 if Y.shape[1] <= 25_000 else 1)   # medians of 3 runs each
             t2s = [t2] + [run()[1] for _ in range(each - 1)]
             t1s = [run(**{k: spec["t1"]})[1] for _ in range(each)]
             t1 = statistics.median(t1s)
@@ -395,7 +401,7 @@ def _bound_numpy(name: str, L: int, M: int, N: int, p: int, shape: tuple[int, in
         W1, L1, A, V1, G = (mat(p, N) for _ in range(5))
         S3, L3, DB, T3, C3, R3 = (mat(p, L) for _ in range(6))
         B, L2, V2, R2, S2 = (mat(p, M) for _ in range(5))
-        K3, K2, DT, q1t = mat(L, M), mat(M, M), mat(M, L), mat(1, M)
+        K3, K2, DT, q1t = mat(L, M) / L, mat(M, M) / M, mat(M, L) / M, mat(1, M)   # bounded iterates
         eye = np.eye(p)
 
         def inv(Q: Any) -> tuple[Any, Any]:
@@ -543,7 +549,7 @@ def _bound_torch(name: str, L: int, M: int, N: int, p: int, shape: tuple[int, in
         W1, L1, A, V1, G = (mat(p, N) for _ in range(5))
         S3, L3, DB, T3, C3, R3 = (mat(p, L) for _ in range(6))
         B, L2, V2, R2, S2 = (mat(p, M) for _ in range(5))
-        K3, K2, DT, q1t = mat(L, M), mat(M, M), mat(M, L), mat(1, M)
+        K3, K2, DT, q1t = mat(L, M) / L, mat(M, M) / M, mat(M, L) / M, mat(1, M)   # bounded iterates
         eye = torch.eye(p)
 
         def inv(Q: Any) -> tuple[Any, Any]:
