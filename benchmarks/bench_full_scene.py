@@ -688,15 +688,19 @@ def main() -> None:
                       f"{r['peak_ratio']:.2f}", flush=True)
     record["uptime_after"] = _uptime()
     record["wall_s"] = time.perf_counter() - t_start
-    if args.output.exists():   # keep the runs of the methods this invocation did not rerun
+    if args.output.exists():   # keep the runs (method, size, threads) this invocation did not rerun
         old = json.loads(args.output.read_text())
-        kept = [r for r in old.get("runs", []) if r["method"] not in args.methods]
+        done = {(r["method"], r["tiles"], r["threads"]) for r in record["runs"]}
+        kept = [r for r in old.get("runs", []) if (r["method"], r["tiles"], r["threads"]) not in done]
         if kept:
-            record["runs"] = kept + record["runs"]
-            record["methods"] = {**{k: v for k, v in old.get("methods", {}).items() if k not in args.methods},
-                                 **record["methods"]}
+            new_runs = {(r["method"], r["tiles"], r["threads"]): r for r in record["runs"]}
+            # in the earlier order, the reruns in place of the runs they replace, then any new ones
+            merged = [new_runs.pop((r["method"], r["tiles"], r["threads"]), r) for r in old.get("runs", [])]
+            record["runs"] = merged + list(new_runs.values())
+            record["methods"] = {**old.get("methods", {}), **record["methods"]}
             record["earlier_runs"] = {"methods": sorted({r["method"] for r in kept}),
-                                      "uptime_before": old.get("uptime_before"), "uptime_after": old.get("uptime_after")}
+                                      "uptime_before": old.get("uptime_before"), "uptime_after": old.get("uptime_after"),
+                                      "note": "each run records its own uptime (key uptime) where measured since"}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote {args.output}")
