@@ -16,9 +16,8 @@ threads before NumPy is imported) that generates the scene, runs the method for 
   the first segment (set-up) left out; methods without ``segment_times`` (CLSUnSAL, and the FaSUn
   family per outer iteration) are run at ``T2`` and ``T1`` iterations and the difference is divided
   by ``T2 - T1`` (CLSUnSAL: 21 and 11, medians of 3 runs each up to 25,000 pixels; the FaSUn family:
-  12 and 2 outer iterations, 52 and 2 up to 25,000 pixels, medians of 3 runs each; FaSUn's
-  objective, evaluated once at the end of both runs, cancels); FCLS (not iterative) reports the
-  time of one call;
+  52 and 2 outer iterations, medians of 3 runs each; FaSUn's objective and final projections, done
+  once at the end of both runs, cancel); FCLS (not iterative) reports the time of one call;
 * the peak resident memory (``ru_maxrss``), the resident memory after the imports (torch included
   for the FaSUn family, which imports it) and after the scene was generated, and ``(peak - after
   imports) / (cube + working set)`` with the working set one ``(M, N)`` array of the output dtype
@@ -80,11 +79,11 @@ METHODS: dict[str, dict[str, Any]] = {
     "S2WSU": {"params": {"lam": 0.005, "outer_iters": 3, "tol": 0.0}, "ws": "M", "threads": "solver"},
     "SUnAA": {"params": {"T": 4}, "ws": "p", "threads": "solver", "p": 5},
     "FCLS": {"params": {}, "ws": "p", "threads": "solver", "supervised": True},
-    "FaSUn": {"params": {"T": 12, "device": "cpu"}, "iter_param": "T", "t1": 2, "t2_small": 52, "runs_each": 3,
+    "FaSUn": {"params": {"T": 52, "device": "cpu"}, "iter_param": "T", "t1": 2, "runs_each": 3,
               "ws": "p", "threads": "blas", "p": 5, "torch": True},
-    "SUnS": {"params": {"T": 12, "device": "cpu"}, "iter_param": "T", "t1": 2, "t2_small": 52, "runs_each": 3,
+    "SUnS": {"params": {"T": 52, "device": "cpu"}, "iter_param": "T", "t1": 2, "runs_each": 3,
              "ws": "p", "threads": "blas", "p": 5, "torch": True},
-    "MiSiSUn": {"params": {"T": 12, "device": "cpu"}, "iter_param": "T", "t1": 2, "t2_small": 52, "runs_each": 3,
+    "MiSiSUn": {"params": {"T": 52, "device": "cpu"}, "iter_param": "T", "t1": 2, "runs_each": 3,
                 "ws": "p", "threads": "blas", "p": 5, "torch": True},
 }
 
