@@ -168,8 +168,8 @@ class S2WSU(LibraryADMMUnmixer):
     \Delta_2` and :math:`W_3 = U - \Delta_3` of the last iteration; the result reuses :math:`C`'s) and
     :math:`-\Delta_3`, stored per row block as its entries that differ from :math:`W_3`
     (:math:`-\Delta_3 = \mathrm{clip}(W_3, -\tau, \tau)` equals :math:`W_3` except where the weighted
-    soft threshold is active, :math:`V_3 \ne 0`: 3.5-6.5 % of the entries on tiled DC1 at ``lam``
-    0.005-0.001), as int32 indices and values, or whole when that is not smaller than
+    soft threshold is active, :math:`V_3 \ne 0`: 3.5-6.5 % of the entries on DC1 at 30 dB with
+    ``lam`` 0.005-0.001), as int32 indices and values, or whole when that is not smaller than
     :data:`N3_SPARSE_MAX` of the block (``info["n3_stored_fraction"]``: the largest size it took,
     relative to an ``(M, N)`` array). :math:`-\Delta_2 = \min(W_2, 0)` and :math:`V_2 + \Delta_2 =
     |W_2|`, so the right-hand side :math:`R = (1 - \mu) D^\top\Delta_1 + D^\top Y + |W_2| + W_3 +
