@@ -1,5 +1,6 @@
 """CLSUnSAL's ADMM in pixel chunks (issue 21, deliverable 3): the same iterates as the whole-array
-updates, with three float64 arrays of state and one of U instead of twelve full-size arrays."""
+updates, with three arrays of state and one of U (stored in the output dtype, computed on in float64)
+instead of twelve full-size float64 arrays."""
 
 import tracemalloc
 
@@ -107,9 +108,11 @@ def test_clsunsal_elementwise_against_whole_array_reference(lam, max_iter, tol, 
         assert (np.abs(V3).max(axis=1) == 0).sum() >= 5        # the row shrinkage acted
 
 
-def test_clsunsal_peak_allocation_is_four_float64_arrays():
-    """Peak of the traced allocations: T1 (L, N), T2, T3 and U (M, N) in float64, the chunk buffers
-    and the output; the whole-array code held 4 (L, N) + 8 (M, N) float64 arrays."""
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_clsunsal_peak_allocation_is_four_arrays_of_the_dtype(dtype):
+    """Peak of the traced allocations: T1 (L, N), T2, T3 and U (M, N) stored in ``dtype`` (the
+    output reuses T3), the float64 chunk buffers; the whole-array code held 4 (L, N) + 8 (M, N)
+    float64 arrays."""
     rng = np.random.default_rng(2)
     L, M, N, chunk = 30, 40, 40_000, 1024
     D = rng.random((L, M)) + 0.1
@@ -118,15 +121,15 @@ def test_clsunsal_peak_allocation_is_four_float64_arrays():
     try:
         tracemalloc.reset_peak()
         base = tracemalloc.get_traced_memory()[0]
-        X, _ = clsunsal_admm(Y, D, lam=0.01, max_iter=12, tol=0.0, dtype="float32", chunk=chunk)
+        X, _ = clsunsal_admm(Y, D, lam=0.01, max_iter=12, tol=0.0, dtype=dtype, chunk=chunk)
         peak = tracemalloc.get_traced_memory()[1] - base
     finally:
         tracemalloc.stop()
-    state = (L + 3 * M) * N * 8
+    state = (L + 3 * M) * N * np.dtype(dtype).itemsize
     buffers = (3 * L + 6 * M) * chunk * 8
     assert peak <= state + buffers + 2 * 1024 ** 2
     assert peak < 0.5 * (4 * L + 8 * M) * N * 8
-    assert X.shape == (M, N) and X.dtype == np.float32
+    assert X.shape == (M, N) and X.dtype == np.dtype(dtype)
 
 
 def test_clsunsal_chunk_and_max_iter_are_checked():

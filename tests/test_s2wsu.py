@@ -197,3 +197,101 @@ def test_zero_penalty_or_spatial_eps_rejected(smooth_scene, kwargs):
     D, _X, Y, shape = smooth_scene
     with pytest.raises(ParameterError, match=next(iter(kwargs))):
         S2WSU(**kwargs).unmix(Y, D, image_shape=shape)
+
+
+def golden_problem():
+    """Seeded scene for the golden values: 3 active atoms of a random library, 1 % noise, 12 x 10 px."""
+    rng = np.random.default_rng(4)
+    L, M, H, W = 30, 24, 12, 10
+    D = rng.random((L, M)) + 0.1
+    X = np.zeros((M, H * W))
+    X[[3, 8, 17]] = rng.dirichlet([1, 1, 1], H * W).T
+    return D @ X + 0.01 * rng.standard_normal((L, H * W)), D, (H, W)
+
+
+#: Golden values of the implementation that kept six (M, N) arrays of state (R, D^T Delta1, C, -Delta2,
+#: -Delta3, W3; branch ``memfcls`` at c58cb93): iterations, sum(X), sum(X**2), X[8, 7], last primal residual
+#: (``golden_problem()``, lam 0.01, 8 weight updates, whole image); the row-block path agrees to 1e-12
+#: (float64) / 2e-7 (float32; the residual to 3e-5).
+S2WSU_GOLDEN = [
+    ("float64", 0.0, (40, 119.96430980938288, 58.04233581416462, 0.38413029396901593, 0.019793189186062383)),
+    ("float64", 2e-3, (16, 120.07020355112462, 57.75202299282619, 0.3842400228493061, 0.05992429451526245)),
+    ("float32", 0.0, (40, 119.96426315613706, 58.04230899021648, 0.3841300904750824, 0.019793372265193215)),
+    ("float32", 2e-3, (16, 120.07016162631984, 57.75199393405181, 0.3842402696609497, 0.05992442290659999)),
+]
+
+
+@pytest.mark.parametrize("path", ["whole", "rows"])
+@pytest.mark.parametrize(("dtype", "tol", "golden"), S2WSU_GOLDEN)
+def test_recomputed_rhs_gives_the_earlier_iterates(monkeypatch, dtype, tol, golden, path):
+    """The right-hand side R is recomputed from the state (W2 = U - Delta2 kept instead of -Delta2),
+    -Delta3 stored where it differs from W3: the iterates, stopping step and residuals are those of
+    the six-array implementation."""
+    import hysupp.unmixing.semisupervised.s2wsu as mod
+
+    if path == "rows":
+        monkeypatch.setattr(mod, "CHUNK_PIXELS", 30)               # blocks of 3 image rows
+        monkeypatch.setattr(mod, "CACHE_B_BYTES", 0)               # the large-scene path
+    Y, D, shape = golden_problem()
+    res = S2WSU(lam=0.01, outer_iters=8, tol=tol, dtype=dtype).unmix(Y.astype(dtype), D, image_shape=shape)
+    X = res.abundances.astype(np.float64)
+    it, s, s2, x87, rp = golden
+    assert res.info["iterations"] == it and res.info["converged"] is (tol > 0)
+    rtol = 1e-12 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose([X.sum(), (X ** 2).sum(), X[8, 7]], [s, s2, x87], rtol=rtol)
+    # float32: the residual sums of squares are taken per row block (3e-5 apart from the whole image's)
+    assert res.info["residual_history"][-1]["primal_residual"] == pytest.approx(rp, rel=10 * rtol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sparse_and_dense_storage_of_delta3_give_the_same_iterates(monkeypatch, dtype):
+    """-Delta3 per row block stored as the entries that differ from W3, or whole: the same numbers."""
+    import hysupp.unmixing.semisupervised.s2wsu as mod
+
+    monkeypatch.setattr(mod, "CHUNK_PIXELS", 30)
+    monkeypatch.setattr(mod, "CACHE_B_BYTES", 0)
+    Y, D, shape = golden_problem()
+    out = {}
+    for frac in (0.0, 0.5, 1e9):                                   # always whole, the default, always sparse
+        monkeypatch.setattr(mod, "N3_SPARSE_MAX", frac)
+        res = S2WSU(lam=0.01, outer_iters=6, tol=0.0, dtype=dtype).unmix(Y.astype(dtype), D, image_shape=shape)
+        out[frac] = res
+    assert out[0.0].info["n3_stored_fraction"] == 1.0 and 0 < out[1e9].info["n3_stored_fraction"] < 1.0
+    for frac in (0.5, 1e9):
+        np.testing.assert_array_equal(out[frac].abundances, out[0.0].abundances)
+        assert [h["primal_residual"] for h in out[frac].info["residual_history"]] == \
+            [h["primal_residual"] for h in out[0.0].info["residual_history"]]
+
+
+def test_large_scene_state_is_four_arrays_and_the_active_entries(monkeypatch):
+    """Peak of the traced allocations on the row-block path: four (M, N) arrays of state (D^T Delta1,
+    C, W2, W3), -Delta3 where it differs from W3 (the active entries of the weighted soft threshold),
+    and the row block's buffers (one row of W3 carried between blocks, not two per block); the
+    six-array implementation with its halo copies peaked at 6.8 arrays on this layout."""
+    import tracemalloc
+
+    import hysupp.unmixing.semisupervised.s2wsu as mod
+
+    monkeypatch.setattr(mod, "CACHE_B_BYTES", 0)
+    monkeypatch.setattr(mod, "CHUNK_PIXELS", 1000)                # 20 blocks of 5 image rows
+    rng = np.random.default_rng(5)
+    L, M, H, W = 20, 32, 100, 200
+    D = rng.random((L, M)) + 0.1
+    X = np.zeros((M, H * W))
+    X[[3, 9, 20]] = rng.dirichlet(np.ones(3), H * W).T
+    Y = (D @ X + 0.01 * rng.standard_normal((L, H * W))).astype(np.float32)
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        res = S2WSU(lam=0.2, outer_iters=3, tol=0.0).unmix(Y, D, image_shape=(H, W))
+        peak = tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+    unit = M * H * W * 4
+    buffers = 12 * M * 1000 * 4                                   # a row block's arrays
+    frac = res.info["n3_stored_fraction"]
+    assert res.abundances.shape == (M, H * W) and res.abundances.dtype == np.float32
+    assert 0 < frac < 0.5
+    assert peak <= (4 + frac) * unit + buffers + 1024 ** 2
+    assert peak < 5 * unit                                        # five whole arrays: 5.5 here

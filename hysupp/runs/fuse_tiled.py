@@ -38,7 +38,7 @@ from hysupp.io.raster import dataarray_to_dask, open_raster, stream_to_cog
 from hysupp.io.xarray import is_dataarray, require
 from hysupp.runs.diagnostics import recorded_warnings
 from hysupp.runs.progress import reports_progress
-from hysupp.runs.record import check_output, default_output_dir, method_block, output_folder, run_record, write_json
+from hysupp.runs.record import check_output, default_output_dir, method_block, run_record, streamed_run_folder
 from hysupp.runs.scheduling import compute, compute_array, open_client, scheduler_name
 from hysupp.scene import Georef
 
@@ -186,7 +186,7 @@ def fuse_tiled_to_folder(ms: Any, pan: Any, method: str = "MTF-GLP", out_dir: st
     the PAN grid, streamed) and ``run.json`` (whose ``output`` is the COG's final path).
 
     The folder is checked before any work (an existing non-empty one needs ``overwrite``) and
-    written atomically (:func:`hysupp.runs.record.output_folder`); ``config`` (the ``--config``
+    written atomically (:func:`hysupp.runs.record.streamed_run_folder`); ``config`` (the ``--config``
     file's record) is stored in ``run.json``; ``out_dir`` defaults to a new
     ``hysupp-out/<PAN name>-<method>-tiled-<UTC time>``. ``options`` are those of
     :func:`fuse_tiled` (``ratio``, ``sensor``, ``tile``, ``scheduler``...).
@@ -198,12 +198,6 @@ def fuse_tiled_to_folder(ms: Any, pan: Any, method: str = "MTF-GLP", out_dir: st
     if out_dir is None:
         name = Path(pan).stem if isinstance(pan, (str, os.PathLike)) else str(getattr(pan, "name", None) or "pan")
         out_dir = default_output_dir(f"{name}-{get_method(method).name}-tiled")
-    out = Path(out_dir)
-    with output_folder(out, overwrite=overwrite) as tmp:
-        run = fuse_tiled(ms, pan, method, out=tmp / "fused.tif", progress=progress, **options)
-        run.record["output"] = str(out / "fused.tif")
-        if config is not None:
-            run.record["config"] = config
-        write_json(tmp / "run.json", run.record)
-    run.path = out / "fused.tif"
-    return run
+    return streamed_run_folder(out_dir, "fused.tif",
+                               lambda target: fuse_tiled(ms, pan, method, out=target, progress=progress, **options),
+                               overwrite=overwrite, config=config)

@@ -54,7 +54,7 @@ from hysupp.scene import Scene
 
 __all__ = ["FUSION_PROTOCOLS", "PAN_DEGRADATIONS", "P_ESTIMATORS", "SEED_MAX", "PairInput", "as_scene", "atoms_of",
            "attach_library", "check_file_name", "check_protocol", "check_scale", "check_seed", "check_unmixing_task",
-           "degenerate_pixels", "harmonise", "harmonise_endmembers", "hs_ms_full_resolution_pair", "instantiate",
+           "degenerate_pixels", "endmembers_keyword", "harmonise", "harmonise_endmembers", "hs_ms_full_resolution_pair", "instantiate",
            "known_endmembers", "pair_physics", "prepare_scene", "read_high_image", "read_pair", "resolve_endmembers", "resolve_p", "resolve_pair", "screen_pixels",
            "units_record", "unreadable"]
 
@@ -410,16 +410,25 @@ def known_endmembers(scene: Scene, cls: type[Method], endmembers: Any, *, scale:
     return scene, (E, names, source)
 
 
+def endmembers_keyword(endmembers: Any) -> str | None:
+    """``"truth"`` or ``"library"`` when ``endmembers`` names one of them (any case), else ``None``
+    (an array, a file, or no endmembers)."""
+    if isinstance(endmembers, str) and endmembers.lower() in ("truth", "library"):
+        return endmembers.lower()
+    return None
+
+
 def resolve_endmembers(scene: Scene, endmembers: Any) -> tuple[np.ndarray, list[str], str]:
     """Known endmembers from ``"truth"``, ``"library"`` (every atom of the scene's library), an
     array ``(L, p)`` or a file; returns (E, names, source)."""
-    if isinstance(endmembers, str) and endmembers.lower() == "library":
+    keyword = endmembers_keyword(endmembers)
+    if keyword == "library":
         if scene.library is None:
             raise InputError(f"--endmembers library: scene {scene.name!r} has no library; pass --library "
                              f"NAME|FILE (e.g. usgs1995)")
         names = scene.library_names or [f"D{k + 1}" for k in range(scene.library.shape[1])]
         return scene.library, list(names), "library"
-    if isinstance(endmembers, str) and endmembers.lower() == "truth":
+    if keyword == "truth":
         if scene.endmembers is None:
             raise InputError(f"--endmembers truth: scene {scene.name!r} has no true endmembers "
                              f"(layout {scene.layout!r}); pass --truth FILE or an endmember file")

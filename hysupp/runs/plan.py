@@ -44,6 +44,7 @@ from hysupp.runs.inputs import (
     check_scale,
     check_seed,
     check_unmixing_task,
+    endmembers_keyword,
     instantiate,
     known_endmembers,
     prepare_scene,
@@ -238,7 +239,7 @@ def _plan_unmix(data: Any, cls: Any, *, p: Any, endmembers: Any, extractor: str,
     method_obj = instantiate(cls, params, seed)
     scene = prepare_scene(data, key=key, truth=truth, truth_key=truth_key, scale=scale, layout=layout,
                           library=library, library_key=library_key, library_scale=library_scale,
-                          truth_required=isinstance(endmembers, str) and endmembers.lower() == "truth")
+                          truth_required=endmembers_keyword(endmembers) == "truth")
     scene, known = known_endmembers(scene, cls, endmembers, scale=scale)
     scene, valid, _ = screen_pixels(scene, exclude=not getattr(cls, "spatial", False))
     if getattr(cls, "spatial", False) and not valid.all():
@@ -290,7 +291,7 @@ def _plan_unmix(data: Any, cls: Any, *, p: Any, endmembers: Any, extractor: str,
             details["p"] = k if k is not None else how
             steps.append(f"{ext_cls.name}: extract " + (f"{k}" if k else "p") + f" endmembers from {N} pixels")
             parts.append((ext_cls.name, None if k is None else N * L * k))
-        if endmembers is not None and isinstance(endmembers, str) and endmembers.lower() == "library":
+        if endmembers_keyword(endmembers) == "library":
             details["endmembers"] = f"every library atom ({k})"
         steps.append(f"{unmix_name}: abundances of {N} pixels")
         parts.append((unmix_name, None if k is None else N * L * k))

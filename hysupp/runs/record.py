@@ -9,7 +9,9 @@
 * :func:`check_output` refuses an existing output (a non-empty folder, or a file) without
   ``overwrite`` **before** a run computes anything; :func:`output_folder` checks the same and
   writes a folder atomically (:func:`hysupp.io.atomic.atomic_folder`: a temporary sibling renamed
-  at the end); :func:`write_json` writes ``run.json`` / ``metrics.json``.
+  at the end); :func:`write_json` writes ``run.json`` / ``metrics.json``;
+  :func:`streamed_run_folder` is the folder of a run that streams its product to a file
+  (the tiled runs: the COG and ``run.json``, atomically).
 
 Example
 -------
@@ -36,12 +38,13 @@ import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from hysupp.records import RECORD_VERSION, Timestamp, environment, file_sha256, timestamp, to_jsonable
 
 __all__ = ["DEFAULT_PARENT", "Timestamp", "check_output", "default_output_dir", "file_digest", "input_block",
-           "method_block", "output_folder", "printable_path", "run_record", "source_path", "timestamp", "write_json"]
+           "method_block", "output_folder", "printable_path", "run_record", "source_path", "streamed_run_folder", "timestamp",
+           "write_json"]
 
 #: parent folder of the default output folders
 DEFAULT_PARENT = "hysupp-out"
@@ -142,3 +145,27 @@ def write_json(path: str | os.PathLike, value: Any) -> Path:
     target = Path(path)
     target.write_text(json.dumps(to_jsonable(value), indent=2))
     return target
+
+
+def streamed_run_folder(out_dir: str | os.PathLike, product: str, compute: Callable[[Path], Any], *,
+                        overwrite: bool = False, config: dict[str, Any] | None = None,
+                        extra: Callable[[Path, Any], None] | None = None) -> Any:
+    """The output folder of a run that streams its product into a file (the tiled runs).
+
+    In :func:`output_folder` (checked before any work, written atomically): ``run =
+    compute(tmp / product)`` (the run writes its product there), ``extra(tmp, run)`` for the other
+    files, then ``run.json`` from ``run.record`` with ``output`` the product's final path and
+    ``config`` (the ``--config`` file's record) when given. Returns the run, ``run.path`` the
+    product's final path.
+    """
+    out = Path(out_dir)
+    with output_folder(out, overwrite=overwrite) as tmp:
+        run = compute(tmp / product)
+        if extra is not None:
+            extra(tmp, run)
+        run.record["output"] = str(out / product)
+        if config is not None:
+            run.record["config"] = config
+        write_json(tmp / "run.json", run.record)
+    run.path = out / product
+    return run

@@ -34,6 +34,7 @@ from hysupp.runs.diagnostics import WarningLog, attach_warnings, convergence_war
 from hysupp.runs.inputs import (
     check_seed,
     check_unmixing_task,
+    endmembers_keyword,
     instantiate,
     known_endmembers,
     prepare_scene,
@@ -213,7 +214,7 @@ def _unmix(data: Any, cls: type[Method], *, p: int | str | None, endmembers: Any
     with timer("load"):
         scene = prepare_scene(data, key=key, truth=truth, truth_key=truth_key, scale=scale, layout=layout,
                               library=library, library_key=library_key, library_scale=library_scale,
-                              truth_required=isinstance(endmembers, str) and endmembers.lower() == "truth")
+                              truth_required=endmembers_keyword(endmembers) == "truth")
     from hysupp.io.xarray import is_dataarray
 
     from_xarray = is_dataarray(data)

@@ -76,10 +76,9 @@ from hysupp.runs.record import (
     check_output,
     default_output_dir,
     method_block,
-    output_folder,
     run_record,
     source_path,
-    write_json,
+    streamed_run_folder,
 )
 from hysupp.runs.scheduling import compute, compute_array, open_client, scheduler_name
 from hysupp.runs.unmix import dominant_atom_names
@@ -536,7 +535,7 @@ def unmix_tiled_to_folder(data: Any, method: str = "FCLS", out_dir: str | os.Pat
     COG, streamed), ``endmembers.csv`` and ``run.json`` (whose ``output`` is the COG's final path).
 
     The folder is checked before any work (an existing non-empty one needs ``overwrite``) and
-    written atomically (:func:`hysupp.runs.record.output_folder`); ``config`` (the ``--config``
+    written atomically (:func:`hysupp.runs.record.streamed_run_folder`); ``config`` (the ``--config``
     file's record) is stored in ``run.json``; ``out_dir`` defaults to a new
     ``hysupp-out/<input name>-<method>-tiled-<UTC time>``. ``options`` are those of
     :func:`unmix_tiled` (``endmembers``, ``library``, ``p``, ``tile``, ``scheduler``...).
@@ -550,14 +549,10 @@ def unmix_tiled_to_folder(data: Any, method: str = "FCLS", out_dir: str | os.Pat
         path = source_path(data)
         name = Path(path).stem if path is not None else str(getattr(data, "name", None) or "array")
         out_dir = default_output_dir(f"{name}-{get_method(method).name}-tiled")
-    out = Path(out_dir)
-    with output_folder(out, overwrite=overwrite) as tmp:
-        run = unmix_tiled(data, method, out=tmp / "abundances.tif", progress=progress, **options)
+    def endmembers_csv(tmp: Path, run: TiledRun) -> None:
         save_spectra_csv(tmp / "endmembers.csv", run.endmembers, run.endmember_names,
                          wavelengths=run.header.wavelengths)
-        run.record["output"] = str(out / "abundances.tif")
-        if config is not None:
-            run.record["config"] = config
-        write_json(tmp / "run.json", run.record)
-    run.path = out / "abundances.tif"
-    return run
+
+    return streamed_run_folder(out_dir, "abundances.tif",
+                               lambda target: unmix_tiled(data, method, out=target, progress=progress, **options),
+                               overwrite=overwrite, config=config, extra=endmembers_csv)

@@ -87,8 +87,10 @@ Implementation notes:
   :math:`\mu_3 P_1 D^\top` and :math:`\mu_2 P_1` to ``(p, .)``-transposed iterates (skinny products
   are several times faster that way). On CPU the many small element-wise passes run in NumPy (about
   1 us each against 3-8 us through torch's dispatcher) and the two large products in torch (MKL) on
-  the same memory; on CUDA everything runs in torch. The objective is evaluated (in float64) only
-  every ``history_every`` iterations.
+  the same memory; on CUDA everything runs in torch. :math:`AY^\top` is taken on a transposed view
+  of :math:`Y` (no second copy of the cube). The objective is evaluated in float64 only every
+  ``history_every`` iterations, by pixel blocks of ``OBJECTIVE_BLOCK_VALUES`` values (no
+  full-size float64 array): the memory is the cube plus ``(p, N)`` and ``(p, L)`` state.
 * float32 on CPU: the multipliers and the inactive abundances decay geometrically into the
   subnormal range, where x86 arithmetic is ~100x slower (FUnmix as shipped takes > 30 min on DC1 at
   30 dB). The solver runs with flush-to-zero/denormals-are-zero on (``torch.set_flush_denormal``,
@@ -149,6 +151,8 @@ __all__ = ["MISISUN_TOL", "FaSUn", "MiSiSUn", "SUnS", "fasun_solve"]
 TOL_CHECK_EVERY = 10
 #: relative size of the symmetry-breaking perturbation of ``init="uniform"``
 UNIFORM_JITTER = 1e-6
+#: float64 values per pixel block of the objective (``L x block``: 16 MiB)
+OBJECTIVE_BLOCK_VALUES = 1 << 21
 
 
 def _common_params(T: int = 10000) -> tuple[Param, ...]:
@@ -367,8 +371,8 @@ def fasun_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 10000, TA: int
         K2 = xp.array(mu2 * P1.T)                                          # (M, M)
         DT = xp.array(Dd.T)                                                # (M, L)
         Yw = xp.array(Y)                                                   # (L, N)
-        YT = xp.array(np.asarray(Y).T)                                     # (N, L)
-        ybar = xp.array(np.asarray(Y, dtype=np.float64).mean(axis=1)[None, :]) if misi_lambda else None
+        ybar64 = np.asarray(Y).mean(axis=1, dtype=np.float64)                # (L,)
+        ybar = xp.array(ybar64[None, :]) if misi_lambda else None
         eye_r = np.eye(r)
 
         # ---- state: W1 = S1 - L1, L1 (p, N); R3 = (S3 - L3)^T, R2 = (S2 - L2)^T; L2, L3 ----------
@@ -395,18 +399,22 @@ def fasun_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 10000, TA: int
                 return B
             return S2
 
+        block = max(1, OBJECTIVE_BLOCK_VALUES // L)
+
         def objective() -> float:
             Bo = np.asarray(xp.numpy(b_out()), dtype=np.float64)
             E = Dd @ Bo.T
-            An = np.asarray(xp.numpy(A), dtype=np.float64)
-            Yn = np.asarray(xp.numpy(Yw), dtype=np.float64)
-            value = 0.5 * float(np.sum((Yn - E @ An) ** 2))
+            value = 0.0
+            for j in range(0, N, block):     # 0.5 ||Y - E A||^2 by pixel blocks, in float64
+                Yb = np.array(xp.numpy(Yw[:, j:j + block]), dtype=np.float64)   # a copy: Yw is kept
+                Yb -= E @ np.asarray(xp.numpy(A[:, j:j + block]), dtype=np.float64)
+                value += 0.5 * float(np.einsum("ij,ij->", Yb, Yb))
             if b_step == "soft":
                 value += lam * float(np.abs(Bo).sum())
             elif b_step == "hard":
                 value += lam * float(np.count_nonzero(Bo))
             if misi_lambda:
-                value += 0.5 * misi_lambda * float(np.sum((E - Yn.mean(axis=1, keepdims=True)) ** 2))
+                value += 0.5 * misi_lambda * float(np.sum((E - ybar64[:, None]) ** 2))
             return value
 
         def diverged(it: int) -> None:
@@ -439,7 +447,7 @@ def fasun_solve(Y: np.ndarray, D: np.ndarray, p: int, *, T: int = 10000, TA: int
             Q3inv, _ = xp.affine(small(AAt) + (mu3 + misi_lambda) * eye_r if use_numpy
                                  else AAt + (mu3 + misi_lambda) * torch.eye(r, dtype=dt, device=dev),
                                  with_q=False)
-            xp.big_mm(A, YT, out=DB)        # DB used as scratch for A Y^T
+            xp.big_mm(A, Yw.T, out=DB)      # DB used as scratch for A Y^T (Y^T a view)
             if misi_lambda:
                 DB += misi_lambda * ybar
             xp.mm(Q3inv, DB, out=C3)
