@@ -533,6 +533,23 @@ DEGENERATE_ZERO_RTOL = 1e-3
 DEGENERATE_FLOOR_RTOL = 1e-2
 
 
+def _band_range(Y: object, n_bands: int, block_values: int = 1 << 20) -> tuple[np.ndarray, np.ndarray]:
+    """Per band, the smallest and largest finite value of ``Y`` (``n_bands`` rows; ``+inf``/``-inf``
+    for a band with none), as float64, by column blocks in ``Y``'s own dtype (no full-size copy)."""
+    arr = np.asarray(Y)
+    Yd = _as_float_array(arr, "Y") if not np.issubdtype(arr.dtype, np.floating) else arr
+    Yd = Yd.reshape(n_bands, -1)
+    low = np.full(n_bands, np.inf)
+    high = np.full(n_bands, -np.inf)
+    step = max(1, block_values // max(n_bands, 1))
+    for j in range(0, Yd.shape[1], step):
+        block = Yd[:, j:j + step]
+        finite = np.isfinite(block)
+        np.minimum(low, np.min(block, axis=1, where=finite, initial=np.inf), out=low)
+        np.maximum(high, np.max(block, axis=1, where=finite, initial=-np.inf), out=high)
+    return low, high
+
+
 def degenerate_endmembers(E: object, Y: object, *, zero_rtol: float = DEGENERATE_ZERO_RTOL,
                           floor_rtol: float = DEGENERATE_FLOOR_RTOL) -> list[dict[str, object]]:
     r"""The endmembers of ``E`` ``(L, p)`` that cannot be spectra of the data ``Y`` ``(L, N)``.
@@ -559,13 +576,13 @@ def degenerate_endmembers(E: object, Y: object, *, zero_rtol: float = DEGENERATE
     [(1, 'zero'), (2, "below the data's floor"), (3, "above the data's range")]
     """
     Em = as_endmember_matrix(E, "E")
-    Yd = _as_float_array(Y, "Y").reshape(Em.shape[0], -1)
-    finite = np.isfinite(Yd)
-    peak = float(np.max(np.abs(Yd), where=finite, initial=0.0))
+    low, high = _band_range(Y, Em.shape[0])
+    seen = np.isfinite(low)                       # bands with at least one finite value
+    peak = float(np.max(np.maximum(np.abs(low), np.abs(high)), where=seen, initial=0.0))
     if not peak > 0:
         return []
-    floor = np.minimum(np.min(Yd, axis=1, where=finite, initial=np.inf), 0.0)
-    ceil = np.max(Yd, axis=1, where=finite, initial=-np.inf)
+    floor = np.minimum(low, 0.0)
+    ceil = high
     span = float(np.max(ceil - floor))
     out: list[dict[str, object]] = []
     for k in range(Em.shape[1]):
