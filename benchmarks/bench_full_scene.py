@@ -395,8 +395,7 @@ def _bound_numpy(name: str, L: int, M: int, N: int, p: int, shape: tuple[int, in
     if name in ("FaSUn", "SUnS", "MiSiSUn"):
         # one outer iteration of fasun_solve (CPU path): A-step (S3 S3^T and its p x p inverse, the
         # (p, L) @ (L, N) product, TA = 5 steps of a (p, p) @ (p, N) product and four passes); B-step
-        # (A A^T, the (p, N) @ (N, L) product with Y^T, TB = 5 steps on (p, M) and (p, L) arrays)
-        YT = np.ascontiguousarray(Y.T)
+        # (A A^T, the (p, N) @ (N, L) product with a transposed view of Y, TB = 5 steps on (p, M) and (p, L) arrays)
         W1, L1, A, V1, G = (mat(p, N) for _ in range(5))
         S3, L3, DB, T3, C3, R3 = (mat(p, L) for _ in range(6))
         B, L2, V2, R2, S2 = (mat(p, M) for _ in range(5))
@@ -422,7 +421,7 @@ def _bound_numpy(name: str, L: int, M: int, N: int, p: int, shape: tuple[int, in
                 np.abs(V1, out=W1)
             AAt = A @ A.T
             Q3, _ = inv(AAt + eye)
-            np.matmul(A, YT, out=DB)
+            np.matmul(A, Y.T, out=DB)      # Y^T a view, as the method
             np.matmul(Q3, DB, out=C3)
             for _ in range(5):
                 np.matmul(R3, K3, out=B)
@@ -544,7 +543,6 @@ def _bound_torch(name: str, L: int, M: int, N: int, p: int, shape: tuple[int, in
     if name in ("FaSUn", "SUnS", "MiSiSUn"):
         # the same outer iteration as torch calls
         Y = mat(L, N)
-        YT = Y.T.contiguous()
         W1, L1, A, V1, G = (mat(p, N) for _ in range(5))
         S3, L3, DB, T3, C3, R3 = (mat(p, L) for _ in range(6))
         B, L2, V2, R2, S2 = (mat(p, M) for _ in range(5))
@@ -567,7 +565,7 @@ def _bound_torch(name: str, L: int, M: int, N: int, p: int, shape: tuple[int, in
                 torch.clamp(V1, max=0, out=L1)
                 torch.abs(V1, out=W1)
             Q3, _ = inv(A @ A.T + eye)
-            torch.mm(A, YT, out=DB)
+            torch.mm(A, Y.T, out=DB)
             torch.mm(Q3, DB, out=C3)
             for _ in range(5):
                 torch.addmm(q1t, R3, K3, out=B)
